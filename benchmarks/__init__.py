@@ -1,0 +1,1 @@
+"""Benchmarks on public instances and generated districts (``make bench``)."""
