@@ -1,0 +1,170 @@
+"""Key figures of a plan (指标), computed from the plan itself with the independent travel model.
+
+Shared by the checker and by everything that writes plans, so that a plan's ``kpis`` mean the
+same wherever it was made. Minutes are whole minutes; shares are in 0..1. A visit is one
+occurrence of a request on one day, however many caregivers (stops) it takes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import pairwise
+from statistics import fmean
+
+from dispatch.haversine import TravelFn, household_key, scenario_travel, station_key
+from dispatch.model import Caregiver, Household, Plan, Route, Scenario, ServiceRequest
+
+__all__ = ["KPI_NAMES", "ScenarioIndex", "plan_kpis", "route_leg_minutes", "visit_days"]
+
+#: Every figure :func:`plan_kpis` returns, in the order it returns them.
+KPI_NAMES: tuple[str, ...] = (
+    "required_visits",
+    "planned_visits",
+    "travel_minutes",
+    "service_minutes",
+    "waiting_minutes",
+    "working_minutes",
+    "travel_share",
+    "requests_fully_served",
+    "routes",
+    "caregivers_used",
+    "utilisation_min",
+    "utilisation_mean",
+    "utilisation_max",
+    "overtime_minutes",
+    "distinct_caregivers_per_household",
+)
+
+
+@dataclass(frozen=True)
+class ScenarioIndex:
+    """Look-ups by id into a scenario (first occurrence wins when an id repeats)."""
+
+    scenario: Scenario
+    caregivers: Mapping[str, Caregiver]
+    households: Mapping[str, Household]
+    requests: Mapping[str, tuple[Household, ServiceRequest]]
+    stations: frozenset[str]
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> ScenarioIndex:
+        """Index ``scenario``'s caregivers, households, requests and stations by id."""
+        caregivers: dict[str, Caregiver] = {}
+        for c in scenario.caregivers:
+            caregivers.setdefault(c.id, c)
+        households: dict[str, Household] = {}
+        for h in scenario.households:
+            households.setdefault(h.id, h)
+        requests: dict[str, tuple[Household, ServiceRequest]] = {}
+        for h, r in scenario.requests():
+            requests.setdefault(r.id, (h, r))
+        stations = frozenset(s.id for s in scenario.stations)
+        return cls(scenario, caregivers, households, requests, stations)
+
+    def stop_household(self, request_id: str, household_id: str) -> str | None:
+        """Where a stop happens: its request's household, else its own if known, else None."""
+        if request_id in self.requests:
+            return self.requests[request_id][0].id
+        return household_id if household_id in self.households else None
+
+
+def route_leg_minutes(index: ScenarioIndex, route: Route, travel: TravelFn) -> list[int | None]:
+    """Travel minutes of each leg of ``route``: station → stop 1 → … → stop n → station.
+
+    Returns ``len(route.stops) + 1`` entries; an entry is ``None`` when the caregiver, their
+    station or a stop's household is unknown to the scenario. Errors of ``travel`` propagate.
+    """
+    cg = index.caregivers.get(route.caregiver)
+    home = station_key(cg.station) if cg is not None and cg.station in index.stations else None
+    keys: list[str | None] = [home]
+    for s in route.stops:
+        hid = index.stop_household(s.request, s.household)
+        keys.append(household_key(hid) if hid is not None else None)
+    keys.append(home)
+    legs: list[int | None] = []
+    for a, b in pairwise(keys):
+        if cg is None or a is None or b is None:
+            legs.append(None)
+        else:
+            legs.append(travel(a, b, cg.mode))
+    return legs
+
+
+def visit_days(index: ScenarioIndex, plan: Plan) -> dict[str, set[str]]:
+    """For each known request, the days it is visited (a visit counts once per day)."""
+    days: dict[str, set[str]] = defaultdict(set)
+    for route in plan.routes:
+        for s in route.stops:
+            if s.request in index.requests:
+                days[s.request].add(route.day)
+    return days
+
+
+def plan_kpis(
+    scenario: Scenario, plan: Plan, *, travel: TravelFn | None = None
+) -> dict[str, float]:
+    """The plan's key figures, named as in :data:`KPI_NAMES`.
+
+    ``travel`` defaults to the scenario's haversine model
+    (:func:`dispatch.haversine.scenario_travel`).
+    ``service_minutes`` counts caregiver minutes (a two-person visit twice); ``routes`` and
+    ``caregivers_used`` count routes with at least one stop; utilisation is working minutes over
+    shift minutes on the scenario's days, per caregiver who has any; ``requests_fully_served`` is
+    1.0 for a scenario without requests. Legs touching unknown ids add no travel. Raises
+    ``ValueError`` for a caregiver's unknown travel mode.
+    """
+    index = ScenarioIndex.of(scenario)
+    minutes = travel if travel is not None else scenario_travel(scenario)
+
+    travel_total = service = waiting = working = 0
+    worked: dict[str, int] = defaultdict(int)
+    visitors: dict[str, set[str]] = defaultdict(set)
+    for route in plan.routes:
+        travel_total += sum(m for m in route_leg_minutes(index, route, minutes) if m is not None)
+        span = route.back - route.leave
+        working += span
+        worked[route.caregiver] += span
+        for s in route.stops:
+            service += s.end - s.start
+            waiting += max(0, s.start - s.arrival)
+            hid = index.stop_household(s.request, s.household)
+            if hid is not None:
+                visitors[hid].add(route.caregiver)
+
+    days = visit_days(index, plan)
+    requests = scenario.requests()
+    required = sum(r.visits_per_week for _, r in requests)
+    planned = sum(len(d) for d in days.values())
+    full = sum(1 for _, r in requests if len(days.get(r.id, ())) >= r.visits_per_week)
+
+    utilisation: list[float] = []
+    overtime = 0
+    for cg in index.caregivers.values():
+        shift = sum(end - start for day, (start, end) in cg.shifts.items() if day in scenario.days)
+        if shift > 0:
+            utilisation.append(worked.get(cg.id, 0) / shift)
+        if cg.max_minutes_per_week is not None:
+            overtime += max(0, worked.get(cg.id, 0) - cg.max_minutes_per_week)
+
+    busy = [r for r in plan.routes if r.stops]
+    return {
+        "required_visits": float(required),
+        "planned_visits": float(planned),
+        "travel_minutes": float(travel_total),
+        "service_minutes": float(service),
+        "waiting_minutes": float(waiting),
+        "working_minutes": float(working),
+        "travel_share": travel_total / working if working > 0 else 0.0,
+        "requests_fully_served": full / len(requests) if requests else 1.0,
+        "routes": float(len(busy)),
+        "caregivers_used": float(len({r.caregiver for r in busy})),
+        "utilisation_min": min(utilisation, default=0.0),
+        "utilisation_mean": fmean(utilisation) if utilisation else 0.0,
+        "utilisation_max": max(utilisation, default=0.0),
+        "overtime_minutes": float(overtime),
+        "distinct_caregivers_per_household": (
+            fmean(len(v) for v in visitors.values()) if visitors else 0.0
+        ),
+    }

@@ -1,0 +1,407 @@
+"""The independent checker on one tiny hand-made week: a clean plan, then one broken rule a case.
+
+Geometry (all on the meridian 106.00 E, so distance is latitude alone): one degree of latitude
+is 6371.0088 * pi / 180 = 111.195 km. The scenario sets circuity 1.0 and e-bikes to 60 km/h,
+so travel minutes = ceil(km):
+
+    S1 38.00   H1 38.08   H2 38.13   H3 37.96
+    S1-H1 0.08 deg  8.90 km ->  9 min      H1-H2 0.05 deg  5.56 km ->  6 min
+    S1-H2 0.13 deg 14.46 km -> 15 min      H1-H3 0.12 deg 13.34 km -> 14 min
+    S1-H3 0.04 deg  4.45 km ->  5 min      H2-H3 0.17 deg 18.90 km -> 19 min
+
+Caregivers (days mon-fri planned):
+    C1  F, skills cleaning/bathing/meal_delivery, mon/wed/fri 08:00-17:00,
+        break 60 min in 11:30-13:30, <= 1200 min a week, <= 3 visits a day, capacity 1
+    C2  M, skills bathing/meal_delivery, mon/wed 08:00-12:00, no break, no limits
+Requests:
+    H1-clean  cleaning 90 min, 2 a week, >= 2 days apart, window 08:30-11:00, mon-fri;
+              household H1 wants a woman and refuses C2
+    H2-bath   bed bath (skill bathing) 60 min, two caregivers, 1 a week, 10:00-11:30, mon/wed
+    H3-meal   meal delivery 10 min, load 1, 3 a week, 10:30-12:30 or 16:30-18:00
+
+The clean plan (worked out by hand):
+    C1 mon: leave 08:00; H1 arr 08:09 (+9) start 08:30 end 10:00; H2 arr 10:06 (+6) start
+            10:10 end 11:10; H3 arr 11:29 (+19) start 11:30 end 11:40; break 11:40-12:40;
+            back 12:45 (12:40 + 5). Works 285 min.
+    C2 mon: leave 09:50; H2 arr 10:05 (+15) start 10:10 end 11:10; back 11:25 (+15). 95 min.
+    C1 wed: leave 08:00; H1 arr 08:09 start 08:30 end 10:00; H3 arr 10:14 (+14) start 10:30
+            end 10:40; back 10:45 (+5); break 12:00-13:00 after the route. 165 min.
+    H3-meal gets 2 of 3 visits: one unassigned visit, reason capacity.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from types import MappingProxyType
+
+import pytest
+
+from dispatch.checker import RULE_TEXT, CheckReport, Rule, Violation, check_plan
+from dispatch.haversine import haversine_km, scenario_travel
+from dispatch.model import (
+    Break,
+    Caregiver,
+    Household,
+    Plan,
+    Route,
+    RouteBreak,
+    Scenario,
+    ServiceRequest,
+    Station,
+    Stop,
+    TravelSettings,
+    Unassigned,
+)
+from dispatch.timeutil import parse_hhmm as hm
+
+LON = 106.0
+
+
+def tiny_scenario() -> Scenario:
+    """The week described in the module docstring."""
+    c1 = Caregiver(
+        id="C1",
+        station="S1",
+        gender="F",
+        skills=frozenset({"cleaning", "bathing", "meal_delivery"}),
+        shifts=MappingProxyType({d: (hm("08:00"), hm("17:00")) for d in ("mon", "wed", "fri")}),
+        rest=Break(hm("11:30"), hm("13:30"), 60),
+        max_minutes_per_week=1200,
+        max_visits_per_day=3,
+        capacity=1,
+    )
+    c2 = Caregiver(
+        id="C2",
+        station="S1",
+        gender="M",
+        skills=frozenset({"bathing", "meal_delivery"}),
+        shifts=MappingProxyType({d: (hm("08:00"), hm("12:00")) for d in ("mon", "wed")}),
+    )
+    clean = ServiceRequest(
+        id="H1-clean",
+        service="cleaning",
+        minutes=90,
+        windows=((hm("08:30"), hm("11:00")),),
+        visits_per_week=2,
+        min_gap_days=2,
+        days=("mon", "tue", "wed", "thu", "fri"),
+    )
+    bath = ServiceRequest(
+        id="H2-bath",
+        service="bed_bath",
+        skill="bathing",
+        minutes=60,
+        windows=((hm("10:00"), hm("11:30")),),
+        days=("mon", "wed"),
+        staff=2,
+    )
+    meal = ServiceRequest(
+        id="H3-meal",
+        service="meal_delivery",
+        minutes=10,
+        windows=((hm("10:30"), hm("12:30")), (hm("16:30"), hm("18:00"))),
+        visits_per_week=3,
+        load=1,
+    )
+    return Scenario(
+        name="tiny week",
+        days=("mon", "tue", "wed", "thu", "fri"),
+        travel=TravelSettings(circuity=1.0, speed_kmh=MappingProxyType({"ebike": 60.0})),
+        stations=(Station("S1", 38.00, LON, "站"),),
+        caregivers=(c1, c2),
+        households=(
+            Household("H1", 38.08, LON, (clean,), gender_preference="F",
+                      forbidden_caregivers=("C2",)),
+            Household("H2", 38.13, LON, (bath,)),
+            Household("H3", 37.96, LON, (meal,)),
+        ),
+    )
+
+
+def stop(request: str, household: str, arrival: str, start: str, end: str) -> Stop:
+    return Stop(request, household, hm(arrival), hm(start), hm(end))
+
+
+def valid_plan() -> Plan:
+    """The clean plan described in the module docstring."""
+    c1_mon = Route(
+        "C1", "mon", hm("08:00"), hm("12:45"),
+        (
+            stop("H1-clean", "H1", "08:09", "08:30", "10:00"),
+            stop("H2-bath", "H2", "10:06", "10:10", "11:10"),
+            stop("H3-meal", "H3", "11:29", "11:30", "11:40"),
+        ),
+        RouteBreak(hm("11:40"), hm("12:40")),
+    )
+    c2_mon = Route(
+        "C2", "mon", hm("09:50"), hm("11:25"), (stop("H2-bath", "H2", "10:05", "10:10", "11:10"),)
+    )
+    c1_wed = Route(
+        "C1", "wed", hm("08:00"), hm("10:45"),
+        (
+            stop("H1-clean", "H1", "08:09", "08:30", "10:00"),
+            stop("H3-meal", "H3", "10:14", "10:30", "10:40"),
+        ),
+        RouteBreak(hm("12:00"), hm("13:00")),
+    )
+    return Plan(
+        scenario="tiny week",
+        routes=(c1_mon, c2_mon, c1_wed),
+        unassigned=(Unassigned("H3-meal", "H3", 1, "capacity", "C1 carries one meal a day"),),
+    )
+
+
+# Indexes into valid_plan().routes
+C1_MON, C2_MON, C1_WED = 0, 1, 2
+
+
+def with_route(plan: Plan, i: int, **changes) -> Plan:
+    routes = list(plan.routes)
+    routes[i] = replace(routes[i], **changes)
+    return replace(plan, routes=tuple(routes))
+
+
+def with_stop(plan: Plan, i: int, j: int, **changes) -> Plan:
+    stops = list(plan.routes[i].stops)
+    stops[j] = replace(stops[j], **{k: hm(v) if isinstance(v, str) and ":" in v else v
+                                   for k, v in changes.items()})
+    return with_route(plan, i, stops=tuple(stops))
+
+
+def with_caregiver(sc: Scenario, cid: str, **changes) -> Scenario:
+    cgs = tuple(replace(c, **changes) if c.id == cid else c for c in sc.caregivers)
+    return replace(sc, caregivers=cgs)
+
+
+def with_household(sc: Scenario, hid: str, **changes) -> Scenario:
+    hhs = tuple(replace(h, **changes) if h.id == hid else h for h in sc.households)
+    return replace(sc, households=hhs)
+
+
+def with_request(sc: Scenario, rid: str, **changes) -> Scenario:
+    hhs = tuple(
+        replace(h, requests=tuple(replace(r, **changes) if r.id == rid else r for r in h.requests))
+        for h in sc.households
+    )
+    return replace(sc, households=hhs)
+
+
+def rules(report: CheckReport) -> set[str]:
+    return {v.rule for v in report.violations}
+
+
+# --- the clean plan ---------------------------------------------------------------------------
+
+
+def test_travel_minutes_worked_out_by_hand():
+    minutes = scenario_travel(tiny_scenario())
+    expected = {
+        ("station:S1", "household:H1"): 9,
+        ("household:H1", "household:H2"): 6,
+        ("station:S1", "household:H2"): 15,
+        ("station:S1", "household:H3"): 5,
+        ("household:H1", "household:H3"): 14,
+        ("household:H2", "household:H3"): 19,
+    }
+    for (a, b), m in expected.items():
+        assert minutes(a, b, "ebike") == m
+        assert minutes(b, a, "ebike") == m
+    assert minutes("household:H2", "household:H2", "ebike") == 0
+    # Walking keeps the contract's default 4.5 km/h: 8.8956 km -> 118.6 -> 119 min.
+    assert minutes("station:S1", "household:H1", "walk") == 119
+
+
+def test_haversine_km_of_one_degree_of_latitude():
+    assert haversine_km(38.0, LON, 39.0, LON) == pytest.approx(111.19508, abs=1e-4)
+    assert haversine_km(38.0, LON, 38.0, LON) == 0.0
+
+
+def test_default_travel_model_agrees_with_the_solvers_matrix():
+    from dispatch.travel import HaversineProvider, Place
+
+    sc = replace(tiny_scenario(), travel=TravelSettings())
+    minutes = scenario_travel(sc)
+    places = [Place("station:S1", 38.0, LON)] + [
+        Place(f"household:{h.id}", h.lat, h.lon) for h in sc.households
+    ]
+    for mode in ("walk", "ebike", "car"):
+        m = HaversineProvider().matrix(places, mode)
+        for i, a in enumerate(places):
+            for j, b in enumerate(places):
+                assert minutes(a.key, b.key, mode) == int(m[i, j])
+
+
+def test_unknown_mode_is_a_value_error():
+    minutes = scenario_travel(tiny_scenario())
+    with pytest.raises(ValueError, match="horse"):
+        minutes("station:S1", "household:H1", "horse")
+
+
+def test_valid_plan_is_clean():
+    report = check_plan(tiny_scenario(), valid_plan())
+    assert report.violations == ()
+    assert report.ok
+    assert report.kpis["planned_visits"] == 5
+
+
+# --- one broken rule per case -----------------------------------------------------------------
+
+SC, PLAN = tiny_scenario(), valid_plan()
+
+BROKEN: list[tuple[str, Scenario, Plan, Rule]] = [
+    # A route by a caregiver the scenario does not know; the two-person bath still has two.
+    ("unknown caregiver", SC, with_route(PLAN, C2_MON, caregiver="C9"), Rule.UNKNOWN_REFERENCE),
+    # Saturday is not planned; C1 has no Saturday shift, but unknown days are not judged further.
+    ("unknown day", SC, with_route(PLAN, C1_WED, day="sat"), Rule.UNKNOWN_REFERENCE),
+    # H3's Wednesday meal names request H9-x; H3-meal then lacks a visit (see ALSO_EXPECTED).
+    ("unknown request", SC,
+     with_route(PLAN, C1_WED, stops=(PLAN.routes[C1_WED].stops[0],
+                                     stop("H9-x", "H3", "10:14", "10:30", "10:40"))),
+     Rule.UNKNOWN_REFERENCE),
+    ("stop household mismatch", SC, with_stop(PLAN, C1_WED, 1, household="H1"),
+     Rule.UNKNOWN_REFERENCE),
+    ("unassigned household mismatch", SC,
+     replace(PLAN, unassigned=(Unassigned("H3-meal", "H1", 1, "capacity"),)),
+     Rule.UNKNOWN_REFERENCE),
+    # An empty second Monday route for C2 (no time, no stops) breaks nothing else.
+    ("duplicate route", SC,
+     replace(PLAN, routes=(*PLAN.routes, Route("C2", "mon", hm("08:00"), hm("08:00")))),
+     Rule.DUPLICATE_ROUTE),
+    ("leave before shift", SC, with_route(PLAN, C1_WED, leave=hm("07:50")), Rule.SHIFT),
+    # C2 back 12:10 after a shift ending 12:00.
+    ("back after shift", SC, with_route(PLAN, C2_MON, back=hm("12:10")), Rule.SHIFT),
+    # Thursday: C1 has no shift; H1 mon/thu are 3 days apart; the break is still in its window.
+    ("no shift that day", SC, with_route(PLAN, C1_WED, day="thu"), Rule.SHIFT),
+    # H3 on Wednesday at 10:20 (arrival 10:14, back 10:45 >= 10:30 + 5), window opens 10:30.
+    ("start outside window", SC, with_stop(PLAN, C1_WED, 1, start="10:20", end="10:30"),
+     Rule.TIME_WINDOW),
+    # End 10:39 instead of 10:40 (earlier, so the ride back still fits).
+    ("end is not start plus minutes", SC, with_stop(PLAN, C1_WED, 1, end="10:39"),
+     Rule.STOP_TIMES),
+    # Arrives 08:35 at H1 but starts 08:30; the ride from 08:00 (9 min) still fits.
+    ("start before arrival", SC, with_stop(PLAN, C1_WED, 0, arrival="08:35"), Rule.STOP_TIMES),
+    # Arrival 08:05 at H1 is under the 9 min ride from leaving at 08:00.
+    ("first leg too short", SC, with_stop(PLAN, C1_WED, 0, arrival="08:05"), Rule.TRAVEL),
+    # H1 ends 10:00, H3 needs 14 min: arrival 10:10 is too early.
+    ("middle leg too short", SC, with_stop(PLAN, C1_WED, 1, arrival="10:10"), Rule.TRAVEL),
+    # H3 ends 10:40, station 5 min away: back 10:44 is too early.
+    ("last leg too short", SC, with_route(PLAN, C1_WED, back=hm("10:44")), Rule.TRAVEL),
+    # Monday: H3 ends 11:40, 60 min break, 5 min ride: back 12:44 leaves 4 min to ride.
+    ("break leaves no time to ride", SC, with_route(PLAN, C1_MON, back=hm("12:44")), Rule.TRAVEL),
+    ("break missing", SC, with_route(PLAN, C1_WED, rest=None), Rule.BREAK),
+    ("break too short", SC, with_route(PLAN, C1_WED, rest=RouteBreak(hm("12:00"), hm("12:50"))),
+     Rule.BREAK),
+    ("break outside window", SC,
+     with_route(PLAN, C1_WED, rest=RouteBreak(hm("13:00"), hm("14:00"))), Rule.BREAK),
+    # 11:35-12:35 overlaps H3's 11:30-11:40; the ride back still fits: 12:45 - 11:40 - 55 >= 5.
+    ("break overlaps a visit", SC,
+     with_route(PLAN, C1_MON, rest=RouteBreak(hm("11:35"), hm("12:35"))), Rule.BREAK),
+    ("skill missing", with_caregiver(SC, "C2", skills=frozenset({"meal_delivery"})), PLAN,
+     Rule.SKILL),
+    ("gender preference", with_household(SC, "H2", gender_preference="F"), PLAN, Rule.GENDER),
+    ("forbidden caregiver", with_household(SC, "H2", forbidden_caregivers=("C2",)), PLAN,
+     Rule.FORBIDDEN),
+    ("day the request does not allow", with_request(SC, "H2-bath", days=("tue", "wed")), PLAN,
+     Rule.REQUEST_DAY),
+    ("daily visit cap", with_caregiver(SC, "C1", max_visits_per_day=2), PLAN, Rule.DAILY_VISITS),
+    # C1 works 285 + 165 = 450 min.
+    ("weekly minutes", with_caregiver(SC, "C1", max_minutes_per_week=449), PLAN,
+     Rule.WEEKLY_MINUTES),
+    ("more visits than a week wants", with_request(SC, "H1-clean", visits_per_week=1), PLAN,
+     Rule.FREQUENCY),
+    # C2 also brings H3's meal on Monday: H2 ends 11:10, +19 -> 11:29, start 11:35, end 11:45,
+    # back 11:50 (+5) inside C2's shift; C1 brought it at 11:30: two visits that day.
+    ("two visits on one day", SC,
+     with_route(PLAN, C2_MON, back=hm("11:50"),
+                stops=(*PLAN.routes[C2_MON].stops,
+                       stop("H3-meal", "H3", "11:29", "11:35", "11:45"))),
+     Rule.FREQUENCY),
+    ("spacing", with_request(SC, "H1-clean", min_gap_days=3), PLAN, Rule.SPACING),
+    # C2 starts the bath at 10:11 (end 11:11, back 11:26), C1 at 10:10.
+    ("two-person visit not together", SC,
+     with_stop(with_route(PLAN, C2_MON, back=hm("11:26")), C2_MON, 0, start="10:11", end="11:11"),
+     Rule.STAFF),
+    ("two-person visit by one caregiver", SC,
+     replace(PLAN, routes=(PLAN.routes[C1_MON], PLAN.routes[C1_WED])), Rule.STAFF),
+    # Same as "two visits on one day" but C2 starts at 11:30 with C1: one visit, two people.
+    ("one-person visit by two", SC,
+     with_route(PLAN, C2_MON, back=hm("11:45"),
+                stops=(*PLAN.routes[C2_MON].stops,
+                       stop("H3-meal", "H3", "11:29", "11:30", "11:40"))),
+     Rule.STAFF),
+    # C1 carries H3's meal (load 1) on Monday and Wednesday.
+    ("capacity", with_caregiver(SC, "C1", capacity=0), PLAN, Rule.CAPACITY),
+    ("unassigned count wrong", SC,
+     replace(PLAN, unassigned=(Unassigned("H3-meal", "H3", 2, "capacity"),)), Rule.UNASSIGNED),
+    ("unassigned entry missing", SC, replace(PLAN, unassigned=()), Rule.UNASSIGNED),
+    ("unassigned reason not in the list", SC,
+     replace(PLAN, unassigned=(Unassigned("H3-meal", "H3", 1, "too_busy"),)), Rule.UNASSIGNED),
+    ("unassigned for a fully planned request", SC,
+     replace(PLAN, unassigned=(*PLAN.unassigned, Unassigned("H1-clean", "H1", 1, "capacity"))),
+     Rule.UNASSIGNED),
+]
+
+# The unknown request removes a planned visit of H3-meal, which the unassigned rule must see.
+ALSO_EXPECTED = {"unknown request": {Rule.UNASSIGNED}}
+
+
+@pytest.mark.parametrize(("name", "sc", "plan", "rule"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_each_broken_rule_is_reported_alone(name: str, sc: Scenario, plan: Plan, rule: Rule):
+    report = check_plan(sc, plan)
+    assert not report.ok
+    assert rules(report) == {rule.value} | ALSO_EXPECTED.get(name, set()), report.violations
+    for v in report.violations:
+        assert v.message
+
+
+def test_every_rule_has_a_broken_case_and_a_text():
+    assert {b[3] for b in BROKEN} == set(Rule)
+    assert set(RULE_TEXT) == set(Rule)
+
+
+def test_violation_names_where_it_happened():
+    report = check_plan(tiny_scenario(), with_stop(PLAN, C1_WED, 0, arrival="08:05"))
+    assert report.violations == (
+        Violation(
+            rule="travel",
+            message=report.violations[0].message,
+            caregiver="C1",
+            day="wed",
+            request="H1-clean",
+        ),
+    )
+    assert "08:09" in report.violations[0].message
+
+
+def test_break_not_required_when_shift_does_not_cover_the_window():
+    # C2 gets C1's break rule; its 08:00-12:00 shift does not contain 11:30-13:30.
+    sc = with_caregiver(SC, "C2", rest=Break(hm("11:30"), hm("13:30"), 60))
+    assert check_plan(sc, PLAN).ok
+
+
+def test_two_broken_routes_give_two_violations():
+    sc = with_caregiver(SC, "C1", capacity=0)
+    report = check_plan(sc, PLAN)
+    assert [(v.caregiver, v.day) for v in report.violations] == [("C1", "mon"), ("C1", "wed")]
+
+
+def test_custom_travel_function_is_used():
+    # Everything 30 min apart: C1's first ride (08:00 -> 08:09) is now too short, among others.
+    def slow(a: str, b: str, mode: str) -> int:
+        return 0 if a == b else 30
+
+    report = check_plan(tiny_scenario(), valid_plan(), travel=slow)
+    assert rules(report) == {Rule.TRAVEL.value}
+    assert report.kpis["travel_minutes"] == 30 * 9
+
+
+def test_checker_does_not_load_the_solver_or_numpy():
+    code = (
+        "import sys, dispatch.checker; "
+        "bad = [m for m in ('ortools', 'numpy', 'solver', 'dispatch.travel') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
