@@ -112,8 +112,9 @@ def tiny_scenario() -> Scenario:
         stations=(Station("S1", 38.00, LON, "站"),),
         caregivers=(c1, c2),
         households=(
-            Household("H1", 38.08, LON, (clean,), gender_preference="F",
-                      forbidden_caregivers=("C2",)),
+            Household(
+                "H1", 38.08, LON, (clean,), gender_preference="F", forbidden_caregivers=("C2",)
+            ),
             Household("H2", 38.13, LON, (bath,)),
             Household("H3", 37.96, LON, (meal,)),
         ),
@@ -127,7 +128,10 @@ def stop(request: str, household: str, arrival: str, start: str, end: str) -> St
 def valid_plan() -> Plan:
     """The clean plan described in the module docstring."""
     c1_mon = Route(
-        "C1", "mon", hm("08:00"), hm("12:45"),
+        "C1",
+        "mon",
+        hm("08:00"),
+        hm("12:45"),
         (
             stop("H1-clean", "H1", "08:09", "08:30", "10:00"),
             stop("H2-bath", "H2", "10:06", "10:10", "11:10"),
@@ -139,7 +143,10 @@ def valid_plan() -> Plan:
         "C2", "mon", hm("09:50"), hm("11:25"), (stop("H2-bath", "H2", "10:05", "10:10", "11:10"),)
     )
     c1_wed = Route(
-        "C1", "wed", hm("08:00"), hm("10:45"),
+        "C1",
+        "wed",
+        hm("08:00"),
+        hm("10:45"),
         (
             stop("H1-clean", "H1", "08:09", "08:30", "10:00"),
             stop("H3-meal", "H3", "10:14", "10:30", "10:40"),
@@ -165,8 +172,9 @@ def with_route(plan: Plan, i: int, **changes) -> Plan:
 
 def with_stop(plan: Plan, i: int, j: int, **changes) -> Plan:
     stops = list(plan.routes[i].stops)
-    stops[j] = replace(stops[j], **{k: hm(v) if isinstance(v, str) and ":" in v else v
-                                   for k, v in changes.items()})
+    stops[j] = replace(
+        stops[j], **{k: hm(v) if isinstance(v, str) and ":" in v else v for k, v in changes.items()}
+    )
     return with_route(plan, i, stops=tuple(stops))
 
 
@@ -256,30 +264,49 @@ BROKEN: list[tuple[str, Scenario, Plan, Rule]] = [
     # Saturday is not planned; C1 has no Saturday shift, but unknown days are not judged further.
     ("unknown day", SC, with_route(PLAN, C1_WED, day="sat"), Rule.UNKNOWN_REFERENCE),
     # H3's Wednesday meal names request H9-x; H3-meal then lacks a visit (see ALSO_EXPECTED).
-    ("unknown request", SC,
-     with_route(PLAN, C1_WED, stops=(PLAN.routes[C1_WED].stops[0],
-                                     stop("H9-x", "H3", "10:14", "10:30", "10:40"))),
-     Rule.UNKNOWN_REFERENCE),
-    ("stop household mismatch", SC, with_stop(PLAN, C1_WED, 1, household="H1"),
-     Rule.UNKNOWN_REFERENCE),
-    ("unassigned household mismatch", SC,
-     replace(PLAN, unassigned=(Unassigned("H3-meal", "H1", 1, "capacity"),)),
-     Rule.UNKNOWN_REFERENCE),
+    (
+        "unknown request",
+        SC,
+        with_route(
+            PLAN,
+            C1_WED,
+            stops=(PLAN.routes[C1_WED].stops[0], stop("H9-x", "H3", "10:14", "10:30", "10:40")),
+        ),
+        Rule.UNKNOWN_REFERENCE,
+    ),
+    (
+        "stop household mismatch",
+        SC,
+        with_stop(PLAN, C1_WED, 1, household="H1"),
+        Rule.UNKNOWN_REFERENCE,
+    ),
+    (
+        "unassigned household mismatch",
+        SC,
+        replace(PLAN, unassigned=(Unassigned("H3-meal", "H1", 1, "capacity"),)),
+        Rule.UNKNOWN_REFERENCE,
+    ),
     # An empty second Monday route for C2 (no time, no stops) breaks nothing else.
-    ("duplicate route", SC,
-     replace(PLAN, routes=(*PLAN.routes, Route("C2", "mon", hm("08:00"), hm("08:00")))),
-     Rule.DUPLICATE_ROUTE),
+    (
+        "duplicate route",
+        SC,
+        replace(PLAN, routes=(*PLAN.routes, Route("C2", "mon", hm("08:00"), hm("08:00")))),
+        Rule.DUPLICATE_ROUTE,
+    ),
     ("leave before shift", SC, with_route(PLAN, C1_WED, leave=hm("07:50")), Rule.SHIFT),
     # C2 back 12:10 after a shift ending 12:00.
     ("back after shift", SC, with_route(PLAN, C2_MON, back=hm("12:10")), Rule.SHIFT),
     # Thursday: C1 has no shift; H1 mon/thu are 3 days apart; the break is still in its window.
     ("no shift that day", SC, with_route(PLAN, C1_WED, day="thu"), Rule.SHIFT),
     # H3 on Wednesday at 10:20 (arrival 10:14, back 10:45 >= 10:30 + 5), window opens 10:30.
-    ("start outside window", SC, with_stop(PLAN, C1_WED, 1, start="10:20", end="10:30"),
-     Rule.TIME_WINDOW),
+    (
+        "start outside window",
+        SC,
+        with_stop(PLAN, C1_WED, 1, start="10:20", end="10:30"),
+        Rule.TIME_WINDOW,
+    ),
     # End 10:39 instead of 10:40 (earlier, so the ride back still fits).
-    ("end is not start plus minutes", SC, with_stop(PLAN, C1_WED, 1, end="10:39"),
-     Rule.STOP_TIMES),
+    ("end is not start plus minutes", SC, with_stop(PLAN, C1_WED, 1, end="10:39"), Rule.STOP_TIMES),
     # Arrives 08:35 at H1 but starts 08:30; the ride from 08:00 (9 min) still fits.
     ("start before arrival", SC, with_stop(PLAN, C1_WED, 0, arrival="08:35"), Rule.STOP_TIMES),
     # Arrival 08:05 at H1 is under the 9 min ride from leaving at 08:00.
@@ -291,56 +318,120 @@ BROKEN: list[tuple[str, Scenario, Plan, Rule]] = [
     # Monday: H3 ends 11:40, 60 min break, 5 min ride: back 12:44 leaves 4 min to ride.
     ("break leaves no time to ride", SC, with_route(PLAN, C1_MON, back=hm("12:44")), Rule.TRAVEL),
     ("break missing", SC, with_route(PLAN, C1_WED, rest=None), Rule.BREAK),
-    ("break too short", SC, with_route(PLAN, C1_WED, rest=RouteBreak(hm("12:00"), hm("12:50"))),
-     Rule.BREAK),
-    ("break outside window", SC,
-     with_route(PLAN, C1_WED, rest=RouteBreak(hm("13:00"), hm("14:00"))), Rule.BREAK),
+    (
+        "break too short",
+        SC,
+        with_route(PLAN, C1_WED, rest=RouteBreak(hm("12:00"), hm("12:50"))),
+        Rule.BREAK,
+    ),
+    (
+        "break outside window",
+        SC,
+        with_route(PLAN, C1_WED, rest=RouteBreak(hm("13:00"), hm("14:00"))),
+        Rule.BREAK,
+    ),
     # 11:35-12:35 overlaps H3's 11:30-11:40; the ride back still fits: 12:45 - 11:40 - 55 >= 5.
-    ("break overlaps a visit", SC,
-     with_route(PLAN, C1_MON, rest=RouteBreak(hm("11:35"), hm("12:35"))), Rule.BREAK),
-    ("skill missing", with_caregiver(SC, "C2", skills=frozenset({"meal_delivery"})), PLAN,
-     Rule.SKILL),
+    (
+        "break overlaps a visit",
+        SC,
+        with_route(PLAN, C1_MON, rest=RouteBreak(hm("11:35"), hm("12:35"))),
+        Rule.BREAK,
+    ),
+    (
+        "skill missing",
+        with_caregiver(SC, "C2", skills=frozenset({"meal_delivery"})),
+        PLAN,
+        Rule.SKILL,
+    ),
     ("gender preference", with_household(SC, "H2", gender_preference="F"), PLAN, Rule.GENDER),
-    ("forbidden caregiver", with_household(SC, "H2", forbidden_caregivers=("C2",)), PLAN,
-     Rule.FORBIDDEN),
-    ("day the request does not allow", with_request(SC, "H2-bath", days=("tue", "wed")), PLAN,
-     Rule.REQUEST_DAY),
+    (
+        "forbidden caregiver",
+        with_household(SC, "H2", forbidden_caregivers=("C2",)),
+        PLAN,
+        Rule.FORBIDDEN,
+    ),
+    (
+        "day the request does not allow",
+        with_request(SC, "H2-bath", days=("tue", "wed")),
+        PLAN,
+        Rule.REQUEST_DAY,
+    ),
     ("daily visit cap", with_caregiver(SC, "C1", max_visits_per_day=2), PLAN, Rule.DAILY_VISITS),
     # C1 works 285 + 165 = 450 min.
-    ("weekly minutes", with_caregiver(SC, "C1", max_minutes_per_week=449), PLAN,
-     Rule.WEEKLY_MINUTES),
-    ("more visits than a week wants", with_request(SC, "H1-clean", visits_per_week=1), PLAN,
-     Rule.FREQUENCY),
+    (
+        "weekly minutes",
+        with_caregiver(SC, "C1", max_minutes_per_week=449),
+        PLAN,
+        Rule.WEEKLY_MINUTES,
+    ),
+    (
+        "more visits than a week wants",
+        with_request(SC, "H1-clean", visits_per_week=1),
+        PLAN,
+        Rule.FREQUENCY,
+    ),
     # C2 also brings H3's meal on Monday: H2 ends 11:10, +19 -> 11:29, start 11:35, end 11:45,
     # back 11:50 (+5) inside C2's shift; C1 brought it at 11:30: two visits that day.
-    ("two visits on one day", SC,
-     with_route(PLAN, C2_MON, back=hm("11:50"),
-                stops=(*PLAN.routes[C2_MON].stops,
-                       stop("H3-meal", "H3", "11:29", "11:35", "11:45"))),
-     Rule.FREQUENCY),
+    (
+        "two visits on one day",
+        SC,
+        with_route(
+            PLAN,
+            C2_MON,
+            back=hm("11:50"),
+            stops=(*PLAN.routes[C2_MON].stops, stop("H3-meal", "H3", "11:29", "11:35", "11:45")),
+        ),
+        Rule.FREQUENCY,
+    ),
     ("spacing", with_request(SC, "H1-clean", min_gap_days=3), PLAN, Rule.SPACING),
     # C2 starts the bath at 10:11 (end 11:11, back 11:26), C1 at 10:10.
-    ("two-person visit not together", SC,
-     with_stop(with_route(PLAN, C2_MON, back=hm("11:26")), C2_MON, 0, start="10:11", end="11:11"),
-     Rule.STAFF),
-    ("two-person visit by one caregiver", SC,
-     replace(PLAN, routes=(PLAN.routes[C1_MON], PLAN.routes[C1_WED])), Rule.STAFF),
+    (
+        "two-person visit not together",
+        SC,
+        with_stop(
+            with_route(PLAN, C2_MON, back=hm("11:26")), C2_MON, 0, start="10:11", end="11:11"
+        ),
+        Rule.STAFF,
+    ),
+    (
+        "two-person visit by one caregiver",
+        SC,
+        replace(PLAN, routes=(PLAN.routes[C1_MON], PLAN.routes[C1_WED])),
+        Rule.STAFF,
+    ),
     # Same as "two visits on one day" but C2 starts at 11:30 with C1: one visit, two people.
-    ("one-person visit by two", SC,
-     with_route(PLAN, C2_MON, back=hm("11:45"),
-                stops=(*PLAN.routes[C2_MON].stops,
-                       stop("H3-meal", "H3", "11:29", "11:30", "11:40"))),
-     Rule.STAFF),
+    (
+        "one-person visit by two",
+        SC,
+        with_route(
+            PLAN,
+            C2_MON,
+            back=hm("11:45"),
+            stops=(*PLAN.routes[C2_MON].stops, stop("H3-meal", "H3", "11:29", "11:30", "11:40")),
+        ),
+        Rule.STAFF,
+    ),
     # C1 carries H3's meal (load 1) on Monday and Wednesday.
     ("capacity", with_caregiver(SC, "C1", capacity=0), PLAN, Rule.CAPACITY),
-    ("unassigned count wrong", SC,
-     replace(PLAN, unassigned=(Unassigned("H3-meal", "H3", 2, "capacity"),)), Rule.UNASSIGNED),
+    (
+        "unassigned count wrong",
+        SC,
+        replace(PLAN, unassigned=(Unassigned("H3-meal", "H3", 2, "capacity"),)),
+        Rule.UNASSIGNED,
+    ),
     ("unassigned entry missing", SC, replace(PLAN, unassigned=()), Rule.UNASSIGNED),
-    ("unassigned reason not in the list", SC,
-     replace(PLAN, unassigned=(Unassigned("H3-meal", "H3", 1, "too_busy"),)), Rule.UNASSIGNED),
-    ("unassigned for a fully planned request", SC,
-     replace(PLAN, unassigned=(*PLAN.unassigned, Unassigned("H1-clean", "H1", 1, "capacity"))),
-     Rule.UNASSIGNED),
+    (
+        "unassigned reason not in the list",
+        SC,
+        replace(PLAN, unassigned=(Unassigned("H3-meal", "H3", 1, "too_busy"),)),
+        Rule.UNASSIGNED,
+    ),
+    (
+        "unassigned for a fully planned request",
+        SC,
+        replace(PLAN, unassigned=(*PLAN.unassigned, Unassigned("H1-clean", "H1", 1, "capacity"))),
+        Rule.UNASSIGNED,
+    ),
 ]
 
 # The unknown request removes a planned visit of H3-meal, which the unassigned rule must see.
