@@ -28,9 +28,6 @@ __all__ = [
 EARTH_RADIUS_KM = 6371.0088
 #: Whole travel minutes from one place key to another for a travel mode.
 TravelFn = Callable[[str, str, str], int]
-# A product that lands exactly on a whole minute must not become the next one through
-# floating-point noise; the solver's matrix uses the same tolerance.
-_EPS = 1e-9
 
 
 def station_key(station_id: str) -> str:
@@ -47,8 +44,8 @@ def haversine_km(lat_a: float, lon_a: float, lat_b: float, lon_b: float) -> floa
     """Great-circle distance in km between two points given in decimal degrees."""
     phi_a, phi_b = math.radians(lat_a), math.radians(lat_b)
     dphi = phi_b - phi_a
-    dlmb = math.radians(lon_b - lon_a)
-    h = math.sin(dphi / 2) ** 2 + math.cos(phi_a) * math.cos(phi_b) * math.sin(dlmb / 2) ** 2
+    dlmb = math.radians(lon_b) - math.radians(lon_a)
+    h = math.sin(dphi * 0.5) ** 2 + math.cos(phi_a) * math.cos(phi_b) * math.sin(dlmb * 0.5) ** 2
     return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, max(0.0, h))))
 
 
@@ -75,6 +72,7 @@ def scenario_travel(scenario: Scenario) -> TravelFn:
         if from_key == to_key:
             return 0
         km = haversine_km(a[0], a[1], b[0], b[1])
-        return math.ceil(60.0 * circuity * km / speeds[mode] - _EPS)
+        # The contract's formula, operations in its order.
+        return math.ceil(60.0 * circuity * km / speeds[mode])
 
     return minutes

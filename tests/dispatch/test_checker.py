@@ -241,6 +241,24 @@ def test_default_travel_model_agrees_with_the_solvers_matrix():
                 assert minutes(a.key, b.key, mode) == int(m[i, j])
 
 
+def test_default_travel_model_agrees_with_the_solvers_matrix_on_a_district():
+    import random
+
+    from dispatch.travel import HaversineProvider, Place
+
+    rng = random.Random(7)
+    households = tuple(
+        Household(f"H{i}", 38.45 + rng.random() * 0.1, 106.2 + rng.random() * 0.1)
+        for i in range(60)
+    )
+    sc = replace(tiny_scenario(), households=households, travel=TravelSettings())
+    minutes = scenario_travel(sc)
+    places = [Place(f"household:{h.id}", h.lat, h.lon) for h in households]
+    m = HaversineProvider().matrix(places, "ebike")
+    mine = [[minutes(a.key, b.key, "ebike") for b in places] for a in places]
+    assert mine == m.tolist()
+
+
 def test_unknown_mode_is_a_value_error():
     minutes = scenario_travel(tiny_scenario())
     with pytest.raises(ValueError, match="horse"):
