@@ -1,0 +1,112 @@
+"""The benchmark suite (``make bench`` runs ``python -m benchmarks $(BENCH_ARGS)``).
+
+Suites run in order; each is a function of the parsed options returning an exit status.
+Add a suite by writing ``_my_suite(args) -> int`` and listing it in :data:`SUITES`.
+
+Examples::
+
+    python -m benchmarks                                  # everything, 10 s per Solomon run
+    python -m benchmarks --time-limit 2 --instances 'C101,R101' --suites solomon
+    python -m benchmarks --out bench-results              # also keep CSV and routes
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+
+from benchmarks import solomon
+
+__all__ = ["SUITES", "main"]
+
+Suite = Callable[[argparse.Namespace], int]
+
+
+def _solomon(args: argparse.Namespace) -> int:
+    argv = ["--time-limit", str(args.time_limit), "--solver", args.solver, "--seed", str(args.seed)]
+    if args.instances:
+        argv += ["--instances", args.instances]
+    if args.out is not None:
+        argv += ["--csv", str(args.out / "solomon.csv")]
+        argv += ["--routes-out", str(args.out / "solomon_routes")]
+    print("== Solomon VRPTW (DIMACS truncated tenths) ==", flush=True)
+    return solomon.main(argv)
+
+
+def _travel_matrix(args: argparse.Namespace) -> int:
+    del args
+    name = "benchmarks.travel_matrix"
+    if importlib.util.find_spec(name) is None:
+        print(f"== travel matrix: skipped ({name} is not in this checkout) ==", flush=True)
+        return 0
+    main_fn = getattr(importlib.import_module(name), "main", None)
+    if main_fn is None:
+        print(f"== travel matrix: skipped ({name} has no main) ==", flush=True)
+        return 0
+    print("== travel matrix ==", flush=True)
+    # Its own defaults, not this command's options.
+    status = main_fn([]) if inspect.signature(main_fn).parameters else main_fn()
+    return int(status or 0)
+
+
+#: Suite name → runner, in the order they run.
+SUITES: Mapping[str, Suite] = MappingProxyType(
+    {"solomon": _solomon, "travel_matrix": _travel_matrix}
+)
+
+
+def _suite_list(text: str) -> list[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in names if s not in SUITES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown suite(s) {unknown}; choose from {', '.join(SUITES)}"
+        )
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Options of ``python -m benchmarks``."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--suites",
+        type=_suite_list,
+        default=list(SUITES),
+        help=f"comma-separated suites to run (default: {','.join(SUITES)})",
+    )
+    p.add_argument("--time-limit", type=float, default=10.0, help="seconds per solver run")
+    p.add_argument(
+        "--instances", help="Solomon names or patterns to keep, e.g. 'C101,R1*' (default all)"
+    )
+    p.add_argument(
+        "--solver", default="ours,pyvrp,vroom", help="Solomon solvers (default ours,pyvrp,vroom)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="folder for result files (Solomon: solomon.csv and solomon_routes/)",
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the selected suites; the exit status is 0 only when every suite returned 0."""
+    args = build_parser().parse_args(argv)
+    worst = 0
+    for name in args.suites:
+        status = SUITES[name](args)
+        if status:
+            print(f"== {name}: exit status {status} ==", file=sys.stderr, flush=True)
+        worst = max(worst, status)
+    return worst
+
+
+if __name__ == "__main__":
+    sys.exit(main())
