@@ -35,6 +35,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -171,10 +172,12 @@ def with_route(plan: Plan, i: int, **changes) -> Plan:
 
 
 def with_stop(plan: Plan, i: int, j: int, **changes) -> Plan:
+    """Change stop ``j`` of route ``i``; ``"HH:MM"`` values become minutes."""
+    values: dict[str, Any] = {
+        k: hm(v) if isinstance(v, str) and ":" in v else v for k, v in changes.items()
+    }
     stops = list(plan.routes[i].stops)
-    stops[j] = replace(
-        stops[j], **{k: hm(v) if isinstance(v, str) and ":" in v else v for k, v in changes.items()}
-    )
+    stops[j] = replace(stops[j], **values)
     return with_route(plan, i, stops=tuple(stops))
 
 
