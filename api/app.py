@@ -1,0 +1,205 @@
+"""The HTTP service: ``create_app()`` builds it, ``app`` is what ``uvicorn api.app:app`` serves.
+
+Routes live under ``/api/v1``; interactive docs at ``/docs``. Every error answers with one JSON
+shape::
+
+    {"error": {"code": "validation_error", "message": "...",
+               "fields": [{"path": "body.households[0].lat", "message": "..."}]}}
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.settings import Settings
+from dispatch.scenario_io import DocumentError
+
+__all__ = [
+    "API_PREFIX",
+    "VERSION",
+    "ErrorBody",
+    "ErrorField",
+    "ErrorResponse",
+    "HealthPublic",
+    "SolverVersions",
+    "app",
+    "create_app",
+    "router",
+]
+
+API_PREFIX = "/api/v1"
+_DISTRIBUTION = "eldercare-dispatch"
+_PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+def _project_version() -> str:
+    """The installed package's version, else the one in the source tree's pyproject.toml."""
+    try:
+        return metadata.version(_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        with _PYPROJECT.open("rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "0+unknown"
+
+
+def _distribution_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+VERSION = _project_version()
+
+
+# --- response schemas ------------------------------------------------------------------------
+
+
+class SolverVersions(BaseModel):
+    """Versions of the optimisation libraries the service solves with."""
+
+    ortools: str
+
+
+class HealthPublic(BaseModel):
+    """Liveness answer: ``time`` is the server's clock (UTC, ISO 8601)."""
+
+    status: Literal["ok"]
+    version: str
+    solver: SolverVersions
+    time: datetime
+
+
+class ErrorField(BaseModel):
+    """One invalid input: ``path`` like ``body.households[0].lat`` or ``query.day``."""
+
+    path: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: list[ErrorField] = []
+
+
+class ErrorResponse(BaseModel):
+    """The shape of every error answer."""
+
+    error: ErrorBody
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    """``("body", "households", 0, "lat")`` → ``"body.households[0].lat"``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _error(status: int, code: str, message: str, fields: list[ErrorField] | None = None) -> Any:
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, fields=fields or []))
+    return JSONResponse(status_code=status, content=body.model_dump())
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, RequestValidationError)
+    fields = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "json_invalid":
+            loc = loc[:1]  # the rest is a character offset, not a field
+        fields.append(ErrorField(path=_field_path(loc), message=str(err.get("msg", "invalid"))))
+    names = ", ".join(f.path for f in fields[:5]) + (", …" if len(fields) > 5 else "")
+    return _error(422, "validation_error", f"请求数据无效 / invalid request: {names}", fields)
+
+
+async def _on_document_error(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, DocumentError)
+    fields = [
+        ErrorField(path=f"body.{i.path}" if i.path else "body", message=i.message)
+        for i in exc.issues
+    ]
+    return _error(
+        422, "invalid_document", f"文档无效 / invalid document: {len(fields)} problem(s)", fields
+    )
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+    }.get(exc.status_code, f"http_{exc.status_code}")
+    response = _error(exc.status_code, code, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+router = APIRouter(prefix=API_PREFIX)
+
+
+@router.get("/health", response_model=HealthPublic, tags=["system"])
+def health() -> HealthPublic:
+    """The service is up: its version, the solver library's version and the server time."""
+    return HealthPublic(
+        status="ok",
+        version=VERSION,
+        solver=SolverVersions(ortools=_distribution_version("ortools")),
+        time=datetime.now(UTC),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new application; ``settings`` defaults to :meth:`Settings.from_env`.
+
+    Raises :class:`api.settings.SettingsError` when the environment holds invalid values.
+    """
+    settings = Settings.from_env() if settings is None else settings
+    level = logging.DEBUG if settings.log_level == "trace" else settings.log_level.upper()
+    for name in ("api", "dispatch", "solver"):
+        logging.getLogger(name).setLevel(level)
+    app = FastAPI(
+        title="Eldercare dispatch · 居家养老上门服务调度",
+        version=VERSION,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        responses={422: {"model": ErrorResponse, "description": "Invalid input"}},
+    )
+    app.state.settings = settings
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(DocumentError, _on_document_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,67 @@
+"""The service's settings, read from the environment in this one place.
+
+Every field ``x`` is read from ``DISPATCH_X`` (``DISPATCH_PORT=9000``). The database URL is
+also read from the conventional ``DATABASE_URL`` when ``DISPATCH_DATABASE_URL`` is not set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["ENV_PREFIX", "LogLevel", "Settings", "SettingsError"]
+
+ENV_PREFIX = "DISPATCH_"
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+# Variables read without the prefix as well, for platforms that set them (field -> name).
+_UNPREFIXED = {"database_url": "DATABASE_URL"}
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the settings cannot use; the message names it."""
+
+
+class Settings(BaseModel):
+    """Service configuration; build it with :meth:`from_env` or directly in tests."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database_url: str = Field(
+        default="sqlite:///./var/dispatch.sqlite3",
+        description="SQLAlchemy-style database URL (DATABASE_URL or DISPATCH_DATABASE_URL).",
+    )
+    demo_scenario: str = Field(
+        default="data/demo/district.json",
+        description="Scenario file served as the demo, relative to the working directory.",
+    )
+    host: str = Field(default="127.0.0.1", description="Interface to listen on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port to listen on.")
+    log_level: LogLevel = Field(default="info", description="uvicorn/logging level name.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``environ`` (default ``os.environ``); unset variables keep defaults.
+
+        Raises :class:`SettingsError` naming the variable when a value is invalid.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, str] = {}
+        names: dict[str, str] = {}
+        for field in cls.model_fields:
+            for name in (ENV_PREFIX + field.upper(), _UNPREFIXED.get(field)):
+                if name is not None and name in env:
+                    raw = env[name].strip()
+                    values[field] = raw.lower() if field == "log_level" else raw
+                    names[field] = name
+                    break
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{names.get(str(err['loc'][0]), str(err['loc'][0]))}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise SettingsError(f"invalid settings in the environment: {problems}") from None
