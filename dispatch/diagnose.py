@@ -1,0 +1,165 @@
+"""Why a visit cannot be planned: who may do it at all, and whether it fits anyone's day alone.
+
+The checks run in the order of :class:`dispatch.reasons.Reason`, so each unassigned visit gets the
+first reason that applies and a detail that says what would make it fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dispatch.model import Caregiver, Household, Scenario, ServiceRequest
+from dispatch.reasons import Reason
+from dispatch.timeutil import format_hhmm
+from solver.problem import RoutingProblem, VehicleSpec, VisitSpec
+
+__all__ = ["diagnose_visit", "eligible_caregivers", "fits_alone", "qualified"]
+
+
+def qualified(c: Caregiver, h: Household, r: ServiceRequest) -> bool:
+    """Skill, gender preference and forbidden list allow ``c`` on this household's request."""
+    return (
+        r.required_skill in c.skills
+        and (h.gender_preference is None or c.gender == h.gender_preference)
+        and c.id not in h.forbidden_caregivers
+    )
+
+
+def eligible_caregivers(
+    scenario: Scenario,
+    h: Household,
+    r: ServiceRequest,
+    working: Sequence[Caregiver],
+    *,
+    day: str,
+) -> tuple[frozenset[int], Reason | None, str]:
+    """Indices into ``working`` of the caregivers who may do ``r`` on ``day``.
+
+    When there are none, also the reason and a human detail (else ``None`` and ``""``).
+    """
+    allowed = frozenset(i for i, c in enumerate(working) if qualified(c, h, r))
+    if allowed:
+        return allowed, None, ""
+    skill = r.required_skill
+    skilled = [c for c in scenario.caregivers if skill in c.skills]
+    if not skilled:
+        return (
+            allowed,
+            Reason.NO_QUALIFIED_CAREGIVER,
+            (f"no caregiver has skill {skill}; train or hire one (无护理员具备技能 {skill})"),
+        )
+    gendered = [
+        c for c in skilled if h.gender_preference is None or c.gender == h.gender_preference
+    ]
+    if not gendered:
+        return (
+            allowed,
+            Reason.GENDER_PREFERENCE,
+            (
+                f"{len(skilled)} caregiver(s) have skill {skill} but none is of the "
+                f"preferred gender {h.gender_preference}"
+            ),
+        )
+    permitted = [c for c in gendered if c.id not in h.forbidden_caregivers]
+    if not permitted:
+        return (
+            allowed,
+            Reason.FORBIDDEN_CAREGIVERS,
+            (
+                f"every caregiver with skill {skill} ({', '.join(c.id for c in gendered)}) "
+                "is on the household's forbidden list"
+            ),
+        )
+    return (
+        allowed,
+        Reason.NO_SHIFT_ON_ALLOWED_DAYS,
+        (
+            f"{len(permitted)} qualified caregiver(s) ({', '.join(c.id for c in permitted[:5])}) "
+            f"but none works on {day}; a shift on {day} or another allowed day would fit"
+        ),
+    )
+
+
+def fits_alone(problem: RoutingProblem, node: int, vehicle: int) -> int | None:
+    """Start time if visit ``node`` fits vehicle ``vehicle``'s day as its only visit, else None.
+
+    Leaves at shift start, waits for the first window it can reach, returns by shift end, within
+    the route length bound, with room for the break before or after the service, and the load on
+    board.
+    """
+    visit: VisitSpec = problem.visits[node]
+    veh: VehicleSpec = problem.vehicles[vehicle]
+    m = problem.matrices[veh.profile]
+    out = int(m[veh.start_location, visit.location])
+    back = int(m[visit.location, veh.end_location])
+    if veh.capacity is not None and visit.demand > veh.capacity:
+        return None
+    if veh.max_visits is not None and veh.max_visits < 1:
+        return None
+    arrive = veh.shift_start + out
+    for lo, hi in visit.windows:
+        start = max(lo, arrive)
+        if start > hi:
+            continue
+        end = start + visit.duration
+        if end + back > veh.shift_end:
+            continue
+        leave = start - out
+        if veh.max_duration is not None and end + back - leave > veh.max_duration:
+            continue
+        if veh.rest is not None:
+            rest = veh.rest
+            before = max(rest.earliest, veh.shift_start) + rest.duration <= leave
+            after = max(rest.earliest, end + back) + rest.duration <= min(
+                rest.latest_end, veh.shift_end
+            )
+            if not (before or after):
+                continue
+        return start
+    return None
+
+
+def diagnose_visit(problem: RoutingProblem, node: int, *, solved: bool) -> tuple[Reason, str]:
+    """Reason and detail for a visit the solver left out.
+
+    ``solved`` is whether the solver found any solution (else the limit stopped it first).
+    """
+    visit = problem.visits[node]
+    vehicles = (
+        sorted(visit.allowed_vehicles)
+        if visit.allowed_vehicles is not None
+        else range(len(problem.vehicles))
+    )
+    windows = ", ".join(f"{format_hhmm(a)}–{format_hhmm(b)}" for a, b in visit.windows)
+    if visit.demand and all(
+        problem.vehicles[v].capacity is not None
+        and visit.demand > (problem.vehicles[v].capacity or 0)
+        for v in vehicles
+    ):
+        return Reason.CAPACITY, (
+            f"one visit needs {visit.demand} load units; no qualified caregiver carries that many"
+        )
+    if not any(fits_alone(problem, node, v) is not None for v in vehicles):
+        nearest = min(
+            (
+                int(
+                    problem.matrices[problem.vehicles[v].profile][
+                        problem.vehicles[v].start_location, visit.location
+                    ]
+                )
+                for v in vehicles
+            ),
+            default=0,
+        )
+        return Reason.NO_TIME_WINDOW_FITS, (
+            f"windows {windows} with {visit.duration} min of service do not fit any qualified "
+            f"caregiver's shift (nearest is {nearest} min away); a wider window or a longer "
+            "shift would fit"
+        )
+    if not solved:
+        return Reason.SOLVER_LIMIT, "the solver found no plan within its limit; allow more time"
+    return Reason.CAPACITY, (
+        f"fits a qualified caregiver's day on its own (windows {windows}), but their time, "
+        "visit caps or load went to visits of higher priority or closer by; one more "
+        "qualified caregiver on this day would fit it"
+    )
