@@ -217,3 +217,9 @@ def test_bad_json_file(tmp_path: Path) -> None:
     bad.write_text('{"format": 1,\n "routes": [}', encoding="utf-8")
     with pytest.raises(PlanError, match="invalid JSON at line 2, column 13"):
         load_plan(bad)
+
+
+def test_format_document_lists_every_reason() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "SCENARIO.md").read_text("utf-8")
+    listed = {line.split("`")[1] for line in doc.splitlines() if line.startswith("| `")}
+    assert {r.value for r in Reason} <= listed
