@@ -18,7 +18,16 @@ from itertools import pairwise
 
 from dispatch.haversine import TravelFn, scenario_travel
 from dispatch.kpis import ScenarioIndex, plan_kpis, route_leg_minutes, visit_days
-from dispatch.model import DAYS, Plan, Route, RouteBreak, Scenario, Stop
+from dispatch.model import (
+    DAYS,
+    Household,
+    Plan,
+    Route,
+    RouteBreak,
+    Scenario,
+    ServiceRequest,
+    Stop,
+)
 from dispatch.reasons import Reason
 
 __all__ = ["RULE_TEXT", "CheckReport", "Rule", "Violation", "check_plan"]
@@ -144,14 +153,17 @@ class _Context:
                     groups[(s.request, route.day)].append((route, s))
         return groups
 
-    def known_stops(self) -> Iterator[tuple[Route, Stop]]:
-        """Stops whose caregiver and request are both known."""
+    def request_stops(
+        self, *, caregiver_known: bool = False
+    ) -> Iterator[tuple[Route, Stop, Household, ServiceRequest]]:
+        """Stops of known requests with their household and request (and known caregivers)."""
         for route in self.plan.routes:
-            if route.caregiver not in self.index.caregivers:
+            if caregiver_known and route.caregiver not in self.index.caregivers:
                 continue
             for s in route.stops:
                 if s.request in self.index.requests:
-                    yield route, s
+                    hh, req = self.index.requests[s.request]
+                    yield route, s, hh, req
 
 
 def _t(minutes: int) -> str:
@@ -255,42 +267,29 @@ def _shifts(ctx: _Context) -> Iterator[Violation]:
 
 
 def _time_windows(ctx: _Context) -> Iterator[Violation]:
-    for route in ctx.plan.routes:
-        for s in route.stops:
-            if s.request not in ctx.index.requests:
-                continue
-            req = ctx.index.requests[s.request][1]
-            if not any(lo <= s.start <= hi for lo, hi in req.windows):
-                windows = ", ".join(f"{_t(lo)}-{_t(hi)}" for lo, hi in req.windows)
-                yield _v(
-                    Rule.TIME_WINDOW,
-                    f"starts at {_t(s.start)}, outside {windows}",
-                    route,
-                    s.request,
-                )
+    for route, s, _hh, req in ctx.request_stops():
+        if not any(lo <= s.start <= hi for lo, hi in req.windows):
+            windows = ", ".join(f"{_t(lo)}-{_t(hi)}" for lo, hi in req.windows)
+            yield _v(Rule.TIME_WINDOW, f"starts at {_t(s.start)}, outside {windows}", route, req.id)
 
 
 def _stop_times(ctx: _Context) -> Iterator[Violation]:
-    for route in ctx.plan.routes:
-        for s in route.stops:
-            if s.request not in ctx.index.requests:
-                continue
-            req = ctx.index.requests[s.request][1]
-            if s.end != s.start + req.minutes:
-                yield _v(
-                    Rule.STOP_TIMES,
-                    f"ends at {_t(s.end)}; {req.minutes} min from "
-                    f"{_t(s.start)} ends at {_t(s.start + req.minutes)}",
-                    route,
-                    s.request,
-                )
-            if s.start < s.arrival:
-                yield _v(
-                    Rule.STOP_TIMES,
-                    f"starts at {_t(s.start)}, before arriving at {_t(s.arrival)}",
-                    route,
-                    s.request,
-                )
+    for route, s, _hh, req in ctx.request_stops():
+        if s.end != s.start + req.minutes:
+            yield _v(
+                Rule.STOP_TIMES,
+                f"ends at {_t(s.end)}; {req.minutes} min from "
+                f"{_t(s.start)} ends at {_t(s.start + req.minutes)}",
+                route,
+                req.id,
+            )
+        if s.start < s.arrival:
+            yield _v(
+                Rule.STOP_TIMES,
+                f"starts at {_t(s.start)}, before arriving at {_t(s.arrival)}",
+                route,
+                req.id,
+            )
 
 
 def _travel(ctx: _Context) -> Iterator[Violation]:
@@ -375,51 +374,39 @@ def _breaks(ctx: _Context) -> Iterator[Violation]:
 
 
 def _skills(ctx: _Context) -> Iterator[Violation]:
-    for route, s in ctx.known_stops():
-        cg = ctx.index.caregivers[route.caregiver]
-        skill = ctx.index.requests[s.request][1].required_skill
-        if skill not in cg.skills:
-            yield _v(Rule.SKILL, f"the caregiver lacks skill {skill!r}", route, s.request)
+    for route, _s, _hh, req in ctx.request_stops(caregiver_known=True):
+        if req.required_skill not in ctx.index.caregivers[route.caregiver].skills:
+            yield _v(Rule.SKILL, f"the caregiver lacks skill {req.required_skill!r}", route, req.id)
 
 
 def _gender(ctx: _Context) -> Iterator[Violation]:
-    for route, s in ctx.known_stops():
+    for route, _s, hh, req in ctx.request_stops(caregiver_known=True):
         cg = ctx.index.caregivers[route.caregiver]
-        hh = ctx.index.requests[s.request][0]
         if hh.gender_preference is not None and cg.gender != hh.gender_preference:
             yield _v(
                 Rule.GENDER,
                 f"household {hh.id} wants gender {hh.gender_preference!r}, the "
                 f"caregiver's is {cg.gender!r}",
                 route,
-                s.request,
+                req.id,
             )
 
 
 def _forbidden(ctx: _Context) -> Iterator[Violation]:
-    for route, s in ctx.known_stops():
-        hh = ctx.index.requests[s.request][0]
+    for route, _s, hh, req in ctx.request_stops(caregiver_known=True):
         if route.caregiver in hh.forbidden_caregivers:
             yield _v(
                 Rule.FORBIDDEN,
                 f"household {hh.id} does not accept this caregiver",
                 route,
-                s.request,
+                req.id,
             )
 
 
 def _request_days(ctx: _Context) -> Iterator[Violation]:
-    for route in ctx.plan.routes:
-        if route.day not in ctx.days:
-            continue
-        for s in route.stops:
-            if s.request not in ctx.index.requests:
-                continue
-            allowed = ctx.index.requests[s.request][1].days
-            if allowed is not None and route.day not in allowed:
-                yield _v(
-                    Rule.REQUEST_DAY, f"the request allows only {list(allowed)}", route, s.request
-                )
+    for route, _s, _hh, req in ctx.request_stops():
+        if route.day in ctx.days and req.days is not None and route.day not in req.days:
+            yield _v(Rule.REQUEST_DAY, f"the request allows only {list(req.days)}", route, req.id)
 
 
 def _daily_visits(ctx: _Context) -> Iterator[Violation]:
