@@ -191,11 +191,7 @@ def parse_catalogue(
     services: dict[str, ServiceType] = {}
     doc = r.read_object(data, "", _FILE_FIELDS)
     if doc is not None:
-        fmt = r.field(doc, "", "format", r.read_int)
-        if fmt is not None and fmt != FORMAT_VERSION:
-            r.error(
-                "format", f"unsupported format {fmt}; this version reads format {FORMAT_VERSION}"
-            )
+        r.check_format(doc)
         if "services" in doc:
             services = _entries(r, doc["services"], "services", {}, partial=False)
     if overrides is not None:

@@ -177,9 +177,7 @@ def parse_plan(data: Mapping[str, Any]) -> Plan:
     doc = r.read_object(data, "", PLAN_FIELDS)
     if doc is None:
         raise PlanError(r.errors)
-    fmt = r.field(doc, "", "format", r.read_int)
-    if fmt is not None and fmt != FORMAT_VERSION:
-        r.error("format", f"unsupported format {fmt}; this version reads format {FORMAT_VERSION}")
+    r.check_format(doc)
     scenario = r.field(doc, "", "scenario", r.read_text, allow_empty=True)
     routes = [
         _route(r, v, f"routes[{i}]")

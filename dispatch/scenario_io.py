@@ -345,6 +345,14 @@ class DocumentReader:
         """A day code ``"mon"`` … ``"sun"``."""
         return self.read_choice(value, path, choices=DAYS)
 
+    def check_format(self, doc: Mapping[str, Any]) -> None:
+        """Report a top-level ``format`` other than :data:`FORMAT_VERSION`."""
+        fmt = self.field(doc, "", "format", self.read_int)
+        if fmt is not None and fmt != FORMAT_VERSION:
+            self.error(
+                "format", f"unsupported format {fmt}; this version reads format {FORMAT_VERSION}"
+            )
+
     # -- lists
 
     def read_list(self, value: Any, path: str, *, non_empty: bool = False) -> list[Any] | None:
@@ -500,11 +508,7 @@ class _Parser:
         doc = r.read_object(data, "", SCENARIO_FIELDS)
         if doc is None:
             return None
-        fmt = r.field(doc, "", "format", r.read_int)
-        if fmt is not None and fmt != FORMAT_VERSION:
-            r.error(
-                "format", f"unsupported format {fmt}; this version reads format {FORMAT_VERSION}"
-            )
+        r.check_format(doc)
         name = r.field(doc, "", "name", r.read_text, default="", allow_empty=True)
         week_start = r.field(doc, "", "week_start", self.week_start, default=None)
         days = r.field(doc, "", "days", r.read_days)

@@ -133,29 +133,31 @@ def test_saved_scenario_spells_out_catalogue_defaults(tiny_scenario_data: Doc) -
 Mutation = Callable[[Doc], None]
 
 
+def _walk(doc: Doc, path: str) -> tuple[Any, str | int]:
+    """The container holding ``path`` (dots, integer parts index lists) and the last key."""
+    *parents, last = path.split(".")
+    node: Any = doc
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node[part]
+    return node, int(last) if last.isdigit() else last
+
+
 def _set(path: str, value: Any) -> Mutation:
-    """A mutation setting ``path`` (dots and integer parts) to ``value``."""
+    """A mutation setting ``path`` to ``value``."""
 
     def apply(doc: Doc) -> None:
-        *parents, last = path.split(".")
-        node: Any = doc
-        for part in parents:
-            node = node[int(part)] if part.isdigit() else node[part]
-        if last.isdigit():
-            node[int(last)] = value
-        else:
-            node[last] = value
+        node, key = _walk(doc, path)
+        node[key] = value
 
     return apply
 
 
 def _delete(path: str) -> Mutation:
+    """A mutation removing ``path``."""
+
     def apply(doc: Doc) -> None:
-        *parents, last = path.split(".")
-        node: Any = doc
-        for part in parents:
-            node = node[int(part)] if part.isdigit() else node[part]
-        del node[last]
+        node, key = _walk(doc, path)
+        del node[key]
 
     return apply
 
