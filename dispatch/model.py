@@ -60,6 +60,7 @@ class Station:
     lat: float
     lon: float
     name: str = ""
+    address: str = ""
 
 
 @dataclass(frozen=True)
