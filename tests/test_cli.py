@@ -226,3 +226,28 @@ def test_python_dash_m_dispatch(tmp_path, plan, code):
         text=True,
     )
     assert done.returncode == code, done.stderr
+
+
+# --- dispatch route ---------------------------------------------------------------------------
+
+TINY = Path(__file__).parent / "fixtures" / "tiny_scenario.json"
+
+
+def test_route_writes_a_plan_that_check_passes(tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    code = main(["route", str(TINY), "--time-limit", "2", "--iterations", "50", "--out", str(out)])
+    assert code == 0
+    plan = json.loads(out.read_text(encoding="utf-8"))
+    assert plan["format"] == 1 and plan["routes"]
+    assert "visits planned" in capsys.readouterr().err
+    assert main(["check", str(TINY), str(out)]) == 0
+
+
+def test_route_rejects_a_day_outside_the_scenario(capsys):
+    assert main(["route", str(TINY), "--day", "sun", "--time-limit", "1"]) == 2
+    assert "day" in capsys.readouterr().err
+
+
+def test_route_rejects_a_non_positive_time_limit(capsys):
+    assert main(["route", str(TINY), "--time-limit", "0"]) == 2
+    assert "--time-limit" in capsys.readouterr().err
