@@ -101,6 +101,8 @@ class ServiceRequest:
     ``windows`` are ``(from, to)`` minute pairs; a visit must *start* inside one of them.
     ``days`` is ``None`` when the request may be served on every planned day.
     ``load`` (extension) is how many capacity units one visit uses (meal boxes).
+    ``patterns`` (extension) are fixed day sets, each of ``visits_per_week`` days inside the
+    allowed days: the visits fall on exactly one of them (``None``: any spaced set of days).
     """
 
     id: str
@@ -114,6 +116,7 @@ class ServiceRequest:
     skill: str | None = None
     priority: int = 50
     load: int = 0
+    patterns: tuple[tuple[str, ...], ...] | None = None
 
     @property
     def required_skill(self) -> str:

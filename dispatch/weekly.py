@@ -1,0 +1,574 @@
+"""The weekly planner (周排班): visit days, a primary caregiver per household, daily routes.
+
+The way through :func:`plan_week`:
+
+1. every request gets its candidate day patterns (:func:`candidate_patterns`: the day sets of
+   ``visits_per_week`` days inside its allowed days with ``min_gap_days`` spacing, or its fixed
+   ``patterns``); requests that no caregiver can serve, or whose visits cannot be spread, are
+   explained at once;
+2. every household gets a primary caregiver (preferred, then of the nearest station, then the
+   least loaded) and backups of the same station, for continuity of care;
+3. each request picks the pattern that suits its primary caregiver's shifts and keeps their days
+   balanced;
+4. stations are independent (a caregiver works for one station), so each station's days are
+   routed on their own with the daily router, a household's visits restricted to its primary
+   caregiver and backups;
+5. a repair pass re-routes days whose visits were dropped, first with every qualified caregiver
+   of the station, then on other days that keep the spacing.
+
+Weekly minutes hold because each day is routed with the caregivers' minutes of the other days
+already counted (the daily router bounds the route length by what is left).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import combinations, pairwise
+from types import MappingProxyType
+
+from dispatch.daily import DayProblem, DayVisit, compile_day, decode_day
+from dispatch.diagnose import eligible_caregivers, qualified
+from dispatch.haversine import scenario_travel
+from dispatch.kpis import plan_kpis
+from dispatch.model import (
+    DAYS,
+    Caregiver,
+    Household,
+    Plan,
+    Route,
+    Scenario,
+    ServiceRequest,
+    Unassigned,
+)
+from dispatch.reasons import Reason
+from dispatch.travel import TravelProvider, haversine_km, provider_for
+from solver.problem import SolveParams
+from solver.routing import solve
+
+__all__ = ["Progress", "ProgressFn", "candidate_patterns", "plan_week"]
+
+DEFAULT_PARAMS = SolveParams()
+
+#: How many backup caregivers (besides the primary) may serve a household's visits.
+BACKUPS = 2
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report of :func:`plan_week`: ``stage``, ``fraction`` done (0..1), a message
+    and the best KPIs so far (empty until a first plan exists)."""
+
+    stage: str
+    fraction: float
+    message: str
+    kpis: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def _spaced(days: Sequence[str], gap: int) -> bool:
+    idx = [DAYS.index(d) for d in days]
+    return all(b - a >= gap for a, b in pairwise(idx))
+
+
+def candidate_patterns(
+    request: ServiceRequest, days: Sequence[str], *, visits: int | None = None
+) -> tuple[tuple[str, ...], ...]:
+    """Day sets on which the request's visits may fall, each in week order.
+
+    ``days`` are the days that may be used (the scenario's, possibly narrowed to days someone
+    qualified works). With fixed ``patterns`` those lying inside ``days`` are returned (a partial
+    pattern is never invented); otherwise every set of ``visits`` (default ``visits_per_week``)
+    days allowed by the request and spaced by ``min_gap_days``.
+    """
+    k = request.visits_per_week if visits is None else visits
+    usable = [d for d in DAYS if d in days and (request.days is None or d in request.days)]
+    if request.patterns is not None:
+        return tuple(
+            tuple(d for d in DAYS if d in p)
+            for p in request.patterns
+            if len(p) == k and all(d in usable for d in p)
+        )
+    if k <= 0:
+        return ((),)
+    return tuple(c for c in combinations(usable, k) if _spaced(c, request.min_gap_days))
+
+
+@dataclass
+class _Task:
+    """A request being planned: where its visits go and who may serve them."""
+
+    household: Household
+    request: ServiceRequest
+    patterns: tuple[tuple[str, ...], ...]
+    team: tuple[str, ...]  # primary first, then backups (caregiver ids, one station)
+    station: str
+    days: tuple[str, ...] = ()
+    widened: frozenset[str] = frozenset()  # days on which every qualified caregiver may serve
+
+
+@dataclass
+class _Outcome:
+    routes: dict[tuple[str, str], tuple[Route, ...]]  # (station, day) -> routes
+    dropped: dict[tuple[str, str], list[tuple[DayVisit, Reason, str]]]
+
+
+def plan_week(
+    scenario: Scenario,
+    *,
+    travel: TravelProvider | None = None,
+    params: SolveParams = DEFAULT_PARAMS,
+    progress: ProgressFn | None = None,
+) -> Plan:
+    """A contract-v1 plan of every day of ``scenario``.
+
+    ``params.time_limit`` bounds the whole week's search in seconds (the routing is split over
+    stations and days); ``travel`` defaults to the scenario's provider (haversine). Requests or
+    visits that cannot be met are in ``unassigned`` with a reason and a detail. ``progress`` is
+    called with :class:`Progress` reports while solving. Raises ``ValueError`` when the
+    scenario's travel provider needs an explicit ``travel``.
+    """
+    t0 = time.perf_counter()
+    provider = travel if travel is not None else provider_for(scenario)
+    report = progress or (lambda _p: None)
+    report(Progress("prepare", 0.0, "choosing days and caregivers / 选择服务日与护理员"))
+
+    unassigned: list[Unassigned] = []
+    tasks = _prepare_tasks(scenario, unassigned)
+    load: dict[str, float] = defaultdict(float)
+    for task in sorted(tasks, key=lambda t: (len(t.patterns), -t.request.priority)):
+        task.days = _choose_pattern(scenario, task, load)
+
+    stations = sorted({t.station for t in tasks})
+    total_work = max(1, sum(len(t.days) for t in tasks))
+    budget = max(0.05, params.time_limit)
+    out = _Outcome(routes={}, dropped={})
+    done = 0
+    for station in stations:
+        group = [t for t in tasks if t.station == station]
+        sub = _station_scenario(scenario, station, group)
+        work = sum(len(t.days) for t in group)
+        share = budget * 0.7 * work / total_work
+        _route_station(sub, station, group, provider, params, share, out)
+        done += work
+        report(
+            Progress(
+                "route",
+                0.8 * done / total_work,
+                f"station {station} routed / 站点 {station} 已排",
+                _kpis(scenario, _assemble(scenario, out, unassigned, tasks)),
+            )
+        )
+
+    remaining = max(0.05, budget - (time.perf_counter() - t0))
+    for station in stations:
+        group = [t for t in tasks if t.station == station]
+        if not any(out.dropped.get((station, d)) for d in scenario.days):
+            continue
+        sub = _station_scenario(scenario, station, group)
+        _repair_station(sub, station, group, provider, params, remaining / len(stations), out)
+
+    plan = _assemble(scenario, out, unassigned, tasks)
+    kpis = _kpis(scenario, plan)
+    kpis["solver_seconds"] = round(time.perf_counter() - t0, 3)
+    plan = replace(plan, kpis=MappingProxyType(kpis))
+    report(Progress("done", 1.0, "plan ready / 计划完成", plan.kpis))
+    return plan
+
+
+def _kpis(scenario: Scenario, plan: Plan) -> dict[str, float]:
+    return plan_kpis(scenario, plan, travel=scenario_travel(scenario))
+
+
+# -- preparation ---------------------------------------------------------------------------
+
+
+def _prepare_tasks(scenario: Scenario, unassigned: list[Unassigned]) -> list[_Task]:
+    """Tasks of every servable request; what cannot be served at all goes to ``unassigned``."""
+    stations = {s.id: s for s in scenario.stations}
+    tasks: list[_Task] = []
+    assigned_minutes: dict[str, float] = defaultdict(float)
+    for h in scenario.households:
+        by_station = sorted(
+            stations.values(), key=lambda s: haversine_km(h.lat, h.lon, s.lat, s.lon)
+        )
+        rank = {s.id: i for i, s in enumerate(by_station)}
+        primary: str | None = None
+        for r in sorted(h.requests, key=lambda q: -q.visits_per_week * q.minutes):
+            if r.visits_per_week < 1:
+                continue
+            able = [c for c in scenario.caregivers if qualified(c, h, r)]
+            if not able:
+                _, reason, detail = eligible_caregivers(scenario, h, r, (), day=scenario.days[0])
+                unassigned.append(
+                    _unassigned(
+                        h, r, r.visits_per_week, reason or Reason.NO_QUALIFIED_CAREGIVER, detail
+                    )
+                )
+                continue
+            if r.staff > 1:
+                unassigned.append(
+                    _unassigned(
+                        h,
+                        r,
+                        r.visits_per_week,
+                        Reason.CAPACITY,
+                        f"a visit for {r.staff} caregivers together is not planned automatically; "
+                        "assign it by hand (双人服务需人工安排)",
+                    )
+                )
+                continue
+            work_days = [d for d in scenario.days if any(d in c.shifts for c in able)]
+            patterns = candidate_patterns(r, work_days)
+            k = r.visits_per_week
+            while not patterns and k > 1:
+                k -= 1
+                patterns = candidate_patterns(r, work_days, visits=k)
+            if not patterns:
+                allowed = [d for d in scenario.days if r.days is None or d in r.days]
+                unassigned.append(
+                    _unassigned(
+                        h,
+                        r,
+                        r.visits_per_week,
+                        Reason.NO_SHIFT_ON_ALLOWED_DAYS,
+                        f"{len(able)} qualified caregiver(s) but none works on "
+                        f"{', '.join(allowed) or 'the allowed days'}; a shift on one of them "
+                        "would fit",
+                    )
+                )
+                continue
+            if k < r.visits_per_week:
+                unassigned.append(_spacing_shortfall(h, r, k, work_days))
+            if primary is None or primary not in {c.id for c in able}:
+                primary = _pick_primary(h, r, able, rank, assigned_minutes)
+            assigned_minutes[primary] += k * r.minutes
+            station = scenario.caregiver(primary).station
+            backups = sorted(
+                (c for c in able if c.station == station and c.id != primary),
+                key=lambda c: (c.id not in h.preferred_caregivers, assigned_minutes[c.id], c.id),
+            )[:BACKUPS]
+            tasks.append(_Task(h, r, patterns, (primary, *(c.id for c in backups)), station))
+    return tasks
+
+
+def _spacing_shortfall(
+    h: Household, r: ServiceRequest, k: int, work_days: Sequence[str]
+) -> Unassigned:
+    days = [d for d in work_days if r.days is None or d in r.days]
+    what = (
+        "none of its fixed patterns fits the days worked"
+        if r.patterns is not None
+        else f"{r.visits_per_week} visits at least {r.min_gap_days} day(s) apart do not fit "
+        f"into {', '.join(days)}"
+    )
+    return _unassigned(
+        h,
+        r,
+        r.visits_per_week - k,
+        Reason.FREQUENCY_SPACING,
+        f"{what}; at most {k} visit(s) can be planned — allow more days or a smaller gap "
+        "(放宽服务日或间隔)",
+    )
+
+
+def _unassigned(
+    h: Household, r: ServiceRequest, missing: int, reason: Reason, detail: str
+) -> Unassigned:
+    return Unassigned(r.id, h.id, missing, reason.value, detail)
+
+
+def _capacity_minutes(c: Caregiver, days: Sequence[str]) -> float:
+    shift = sum(c.shifts[d][1] - c.shifts[d][0] for d in days if d in c.shifts)
+    if c.max_minutes_per_week is not None:
+        shift = min(shift, c.max_minutes_per_week)
+    return max(1.0, float(shift))
+
+
+def _pick_primary(
+    h: Household,
+    r: ServiceRequest,
+    able: Sequence[Caregiver],
+    rank: Mapping[str, int],
+    assigned: Mapping[str, float],
+) -> str:
+    """The preferred caregiver if qualified and not full, else the nearest station's least
+    loaded qualified caregiver (load relative to the caregiver's weekly time)."""
+
+    def fill(c: Caregiver) -> float:
+        return (assigned.get(c.id, 0.0) + r.minutes * r.visits_per_week) / _capacity_minutes(
+            c, tuple(c.shifts)
+        )
+
+    preferred = [c for c in able if c.id in h.preferred_caregivers and fill(c) <= 0.8]
+    if preferred:
+        return min(preferred, key=fill).id
+    best = min(able, key=lambda c: (rank.get(c.station, 99), fill(c) > 0.8, fill(c), c.id))
+    return best.id
+
+
+def _choose_pattern(scenario: Scenario, task: _Task, load: dict[str, float]) -> tuple[str, ...]:
+    """The pattern whose days the primary caregiver works, lightest days first."""
+    primary = scenario.caregiver(task.team[0])
+    team = [scenario.caregiver(c) for c in task.team]
+
+    def cost(p: tuple[str, ...]) -> tuple[int, float]:
+        off = sum(1 for d in p if d not in primary.shifts)
+        off_team = sum(1 for d in p if not any(d in c.shifts for c in team))
+        heaviest = max(
+            (load[f"{primary.id}/{d}"] / max(1, _shift_len(primary, d)) for d in p), default=0.0
+        )
+        return (off_team * 10 + off, heaviest)
+
+    best = min(task.patterns, key=cost)
+    for d in best:
+        load[f"{primary.id}/{d}"] += task.request.minutes + 15
+    return best
+
+
+def _shift_len(c: Caregiver, day: str) -> int:
+    s = c.shifts.get(day)
+    return 0 if s is None else s[1] - s[0]
+
+
+def _station_scenario(scenario: Scenario, station: str, group: Sequence[_Task]) -> Scenario:
+    """The part of ``scenario`` one station plans: its caregivers and the requests it serves."""
+    requests: dict[str, list[ServiceRequest]] = defaultdict(list)
+    homes: dict[str, Household] = {}
+    for t in group:
+        requests[t.household.id].append(t.request)
+        homes[t.household.id] = t.household
+    return replace(
+        scenario,
+        caregivers=tuple(c for c in scenario.caregivers if c.station == station),
+        households=tuple(replace(h, requests=tuple(requests[h.id])) for h in homes.values()),
+    )
+
+
+# -- routing -------------------------------------------------------------------------------
+
+
+def _minutes_used(out: _Outcome, station: str, day: str, days: Sequence[str]) -> dict[str, int]:
+    used: dict[str, int] = defaultdict(int)
+    for d in days:
+        if d == day:
+            continue
+        for route in out.routes.get((station, d), ()):
+            used[route.caregiver] += route.back - route.leave
+    return used
+
+
+def _solve_day(
+    sub: Scenario,
+    day: str,
+    visits: Sequence[DayVisit],
+    teams: Mapping[str, tuple[str, ...] | None],
+    *,
+    provider: TravelProvider,
+    used: Mapping[str, int],
+    params: SolveParams,
+    seconds: float,
+) -> tuple[tuple[Route, ...], list[tuple[DayVisit, Reason, str]], int]:
+    """Route ``visits`` on ``day``; ``teams[request]`` narrows who may serve (``None``: any
+    qualified). Returns routes, dropped visits with reasons, and the priority-weighted score."""
+    if not any(day in c.shifts for c in sub.caregivers) or not visits:
+        dropped: list[tuple[DayVisit, Reason, str]] = []
+        for v in visits:
+            h = sub.household(v.household)
+            r = next(q for q in h.requests if q.id == v.request)
+            _, reason, detail = eligible_caregivers(sub, h, r, (), day=day)
+            dropped.append((v, reason or Reason.NO_SHIFT_ON_ALLOWED_DAYS, detail))
+        return (), dropped, 0
+    compiled = compile_day(sub, day, travel=provider, visits=visits, minutes_used=used)
+    compiled = _narrow(compiled, teams)
+    result = solve(
+        compiled.problem,
+        SolveParams(time_limit=max(0.02, seconds), seed=params.seed, log=params.log),
+    )
+    routes, unassigned = decode_day(sub, compiled, result)
+    reasons = {u.request: (Reason(u.reason), u.detail) for u in unassigned}
+    dropped = [(v, *reasons[v.request]) for v in visits if v.request in reasons]
+    priority = {r.id: r.priority for _, r in sub.requests()}
+    served = {s.request for route in routes for s in route.stops}
+    score = sum(100 + priority[v.request] for v in visits if v.request in served)
+    return routes, dropped, score
+
+
+def _narrow(compiled: DayProblem, teams: Mapping[str, tuple[str, ...] | None]) -> DayProblem:
+    """Restrict each visit to its team (those of them working today and qualified)."""
+    index = {c.id: i for i, c in enumerate(compiled.caregivers)}
+    visits = list(compiled.problem.visits)
+    for i, v in enumerate(compiled.visits):
+        team = teams.get(v.request)
+        if team is None:
+            continue
+        allowed = visits[i].allowed_vehicles
+        keep = frozenset(index[c] for c in team if c in index)
+        if allowed is not None:
+            keep &= allowed
+        if keep:
+            visits[i] = replace(visits[i], allowed_vehicles=keep)
+    return replace(compiled, problem=replace(compiled.problem, visits=tuple(visits)))
+
+
+def _route_station(
+    sub: Scenario,
+    station: str,
+    group: Sequence[_Task],
+    provider: TravelProvider,
+    params: SolveParams,
+    seconds: float,
+    out: _Outcome,
+) -> None:
+    per_day = {d: [t for t in group if d in t.days] for d in sub.days}
+    work = max(1, sum(len(v) for v in per_day.values()))
+    for day in sub.days:
+        todo = per_day[day]
+        visits = [DayVisit(t.request.id, t.household.id) for t in todo]
+        teams = {t.request.id: t.team for t in todo}
+        routes, dropped, _ = _solve_day(
+            sub,
+            day,
+            visits,
+            teams,
+            provider=provider,
+            used=_minutes_used(out, station, day, sub.days),
+            params=params,
+            seconds=seconds * len(todo) / work,
+        )
+        out.routes[(station, day)] = routes
+        out.dropped[(station, day)] = dropped
+        lost = {v.request for v, _, _ in dropped}
+        for t in todo:
+            if t.request.id in lost:
+                t.days = tuple(d for d in t.days if d != day)
+
+
+def _repair_station(
+    sub: Scenario,
+    station: str,
+    group: Sequence[_Task],
+    provider: TravelProvider,
+    params: SolveParams,
+    seconds: float,
+    out: _Outcome,
+) -> None:
+    """Re-route days with dropped visits: widen their team, then try other days."""
+    by_request = {t.request.id: t for t in group}
+    solves = max(1, 2 * sum(1 for d in sub.days if out.dropped.get((station, d))))
+    each = seconds / solves
+
+    def attempt(day: str, extra: Sequence[_Task], widen: set[str]) -> bool:
+        todo = [t for t in group if day in t.days] + list(extra)
+        visits = [DayVisit(t.request.id, t.household.id) for t in todo]
+        teams = {
+            t.request.id: None if (t.request.id in widen or day in t.widened) else t.team
+            for t in todo
+        }
+        before = _score(sub, out.routes.get((station, day), ()))
+        routes, dropped, score = _solve_day(
+            sub,
+            day,
+            visits,
+            teams,
+            provider=provider,
+            used=_minutes_used(out, station, day, sub.days),
+            params=params,
+            seconds=each,
+        )
+        if score <= before:
+            return False
+        out.routes[(station, day)] = routes
+        served = {s.request for r in routes for s in r.stops}
+        for t in todo:
+            if t.request.id in widen:
+                t.widened = t.widened | {day}
+            if t.request.id in served and day not in t.days:
+                t.days = tuple(d for d in DAYS if d in t.days or d == day)
+        for t in todo:
+            if t.request.id not in served and day in t.days:
+                t.days = tuple(d for d in t.days if d != day)
+        out.dropped[(station, day)] = dropped
+        return True
+
+    # 1. the same day with every qualified caregiver of the station.
+    for day in sub.days:
+        lost = out.dropped.get((station, day), [])
+        extra = [by_request[v.request] for v, _, _ in lost if v.request in by_request]
+        if extra and any(day in c.shifts for c in sub.caregivers):
+            attempt(day, extra, {t.request.id for t in extra})
+    # 2. other days keeping the spacing (a visit not planned yet moves).
+    for day in sub.days:
+        lost = out.dropped.get((station, day), [])
+        for visit, _reason, _detail in list(lost):
+            task = by_request.get(visit.request)
+            if task is None or day in task.days:
+                continue
+            for other in _alternative_days(sub, task, day):
+                if attempt(other, [task], {task.request.id}):
+                    break
+
+
+def _alternative_days(sub: Scenario, task: _Task, lost_day: str) -> list[str]:
+    r = task.request
+    options = []
+    for d in sub.days:
+        if d in task.days or d == lost_day:
+            continue
+        days = tuple(x for x in DAYS if x in task.days or x == d)
+        if r.days is not None and d not in r.days:
+            continue
+        if r.patterns is not None:
+            if not any(set(days) <= set(p) for p in r.patterns):
+                continue
+        elif not _spaced(days, r.min_gap_days):
+            continue
+        if not any(d in c.shifts and qualified(c, task.household, r) for c in sub.caregivers):
+            continue
+        options.append(d)
+    options.sort(key=lambda d: abs(DAYS.index(d) - DAYS.index(lost_day)))
+    return options[:2]
+
+
+def _score(sub: Scenario, routes: Sequence[Route]) -> int:
+    priority = {r.id: r.priority for _, r in sub.requests()}
+    return sum(100 + priority.get(s.request, 0) for route in routes for s in route.stops)
+
+
+# -- the plan ------------------------------------------------------------------------------
+
+
+def _assemble(
+    scenario: Scenario, out: _Outcome, unassigned: Sequence[Unassigned], tasks: Sequence[_Task]
+) -> Plan:
+    routes = sorted(
+        (r for rs in out.routes.values() for r in rs),
+        key=lambda r: (DAYS.index(r.day), r.caregiver),
+    )
+    planned: dict[str, set[str]] = defaultdict(set)
+    for route in routes:
+        for stop in route.stops:
+            planned[stop.request].add(route.day)
+    reasons: dict[str, tuple[Reason, str]] = {}
+    for (_, day), lost in sorted(out.dropped.items()):
+        for visit, reason, detail in lost:
+            if visit.request not in reasons:
+                reasons[visit.request] = (reason, f"{day}: {detail}")
+    missing = list(unassigned)
+    for t in tasks:
+        planned_k = len(planned.get(t.request.id, ()))
+        already = sum(u.missing_visits for u in unassigned if u.request == t.request.id)
+        short = t.request.visits_per_week - already - planned_k
+        if short > 0:
+            reason, detail = reasons.get(
+                t.request.id,
+                (Reason.CAPACITY, "the caregivers' time on the chosen days is used up"),
+            )
+            missing.append(_unassigned(t.household, t.request, short, reason, detail))
+    order = {r.id: i for i, (_, r) in enumerate(scenario.requests())}
+    missing.sort(key=lambda u: (order.get(u.request, 0), u.reason))
+    return Plan(scenario=scenario.name, routes=tuple(routes), unassigned=tuple(missing))
