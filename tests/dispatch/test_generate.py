@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -276,3 +277,13 @@ def test_cli_reports_bad_numbers(tmp_path, capsys):
     assert code == 2
     assert "error" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_bundled_demo_is_the_generators_output():
+    path = Path(__file__).resolve().parents[2] / "data" / "demo" / "district.json"
+    parsed = load_scenario(path)
+    assert parsed.warnings == ()
+    expected = generate_district(
+        households=300, stations=6, seed=1, name="演示辖区 demo district, week 48"
+    )
+    assert scenario_to_dict(parsed.scenario) == scenario_to_dict(expected)
