@@ -1,0 +1,567 @@
+"""The greedy baseline (``dispatch plan --solver greedy``): a week planned the way it is by hand.
+
+What a dispatcher does today, written down so that the optimiser has something honest to beat:
+
+- requests in order of arrival (file order), visit after visit;
+- each visit to the nearest qualified caregiver (travel minutes from their station) with room —
+  skill, gender preference and the household's forbidden list respected;
+- on that caregiver's first day that fits: a day the request allows, not yet used by the
+  request, ``min_gap_days`` from its other visits and, when the request has ``patterns``, inside
+  one of them;
+- appended at the cheapest feasible position of that caregiver's day (least added travel), keeping
+  windows, the shift with travel out and back, the break, the daily visit cap, the weekly minutes
+  and the carrying capacity.
+
+A two-person visit goes to the nearest pair of qualified caregivers who can both start it at the
+same minute. Every visit that finds no place is reported in ``unassigned`` with the first reason of
+:class:`dispatch.reasons.Reason` that applies. Times are minutes from midnight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from dispatch.diagnose import eligible_caregivers, qualified
+from dispatch.kpis import plan_kpis
+from dispatch.model import (
+    DAYS,
+    Caregiver,
+    Household,
+    Plan,
+    Route,
+    RouteBreak,
+    Scenario,
+    ServiceRequest,
+    Stop,
+    Unassigned,
+)
+from dispatch.reasons import Reason
+from dispatch.travel import Place, TravelProvider, provider_for
+
+__all__ = ["plan_greedy"]
+
+Windows = tuple[tuple[int, int], ...]
+# Two-person visits look for a partner among this many nearest qualified caregivers.
+_PAIR_CANDIDATES = 12
+
+
+@dataclass(frozen=True)
+class _Node:
+    """One stop of a route under construction; ``windows`` are fixed to one minute for a
+    two-person visit once its start is agreed."""
+
+    request: str
+    household: str
+    loc: int
+    minutes: int
+    windows: Windows
+    load: int
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """Timed route: stop arrivals and starts, leave and back, break start (or None)."""
+
+    arrivals: tuple[int, ...]
+    starts: tuple[int, ...]
+    leave: int
+    back: int
+    rest_start: int | None
+
+    @property
+    def span(self) -> int:
+        return self.back - self.leave
+
+
+@dataclass
+class _DayRoute:
+    """One caregiver's route on one day while the week is being built."""
+
+    caregiver: Caregiver
+    day: str
+    shift: tuple[int, int]
+    rest: tuple[int, int, int] | None  # (window start, window end, minutes) when required
+    home: int
+    matrix: list[list[int]]
+    nodes: list[_Node] = field(default_factory=list)
+    schedule: _Schedule | None = None
+
+    @property
+    def load(self) -> int:
+        return sum(n.load for n in self.nodes)
+
+
+def _earliest(arrive: int, windows: Windows) -> int | None:
+    """The first start at or after ``arrive`` inside a window (windows sorted by start)."""
+    for lo, hi in windows:
+        if arrive <= hi:
+            return max(lo, arrive)
+    return None
+
+
+def _latest(bound: int, windows: Windows) -> int | None:
+    """The last start at or before ``bound`` inside a window."""
+    best: int | None = None
+    for lo, hi in windows:
+        if lo <= bound:
+            s = min(hi, bound)
+            if best is None or s > best:
+                best = s
+    return best
+
+
+def _evaluate(route: _DayRoute, nodes: Sequence[_Node]) -> _Schedule | None:
+    """The earliest timing of ``nodes`` in this order on the route's day, or None if infeasible.
+
+    Without the break, the as-soon-as-possible times are feasible exactly when the sequence is.
+    The break goes into the gap (before leaving, between stops, before the ride home or after it)
+    that delays the route least; the latest feasible starts bound which gaps can take it.
+    """
+    m = route.matrix
+    home = route.home
+    shift_start, shift_end = route.shift
+    k = len(nodes)
+    if k == 0:
+        return _Schedule((), (), shift_start, shift_start, None)
+    # Forward: earliest starts.
+    early: list[int] = []
+    t, pos = shift_start, home
+    for n in nodes:
+        s = _earliest(t + m[pos][n.loc], n.windows)
+        if s is None:
+            return None
+        early.append(s)
+        t, pos = s + n.minutes, n.loc
+    back_early = t + m[pos][home]
+    if back_early > shift_end:
+        return None
+    gap = -1
+    if route.rest is not None:
+        # Backward: latest starts that still let the rest of the route be on time.
+        late = [0] * k
+        bound, nxt = shift_end, home
+        for i in range(k - 1, -1, -1):
+            n = nodes[i]
+            s = _latest(bound - m[n.loc][nxt] - n.minutes, n.windows)
+            if s is None:
+                return None
+            late[i] = s
+            bound, nxt = s, n.loc
+        latest_leave = bound - m[home][nodes[0].loc]
+        ws, we, rest_minutes = route.rest
+        best_delay: int | None = None
+        for g in range(k + 2):
+            if g == 0:  # before leaving the station
+                end = max(ws, shift_start) + rest_minutes
+                ok = end <= we and end <= latest_leave
+                delay = max(0, end + m[home][nodes[0].loc] - early[0])
+            elif g <= k:  # after stop g-1, before riding on
+                prev = nodes[g - 1]
+                end = max(ws, early[g - 1] + prev.minutes) + rest_minutes
+                if g < k:
+                    arrive = end + m[prev.loc][nodes[g].loc]
+                    ok = end <= we and arrive <= late[g]
+                    delay = max(0, arrive - early[g])
+                else:
+                    arrive = end + m[prev.loc][home]
+                    ok = end <= we and arrive <= shift_end
+                    delay = max(0, arrive - back_early)
+            else:  # back at the station
+                end = max(ws, back_early) + rest_minutes
+                ok = end <= we
+                delay = 0
+            if ok and (best_delay is None or delay < best_delay):
+                gap, best_delay = g, delay
+                if delay == 0:
+                    break
+        if gap < 0:
+            return None
+    return _timed(route, nodes, gap)
+
+
+def _timed(route: _DayRoute, nodes: Sequence[_Node], gap: int) -> _Schedule | None:
+    """As-soon-as-possible times with the break in ``gap`` (-1: no break); leave is then put
+    off until just in time for the first stop."""
+    m = route.matrix
+    home = route.home
+    shift_start, shift_end = route.shift
+    ws, we, rest_minutes = route.rest if route.rest is not None else (0, 0, 0)
+    rest_start: int | None = None
+    t, pos = shift_start, home
+    arrivals: list[int] = []
+    starts: list[int] = []
+    for i, n in enumerate(nodes):
+        if i == gap:
+            rest_start = max(ws, t)
+            t = rest_start + rest_minutes
+        a = t + m[pos][n.loc]
+        s = _earliest(a, n.windows)
+        if s is None:
+            return None
+        arrivals.append(a)
+        starts.append(s)
+        t, pos = s + n.minutes, n.loc
+    if gap == len(nodes):
+        rest_start = max(ws, t)
+        t = rest_start + rest_minutes
+    back = t + m[pos][home]
+    if gap == len(nodes) + 1:
+        rest_start = max(ws, back)
+    if back > shift_end:
+        return None
+    if route.rest is not None and rest_start is not None and rest_start + rest_minutes > we:
+        return None
+    leave = starts[0] - m[home][nodes[0].loc]
+    arrivals[0] = starts[0]
+    return _Schedule(tuple(arrivals), tuple(starts), leave, back, rest_start)
+
+
+class _Week:
+    """The routes of the week under construction, with each caregiver's minutes used."""
+
+    def __init__(
+        self, scenario: Scenario, matrices: Mapping[str, list[list[int]]], loc: Mapping[str, int]
+    ):
+        self.scenario = scenario
+        self.matrices = matrices
+        self.loc = loc
+        self.routes: dict[tuple[str, str], _DayRoute] = {}
+        self.used: dict[str, int] = {}
+
+    def empty_route(self, c: Caregiver, day: str) -> _DayRoute:
+        """A new, unregistered empty route of ``c`` on ``day`` (a shift that day is required)."""
+        shift = c.shifts[day]
+        rest = None
+        # The contract requires the break on days whose shift covers the whole break window.
+        if c.rest is not None and shift[0] <= c.rest.window_start and c.rest.window_end <= shift[1]:
+            rest = (c.rest.window_start, c.rest.window_end, c.rest.minutes)
+        home = self.loc[f"station:{c.station}"]
+        return _DayRoute(c, day, shift, rest, home, self.matrices[c.mode])
+
+    def route(self, c: Caregiver, day: str) -> _DayRoute:
+        """The route of ``c`` on ``day`` being built (created empty on first use)."""
+        key = (c.id, day)
+        r = self.routes.get(key)
+        if r is None:
+            r = self.routes[key] = self.empty_route(c, day)
+        return r
+
+    def has_room(self, route: _DayRoute, node: _Node) -> bool:
+        """Cheap tests before any timing: the daily cap and the carrying capacity."""
+        c = route.caregiver
+        if c.max_visits_per_day is not None and len(route.nodes) >= c.max_visits_per_day:
+            return False
+        return c.capacity is None or route.load + node.load <= c.capacity
+
+    def within_week(self, route: _DayRoute, schedule: _Schedule) -> bool:
+        c = route.caregiver
+        if c.max_minutes_per_week is None:
+            return True
+        old = route.schedule.span if route.schedule is not None else 0
+        return self.used.get(c.id, 0) - old + schedule.span <= c.max_minutes_per_week
+
+    def insertions(self, route: _DayRoute, node: _Node) -> list[tuple[int, int]]:
+        """Positions where ``node`` may go, cheapest added travel first, as (cost, position)."""
+        m = route.matrix
+        seq = [route.home, *(n.loc for n in route.nodes), route.home]
+        return sorted(
+            (m[seq[i]][node.loc] + m[node.loc][seq[i + 1]] - m[seq[i]][seq[i + 1]], i)
+            for i in range(len(seq) - 1)
+        )
+
+    def trial(self, route: _DayRoute, node: _Node, position: int) -> _Schedule | None:
+        nodes = [*route.nodes[:position], node, *route.nodes[position:]]
+        schedule = _evaluate(route, nodes)
+        if schedule is None or not self.within_week(route, schedule):
+            return None
+        return schedule
+
+    def commit(self, route: _DayRoute, node: _Node, position: int, schedule: _Schedule) -> None:
+        c = route.caregiver
+        old = route.schedule.span if route.schedule is not None else 0
+        self.used[c.id] = self.used.get(c.id, 0) - old + schedule.span
+        route.nodes.insert(position, node)
+        route.schedule = schedule
+
+    def place_single(self, route: _DayRoute, node: _Node) -> bool:
+        """Insert ``node`` at the cheapest feasible position of ``route``; False when none."""
+        if not self.has_room(route, node):
+            return False
+        for _cost, i in self.insertions(route, node):
+            schedule = self.trial(route, node, i)
+            if schedule is not None:
+                self.commit(route, node, i, schedule)
+                return True
+        return False
+
+    def place_pair(self, a: _DayRoute, b: _DayRoute, node: _Node) -> bool:
+        """Insert a two-person visit into both routes with one common start; False when none."""
+        if not (self.has_room(a, node) and self.has_room(b, node)):
+            return False
+        options = sorted(
+            (ca + cb, i, j)
+            for ca, i in self.insertions(a, node)
+            for cb, j in self.insertions(b, node)
+        )
+        for _cost, i, j in options:
+            ea = _arrival(a, node, i)
+            eb = _arrival(b, node, j)
+            start = _earliest(max(ea, eb), node.windows)
+            if start is None:
+                continue
+            fixed = _Node(
+                node.request, node.household, node.loc, node.minutes, ((start, start),), node.load
+            )
+            sa = self.trial(a, fixed, i)
+            if sa is None:
+                continue
+            sb = self.trial(b, fixed, j)
+            if sb is None:
+                continue
+            self.commit(a, fixed, i, sa)
+            self.commit(b, fixed, j, sb)
+            return True
+        return False
+
+
+def _arrival(route: _DayRoute, node: _Node, position: int) -> int:
+    """Earliest arrival at ``node`` inserted at ``position`` (no break taken before it)."""
+    m = route.matrix
+    if position == 0 or route.schedule is None:
+        return route.shift[0] + m[route.home][node.loc]
+    prev = route.nodes[position - 1]
+    return route.schedule.starts[position - 1] + prev.minutes + m[prev.loc][node.loc]
+
+
+def _patterns(r: ServiceRequest) -> tuple[frozenset[str], ...]:
+    """The request's allowed day sets (the optional ``patterns`` field), or () for any."""
+    raw = getattr(r, "patterns", None) or ()
+    return tuple(frozenset(p) for p in raw)
+
+
+def _day_fits(day: str, chosen: Iterable[str], r: ServiceRequest) -> bool:
+    """``day`` is free for one more visit of ``r`` after visits on ``chosen`` days."""
+    taken = set(chosen)
+    if day in taken:
+        return False
+    i = DAYS.index(day)
+    if any(abs(i - DAYS.index(d)) < r.min_gap_days for d in taken):
+        return False
+    patterns = _patterns(r)
+    return not patterns or any(taken | {day} <= p for p in patterns)
+
+
+def _most_visits(days: Iterable[str], r: ServiceRequest) -> int:
+    """How many visits of ``r`` fit on ``days`` with its spacing and patterns."""
+    pool = set(days)
+    patterns = _patterns(r) or (frozenset(DAYS),)
+    best = 0
+    for p in patterns:
+        count, last = 0, None
+        for i in sorted(DAYS.index(d) for d in pool & p):
+            if last is None or i - last >= r.min_gap_days:
+                count, last = count + 1, i
+        best = max(best, count)
+    return min(best, r.visits_per_week)
+
+
+def _reasons(
+    week: _Week,
+    h: Household,
+    r: ServiceRequest,
+    node: _Node,
+    candidates: Sequence[Caregiver],
+    allowed_days: Sequence[str],
+    missing: int,
+) -> list[Unassigned]:
+    """The unassigned entries for ``missing`` visits of ``r``: why, first reason that applies."""
+
+    def entry(reason: Reason, count: int, detail: str) -> Unassigned:
+        return Unassigned(r.id, h.id, count, reason.value, detail)
+
+    scenario = week.scenario
+    if not candidates:
+        _, reason, detail = eligible_caregivers(
+            scenario, h, r, scenario.caregivers, day=allowed_days[0] if allowed_days else "-"
+        )
+        return [entry(reason or Reason.NO_QUALIFIED_CAREGIVER, missing, detail)]
+    working = [d for d in allowed_days if any(d in c.shifts for c in candidates)]
+    if not working:
+        days = ", ".join(allowed_days) or "none"
+        return [
+            entry(
+                Reason.NO_SHIFT_ON_ALLOWED_DAYS,
+                missing,
+                f"{len(candidates)} qualified caregiver(s), none works on the allowed "
+                f"days ({days})",
+            )
+        ]
+    fitting: list[str] = []
+    for d in working:
+        alone = 0
+        for c in candidates:
+            if d not in c.shifts:
+                continue
+            empty = week.empty_route(c, d)
+            if (
+                (c.capacity is None or node.load <= c.capacity)
+                and (c.max_visits_per_day is None or c.max_visits_per_day >= 1)
+                and (s := _evaluate(empty, [node])) is not None
+                and (c.max_minutes_per_week is None or s.span <= c.max_minutes_per_week)
+            ):
+                alone += 1
+                if alone >= r.staff:
+                    break
+        if alone >= r.staff:
+            fitting.append(d)
+    windows = ", ".join(
+        f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in r.windows
+    )
+    if not fitting:
+        return [
+            entry(
+                Reason.NO_TIME_WINDOW_FITS,
+                missing,
+                f"windows {windows} with {r.minutes} min of service fit no qualified caregiver's "
+                "shift with the ride out and back; a wider window or a longer shift would fit",
+            )
+        ]
+    out: list[Unassigned] = []
+    spacing = min(missing, r.visits_per_week - _most_visits(fitting, r))
+    if spacing > 0:
+        out.append(
+            entry(
+                Reason.FREQUENCY_SPACING,
+                spacing,
+                f"{r.visits_per_week} visits a week at least {r.min_gap_days} day(s) apart do not "
+                f"fit the days a qualified caregiver can come ({', '.join(fitting)})",
+            )
+        )
+    if missing - spacing > 0:
+        out.append(
+            entry(
+                Reason.CAPACITY,
+                missing - spacing,
+                "fits a qualified caregiver's day on its own, but their time, visit caps or load "
+                "were taken by requests that came earlier (按受理顺序派单后无剩余工时)",
+            )
+        )
+    return out
+
+
+def plan_greedy(scenario: Scenario, *, travel: TravelProvider | None = None) -> Plan:
+    """Plan the week greedily, by hand's rules (see the module docstring).
+
+    ``travel`` defaults to the scenario's own provider (haversine). Returns a contract plan whose
+    ``kpis`` are :func:`dispatch.kpis.plan_kpis` on the same travel times. Raises ``ValueError``
+    for a travel mode without a speed or a provider the scenario cannot build.
+    """
+    provider = travel if travel is not None else provider_for(scenario)
+    places = [Place(f"station:{s.id}", s.lat, s.lon) for s in scenario.stations]
+    places += [Place(f"household:{h.id}", h.lat, h.lon) for h in scenario.households]
+    loc: dict[str, int] = {}
+    for i, p in enumerate(places):
+        loc.setdefault(p.key, i)
+    modes = sorted({c.mode for c in scenario.caregivers})
+    matrices = {
+        mode: np.asarray(provider.matrix(places, mode), dtype=np.int64).tolist() for mode in modes
+    }
+    week = _Week(scenario, matrices, loc)
+    unassigned: list[Unassigned] = []
+    for h, r in scenario.requests():
+        if r.visits_per_week < 1:
+            continue
+        hloc = loc[f"household:{h.id}"]
+        node = _Node(r.id, h.id, hloc, r.minutes, tuple(sorted(r.windows)), r.load)
+        candidates = sorted(
+            (c for c in scenario.caregivers if qualified(c, h, r)),
+            key=lambda c: matrices[c.mode][loc[f"station:{c.station}"]][hloc],
+        )
+        allowed_days = [d for d in scenario.days if r.days is None or d in r.days]
+        chosen: list[str] = []
+        for _ in range(r.visits_per_week):
+            placed = (
+                _place_single(week, node, candidates, allowed_days, chosen, r)
+                if r.staff <= 1
+                else _place_pair(week, node, candidates, allowed_days, chosen, r)
+            )
+            if placed is None:
+                break
+            chosen.append(placed)
+        missing = r.visits_per_week - len(chosen)
+        if missing > 0:
+            unassigned += _reasons(week, h, r, node, candidates, allowed_days, missing)
+    plan = Plan(scenario=scenario.name, routes=_routes(week), unassigned=tuple(unassigned))
+    kpis = plan_kpis(scenario, plan, travel=_travel_fn(matrices, loc))
+    return Plan(plan.scenario, plan.routes, plan.unassigned, MappingProxyType(kpis))
+
+
+def _place_single(
+    week: _Week,
+    node: _Node,
+    candidates: Sequence[Caregiver],
+    allowed_days: Sequence[str],
+    chosen: Sequence[str],
+    r: ServiceRequest,
+) -> str | None:
+    for c in candidates:
+        for d in allowed_days:
+            if (
+                d in c.shifts
+                and _day_fits(d, chosen, r)
+                and week.place_single(week.route(c, d), node)
+            ):
+                return d
+    return None
+
+
+def _place_pair(
+    week: _Week,
+    node: _Node,
+    candidates: Sequence[Caregiver],
+    allowed_days: Sequence[str],
+    chosen: Sequence[str],
+    r: ServiceRequest,
+) -> str | None:
+    for d in allowed_days:
+        if not _day_fits(d, chosen, r):
+            continue
+        team = [c for c in candidates if d in c.shifts][:_PAIR_CANDIDATES]
+        for i, a in enumerate(team):
+            for b in team[i + 1 :]:
+                if week.place_pair(week.route(a, d), week.route(b, d), node):
+                    return d
+    return None
+
+
+def _routes(week: _Week) -> tuple[Route, ...]:
+    order = {c.id: i for i, c in enumerate(week.scenario.caregivers)}
+    out: list[Route] = []
+    for (cid, day), route in sorted(
+        week.routes.items(), key=lambda kv: (DAYS.index(kv[0][1]), order[kv[0][0]])
+    ):
+        s = route.schedule
+        if s is None or not route.nodes:
+            continue
+        stops = tuple(
+            Stop(n.request, n.household, a, st, st + n.minutes)
+            for n, a, st in zip(route.nodes, s.arrivals, s.starts, strict=True)
+        )
+        rest = None
+        if route.rest is not None and s.rest_start is not None:
+            rest = RouteBreak(s.rest_start, s.rest_start + route.rest[2])
+        out.append(Route(cid, day, s.leave, s.back, stops, rest))
+    return tuple(out)
+
+
+def _travel_fn(
+    matrices: Mapping[str, list[list[int]]], loc: Mapping[str, int]
+) -> Callable[[str, str, str], int]:
+    def minutes(a: str, b: str, mode: str) -> int:
+        return matrices[mode][loc[a]][loc[b]]
+
+    return minutes
