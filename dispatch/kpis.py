@@ -14,9 +14,24 @@ from itertools import pairwise
 from statistics import fmean
 
 from dispatch.haversine import TravelFn, household_key, scenario_travel, station_key
-from dispatch.model import Caregiver, Household, Plan, Route, Scenario, ServiceRequest
+from dispatch.model import MODES, Caregiver, Household, Plan, Route, Scenario, ServiceRequest
 
-__all__ = ["KPI_NAMES", "ScenarioIndex", "plan_kpis", "route_leg_minutes", "visit_days"]
+__all__ = [
+    "CIRCLE_MINUTES",
+    "KPI_NAMES",
+    "VISIT_TAGS",
+    "ScenarioIndex",
+    "households_outside",
+    "plan_kpis",
+    "route_leg_minutes",
+    "station_modes",
+    "visit_days",
+]
+
+#: The "15-minute elderly-care circle" (15分钟养老服务圈): minutes from a station to a home.
+CIRCLE_MINUTES = 15
+#: Household tags of elders who must be visited regularly (独居 空巢 留守 失能).
+VISIT_TAGS: frozenset[str] = frozenset({"living_alone", "empty_nest", "left_behind", "disabled"})
 
 #: Every figure :func:`plan_kpis` returns, in the order it returns them.
 KPI_NAMES: tuple[str, ...] = (
@@ -35,6 +50,9 @@ KPI_NAMES: tuple[str, ...] = (
     "utilisation_max",
     "overtime_minutes",
     "distinct_caregivers_per_household",
+    "distinct_caregivers_per_request",
+    "visit_rate_tagged",
+    "households_outside_15min",
 )
 
 
@@ -102,6 +120,45 @@ def visit_days(index: ScenarioIndex, plan: Plan) -> dict[str, set[str]]:
     return days
 
 
+def station_modes(scenario: Scenario) -> dict[str, str]:
+    """Each station's travel mode: the most common mode of its caregivers.
+
+    Ties go to the mode listed first in :data:`dispatch.model.MODES` (the slower one); a
+    station without caregivers rides e-bikes, the usual way in town.
+    """
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(MODES, 0))
+    for c in scenario.caregivers:
+        if c.mode in MODES:
+            counts[c.station][c.mode] += 1
+    out: dict[str, str] = {}
+    for s in scenario.stations:
+        mine = counts.get(s.id)
+        if mine is None or not any(mine.values()):
+            out[s.id] = "ebike"
+        else:
+            out[s.id] = max(MODES, key=lambda m: (mine[m], -MODES.index(m)))
+    return out
+
+
+def households_outside(
+    scenario: Scenario, *, travel: TravelFn | None = None, limit: int = CIRCLE_MINUTES
+) -> list[str]:
+    """Ids of households more than ``limit`` minutes from every station.
+
+    The minutes from a station are by that station's mode (:func:`station_modes`), so a home
+    next to a rural station that drives counts as inside. With no station every household is
+    outside. ``travel`` defaults to the scenario's haversine model.
+    """
+    minutes = travel if travel is not None else scenario_travel(scenario)
+    modes = station_modes(scenario)
+    out = []
+    for h in scenario.households:
+        there = household_key(h.id)
+        if all(minutes(station_key(s.id), there, modes[s.id]) > limit for s in scenario.stations):
+            out.append(h.id)
+    return out
+
+
 def plan_kpis(
     scenario: Scenario, plan: Plan, *, travel: TravelFn | None = None
 ) -> dict[str, float]:
@@ -112,8 +169,14 @@ def plan_kpis(
     ``service_minutes`` counts caregiver minutes (a two-person visit twice); ``routes`` and
     ``caregivers_used`` count routes with at least one stop; utilisation is working minutes over
     shift minutes on the scenario's days, per caregiver who has any; ``requests_fully_served`` is
-    1.0 for a scenario without requests. Legs touching unknown ids add no travel. Raises
-    ``ValueError`` for a caregiver's unknown travel mode.
+    1.0 for a scenario without requests. ``distinct_caregivers_per_request`` is the mean number of
+    caregivers over requests with a planned visit (0.0 when none has one);
+    ``visit_rate_tagged`` the share of households tagged with one of :data:`VISIT_TAGS` that
+    have a planned visit this week (1.0 when none is tagged); ``households_outside_15min`` the
+    number of households outside the 15-minute circle (:func:`households_outside` with the
+    scenario's default haversine model, whatever ``travel`` is). Legs
+    touching unknown ids add no travel. Raises ``ValueError`` for a caregiver's unknown travel
+    mode.
     """
     index = ScenarioIndex.of(scenario)
     minutes = travel if travel is not None else scenario_travel(scenario)
@@ -121,6 +184,7 @@ def plan_kpis(
     travel_total = service = waiting = working = 0
     worked: dict[str, int] = defaultdict(int)
     visitors: dict[str, set[str]] = defaultdict(set)
+    request_visitors: dict[str, set[str]] = defaultdict(set)
     for route in plan.routes:
         travel_total += sum(m for m in route_leg_minutes(index, route, minutes) if m is not None)
         span = route.back - route.leave
@@ -132,6 +196,8 @@ def plan_kpis(
             hid = index.stop_household(s.request, s.household)
             if hid is not None:
                 visitors[hid].add(route.caregiver)
+            if s.request in index.requests:
+                request_visitors[s.request].add(route.caregiver)
 
     days = visit_days(index, plan)
     requests = scenario.requests()
@@ -149,6 +215,8 @@ def plan_kpis(
             overtime += max(0, worked.get(cg.id, 0) - cg.max_minutes_per_week)
 
     busy = [r for r in plan.routes if r.stops]
+    tagged = [h.id for h in scenario.households if VISIT_TAGS.intersection(h.tags)]
+    visited = {index.requests[rid][0].id for rid in days}
     return {
         "required_visits": float(required),
         "planned_visits": float(planned),
@@ -167,4 +235,13 @@ def plan_kpis(
         "distinct_caregivers_per_household": (
             fmean(len(v) for v in visitors.values()) if visitors else 0.0
         ),
+        "distinct_caregivers_per_request": (
+            fmean(len(v) for v in request_visitors.values()) if request_visitors else 0.0
+        ),
+        "visit_rate_tagged": (
+            sum(1 for h in tagged if h in visited) / len(tagged) if tagged else 1.0
+        ),
+        # A property of the map, not of the plan: always the contract's default model, which
+        # covers every station-household pair whatever travel times the plan was made with.
+        "households_outside_15min": float(len(households_outside(scenario))),
     }

@@ -7,10 +7,25 @@ from dataclasses import replace
 import pytest
 
 from dispatch.haversine import scenario_travel
-from dispatch.kpis import KPI_NAMES, ScenarioIndex, plan_kpis, route_leg_minutes
-from dispatch.model import Plan, Route, Stop
+from dispatch.kpis import (
+    KPI_NAMES,
+    ScenarioIndex,
+    households_outside,
+    plan_kpis,
+    route_leg_minutes,
+    station_modes,
+)
+from dispatch.model import Plan, Route, Station, Stop
 from dispatch.timeutil import parse_hhmm as hm
-from tests.dispatch.test_checker import C1_MON, C2_MON, tiny_scenario, valid_plan, with_caregiver
+from tests.dispatch.test_checker import (
+    C1_MON,
+    C1_WED,
+    C2_MON,
+    tiny_scenario,
+    valid_plan,
+    with_caregiver,
+    with_household,
+)
 
 
 def test_kpis_of_the_tiny_week_by_hand():
@@ -80,3 +95,58 @@ def test_legs_of_a_route_and_unknown_places():
     stranger = replace(valid_plan().routes[C2_MON], caregiver="C9")
     assert route_leg_minutes(index, stranger, minutes) == [None, None]
     assert plan_kpis(sc, Plan("tiny week", routes=(odd,)))["travel_minutes"] == 0
+
+
+def test_distinct_caregivers_per_request_by_hand():
+    # H1-clean {C1}, H2-bath {C1, C2}, H3-meal {C1}.
+    assert plan_kpis(tiny_scenario(), valid_plan())["distinct_caregivers_per_request"] == (
+        pytest.approx(4 / 3)
+    )
+    # Moving Wednesday to C2 gives H1-clean and H3-meal two caregivers each: (2 + 2 + 2) / 3.
+    plan = valid_plan()
+    routes = list(plan.routes)
+    routes[C1_WED] = replace(routes[C1_WED], caregiver="C2")
+    k = plan_kpis(tiny_scenario(), replace(plan, routes=tuple(routes)))
+    assert k["distinct_caregivers_per_request"] == pytest.approx(2.0)
+    assert plan_kpis(tiny_scenario(), Plan("x"))["distinct_caregivers_per_request"] == 0.0
+
+
+def test_visit_rate_of_tagged_households():
+    sc = tiny_scenario()
+    assert plan_kpis(sc, valid_plan())["visit_rate_tagged"] == 1.0  # nobody is tagged
+    sc = with_household(sc, "H1", tags=("living_alone",))
+    sc = with_household(sc, "H2", tags=("disabled", "poor"))
+    sc = with_household(sc, "H3", tags=("poor",))  # not one of the tags to visit
+    assert plan_kpis(sc, valid_plan())["visit_rate_tagged"] == 1.0
+    # Without the bath, H2 has no visit: one of the two tagged households is visited.
+    plan = valid_plan()
+    routes = tuple(
+        replace(r, stops=tuple(s for s in r.stops if s.request != "H2-bath")) for r in plan.routes
+    )
+    assert plan_kpis(sc, replace(plan, routes=routes))["visit_rate_tagged"] == 0.5
+    assert plan_kpis(sc, Plan("x"))["visit_rate_tagged"] == 0.0
+
+
+def test_households_outside_the_15_minute_circle():
+    # E-bikes at 60 km/h: S1-H1 9, S1-H2 15 (exactly 15 is inside), S1-H3 5 minutes.
+    sc = tiny_scenario()
+    assert households_outside(sc) == []
+    assert plan_kpis(sc, valid_plan())["households_outside_15min"] == 0
+    assert households_outside(sc, limit=8) == ["H1", "H2"]
+    # Walking at 4.5 km/h even H3 (4.45 km: 60 minutes) is outside.
+    walking = with_caregiver(with_caregiver(sc, "C1", mode="walk"), "C2", mode="walk")
+    assert station_modes(walking) == {"S1": "walk"}
+    assert households_outside(walking) == ["H1", "H2", "H3"]
+    assert plan_kpis(walking, Plan("x"))["households_outside_15min"] == 3
+
+
+def test_station_mode_is_the_most_common_and_ties_go_first_in_modes():
+    sc = tiny_scenario()
+    assert station_modes(with_caregiver(sc, "C2", mode="car")) == {"S1": "ebike"}
+    sc = with_caregiver(with_caregiver(sc, "C1", mode="car"), "C2", mode="walk")
+    assert station_modes(sc) == {"S1": "walk"}
+    # A second station with nobody rides e-bikes: H1 is 14 and H2 8 minutes from S2 (38.20).
+    s2 = Station("S2", 38.20, 106.0)
+    sc = replace(sc, stations=(*sc.stations, s2))
+    assert station_modes(sc) == {"S1": "walk", "S2": "ebike"}
+    assert households_outside(sc) == ["H3"]
