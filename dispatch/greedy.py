@@ -339,8 +339,7 @@ def _arrival(route: _DayRoute, node: _Node, position: int) -> int:
 
 def _patterns(r: ServiceRequest) -> tuple[frozenset[str], ...]:
     """The request's allowed day sets (the optional ``patterns`` field), or () for any."""
-    raw = getattr(r, "patterns", None) or ()
-    return tuple(frozenset(p) for p in raw)
+    return tuple(frozenset(p) for p in r.patterns or ())
 
 
 def _day_fits(day: str, chosen: Iterable[str], r: ServiceRequest) -> bool:

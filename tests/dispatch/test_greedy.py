@@ -11,7 +11,6 @@ ceil(km); one degree of latitude is 111.195 km.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from hypothesis import HealthCheck, given, settings
@@ -260,16 +259,8 @@ def test_weekly_minutes_and_capacity():
     }
 
 
-@dataclass(frozen=True)
-class _PatternRequest(ServiceRequest):
-    patterns: tuple[tuple[str, ...], ...] = ()
-
-
 def test_patterns_when_the_request_has_them():
-    req = _PatternRequest(
-        "H1-v", "welfare_visit", 30, ALL_DAY, visits_per_week=2,
-        patterns=(("mon", "wed"), ("tue", "thu")),
-    )  # fmt: skip
+    req = request("H1-v", visits_per_week=2, patterns=(("mon", "wed"), ("tue", "thu")))
     sc = scenario([caregiver("C1", shifts=shifts(("tue", "wed", "thu")))], [household("H1", req)])
     assert [d for _c, d, _r, _s in stops_of(clean(sc))] == ["tue", "thu"]
 
