@@ -66,6 +66,8 @@ class Rule(StrEnum):
     FREQUENCY = "frequency"
     #: two visits of a request closer than min_gap_days
     SPACING = "spacing"
+    #: a request with fixed patterns visited on days that lie inside none of them
+    PATTERN = "pattern"
     #: a visit without its number of caregivers, or a two-person visit not started together
     STAFF = "staff"
     #: a route's load is above the caregiver's capacity
@@ -90,6 +92,7 @@ RULE_TEXT: dict[Rule, tuple[str, str]] = {
     Rule.WEEKLY_MINUTES: ("超出每周工时", "too many working minutes in the week"),
     Rule.FREQUENCY: ("服务频次不符", "too many visits or two on one day"),
     Rule.SPACING: ("服务间隔不足", "visits too close together"),
+    Rule.PATTERN: ("服务日不符合固定排班模式", "visit days fit none of the request's patterns"),
     Rule.STAFF: ("上门人数不符", "wrong number of caregivers or not together"),
     Rule.CAPACITY: ("超出携带容量", "load above the caregiver's capacity"),
     Rule.UNASSIGNED: ("未排记录不一致", "unassigned entries do not match the missing visits"),
@@ -481,6 +484,20 @@ def _spacing(ctx: _Context) -> Iterator[Violation]:
                 )
 
 
+def _patterns(ctx: _Context) -> Iterator[Violation]:
+    for rid, visited in visit_days(ctx.index, ctx.plan).items():
+        patterns = ctx.index.requests[rid][1].patterns
+        if patterns is None or any(visited <= set(p) for p in patterns):
+            continue
+        days = [d for d in DAYS if d in visited]
+        yield Violation(
+            Rule.PATTERN.value,
+            f"visits on {', '.join(days)} lie inside none of the patterns "
+            f"{[list(p) for p in patterns]}",
+            request=rid,
+        )
+
+
 def _staff(ctx: _Context) -> Iterator[Violation]:
     for (rid, day), stops in ctx.visits().items():
         req = ctx.index.requests[rid][1]
@@ -573,6 +590,7 @@ _RULES: tuple[Callable[[_Context], Iterator[Violation]], ...] = (
     _weekly_minutes,
     _frequency,
     _spacing,
+    _patterns,
     _staff,
     _capacity,
     _unassigned,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import itertools
 import json
 import math
 import re
@@ -133,6 +134,7 @@ REQUEST_FIELDS: Mapping[str, bool] = MappingProxyType(
         "skill": False,
         "priority": False,
         "load": False,
+        "patterns": False,
     }
 )
 
@@ -742,6 +744,9 @@ class _Parser:
         skill = r.field(obj, path, "skill", r.read_text, default=None)
         priority = r.field(obj, path, "priority", r.read_int, default=50, minimum=1, maximum=100)
         load = r.field(obj, path, "load", r.read_int, default=0, minimum=0)
+        patterns = r.field(obj, path, "patterns", self.request_patterns, default=None)
+        if patterns is not None:
+            self.check_patterns(patterns, _child(path, "patterns"), visits, gap, days)
         if service is not None and entry is None:
             given = "minutes" in obj and "windows" in obj
             for key in ("minutes", "windows"):
@@ -777,7 +782,75 @@ class _Parser:
             skill=skill,
             priority=priority,
             load=load,
+            patterns=patterns,
         )
+
+    def request_patterns(self, value: Any, path: str) -> tuple[tuple[str, ...], ...] | None:
+        """A non-empty list of non-empty lists of distinct day codes, each in week order."""
+        r = self.r
+        items = r.read_list(value, path, non_empty=True)
+        if items is None:
+            return None
+        out: list[tuple[str, ...]] = []
+        ok = True
+        for i, item in enumerate(items):
+            ppath = _index(path, i)
+            days = r.read_list(item, ppath, non_empty=True)
+            if days is None:
+                ok = False
+                continue
+            seen: set[str] = set()
+            for k, d in enumerate(days):
+                dpath = _index(ppath, k)
+                if not isinstance(d, str):
+                    r.error(dpath, f"expected a day code, got {_describe(d)}")
+                    ok = False
+                elif d not in DAYS:
+                    r.error(
+                        dpath,
+                        f"unknown day {json.dumps(d, ensure_ascii=False)}{_hint(d, DAYS)}"
+                        f" (expected one of {', '.join(DAYS)})",
+                    )
+                    ok = False
+                elif d in seen:
+                    r.error(dpath, f"duplicate day {d}")
+                    ok = False
+                else:
+                    seen.add(d)
+            out.append(tuple(d for d in DAYS if d in seen))
+        return tuple(out) if ok else None
+
+    def check_patterns(
+        self,
+        patterns: tuple[tuple[str, ...], ...],
+        path: str,
+        visits: int | None,
+        gap: int | None,
+        days: tuple[str, ...] | None,
+    ) -> None:
+        """Each pattern has ``visits_per_week`` days, inside the request's ``days`` and the
+        planned days, spaced by ``min_gap_days``."""
+        r = self.r
+        for i, pattern in enumerate(patterns):
+            ppath = _index(path, i)
+            if visits is not None and len(pattern) != visits:
+                r.error(
+                    ppath,
+                    f"has {len(pattern)} day(s) but visits_per_week is {visits}; "
+                    "each pattern lists the days of one week's visits",
+                )
+            for d in pattern:
+                if days is not None and d not in days:
+                    r.error(ppath, f"{d} is not one of the request's days {list(days)}")
+                elif d not in self.planned_days:
+                    r.warn(ppath, f"{d} is not a planned day of the scenario")
+            order = [DAYS.index(d) for d in pattern]
+            for a, b in itertools.pairwise(order):
+                if gap is not None and b - a < gap:
+                    r.error(
+                        ppath,
+                        f"{DAYS[a]} and {DAYS[b]} are {b - a} day(s) apart, min_gap_days is {gap}",
+                    )
 
     def request_days(self, value: Any, path: str) -> tuple[str, ...] | None:
         days = self.r.read_days(value, path)
@@ -929,6 +1002,8 @@ def _request_dict(q: ServiceRequest) -> dict[str, Any]:
     out["priority"] = q.priority
     if q.load:
         out["load"] = q.load
+    if q.patterns is not None:
+        out["patterns"] = [list(p) for p in q.patterns]
     return out
 
 

@@ -268,6 +268,11 @@ def test_unknown_mode_is_a_value_error():
         minutes("station:S1", "household:H1", "horse")
 
 
+def test_plan_on_one_of_the_fixed_patterns_is_clean():
+    sc = with_request(SC, "H1-clean", patterns=(("tue", "thu"), ("mon", "wed")))
+    assert check_plan(sc, PLAN).violations == ()
+
+
 def test_valid_plan_is_clean():
     report = check_plan(tiny_scenario(), valid_plan())
     assert report.violations == ()
@@ -405,6 +410,13 @@ BROKEN: list[tuple[str, Scenario, Plan, Rule]] = [
         Rule.FREQUENCY,
     ),
     ("spacing", with_request(SC, "H1-clean", min_gap_days=3), PLAN, Rule.SPACING),
+    # H1-clean is planned on mon and wed; neither fixed pattern holds both.
+    (
+        "days outside every fixed pattern",
+        with_request(SC, "H1-clean", patterns=(("mon", "thu"), ("tue", "fri"))),
+        PLAN,
+        Rule.PATTERN,
+    ),
     # C2 starts the bath at 10:11 (end 11:11, back 11:26), C1 at 10:10.
     (
         "two-person visit not together",
