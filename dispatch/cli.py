@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any, NamedTuple, TextIO
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "SUMMARY_KPIS", "ProgressBar", "build_parser", "main"]
 
 Subparsers = argparse._SubParsersAction  # the type argparse gives add_subparsers()
 Register = Callable[[Subparsers], None]
@@ -131,10 +133,181 @@ def _route(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- dispatch plan ------------------------------------------------------------------------------
+
+#: KPIs the plan summary shows first, in this order (the others follow).
+SUMMARY_KPIS: tuple[str, ...] = (
+    "required_visits",
+    "planned_visits",
+    "travel_minutes",
+    "distinct_caregivers_per_request",
+    "utilisation_mean",
+    "overtime_minutes",
+    "visit_rate_tagged",
+    "households_outside_15min",
+)
+
+
+def _register_plan(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "plan",
+        help="plan a whole week of a scenario (周排班)",
+        description="Plan every day of SCENARIO: visit days, caregivers and routes. Writes a "
+        "format-1 plan to --out, draws progress on standard error, prints the KPIs and the "
+        "checker's verdict. Exit 0 for a clean plan, 1 if the checker finds violations, 2 on "
+        "bad input.",
+    )
+    p.add_argument("scenario", type=Path, help="scenario JSON file (format 1)")
+    p.add_argument(
+        "--time-limit", type=float, default=30.0, help="seconds for the whole week (default 30)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="search seed (default 0)")
+    p.add_argument(
+        "--solver",
+        choices=("ours", "greedy"),
+        default="ours",
+        help="ours: the weekly planner; greedy: the by-hand baseline (default ours)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="write the plan here")
+    p.set_defaults(handler=_plan)
+
+
+class ProgressBar:
+    """Draws planner progress on a text stream: one redrawn line on a terminal, else one line
+    per report. Takes :class:`dispatch.weekly.Progress`-like values (stage, fraction, message)."""
+
+    def __init__(
+        self, stream: TextIO, *, width: int = 30, clock: Callable[[], float] = time.monotonic
+    ):
+        self.stream = stream
+        self.width = width
+        self.clock = clock
+        self.started = clock()
+        self.live = bool(getattr(stream, "isatty", lambda: False)())
+        self._open = False
+
+    def line(self, stage: str, fraction: float, message: str) -> str:
+        """The text of one report: bar, percent, elapsed seconds, stage and message."""
+        f = min(1.0, max(0.0, fraction))
+        filled = round(f * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        return f"[{bar}] {f:4.0%} {self.clock() - self.started:5.1f}s {stage}: {message}"
+
+    def __call__(self, report: Any) -> None:
+        text = self.line(report.stage, report.fraction, report.message)
+        if self.live:
+            self.stream.write("\r\x1b[2K" + text)
+            self._open = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the redrawn line (on a terminal) so later output starts on a new line."""
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from dispatch.checker import check_plan
+    from dispatch.plan_io import save_plan
+    from dispatch.scenario_io import load_scenario
+
+    if args.time_limit <= 0:
+        raise ValueError(f"--time-limit: must be positive, got {args.time_limit}")
+    parsed = load_scenario(args.scenario)
+    for w in parsed.warnings:
+        print(f"warning: {args.scenario}: {w}", file=sys.stderr)
+    scenario = parsed.scenario
+    bar = ProgressBar(sys.stderr)
+    try:
+        if args.solver == "greedy":
+            from dispatch.greedy import plan_greedy
+
+            bar(_Report("greedy", 0.0, "by-hand rules, file order / 按受理顺序派单"))
+            plan = plan_greedy(scenario)
+            bar(_Report("done", 1.0, "plan ready / 计划完成"))
+        else:
+            from dispatch.weekly import plan_week
+            from solver.problem import SolveParams
+
+            params = SolveParams(time_limit=args.time_limit, seed=args.seed)
+            plan = plan_week(scenario, params=params, progress=bar)
+    finally:
+        bar.close()
+    save_plan(plan, args.out)
+    report = check_plan(scenario, plan)
+    kpis = dict(plan.kpis)
+    first = [k for k in SUMMARY_KPIS if k in kpis]
+    rows = [(k, _number(kpis[k])) for k in [*first, *(k for k in kpis if k not in first)]]
+    required = kpis.get("required_visits", 0.0)
+    share = kpis.get("planned_visits", 0.0) / required if required else 1.0
+    print(f"{args.solver}: {share:.1%} of required visits planned -> {args.out}")
+    print(_table([("kpi", "value"), *rows]))
+    by_reason: dict[str, int] = {}
+    for u in plan.unassigned:
+        by_reason[u.reason] = by_reason.get(u.reason, 0) + u.missing_visits
+    if by_reason:
+        print()
+        print(
+            _table(
+                [
+                    ("unassigned reason", "visits"),
+                    *sorted((r, str(n)) for r, n in by_reason.items()),
+                ]
+            )
+        )
+    print()
+    if report.ok:
+        print("checker: OK, no violations (校验通过)")
+        return 0
+    print(f"checker: {len(report.violations)} violation(s); run `dispatch check` for the list")
+    return 1
+
+
+class _Report(NamedTuple):
+    stage: str
+    fraction: float
+    message: str
+
+
+# --- dispatch generate --------------------------------------------------------------------------
+
+
+def _register_generate(sub: Subparsers) -> None:
+    # The generator owns its options; every word after "generate" goes to it untouched (a
+    # prefix character no option uses keeps argparse from reading them here).
+    p = sub.add_parser(
+        "generate",
+        help="write a demo district scenario (生成演示辖区)",
+        description="dispatch generate --households H --stations S [--seed N] --out FILE",
+        add_help=False,
+        prefix_chars="\x00",
+    )
+    p.add_argument("words", nargs="*", help="the generator's options (see generate --help)")
+    p.set_defaults(handler=_generate)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from dispatch.generate import generate_main
+
+    try:
+        return int(generate_main(list(args.words)) or 0)
+    except SystemExit as exc:  # --help, or a usage error already printed by argparse
+        return exc.code if isinstance(exc.code, int) else 2
+
+
 # --- the parser ---------------------------------------------------------------------------------
 
 #: Every subcommand's register function, in the order ``--help`` lists them.
-COMMANDS: list[Register] = [_register_check, _register_route]
+COMMANDS: list[Register] = [
+    _register_check,
+    _register_route,
+    _register_plan,
+    _register_generate,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

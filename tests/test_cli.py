@@ -251,3 +251,101 @@ def test_route_rejects_a_day_outside_the_scenario(capsys):
 def test_route_rejects_a_non_positive_time_limit(capsys):
     assert main(["route", str(TINY), "--time-limit", "0"]) == 2
     assert "--time-limit" in capsys.readouterr().err
+
+
+# --- dispatch plan / generate -----------------------------------------------------------------
+
+WEEK = Path(__file__).parent / "fixtures" / "week_scenario.json"
+
+
+def kpi_rows(out: str) -> dict[str, str]:
+    return {p[0]: p[1] for p in (line.split() for line in out.splitlines()) if len(p) == 2}
+
+
+def test_plan_greedy_writes_a_clean_week_and_prints_the_kpis(tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(WEEK), "--solver", "greedy", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    rows = kpi_rows(captured.out)
+    # The week fixture: 2 + 2 + 2 visits, all of them fit (see tests/dispatch/test_greedy).
+    assert rows["required_visits"] == "6" and rows["planned_visits"] == "6"
+    assert "distinct_caregivers_per_request" in rows and "households_outside_15min" in rows
+    assert "checker: OK" in captured.out
+    assert "100%" in captured.err.splitlines()[-1]
+    assert json.loads(out.read_text(encoding="utf-8"))["format"] == 1
+    assert main(["check", str(WEEK), str(out)]) == 0
+
+
+def test_plan_ours_reports_progress_from_the_planner(tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(WEEK), "--time-limit", "1", "--seed", "3", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    bars = [line for line in captured.err.splitlines() if line.startswith("[")]
+    assert len(bars) >= 2
+    assert bars[-1].startswith("[" + "#" * 30 + "] 100%")
+    assert "checker: OK" in captured.out
+    assert main(["check", str(WEEK), str(out)]) == 0
+
+
+def test_plan_lists_unassigned_visits_by_reason(tmp_path, capsys):
+    sc = copy.deepcopy(SCENARIO)
+    sc["households"][0]["requests"][0]["skill"] = "nursing"  # nobody has it
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(sc, ensure_ascii=False), encoding="utf-8")
+    assert main(["plan", str(path), "--solver", "greedy", "--out", str(tmp_path / "p.json")]) == 0
+    rows = kpi_rows(capsys.readouterr().out)
+    assert rows["no_qualified_caregiver"] == "2"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["plan", str(WEEK), "--time-limit", "0", "--out", "p.json"],
+        ["plan", str(WEEK), "--solver", "best", "--out", "p.json"],
+        ["plan", str(WEEK)],
+    ],
+)
+def test_plan_bad_options_exit_2(argv, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err
+
+
+def test_progress_bar_line_and_terminal_redraw():
+    import io
+
+    from dispatch.cli import ProgressBar
+
+    ticks = iter([100.0, 102.5, 103.0])
+    bar = ProgressBar(io.StringIO(), width=10, clock=lambda: next(ticks))
+    assert bar.line("route", 0.44, "S1") == "[####......]  44%   2.5s route: S1"
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    bar = ProgressBar(screen, width=4, clock=lambda: 0.0)
+    bar(type("P", (), {"stage": "a", "fraction": 0.5, "message": "m"})())
+    bar(type("P", (), {"stage": "b", "fraction": 2.0, "message": "n"})())
+    bar.close()
+    text = screen.getvalue()
+    assert text.count("\r") == 2 and text.endswith("[####] 100%   0.0s b: n\n")
+
+
+def test_generate_then_plan_the_district(tmp_path, capsys):
+    scenario = tmp_path / "district.json"
+    argv = ["generate", "--households", "12", "--stations", "1", "--seed", "2"]
+    assert main([*argv, "--out", str(scenario)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    doc = json.loads(scenario.read_text(encoding="utf-8"))
+    assert len(doc["households"]) == 12 and len(doc["stations"]) == 1
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(scenario), "--solver", "greedy", "--out", str(out)]) == 0
+    assert main(["check", str(scenario), str(out)]) == 0
+
+
+def test_generate_usage_errors_and_help(capsys):
+    assert main(["generate", "--households", "5"]) == 2
+    assert "--stations" in capsys.readouterr().err
+    assert main(["generate", "--help"]) == 0
+    assert "--households" in capsys.readouterr().out
