@@ -32,6 +32,7 @@ every machine. Minutes, staff, skills and typical windows come from the service 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 import random
 import sys
@@ -62,10 +63,12 @@ __all__ = [
     "RURAL_CENTRE",
     "TARGET_LOAD",
     "LoadEstimate",
+    "add_generate_arguments",
     "estimate_load",
     "generate_district",
     "generate_main",
     "productive_minutes",
+    "run_generate",
 ]
 
 #: Centre of the urban part (WGS-84 lat, lon): Yinchuan-like.
@@ -843,11 +846,12 @@ def generate_district(
 ) -> Scenario:
     """A realistic district of ``households`` homes served from ``stations`` stations.
 
-    Deterministic for a ``seed``. ``bed_bath_share`` is the share of level-4 elders who get a
-    two-caregiver bed bath (助浴·卧床) instead of an ordinary bath (default 0: no staff-2
-    requests). ``target_load`` is the aimed ratio of required to productive minutes.
-    ``catalogue`` supplies minutes, windows, staff and skills (default: the bundled one). Raises
-    ``ValueError`` for fewer than one household or station, or a share or load out of range.
+    Deterministic for a ``seed``. ``week_start`` is the ISO date of the week's Monday.
+    ``bed_bath_share`` is the share of level-4 elders who get a two-caregiver bed bath
+    (助浴·卧床) instead of an ordinary bath (default 0: no staff-2 requests). ``target_load`` is
+    the aimed ratio of required to productive minutes. ``catalogue`` supplies minutes, windows,
+    staff and skills (default: the bundled one). Raises ``ValueError`` for fewer than one
+    household or station, a share or load out of range, or a ``week_start`` not a Monday.
     """
     if households < 1 or stations < 1:
         raise ValueError(
@@ -857,6 +861,12 @@ def generate_district(
         raise ValueError(f"bed_bath_share must be between 0 and 1, got {bed_bath_share}")
     if not 0.05 <= target_load <= 1.0:
         raise ValueError(f"target_load must be between 0.05 and 1, got {target_load}")
+    try:
+        monday = dt.date.fromisoformat(week_start).weekday() == 0
+    except ValueError:
+        monday = False
+    if not monday:
+        raise ValueError(f"week_start must be the ISO date of a Monday, got {week_start!r}")
     if catalogue is None:
         catalogue = default_catalogue()
     skills = {
@@ -938,38 +948,37 @@ def generate_district(
 # CLI
 
 
-def generate_main(argv: Sequence[str] | None = None) -> int:
-    """``dispatch generate --households H --stations S [--seed N] --out FILE``; the exit code."""
-    parser = argparse.ArgumentParser(
-        prog="dispatch generate",
-        description="Write a realistic demo district scenario (format 1) 生成演示辖区.",
-    )
+def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``dispatch generate`` to ``parser`` (for the ``dispatch`` CLI)."""
     parser.add_argument("--households", type=int, required=True, help="number of households")
     parser.add_argument("--stations", type=int, required=True, help="number of service stations")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, required=True, help="scenario JSON file to write")
     parser.add_argument("--name", default=None, help="scenario name")
-    parser.add_argument("--week-start", default="2026-11-23", help="ISO date of the Monday")
+    parser.add_argument("--week-start", default="2026-11-23", help="ISO date of the week's Monday")
     parser.add_argument(
         "--bed-bath-share",
         type=float,
         default=0.0,
         help="share of level-4 elders with a two-caregiver bed bath (default 0)",
     )
-    args = parser.parse_args(argv)
-    try:
-        scenario = generate_district(
-            households=args.households,
-            stations=args.stations,
-            seed=args.seed,
-            name=args.name,
-            week_start=args.week_start,
-            bed_bath_share=args.bed_bath_share,
-        )
-        save_scenario(scenario, args.out)
-    except (ValueError, OSError) as exc:
-        print(f"dispatch generate: error: {exc}", file=sys.stderr)
-        return 2
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """Generate and write the district the parsed options ask for; print a summary; exit 0.
+
+    Raises ``ValueError`` for bad numbers or dates and ``OSError`` when the file cannot be
+    written.
+    """
+    scenario = generate_district(
+        households=args.households,
+        stations=args.stations,
+        seed=args.seed,
+        name=args.name,
+        week_start=args.week_start,
+        bed_bath_share=args.bed_bath_share,
+    )
+    save_scenario(scenario, args.out)
     load = estimate_load(scenario)
     requests = sum(len(h.requests) for h in scenario.households)
     print(
@@ -980,3 +989,21 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
         f"of {load.capacity_minutes} productive minutes)"
     )
     return 0
+
+
+def generate_main(argv: Sequence[str] | None = None) -> int:
+    """``dispatch generate --households H --stations S [--seed N] --out FILE``; the exit code.
+
+    0 when the file is written, 2 for bad options (one line on standard error).
+    """
+    parser = argparse.ArgumentParser(
+        prog="dispatch generate",
+        description="Write a realistic demo district scenario (format 1) 生成演示辖区.",
+    )
+    add_generate_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_generate(args)
+    except (ValueError, OSError) as exc:
+        print(f"dispatch generate: error: {exc}", file=sys.stderr)
+        return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter
 from pathlib import Path
@@ -13,10 +14,12 @@ from dispatch.generate import (
     CITY_CENTRE,
     DEFAULT_DAYS,
     TARGET_LOAD,
+    add_generate_arguments,
     estimate_load,
     generate_district,
     generate_main,
     productive_minutes,
+    run_generate,
 )
 from dispatch.haversine import haversine_km
 from dispatch.model import (
@@ -86,6 +89,10 @@ def test_bad_arguments_are_refused():
         generate_district(households=5, stations=0)
     with pytest.raises(ValueError, match="bed_bath_share"):
         generate_district(households=5, stations=1, bed_bath_share=1.5)
+    with pytest.raises(ValueError, match="Monday"):
+        generate_district(households=5, stations=1, week_start="2026-11-24")  # a Tuesday
+    with pytest.raises(ValueError, match="Monday"):
+        generate_district(households=5, stations=1, week_start="next week")
 
 
 # -- every request can be served by someone
@@ -270,6 +277,20 @@ def test_cli_writes_the_same_district(tmp_path, capsys):
     expected = generate_district(households=40, stations=2, seed=3)
     assert json.loads(out.read_text(encoding="utf-8")) == scenario_to_dict(expected)
     assert "40 households" in capsys.readouterr().out
+
+
+def test_options_plug_into_a_subcommand_parser(tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="dispatch")
+    sub = parser.add_subparsers()
+    add_generate_arguments(sub.add_parser("generate"))
+    out = tmp_path / "d.json"
+    args = parser.parse_args(
+        ["generate", "--households", "12", "--stations", "1", "--out", str(out)]
+    )
+    assert (args.seed, args.week_start, args.bed_bath_share) == (0, "2026-11-23", 0.0)
+    assert run_generate(args) == 0
+    assert len(load_scenario(out).scenario.households) == 12
+    assert "12 households" in capsys.readouterr().out
 
 
 def test_cli_reports_bad_numbers(tmp_path, capsys):
