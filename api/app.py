@@ -10,8 +10,10 @@ shape::
 from __future__ import annotations
 
 import logging
+import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +25,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.db import Database
+from api.routers import plans as plans_routes
+from api.routers import scenario as scenario_routes
+from api.routers import tokens as token_routes
+from api.routers import work_orders as work_order_routes
+from api.services.errors import InputError, ServiceError
+from api.services.privacy import RedactingFilter
+from api.services.scenario import load_demo
+from api.services.tokens import ensure_admin_token
 from api.settings import Settings
 from dispatch.scenario_io import DocumentError
 
@@ -162,6 +173,48 @@ async def _on_http_error(request: Request, exc: Exception) -> Any:
     return response
 
 
+async def _on_service_error(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, ServiceError)
+    fields = (
+        [ErrorField(path=f.path, message=f.message) for f in exc.fields]
+        if isinstance(exc, InputError)
+        else []
+    )
+    return _error(exc.status, exc.code, exc.message, fields)
+
+
+# --- start-up --------------------------------------------------------------------------------
+
+log = logging.getLogger("api")
+
+
+def _start(app: FastAPI) -> None:
+    """Migrate the database, make sure an admin token exists, load the demo if empty."""
+    settings: Settings = app.state.settings
+    database: Database = app.state.database
+    database.migrate()
+    with database.session() as session:
+        generated = ensure_admin_token(session, settings.admin_token)
+        if generated is not None:
+            # Shown once: only its hash is stored. Printed, not logged, to keep it out of logs.
+            print(
+                f"管理员令牌（仅显示一次）/ admin token (shown once): {generated}",
+                file=sys.stderr,
+                flush=True,
+            )
+        if settings.load_demo:
+            load_demo(session, settings.demo_scenario)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    _start(app)
+    try:
+        yield
+    finally:
+        app.state.database.dispose()
+
+
 # --- routes ----------------------------------------------------------------------------------
 
 router = APIRouter(prefix=API_PREFIX)
@@ -186,19 +239,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = Settings.from_env() if settings is None else settings
     level = logging.DEBUG if settings.log_level == "trace" else settings.log_level.upper()
     for name in ("api", "dispatch", "solver"):
-        logging.getLogger(name).setLevel(level)
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
     app = FastAPI(
         title="Eldercare dispatch · 居家养老上门服务调度",
         version=VERSION,
         docs_url="/docs",
         openapi_url="/openapi.json",
         responses={422: {"model": ErrorResponse, "description": "Invalid input"}},
+        lifespan=_lifespan,
     )
     app.state.settings = settings
+    app.state.database = Database(settings.database_url)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(DocumentError, _on_document_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(ServiceError, _on_service_error)
     app.include_router(router)
+    for module in (token_routes, scenario_routes, plans_routes, work_order_routes):
+        app.include_router(module.router, prefix=API_PREFIX)
     return app
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
+from api.db import Database
 from api.settings import Settings
 
-__all__ = ["SettingsDep", "get_settings"]
+__all__ = ["SessionDep", "SettingsDep", "get_session", "get_settings"]
 
 
 def get_settings(request: Request) -> Settings:
@@ -18,3 +21,13 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request, closed afterwards (services commit)."""
+    database: Database = request.app.state.database
+    with database.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]

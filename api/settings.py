@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = ["ENV_PREFIX", "LogLevel", "Settings", "SettingsError"]
 
@@ -40,6 +41,41 @@ class Settings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Interface to listen on.")
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port to listen on.")
     log_level: LogLevel = Field(default="info", description="uvicorn/logging level name.")
+    admin_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Bootstrap admin bearer token (DISPATCH_ADMIN_TOKEN); when unset and the "
+        "database has no admin token, one is generated and printed once at start.",
+    )
+    geofence_m: float = Field(
+        default=200.0, gt=0, description="Check-in/out farther than this from the home is flagged."
+    )
+    min_visit_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A visit shorter than this share of its planned minutes is flagged.",
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai", description="Local time zone of visits and check-in times."
+    )
+    load_demo: bool = Field(
+        default=True, description="Import ``demo_scenario`` at start when the database is empty."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The local time zone as a ``ZoneInfo``."""
+        return ZoneInfo(self.timezone)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +96,7 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
+            # Never echo a rejected value: the admin token is a secret.
             problems = "; ".join(
                 f"{names.get(str(err['loc'][0]), str(err['loc'][0]))}: {err['msg']}"
                 for err in exc.errors()

@@ -1,0 +1,235 @@
+"""ORM tables of the dispatch service (SQLAlchemy 2, typed ``Mapped`` columns).
+
+The scenario lives in ``scenario_settings`` (one row: name, week, days, travel), ``stations``,
+``caregivers``, ``households`` and ``requests``; each entity row keeps its contract-v1 object in
+``data`` (times ``"HH:MM"``, coordinates WGS-84) beside the columns that are queried, so export
+gives back exactly what was imported. Contact data that the contract does not carry (an elder's
+``phone``, ``id_number``, ``notes``) only lives in columns and never leaves through the
+scenario export.
+
+Plans are versioned rows: a solve creates a new row (draft → running → done/failed) and only
+publishing makes it the plan in use; publishing turns each stop into a ``work_orders`` row.
+Hotline orders (``source = "hotline"``) use the same table without a plan. ``check_ins`` keep
+every check-in/out with its idempotency key and the first answer given. ``api_tokens`` keep
+SHA-256 hashes of bearer tokens, never the tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "CaregiverRow",
+    "CheckIn",
+    "HouseholdRow",
+    "PlanRow",
+    "RequestRow",
+    "ScenarioSettings",
+    "StationRow",
+    "WorkOrder",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; ``Base.metadata`` is what migrations describe."""
+
+
+class ScenarioSettings(Base):
+    """The stored scenario's frame (one row, ``id = 1``): name, week, days, travel model."""
+
+    __tablename__ = "scenario_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    week_start: Mapped[str | None] = mapped_column(String(10))
+    days: Mapped[list[Any]] = mapped_column(JSON)
+    travel: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StationRow(Base):
+    """A service station (服务站)."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(400), default="")
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class CaregiverRow(Base):
+    """A caregiver (护理员) of a station."""
+
+    __tablename__ = "caregivers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    gender: Mapped[str | None] = mapped_column(String(1))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class HouseholdRow(Base):
+    """A household (服务对象) with its contact data and standing requests."""
+
+    __tablename__ = "households"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(400), default="")
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    id_number: Mapped[str | None] = mapped_column(String(40))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    requests: Mapped[list[RequestRow]] = relationship(
+        back_populates="household",
+        cascade="all, delete-orphan",
+        order_by="RequestRow.position",
+        passive_deletes=True,
+    )
+
+
+class RequestRow(Base):
+    """A standing service request (服务需求) of a household."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    household_id: Mapped[str] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    service: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    household: Mapped[HouseholdRow] = relationship(back_populates="requests")
+
+
+class PlanRow(Base):
+    """One version of a plan (排班计划) and its state.
+
+    ``status``: draft, running, done, failed or published; at most one row is published.
+    ``document`` is the plan in contract format 1 once there is one; ``progress`` 0–1.
+    """
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    scenario_name: Mapped[str] = mapped_column(String(200), default="")
+    week_start: Mapped[str | None] = mapped_column(String(10))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    kpis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WorkOrder(Base):
+    """A work order (工单): one visit by one caregiver, with its lifecycle ``status``.
+
+    Address, window and notes are copied when the order is created so a later scenario
+    change does not alter what was dispatched. Times are minutes from midnight.
+    """
+
+    __tablename__ = "work_orders"
+    __table_args__ = (Index("ix_work_orders_caregiver_date", "caregiver_id", "visit_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(16), default="plan")
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    caregiver_id: Mapped[str | None] = mapped_column(String(64))
+    household_id: Mapped[str] = mapped_column(String(64), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    service: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str | None] = mapped_column(String(3))
+    visit_date: Mapped[date | None] = mapped_column(Date)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    arrival: Mapped[int | None] = mapped_column(Integer)
+    start: Mapped[int | None] = mapped_column(Integer)
+    end: Mapped[int | None] = mapped_column(Integer)
+    planned_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    window_from: Mapped[int | None] = mapped_column(Integer)
+    window_to: Mapped[int | None] = mapped_column(Integer)
+    household_name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(400), default="")
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    refuse_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CheckIn(Base):
+    """A check-in or check-out (签到/签退) with its position, flags and first answer."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_check_ins_idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    distance_m: Mapped[float] = mapped_column(Float)
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token's SHA-256 hash, role and (for caregivers) the caregiver it speaks for."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    caregiver_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,1 @@
+"""Route handlers under ``/api/v1``; each module exposes ``router``."""

@@ -1,0 +1,97 @@
+"""Scenario import/export (contract format 1), sheet imports, household contact cards."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, File, UploadFile
+
+from api.auth import Principal, require_roles
+from api.deps import SessionDep
+from api.models import HouseholdRow
+from api.schemas import HouseholdPublic, ImportReportPublic, ScenarioImportPublic
+from api.services import scenario as scenario_service
+from api.services import sheets
+from api.services.errors import NotFound
+from api.services.privacy import mask_id_number, mask_phone
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["scenario"])
+Editor = Annotated[Principal, Depends(require_roles("planner", "dispatcher"))]
+
+
+@router.post("/scenario", response_model=ScenarioImportPublic)
+def import_scenario(
+    session: SessionDep, _who: Editor, document: Annotated[dict[str, Any], Body()]
+) -> ScenarioImportPublic:
+    """Replace the stored scenario with this format-1 document (all or nothing).
+
+    Invalid documents answer 422 naming every field (``body.households[0].lat``); the stored
+    scenario is then unchanged. Households that keep their id keep their contact data.
+    """
+    parsed = scenario_service.store_scenario(session, document)
+    s = parsed.scenario
+    return ScenarioImportPublic(
+        name=s.name,
+        stations=len(s.stations),
+        caregivers=len(s.caregivers),
+        households=len(s.households),
+        requests=sum(len(h.requests) for h in s.households),
+        warnings=[f"{w.path}: {w.message}" if w.path else w.message for w in parsed.warnings],
+    )
+
+
+@router.get("/scenario")
+def export_scenario(session: SessionDep, _who: Editor) -> dict[str, Any]:
+    """The stored scenario as a format-1 document (WGS-84; no contact data)."""
+    document = scenario_service.current_document(session)
+    if document is None:
+        raise NotFound("尚未导入场景 / no scenario has been imported yet")
+    return document
+
+
+def _report(report: sheets.ImportReport) -> ImportReportPublic:
+    return ImportReportPublic(
+        rows=report.rows, created=list(report.created), updated=list(report.updated)
+    )
+
+
+@router.post("/import/households", response_model=ImportReportPublic)
+async def import_households(
+    session: SessionDep, _who: Editor, file: Annotated[UploadFile, File()]
+) -> ImportReportPublic:
+    """Households (one row per request, with phone/ID/notes) from .xlsx or .csv.
+
+    Any row error answers 422 listing each as ``第3行 / row 3: lat: ...``; nothing is stored.
+    """
+    content = await file.read()
+    return _report(sheets.import_households(session, content, file.filename or ""))
+
+
+@router.post("/import/caregivers", response_model=ImportReportPublic)
+async def import_caregivers(
+    session: SessionDep, _who: Editor, file: Annotated[UploadFile, File()]
+) -> ImportReportPublic:
+    """Caregivers (shifts as ``mon``…``sun`` columns ``08:00-17:00``) from .xlsx or .csv."""
+    content = await file.read()
+    return _report(sheets.import_caregivers(session, content, file.filename or ""))
+
+
+@router.get("/households/{household_id}", response_model=HouseholdPublic)
+def get_household(session: SessionDep, who: Editor, household_id: str) -> HouseholdPublic:
+    """A household's contact card; planners see phone and ID number masked."""
+    row = session.get(HouseholdRow, household_id)
+    if row is None:
+        raise NotFound(f"住户不存在 / no household {household_id}")
+    full = who.role in ("admin", "dispatcher")
+    return HouseholdPublic(
+        id=row.id,
+        name=row.name,
+        address=row.address,
+        lat=row.lat,
+        lon=row.lon,
+        phone=row.phone if full else mask_phone(row.phone),
+        id_number=row.id_number if full else mask_id_number(row.id_number),
+        notes=row.notes,
+    )

@@ -1,0 +1,1 @@
+"""Domain services on the database: routers call these, these call :mod:`dispatch`."""

@@ -1,0 +1,222 @@
+"""The stored scenario: import (replace-all, one transaction), export, contact data.
+
+A scenario document is validated by :func:`dispatch.scenario_io.parse_scenario` before the
+database is touched; the stored form is the normalised document of
+:func:`dispatch.scenario_io.scenario_to_dict` (WGS-84, every default explicit), so an export
+is a valid format-1 document. Elders' contact data (``phone``, ``id_number``, ``notes``) is not
+part of the format: it is kept per household id across JSON imports and set by sheet imports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from api.models import (
+    CaregiverRow,
+    HouseholdRow,
+    RequestRow,
+    ScenarioSettings,
+    StationRow,
+    utcnow,
+)
+from dispatch.model import DAYS, Scenario
+from dispatch.scenario_io import (
+    FORMAT_VERSION,
+    ParsedScenario,
+    load_json,
+    parse_scenario,
+    scenario_to_dict,
+)
+
+__all__ = [
+    "Contact",
+    "current_document",
+    "current_scenario",
+    "empty_document",
+    "is_empty",
+    "load_demo",
+    "store_scenario",
+]
+
+log = logging.getLogger("api.scenario")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Contact data of a household that the scenario format does not carry."""
+
+    phone: str | None = None
+    id_number: str | None = None
+    notes: str = ""
+
+
+def empty_document() -> dict[str, Any]:
+    """The frame used before any scenario is stored: every day of the week, nothing in it."""
+    return {
+        "format": FORMAT_VERSION,
+        "name": "",
+        "days": list(DAYS),
+        "stations": [],
+        "caregivers": [],
+        "households": [],
+    }
+
+
+def is_empty(session: Session) -> bool:
+    """True when no scenario has been stored yet."""
+    return (
+        session.get(ScenarioSettings, 1) is None
+        and session.scalar(select(func.count()).select_from(HouseholdRow)) == 0
+    )
+
+
+def current_document(session: Session) -> dict[str, Any] | None:
+    """The stored scenario as a format-1 document, or ``None`` when none is stored."""
+    frame = session.get(ScenarioSettings, 1)
+    if frame is None:
+        return None
+    out: dict[str, Any] = {"format": FORMAT_VERSION, "name": frame.name}
+    if frame.week_start is not None:
+        out["week_start"] = frame.week_start
+    out["days"] = list(frame.days)
+    out["travel"] = dict(frame.travel)
+    out["stations"] = [
+        dict(s.data) for s in session.scalars(select(StationRow).order_by(StationRow.position))
+    ]
+    out["caregivers"] = [
+        dict(c.data) for c in session.scalars(select(CaregiverRow).order_by(CaregiverRow.position))
+    ]
+    households = []
+    for h in session.scalars(select(HouseholdRow).order_by(HouseholdRow.position)):
+        doc = dict(h.data)
+        doc["requests"] = [dict(r.data) for r in h.requests]
+        households.append(doc)
+    out["households"] = households
+    return out
+
+
+def current_scenario(session: Session) -> Scenario | None:
+    """The stored scenario as model values, or ``None`` when none is stored."""
+    doc = current_document(session)
+    return None if doc is None else parse_scenario(doc).scenario
+
+
+def _contacts(session: Session) -> dict[str, Contact]:
+    return {
+        h.id: Contact(phone=h.phone, id_number=h.id_number, notes=h.notes)
+        for h in session.scalars(select(HouseholdRow))
+    }
+
+
+def _replace_rows(
+    session: Session, document: Mapping[str, Any], contacts: Mapping[str, Contact]
+) -> None:
+    session.execute(delete(RequestRow))
+    session.execute(delete(HouseholdRow))
+    session.execute(delete(CaregiverRow))
+    session.execute(delete(StationRow))
+    session.execute(delete(ScenarioSettings))
+    session.flush()
+    session.add(
+        ScenarioSettings(
+            id=1,
+            name=document.get("name", ""),
+            week_start=document.get("week_start"),
+            days=list(document["days"]),
+            travel=dict(document.get("travel", {})),
+            updated_at=utcnow(),
+        )
+    )
+    for i, s in enumerate(document["stations"]):
+        session.add(
+            StationRow(
+                id=s["id"],
+                position=i,
+                name=s.get("name", ""),
+                address=s.get("address", ""),
+                lat=s["lat"],
+                lon=s["lon"],
+                data=dict(s),
+            )
+        )
+    session.flush()  # caregivers reference stations
+    for i, c in enumerate(document["caregivers"]):
+        session.add(
+            CaregiverRow(
+                id=c["id"],
+                position=i,
+                station_id=c["station"],
+                name=c.get("name", ""),
+                gender=c.get("gender"),
+                data=dict(c),
+            )
+        )
+    for i, h in enumerate(document["households"]):
+        contact = contacts.get(h["id"], Contact())
+        data = {k: v for k, v in h.items() if k != "requests"}
+        row = HouseholdRow(
+            id=h["id"],
+            position=i,
+            name=h.get("name", ""),
+            address=h.get("address", ""),
+            lat=h["lat"],
+            lon=h["lon"],
+            phone=contact.phone,
+            id_number=contact.id_number,
+            notes=contact.notes,
+            data=data,
+        )
+        row.requests = [
+            RequestRow(id=r["id"], position=j, service=r["service"], data=dict(r))
+            for j, r in enumerate(h.get("requests", ()))
+        ]
+        session.add(row)
+
+
+def store_scenario(
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    contacts: Mapping[str, Contact] | None = None,
+) -> ParsedScenario:
+    """Validate ``data`` and make it the stored scenario, replacing all of the old one.
+
+    Contact data of households that keep their id is kept unless ``contacts`` gives new
+    data for them. Everything happens in one transaction: on any error nothing changes.
+    Raises :class:`dispatch.scenario_io.ScenarioError` naming every invalid field.
+    """
+    parsed = parse_scenario(data)
+    document = scenario_to_dict(parsed.scenario)
+    try:
+        merged = _contacts(session)
+        merged.update(contacts or {})
+        _replace_rows(session, document, merged)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return parsed
+
+
+def load_demo(session: Session, path: str | Path) -> bool:
+    """Import the scenario file at ``path`` when the database is empty; True when imported.
+
+    A missing file is skipped; an invalid one is logged and skipped (the service still starts).
+    """
+    file = Path(path)
+    if not file.is_file() or not is_empty(session):
+        return False
+    try:
+        store_scenario(session, load_json(file))
+    except ValueError as exc:
+        log.error("demo scenario %s not loaded: %s", file, exc)
+        return False
+    log.info("demo scenario %s loaded", file)
+    return True

@@ -1,0 +1,435 @@
+"""Import of households and caregivers from Excel (.xlsx) or CSV sheets.
+
+One header row, then one row per item. Row numbers in messages are the sheet's own (the header
+is row 1), in Chinese and English: ``第3行 / row 3: lat: not a number ('abc')``. Rows are
+merged into the stored scenario by id (a sheet's household or caregiver replaces the stored one
+with the same id, others stay) and the whole result is validated like a scenario document;
+when any row has an error nothing is stored.
+
+Households sheet, one row per request (household columns repeat, or stay empty on the
+following rows of the same ``id``)::
+
+    id, name, address, lat, lon, coord_system, phone, id_number, notes, tags,
+    assessment_level, gender_preference, preferred_caregivers, forbidden_caregivers,
+    request_id, service, minutes, visits_per_week, min_gap_days, days, windows, staff,
+    skill, priority, load
+
+Caregivers sheet::
+
+    id, name, station, gender, mode, skills, mon, tue, wed, thu, fri, sat, sun,
+    break_window, break_minutes, max_minutes_per_week, max_visits_per_day, capacity
+
+Lists (``tags``, ``skills``, ``days``, caregivers) are separated by ``,`` ``;`` ``、`` or
+spaces; a shift or break window is ``08:00-17:00``; ``windows`` is ``08:30-11:00;14:00-16:00``.
+CSV may be UTF-8 (with or without BOM) or GB18030 (what Chinese Excel writes).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from api.services.errors import FieldProblem, InputError
+from api.services.scenario import Contact, current_document, empty_document, store_scenario
+from dispatch.model import DAYS
+from dispatch.scenario_io import DocumentError
+
+__all__ = [
+    "CAREGIVER_COLUMNS",
+    "HOUSEHOLD_COLUMNS",
+    "ImportReport",
+    "import_caregivers",
+    "import_households",
+    "read_sheet",
+]
+
+HOUSEHOLD_COLUMNS: tuple[str, ...] = (
+    "id",
+    "name",
+    "address",
+    "lat",
+    "lon",
+    "coord_system",
+    "phone",
+    "id_number",
+    "notes",
+    "tags",
+    "assessment_level",
+    "gender_preference",
+    "preferred_caregivers",
+    "forbidden_caregivers",
+    "request_id",
+    "service",
+    "minutes",
+    "visits_per_week",
+    "min_gap_days",
+    "days",
+    "windows",
+    "staff",
+    "skill",
+    "priority",
+    "load",
+)
+CAREGIVER_COLUMNS: tuple[str, ...] = (
+    "id",
+    "name",
+    "station",
+    "gender",
+    "mode",
+    "skills",
+    *DAYS,
+    "break_window",
+    "break_minutes",
+    "max_minutes_per_week",
+    "max_visits_per_day",
+    "capacity",
+)
+_HOUSEHOLD_REQUIRED = ("id", "lat", "lon")
+_CAREGIVER_REQUIRED = ("id", "station")
+# Request fields of the document -> sheet column (only ``id`` differs).
+_REQUEST_COLUMN = {"id": "request_id"}
+_SEPARATORS = re.compile(r"[,;，；、\s]+")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?$")
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What a sheet import stored: ids created and replaced, data rows read."""
+
+    rows: int
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+
+
+def _row_label(row: int) -> str:
+    return f"第{row}行 / row {row}"
+
+
+class _Rows:
+    """Collects row problems while cells are converted."""
+
+    def __init__(self) -> None:
+        self.problems: list[FieldProblem] = []
+
+    def error(self, row: int, column: str, message: str) -> None:
+        self.problems.append(
+            FieldProblem(f"file.rows[{row}].{column}", f"{_row_label(row)}: {column}: {message}")
+        )
+
+    def number(self, row: int, column: str, text: str, *, integer: bool) -> Any:
+        try:
+            value = float(text)
+        except ValueError:
+            self.error(row, column, f"not a number ({text!r}) / 不是数字")
+            return None
+        if integer:
+            if not value.is_integer():
+                self.error(row, column, f"not a whole number ({text!r}) / 不是整数")
+                return None
+            return int(value)
+        return value
+
+    def interval(self, row: int, column: str, text: str) -> list[str] | None:
+        parts = [p.strip() for p in re.split(r"[-–~～至]", text)]
+        times = [_time_text(p) for p in parts]
+        if len(parts) != 2 or None in times:
+            self.error(row, column, f"expected HH:MM-HH:MM, got {text!r} / 应为 时:分-时:分")
+            return None
+        return [str(t) for t in times]
+
+
+def _time_text(text: str) -> str | None:
+    match = _TIME.match(text.strip())
+    return None if match is None else f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _split(text: str) -> list[str]:
+    return [p for p in _SEPARATORS.split(text) if p]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN: an empty cell
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
+    text = str(value).strip()
+    return "" if text.lower() in ("nan", "none") else text
+
+
+def read_sheet(content: bytes, filename: str = "") -> list[dict[str, str]]:
+    """The data rows of an .xlsx/.xls or CSV file as text cells keyed by lower-case header.
+
+    Raises :class:`InputError` naming ``file`` when the file cannot be read.
+    """
+    if not content:
+        raise InputError("文件为空 / the file is empty", [FieldProblem("file", "empty file")])
+    is_excel = content[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xls"))
+    try:
+        if is_excel:
+            frame = pd.read_excel(io.BytesIO(content), dtype=object)
+        else:
+            try:
+                text = content.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = content.decode("gb18030")
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except Exception as exc:  # pandas/openpyxl raise many kinds for a broken file
+        raise InputError(
+            "无法读取表格 / the sheet cannot be read",
+            [FieldProblem("file", f"{type(exc).__name__}: {exc}"[:300])],
+        ) from None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    rows = []
+    for record in frame.to_dict(orient="records"):
+        rows.append({str(k): _cell(v) for k, v in record.items()})
+    return rows
+
+
+def _check_columns(
+    rows: list[dict[str, str]], known: Iterable[str], required: Iterable[str]
+) -> None:
+    columns = set(rows[0]) if rows else set()
+    problems = [
+        FieldProblem(f"file.columns.{c}", f"缺少列 / missing column {c}")
+        for c in required
+        if c not in columns
+    ]
+    problems += [
+        FieldProblem(f"file.columns.{c}", f"未知列 / unknown column {c}")
+        for c in sorted(columns - set(known))
+    ]
+    if not rows:
+        problems.append(FieldProblem("file", "没有数据行 / no data rows"))
+    if problems:
+        raise InputError(f"表格列不正确 / the sheet's columns are wrong: {len(problems)}", problems)
+
+
+def _put(target: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None and value != "":
+        target[key] = value
+
+
+def _household_rows(
+    rows: list[dict[str, str]], check: _Rows
+) -> tuple[list[dict[str, Any]], dict[str, Contact], dict[str, int], dict[tuple[str, int], int]]:
+    """Household documents, contacts, first row per household, row per (household, request)."""
+    households: dict[str, dict[str, Any]] = {}
+    contacts: dict[str, Contact] = {}
+    first_row: dict[str, int] = {}
+    request_row: dict[tuple[str, int], int] = {}
+    for index, cells in enumerate(rows):
+        row = index + 2
+        hid = cells.get("id", "")
+        if not hid:
+            check.error(row, "id", "required / 必填")
+            continue
+        if hid not in households:
+            doc: dict[str, Any] = {"id": hid}
+            for column in ("lat", "lon"):
+                if not cells.get(column):
+                    check.error(row, column, "required / 必填")
+                else:
+                    _put(doc, column, check.number(row, column, cells[column], integer=False))
+            for column in ("name", "address", "coord_system", "gender_preference"):
+                _put(doc, column, cells.get(column, ""))
+            if cells.get("assessment_level"):
+                _put(
+                    doc,
+                    "assessment_level",
+                    check.number(row, "assessment_level", cells["assessment_level"], integer=True),
+                )
+            for column in ("tags", "preferred_caregivers", "forbidden_caregivers"):
+                if cells.get(column):
+                    doc[column] = _split(cells[column])
+            doc["requests"] = []
+            households[hid] = doc
+            first_row[hid] = row
+            contacts[hid] = Contact(
+                phone=cells.get("phone") or None,
+                id_number=cells.get("id_number") or None,
+                notes=cells.get("notes", ""),
+            )
+        if not cells.get("request_id"):
+            continue
+        request: dict[str, Any] = {"id": cells["request_id"]}
+        if not cells.get("service"):
+            check.error(row, "service", "required with request_id / 有 request_id 时必填")
+        _put(request, "service", cells.get("service", ""))
+        _put(request, "skill", cells.get("skill", ""))
+        for column in ("minutes", "visits_per_week", "min_gap_days", "staff", "priority", "load"):
+            if cells.get(column):
+                _put(request, column, check.number(row, column, cells[column], integer=True))
+        if cells.get("days"):
+            request["days"] = _split(cells["days"].lower())
+        if cells.get("windows"):
+            windows = [
+                check.interval(row, "windows", w) for w in re.split(r"[;；]", cells["windows"])
+            ]
+            if None not in windows:
+                request["windows"] = windows
+        request_row[(hid, len(households[hid]["requests"]))] = row
+        households[hid]["requests"].append(request)
+    return list(households.values()), contacts, first_row, request_row
+
+
+def _caregiver_rows(
+    rows: list[dict[str, str]], check: _Rows
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    caregivers: list[dict[str, Any]] = []
+    row_of: dict[str, int] = {}
+    for index, cells in enumerate(rows):
+        row = index + 2
+        cid = cells.get("id", "")
+        if not cid:
+            check.error(row, "id", "required / 必填")
+            continue
+        if cid in row_of:
+            check.error(row, "id", f"duplicate of row {row_of[cid]} / 与第{row_of[cid]}行重复")
+            continue
+        doc: dict[str, Any] = {"id": cid}
+        if not cells.get("station"):
+            check.error(row, "station", "required / 必填")
+        for column in ("name", "station", "gender", "mode"):
+            _put(doc, column, cells.get(column, ""))
+        if cells.get("skills"):
+            doc["skills"] = _split(cells["skills"])
+        shifts = {}
+        for day in DAYS:
+            if cells.get(day):
+                shifts[day] = check.interval(row, day, cells[day])
+        doc["shifts"] = shifts
+        if cells.get("break_window") or cells.get("break_minutes"):
+            window = check.interval(row, "break_window", cells.get("break_window", ""))
+            minutes = check.number(
+                row, "break_minutes", cells.get("break_minutes", ""), integer=True
+            )
+            doc["break"] = {"window": window, "minutes": minutes}
+        for column in ("max_minutes_per_week", "max_visits_per_day", "capacity"):
+            if cells.get(column):
+                _put(doc, column, check.number(row, column, cells[column], integer=True))
+        row_of[cid] = row
+        caregivers.append(doc)
+    return caregivers, row_of
+
+
+_INDEXED = re.compile(r"^(households|caregivers)\[(\d+)\](?:\.(.*))?$")
+_REQUEST = re.compile(r"^requests\[(\d+)\](?:\.(.*))?$")
+
+
+def _merge(
+    stored: list[dict[str, Any]], incoming: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[str], list[str], dict[int, str]]:
+    """``stored`` with ``incoming`` replacing by id or appended; index → incoming id."""
+    by_id = {item["id"]: i for i, item in enumerate(stored)}
+    merged = list(stored)
+    created, updated = [], []
+    index_of: dict[int, str] = {}
+    for item in incoming:
+        if item["id"] in by_id:
+            merged[by_id[item["id"]]] = item
+            updated.append(item["id"])
+            index_of[by_id[item["id"]]] = item["id"]
+        else:
+            by_id[item["id"]] = len(merged)
+            index_of[len(merged)] = item["id"]
+            merged.append(item)
+            created.append(item["id"])
+    return merged, created, updated, index_of
+
+
+def _row_problems(
+    error: DocumentError,
+    section: str,
+    index_of: Mapping[int, str],
+    row_for: Callable[[str, str], tuple[int, str]],
+) -> list[FieldProblem]:
+    problems = []
+    for issue in error.issues:
+        match = _INDEXED.match(issue.path)
+        if match and match.group(1) == section and int(match.group(2)) in index_of:
+            row, column = row_for(index_of[int(match.group(2))], match.group(3) or "")
+            problems.append(
+                FieldProblem(
+                    f"file.rows[{row}].{column}", f"{_row_label(row)}: {column}: {issue.message}"
+                )
+            )
+        else:
+            # A problem outside the sheet's rows (e.g. stored data the sheet now contradicts).
+            problems.append(FieldProblem(f"scenario.{issue.path}", issue.message))
+    return problems
+
+
+def _fail(problems: list[FieldProblem]) -> InputError:
+    return InputError(
+        f"表格有 {len(problems)} 处错误，未导入任何数据 / "
+        f"the sheet has {len(problems)} error(s); nothing was imported",
+        problems,
+    )
+
+
+def import_households(session: Session, content: bytes, filename: str = "") -> ImportReport:
+    """Import households (with requests and contact data) from a sheet; commits.
+
+    Raises :class:`InputError` listing every row problem; then nothing is stored.
+    """
+    rows = read_sheet(content, filename)
+    _check_columns(rows, HOUSEHOLD_COLUMNS, _HOUSEHOLD_REQUIRED)
+    check = _Rows()
+    households, contacts, first_row, request_row = _household_rows(rows, check)
+    if check.problems:
+        raise _fail(check.problems)
+    document = current_document(session) or empty_document()
+    merged, created, updated, index_of = _merge(document["households"], households)
+    document["households"] = merged
+
+    def row_for(hid: str, rest: str) -> tuple[int, str]:
+        match = _REQUEST.match(rest)
+        if match is None:
+            return first_row[hid], rest.split(".")[0].split("[")[0] or "id"
+        row = request_row.get((hid, int(match.group(1))), first_row[hid])
+        field = (match.group(2) or "id").split(".")[0].split("[")[0]
+        return row, _REQUEST_COLUMN.get(field, field)
+
+    try:
+        store_scenario(session, document, contacts=contacts)
+    except DocumentError as exc:
+        raise _fail(_row_problems(exc, "households", index_of, row_for)) from None
+    return ImportReport(rows=len(rows), created=tuple(created), updated=tuple(updated))
+
+
+def import_caregivers(session: Session, content: bytes, filename: str = "") -> ImportReport:
+    """Import caregivers from a sheet into the stored scenario; commits.
+
+    Raises :class:`InputError` listing every row problem; then nothing is stored.
+    """
+    rows = read_sheet(content, filename)
+    _check_columns(rows, CAREGIVER_COLUMNS, _CAREGIVER_REQUIRED)
+    check = _Rows()
+    caregivers, row_of = _caregiver_rows(rows, check)
+    if check.problems:
+        raise _fail(check.problems)
+    document = current_document(session) or empty_document()
+    merged, created, updated, index_of = _merge(document["caregivers"], caregivers)
+    document["caregivers"] = merged
+
+    def row_for(cid: str, rest: str) -> tuple[int, str]:
+        head = rest.split(".")[0].split("[")[0] or "id"
+        if head == "shifts" and "." in rest:
+            head = rest.split(".")[1].split("[")[0]
+        elif head == "break":
+            head = "break_minutes" if rest.endswith("minutes") else "break_window"
+        return row_of[cid], head
+
+    try:
+        store_scenario(session, document)
+    except DocumentError as exc:
+        raise _fail(_row_problems(exc, "caregivers", index_of, row_for)) from None
+    return ImportReport(rows=len(rows), created=tuple(created), updated=tuple(updated))

@@ -1,0 +1,233 @@
+"""Work orders (工单): the lifecycle, caregivers' assignments, check-in and check-out.
+
+Lifecycle (``TRANSITIONS``)::
+
+    created ─▶ dispatched ─▶ accepted ─▶ checked_in ─▶ checked_out ─▶ reviewed ─▶ settled
+                   │  ▲
+                   ▼  │ (re-dispatch)
+                 refused
+    created / dispatched / accepted / refused ─▶ cancelled   (replaced by a newer plan)
+
+Any other move is refused with :class:`Conflict` (HTTP 409) naming both states in Chinese and
+English. Check-in and check-out are idempotent by their key: a retry returns the first answer
+and changes nothing. Positions outside the geofence and visits shorter than a share of the
+planned minutes are accepted but flagged for review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.models import CheckIn, PlanRow, WorkOrder, utcnow
+from api.services.errors import Conflict, FieldProblem, InputError, NotFound
+from dispatch.haversine import haversine_km
+
+__all__ = [
+    "FLAG_CHECK_IN_OUTSIDE",
+    "FLAG_CHECK_OUT_OUTSIDE",
+    "FLAG_SHORT_VISIT",
+    "OPEN_STATES",
+    "STATE_NAMES",
+    "TRANSITIONS",
+    "VisitRules",
+    "as_utc",
+    "assignments",
+    "get_order",
+    "record_check",
+    "transition",
+]
+
+#: Chinese names of the states, for messages.
+STATE_NAMES: Mapping[str, str] = {
+    "created": "已受理",
+    "dispatched": "已派单",
+    "accepted": "已接单",
+    "refused": "已拒单",
+    "checked_in": "已签到",
+    "checked_out": "已签退",
+    "reviewed": "已回访",
+    "settled": "已结算",
+    "cancelled": "已取消",
+}
+#: Allowed moves: state -> states it may go to.
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    "created": frozenset({"dispatched", "cancelled"}),
+    "dispatched": frozenset({"accepted", "refused", "cancelled"}),
+    "accepted": frozenset({"checked_in", "cancelled"}),
+    "refused": frozenset({"dispatched", "cancelled"}),
+    "checked_in": frozenset({"checked_out"}),
+    "checked_out": frozenset({"reviewed"}),
+    "reviewed": frozenset({"settled"}),
+    "settled": frozenset(),
+    "cancelled": frozenset(),
+}
+#: States in which an order is not yet being served (a new plan may cancel it).
+OPEN_STATES: tuple[str, ...] = ("created", "dispatched", "accepted", "refused")
+
+FLAG_CHECK_IN_OUTSIDE = "check_in_outside_geofence"
+FLAG_CHECK_OUT_OUTSIDE = "check_out_outside_geofence"
+FLAG_SHORT_VISIT = "short_visit"
+
+_ACTIONS = {
+    "dispatched": ("派单", "dispatch"),
+    "accepted": ("接单", "accept"),
+    "refused": ("拒单", "refuse"),
+    "checked_in": ("签到", "check in"),
+    "checked_out": ("签退", "check out"),
+    "reviewed": ("回访", "review"),
+    "settled": ("结算", "settle"),
+    "cancelled": ("取消", "cancel"),
+}
+
+
+@dataclass(frozen=True)
+class VisitRules:
+    """Review thresholds: geofence radius in metres, minimum share of planned minutes."""
+
+    geofence_m: float = 200.0
+    min_visit_share: float = 0.5
+
+
+def as_utc(moment: datetime, zone: tzinfo = UTC) -> datetime:
+    """``moment`` in UTC; a naive value is taken as local time in ``zone``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+def get_order(session: Session, order_id: int) -> WorkOrder:
+    """The work order with this id; raises :class:`NotFound`."""
+    order = session.get(WorkOrder, order_id)
+    if order is None:
+        raise NotFound(f"工单不存在 / no work order {order_id}")
+    return order
+
+
+def transition(order: WorkOrder, target: str) -> None:
+    """Move ``order`` to ``target`` (not committed); raises :class:`Conflict` when illegal."""
+    allowed = TRANSITIONS.get(order.status, frozenset())
+    if target not in allowed:
+        zh, en = _ACTIONS.get(target, (target, target))
+        sources = sorted(s for s, nexts in TRANSITIONS.items() if target in nexts)
+        raise Conflict(
+            f"工单{order.id}当前状态为{STATE_NAMES.get(order.status, order.status)}，不能{zh} / "
+            f"work order {order.id} is {order.status}: cannot {en} "
+            f"(only from {', '.join(sources) or 'nowhere'})"
+        )
+    order.status = target
+    order.updated_at = utcnow()
+
+
+def assignments(session: Session, caregiver_id: str, first: date, last: date) -> list[WorkOrder]:
+    """The caregiver's orders of the published plan from ``first`` to ``last`` (inclusive),
+    by date and visiting order; cancelled orders are left out."""
+    published = select(PlanRow.id).where(PlanRow.status == "published").scalar_subquery()
+    query = (
+        select(WorkOrder)
+        .where(
+            WorkOrder.plan_id == published,
+            WorkOrder.caregiver_id == caregiver_id,
+            WorkOrder.visit_date >= first,
+            WorkOrder.visit_date <= last,
+            WorkOrder.status != "cancelled",
+        )
+        .order_by(WorkOrder.visit_date, WorkOrder.sequence)
+    )
+    return list(session.scalars(query))
+
+
+def _existing(session: Session, key: str, order_id: int, kind: str) -> dict[str, Any] | None:
+    found = session.scalar(select(CheckIn).where(CheckIn.idempotency_key == key))
+    if found is None:
+        return None
+    if found.work_order_id != order_id or found.kind != kind:
+        raise Conflict(
+            "幂等键已用于其他请求 / idempotency_key was already used for another request "
+            f"({found.kind} of work order {found.work_order_id})"
+        )
+    return dict(found.response)
+
+
+def record_check(
+    session: Session,
+    order: WorkOrder,
+    *,
+    kind: str,
+    lat: float,
+    lon: float,
+    at: datetime,
+    idempotency_key: str,
+    rules: VisitRules,
+    token_id: int | None = None,
+) -> dict[str, Any]:
+    """Check in (``kind="check_in"``) or out (``"check_out"``) and answer; commits.
+
+    ``at`` must be timezone-aware. A key seen before for the same order and kind returns the
+    first answer unchanged. Raises :class:`Conflict` for an illegal move or a key reused
+    elsewhere, :class:`InputError` when a check-out is earlier than its check-in.
+    """
+    previous = _existing(session, idempotency_key, order.id, kind)
+    if previous is not None:
+        return previous
+    target = "checked_in" if kind == "check_in" else "checked_out"
+    transition(order, target)
+    distance_m = haversine_km(order.lat, order.lon, lat, lon) * 1000.0
+    flags: list[str] = []
+    if distance_m > rules.geofence_m:
+        flags.append(FLAG_CHECK_IN_OUTSIDE if kind == "check_in" else FLAG_CHECK_OUT_OUTSIDE)
+    if kind == "check_in":
+        order.checked_in_at = at
+    else:
+        started = as_utc(order.checked_in_at) if order.checked_in_at is not None else at
+        if at < started:
+            session.rollback()
+            raise InputError(
+                "签退时间早于签到时间 / check-out time is before the check-in time",
+                [FieldProblem("body.time", f"before check-in at {started.isoformat()}")],
+            )
+        minutes = (at - started).total_seconds() / 60.0
+        if minutes < rules.min_visit_share * order.planned_minutes:
+            flags.append(FLAG_SHORT_VISIT)
+        order.checked_out_at = at
+    order.flags = [*order.flags, *(f for f in flags if f not in order.flags)]
+    response = {
+        "work_order": order.id,
+        "kind": kind,
+        "status": order.status,
+        "time": at.isoformat(),
+        "distance_m": round(distance_m, 1),
+        "flags": flags,
+        "order_flags": list(order.flags),
+        "review_needed": bool(order.flags),
+    }
+    session.add(
+        CheckIn(
+            work_order_id=order.id,
+            kind=kind,
+            idempotency_key=idempotency_key,
+            lat=lat,
+            lon=lon,
+            at=at,
+            distance_m=distance_m,
+            flags=flags,
+            response=response,
+            token_id=token_id,
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same key arrived twice at once: the other request won; answer as it did.
+        session.rollback()
+        again = _existing(session, idempotency_key, order.id, kind)
+        if again is None:
+            raise
+        return again
+    return response
