@@ -55,9 +55,20 @@ def _travel_matrix(args: argparse.Namespace) -> int:
     return int(status or 0)
 
 
+def _district(args: argparse.Namespace) -> int:
+    from benchmarks import district
+
+    # Its own sizes and time limits (30 s and 120 s); only the seed and output folder pass on.
+    argv = ["--seed", str(args.seed)]
+    if args.out is not None:
+        argv += ["--csv", str(args.out / "district.csv")]
+    print("== district week: ours against greedy ==", flush=True)
+    return district.main(argv)
+
+
 #: Suite name → runner, in the order they run.
 SUITES: Mapping[str, Suite] = MappingProxyType(
-    {"solomon": _solomon, "travel_matrix": _travel_matrix}
+    {"solomon": _solomon, "travel_matrix": _travel_matrix, "district": _district}
 )
 
 
