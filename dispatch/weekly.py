@@ -30,7 +30,7 @@ from itertools import combinations, pairwise
 from types import MappingProxyType
 
 from dispatch.daily import DayProblem, DayVisit, compile_day, decode_day
-from dispatch.diagnose import eligible_caregivers, qualified
+from dispatch.diagnose import eligible_caregivers, fits_alone, qualified
 from dispatch.haversine import scenario_travel
 from dispatch.kpis import plan_kpis
 from dispatch.model import (
@@ -391,11 +391,34 @@ def _solve_day(
     )
     routes, unassigned = decode_day(sub, compiled, result)
     reasons = {u.request: (Reason(u.reason), u.detail) for u in unassigned}
+    _weekly_cap_reasons(compiled, reasons)
     dropped = [(v, *reasons[v.request]) for v in visits if v.request in reasons]
     priority = {r.id: r.priority for _, r in sub.requests()}
     served = {s.request for route in routes for s in route.stops}
     score = sum(100 + priority[v.request] for v in visits if v.request in served)
     return routes, dropped, score
+
+
+def _weekly_cap_reasons(compiled: DayProblem, reasons: dict[str, tuple[Reason, str]]) -> None:
+    """A visit that fits nobody's day only because their weekly minutes are spent elsewhere is
+    a capacity matter, not a window one."""
+    problem = compiled.problem
+    uncapped = replace(
+        problem, vehicles=tuple(replace(v, max_duration=None) for v in problem.vehicles)
+    )
+    for node, visit in enumerate(compiled.visits):
+        got = reasons.get(visit.request)
+        if got is None or got[0] is not Reason.NO_TIME_WINDOW_FITS:
+            continue
+        allowed = problem.visits[node].allowed_vehicles
+        vehicles = range(len(problem.vehicles)) if allowed is None else sorted(allowed)
+        if any(fits_alone(uncapped, node, v) is not None for v in vehicles):
+            reasons[visit.request] = (
+                Reason.CAPACITY,
+                "fits a qualified caregiver's shift, but their weekly working minutes "
+                "(max_minutes_per_week) are used up on other days; more weekly minutes or "
+                "another caregiver would fit it (每周工时已满)",
+            )
 
 
 def _narrow(compiled: DayProblem, teams: Mapping[str, tuple[str, ...] | None]) -> DayProblem:
@@ -429,7 +452,8 @@ def _route_station(
     for day in sub.days:
         todo = per_day[day]
         visits = [DayVisit(t.request.id, t.household.id) for t in todo]
-        teams = {t.request.id: t.team for t in todo}
+        # The primary caregiver alone where they work today; backups join in the repair.
+        teams = {t.request.id: _first_choice(sub, t, day) for t in todo}
         routes, dropped, _ = _solve_day(
             sub,
             day,
@@ -448,6 +472,13 @@ def _route_station(
                 t.days = tuple(d for d in t.days if d != day)
 
 
+def _first_choice(sub: Scenario, task: _Task, day: str) -> tuple[str, ...]:
+    primary = task.team[0]
+    if any(c.id == primary and day in c.shifts for c in sub.caregivers):
+        return (primary,)
+    return task.team
+
+
 def _repair_station(
     sub: Scenario,
     station: str,
@@ -459,16 +490,20 @@ def _repair_station(
 ) -> None:
     """Re-route days with dropped visits: widen their team, then try other days."""
     by_request = {t.request.id: t for t in group}
-    solves = max(1, 2 * sum(1 for d in sub.days if out.dropped.get((station, d))))
+    solves = max(1, 4 * sum(1 for d in sub.days if out.dropped.get((station, d))))
     each = seconds / solves
 
-    def attempt(day: str, extra: Sequence[_Task], widen: set[str]) -> bool:
+    def attempt(day: str, extra: Sequence[_Task], widen: set[str], *, everyone: bool) -> bool:
         todo = [t for t in group if day in t.days] + list(extra)
         visits = [DayVisit(t.request.id, t.household.id) for t in todo]
-        teams = {
-            t.request.id: None if (t.request.id in widen or day in t.widened) else t.team
-            for t in todo
-        }
+        teams: dict[str, tuple[str, ...] | None] = {}
+        for t in todo:
+            if day in t.widened or (everyone and t.request.id in widen):
+                teams[t.request.id] = None
+            elif t.request.id in widen:
+                teams[t.request.id] = t.team
+            else:
+                teams[t.request.id] = _first_choice(sub, t, day)
         before = _score(sub, out.routes.get((station, day), ()))
         routes, dropped, score = _solve_day(
             sub,
@@ -485,7 +520,7 @@ def _repair_station(
         out.routes[(station, day)] = routes
         served = {s.request for r in routes for s in r.stops}
         for t in todo:
-            if t.request.id in widen:
+            if t.request.id in widen and everyone:
                 t.widened = t.widened | {day}
             if t.request.id in served and day not in t.days:
                 t.days = tuple(d for d in DAYS if d in t.days or d == day)
@@ -495,12 +530,17 @@ def _repair_station(
         out.dropped[(station, day)] = dropped
         return True
 
-    # 1. the same day with every qualified caregiver of the station.
-    for day in sub.days:
-        lost = out.dropped.get((station, day), [])
-        extra = [by_request[v.request] for v, _, _ in lost if v.request in by_request]
-        if extra and any(day in c.shifts for c in sub.caregivers):
-            attempt(day, extra, {t.request.id for t in extra})
+    # 1. the same day with the backups, then with every qualified caregiver of the station.
+    for everyone in (False, True):
+        for day in sub.days:
+            lost = out.dropped.get((station, day), [])
+            extra = [
+                by_request[v.request]
+                for v, _, _ in lost
+                if v.request in by_request and day not in by_request[v.request].days
+            ]
+            if extra and any(day in c.shifts for c in sub.caregivers):
+                attempt(day, extra, {t.request.id for t in extra}, everyone=everyone)
     # 2. other days keeping the spacing (a visit not planned yet moves).
     for day in sub.days:
         lost = out.dropped.get((station, day), [])
@@ -509,7 +549,7 @@ def _repair_station(
             if task is None or day in task.days:
                 continue
             for other in _alternative_days(sub, task, day):
-                if attempt(other, [task], {task.request.id}):
+                if attempt(other, [task], {task.request.id}, everyone=True):
                     break
 
 

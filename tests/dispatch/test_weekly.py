@@ -1,0 +1,318 @@
+"""The weekly planner: frequency, spacing, patterns, continuity, weekly minutes, reasons.
+
+Small weeks built in code: station S at (38.0, 106.0); households a few hundred metres away
+(e-bike, travel a few minutes); caregivers work 08:00–17:00 on the days given.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from types import MappingProxyType
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dispatch.checker import check_plan
+from dispatch.model import (
+    DAYS,
+    Break,
+    Caregiver,
+    Household,
+    Plan,
+    Scenario,
+    ServiceRequest,
+    Station,
+)
+from dispatch.reasons import Reason
+from dispatch.timeutil import parse_hhmm as hm
+from dispatch.weekly import Progress, candidate_patterns, plan_week
+from solver.problem import SolveParams
+
+WEEK = ("mon", "tue", "wed", "thu", "fri")
+FAST = SolveParams(time_limit=0.5)
+
+
+def caregiver(
+    cid: str,
+    *,
+    days: tuple[str, ...] = WEEK,
+    skills: tuple[str, ...] = ("cleaning", "care"),
+    gender: str = "F",
+    **kw: Any,
+) -> Caregiver:
+    shifts = MappingProxyType({d: (hm("08:00"), hm("17:00")) for d in days})
+    return Caregiver(
+        id=cid, station="S", gender=gender, skills=frozenset(skills), shifts=shifts, **kw
+    )
+
+
+def request(rid: str, **kw: Any) -> ServiceRequest:
+    base: dict[str, Any] = {
+        "service": "cleaning",
+        "minutes": 60,
+        "windows": ((hm("08:30"), hm("16:00")),),
+    }
+    base.update(kw)
+    return ServiceRequest(id=rid, **base)
+
+
+def household(hid: str, *requests: ServiceRequest, north: float = 0.004, **kw: Any) -> Household:
+    return Household(hid, 38.0 + north, 106.0, tuple(requests), **kw)
+
+
+def week(
+    caregivers: tuple[Caregiver, ...], *households: Household, days: tuple[str, ...] = WEEK
+) -> Scenario:
+    return Scenario(
+        name="test week",
+        days=days,
+        stations=(Station("S", 38.0, 106.0),),
+        caregivers=caregivers,
+        households=households,
+    )
+
+
+def planned_days(plan: Plan, rid: str) -> list[str]:
+    days = {r.day for r in plan.routes for s in r.stops if s.request == rid}
+    return [d for d in DAYS if d in days]
+
+
+def visitors(plan: Plan, hid: str) -> set[str]:
+    return {r.caregiver for r in plan.routes for s in r.stops if s.household == hid}
+
+
+def reasons(plan: Plan) -> dict[str, tuple[str, int]]:
+    return {u.request: (u.reason, u.missing_visits) for u in plan.unassigned}
+
+
+def clean(scenario: Scenario, plan: Plan) -> None:
+    report = check_plan(scenario, plan)
+    assert report.violations == (), report.violations
+
+
+# --- candidate patterns -------------------------------------------------------------------
+
+
+def test_candidate_patterns_respect_spacing_and_days() -> None:
+    r = request("R", visits_per_week=2, min_gap_days=3, days=("mon", "tue", "wed", "thu", "fri"))
+    assert candidate_patterns(r, WEEK) == (("mon", "thu"), ("mon", "fri"), ("tue", "fri"))
+
+
+def test_candidate_patterns_of_fixed_patterns_keep_those_on_usable_days() -> None:
+    r = request("R", visits_per_week=2, patterns=(("mon", "thu"), ("tue", "sat")))
+    assert candidate_patterns(r, WEEK) == (("mon", "thu"),)
+
+
+# --- the week fixture ---------------------------------------------------------------------
+
+
+def test_week_fixture_is_fully_planned_and_clean(week_scenario: Scenario) -> None:
+    plan = plan_week(week_scenario, params=FAST)
+    clean(week_scenario, plan)
+    assert plan.unassigned == ()
+    assert plan.kpis["planned_visits"] == 6
+    for rid in ("H1-clean", "H2-care", "H3-visit"):
+        days = planned_days(plan, rid)
+        assert len(days) == 2
+        assert DAYS.index(days[1]) - DAYS.index(days[0]) >= 2
+    assert set(planned_days(plan, "H2-care")) <= {"mon", "wed", "fri"}
+
+
+# --- frequency, spacing, patterns ---------------------------------------------------------
+
+
+def test_three_visits_two_days_apart_fall_on_mon_wed_fri() -> None:
+    sc = week((caregiver("C1"),), household("H1", request("R", visits_per_week=3, min_gap_days=2)))
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    assert planned_days(plan, "R") == ["mon", "wed", "fri"]
+
+
+def test_visits_that_cannot_be_spread_are_frequency_spacing() -> None:
+    # Three visits three days apart need seven days; mon..fri holds two (mon+thu or tue+fri).
+    sc = week((caregiver("C1"),), household("H1", request("R", visits_per_week=3, min_gap_days=3)))
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    assert len(planned_days(plan, "R")) == 2
+    assert reasons(plan)["R"] == (Reason.FREQUENCY_SPACING.value, 1)
+    assert "at most 2" in plan.unassigned[0].detail
+
+
+def test_fixed_pattern_is_followed() -> None:
+    r = request("R", visits_per_week=2, patterns=(("tue", "fri"),))
+    sc = week((caregiver("C1"),), household("H1", r))
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    assert planned_days(plan, "R") == ["tue", "fri"]
+
+
+def test_pattern_chosen_where_the_caregiver_works() -> None:
+    r = request("R", visits_per_week=2, patterns=(("mon", "wed"), ("tue", "thu")))
+    sc = week((caregiver("C1", days=("tue", "thu")),), household("H1", r))
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    assert planned_days(plan, "R") == ["tue", "thu"]
+
+
+# --- continuity and preferences -----------------------------------------------------------
+
+
+def test_one_caregiver_serves_all_of_a_households_visits() -> None:
+    h = household(
+        "H1",
+        request("R1", visits_per_week=2, min_gap_days=2),
+        request("R2", service="care", visits_per_week=3, min_gap_days=2),
+    )
+    sc = week((caregiver("C1"), caregiver("C2")), h)
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    assert plan.kpis["planned_visits"] == 5
+    assert len(visitors(plan, "H1")) == 1
+
+
+def test_preferred_caregiver_is_the_one_who_visits() -> None:
+    h = household("H1", request("R", visits_per_week=2), preferred_caregivers=("C2",))
+    sc = week((caregiver("C1"), caregiver("C2")), h)
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    assert visitors(plan, "H1") == {"C2"}
+
+
+# --- weekly minutes -----------------------------------------------------------------------
+
+
+def test_weekly_minutes_cap_leaves_visits_unassigned_for_capacity() -> None:
+    # Each 60-minute visit with a short ride costs a bit more than 60 working minutes, so a cap
+    # of 150 minutes fits two visits of the five wanted.
+    c1 = caregiver("C1", max_minutes_per_week=150)
+    r = request("R", visits_per_week=5)
+    sc = week((c1,), household("H1", r))
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    assert len(planned_days(plan, "R")) == 2
+    assert reasons(plan)["R"] == (Reason.CAPACITY.value, 3)
+    worked = sum(r.back - r.leave for r in plan.routes)
+    assert worked <= 150
+
+
+# --- every unassigned reason --------------------------------------------------------------
+
+
+def test_reasons_for_requests_nobody_can_serve() -> None:
+    sc = week(
+        (caregiver("C1", gender="F"), caregiver("C2", gender="F", days=("mon",))),
+        household("H1", request("R-skill", service="bathing")),
+        household("H2", request("R-gender"), gender_preference="M"),
+        household("H3", request("R-forbidden"), forbidden_caregivers=("C1", "C2")),
+        household("H4", request("R-window", windows=((hm("06:00"), hm("06:30")),))),
+    )
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    got = reasons(plan)
+    assert got["R-skill"] == (Reason.NO_QUALIFIED_CAREGIVER.value, 1)
+    assert got["R-gender"] == (Reason.GENDER_PREFERENCE.value, 1)
+    assert got["R-forbidden"] == (Reason.FORBIDDEN_CAREGIVERS.value, 1)
+    assert got["R-window"] == (Reason.NO_TIME_WINDOW_FITS.value, 1)
+    assert all(u.detail for u in plan.unassigned)
+
+
+def test_no_shift_on_the_allowed_days() -> None:
+    sc = week(
+        (caregiver("C1", days=("mon", "tue")),),
+        household("H1", request("R", days=("thu", "fri"))),
+    )
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    assert reasons(plan)["R"] == (Reason.NO_SHIFT_ON_ALLOWED_DAYS.value, 1)
+
+
+def test_capacity_when_higher_priorities_fill_the_day() -> None:
+    # One caregiver, one day, 08:00-12:00 with two 150-minute visits: only the priority 90 fits.
+    c1 = Caregiver(
+        id="C1",
+        station="S",
+        gender="F",
+        skills=frozenset({"cleaning"}),
+        shifts=MappingProxyType({"mon": (hm("08:00"), hm("12:00"))}),
+    )
+    low = request("R-low", minutes=150, priority=20)
+    high = request("R-high", minutes=150, priority=90)
+    sc = week((c1,), household("H1", low), household("H2", high, north=-0.004), days=("mon",))
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    assert planned_days(plan, "R-high") == ["mon"]
+    assert reasons(plan)["R-low"] == (Reason.CAPACITY.value, 1)
+
+
+# --- progress -----------------------------------------------------------------------------
+
+
+def test_progress_reports_rise_to_one_with_kpis(week_scenario: Scenario) -> None:
+    seen: list[Progress] = []
+    plan_week(week_scenario, params=FAST, progress=seen.append)
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions)
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert seen[-1].kpis["planned_visits"] == 6
+    assert all(p.message for p in seen)
+
+
+# --- property: every plan passes the checker ----------------------------------------------
+
+
+@st.composite
+def small_weeks(draw: st.DrawFn) -> Scenario:
+    days = WEEK[: draw(st.integers(2, 5))]
+    caregivers = []
+    for i in range(draw(st.integers(1, 3))):
+        work = tuple(d for d in days if draw(st.booleans())) or days[:1]
+        caregivers.append(
+            caregiver(
+                f"C{i}",
+                days=work,
+                gender=draw(st.sampled_from(["F", "M"])),
+                skills=tuple(draw(st.sets(st.sampled_from(["cleaning", "care"]), min_size=1))),
+                rest=Break(hm("11:30"), hm("13:30"), 60) if draw(st.booleans()) else None,
+                max_minutes_per_week=draw(st.sampled_from([None, 200, 600])),
+                max_visits_per_day=draw(st.sampled_from([None, 2, 4])),
+            )
+        )
+    households = []
+    for j in range(draw(st.integers(1, 5))):
+        reqs = []
+        for k in range(draw(st.integers(1, 2))):
+            start = draw(st.integers(8 * 60, 15 * 60))
+            reqs.append(
+                request(
+                    f"H{j}-R{k}",
+                    service=draw(st.sampled_from(["cleaning", "care"])),
+                    minutes=draw(st.sampled_from([30, 60, 90])),
+                    windows=((start, start + draw(st.integers(0, 180))),),
+                    visits_per_week=draw(st.integers(1, 3)),
+                    min_gap_days=draw(st.integers(1, 2)),
+                    priority=draw(st.integers(1, 100)),
+                )
+            )
+        households.append(
+            household(
+                f"H{j}",
+                *reqs,
+                north=draw(st.floats(-0.02, 0.02)),
+                gender_preference=draw(st.sampled_from([None, None, "F"])),
+            )
+        )
+    return week(tuple(caregivers), *households, days=days)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_weeks())
+def test_random_small_weeks_give_checker_clean_plans(sc: Scenario) -> None:
+    plan = plan_week(sc, params=SolveParams(time_limit=0.3))
+    clean(sc, plan)
+    wanted: dict[str, int] = defaultdict(int)
+    for _, r in sc.requests():
+        wanted[r.id] = r.visits_per_week
+    for rid, n in wanted.items():
+        missing = sum(u.missing_visits for u in plan.unassigned if u.request == rid)
+        assert len(planned_days(plan, rid)) + missing == n
