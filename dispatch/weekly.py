@@ -45,8 +45,9 @@ from dispatch.model import (
 )
 from dispatch.reasons import Reason
 from dispatch.travel import TravelProvider, haversine_km, provider_for
-from solver.problem import SolveParams
+from solver.problem import RoutingProblem, SolvedRoute, SolveParams, SolverResult
 from solver.routing import solve
+from solver.schedule import schedule_route
 
 __all__ = ["Progress", "ProgressFn", "candidate_patterns", "plan_week"]
 
@@ -389,7 +390,9 @@ def _solve_day(
         compiled.problem,
         SolveParams(time_limit=max(0.02, seconds), seed=params.seed, log=params.log),
     )
-    routes, unassigned = decode_day(sub, compiled, result)
+    routes, unassigned = decode_day(sub, compiled, _retime(compiled.problem, result))
+    routes = tuple(_rest_after_return(r) for r in routes)
+    routes, unassigned = _enforce_weekly_cap(sub, routes, unassigned, used)
     reasons = {u.request: (Reason(u.reason), u.detail) for u in unassigned}
     _weekly_cap_reasons(compiled, reasons)
     dropped = [(v, *reasons[v.request]) for v in visits if v.request in reasons]
@@ -397,6 +400,75 @@ def _solve_day(
     served = {s.request for route in routes for s in route.stops}
     score = sum(100 + priority[v.request] for v in visits if v.request in served)
     return routes, dropped, score
+
+
+def _retime(problem: RoutingProblem, result: SolverResult) -> SolverResult:
+    """Times of each route recomputed with the rest in its best gap (earliest starts, latest
+    leave); a route no gap makes feasible is given up, its visits dropped."""
+    routes: list[SolvedRoute] = []
+    dropped = list(result.dropped)
+    for sr in result.routes:
+        times = schedule_route(problem, sr.vehicle, sr.visits)
+        if not times.feasible:
+            dropped.extend(sr.visits)
+            continue
+        routes.append(
+            replace(
+                sr,
+                arrivals=times.arrivals,
+                starts=times.starts,
+                leave=times.leave,
+                back=times.back,
+                rest_start=times.rest_start,
+            )
+        )
+    return replace(result, routes=tuple(routes), dropped=tuple(sorted(dropped)))
+
+
+def _rest_after_return(route: Route) -> Route:
+    """Come back before a rest that starts after the ride home would end.
+
+    A rest in the last gap delays ``back`` to after it; when the ride home fits before the rest
+    starts, the caregiver is back first and rests off the route (shorter working time).
+    """
+    rest = route.rest
+    if rest is None or not route.stops:
+        return route
+    last_end = route.stops[-1].end
+    if rest.start < last_end or route.back < rest.end:
+        return route
+    ride = route.back - rest.end
+    if last_end + ride <= rest.start:
+        return replace(route, back=last_end + ride)
+    return route
+
+
+def _enforce_weekly_cap(
+    sub: Scenario,
+    routes: tuple[Route, ...],
+    unassigned: tuple[Unassigned, ...],
+    used: Mapping[str, int],
+) -> tuple[tuple[Route, ...], tuple[Unassigned, ...]]:
+    """Give up a route that would break its caregiver's weekly minutes (a safety net: the
+    router bounds the route length already)."""
+    kept: list[Route] = []
+    lost = list(unassigned)
+    for route in routes:
+        cap = sub.caregiver(route.caregiver).max_minutes_per_week
+        if cap is not None and used.get(route.caregiver, 0) + route.back - route.leave > cap:
+            lost.extend(
+                Unassigned(
+                    s.request,
+                    s.household,
+                    1,
+                    Reason.CAPACITY.value,
+                    f"{route.caregiver}'s weekly working minutes ({cap}) are used up",
+                )
+                for s in route.stops
+            )
+            continue
+        kept.append(route)
+    return tuple(kept), tuple(lost)
 
 
 def _weekly_cap_reasons(compiled: DayProblem, reasons: dict[str, tuple[Reason, str]]) -> None:
