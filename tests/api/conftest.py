@@ -97,7 +97,7 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Any, postgres_url: str
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _postgres_skip_reason:
         terminalreporter.write_line(
-            "PostgreSQL tests were skipped: the server at 127.0.0.1:5432 did not answer "
+            "PostgreSQL tests were skipped: the server did not answer "
             f"({_postgres_skip_reason[0]})",
             yellow=True,
         )
