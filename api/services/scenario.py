@@ -30,6 +30,8 @@ from dispatch.model import DAYS, Scenario
 from dispatch.scenario_io import (
     FORMAT_VERSION,
     ParsedScenario,
+    ScenarioError,
+    ValidationIssue,
     load_json,
     parse_scenario,
     scenario_to_dict,
@@ -180,6 +182,33 @@ def _replace_rows(
         session.add(row)
 
 
+# Column sizes of the tables (api/models.py): longer texts are input errors, not database errors.
+_SIZES = {"id": 64, "name": 200, "address": 400, "station": 64, "service": 64}
+
+
+def _check_sizes(document: Mapping[str, Any]) -> None:
+    """Raise :class:`ScenarioError` for texts longer than their columns or holding NUL."""
+    issues: list[ValidationIssue] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, str) and "\x00" in value:
+            issues.append(ValidationIssue(path, "contains a NUL character"))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                limit = _SIZES.get(str(key)) if path else (200 if key == "name" else None)
+                if limit is not None and isinstance(item, str) and len(item) > limit:
+                    issues.append(ValidationIssue(child, f"longer than {limit} characters"))
+                walk(item, child)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]")
+
+    walk(document, "")
+    if issues:
+        raise ScenarioError(issues)
+
+
 def store_scenario(
     session: Session,
     data: Mapping[str, Any],
@@ -194,6 +223,7 @@ def store_scenario(
     """
     parsed = parse_scenario(data)
     document = scenario_to_dict(parsed.scenario)
+    _check_sizes(document)
     try:
         merged = _contacts(session)
         merged.update(contacts or {})

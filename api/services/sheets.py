@@ -252,6 +252,9 @@ def _household_rows(
             doc["requests"] = []
             households[hid] = doc
             first_row[hid] = row
+            for column in ("phone", "id_number"):
+                if len(cells.get(column, "")) > 40:
+                    check.error(row, column, "longer than 40 characters / 超过40个字符")
             contacts[hid] = Contact(
                 phone=cells.get("phone") or None,
                 id_number=cells.get("id_number") or None,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import ADMIN, new_token
-from tests.conftest import fixture_data
+from api.app import create_app
+from tests.api.conftest import ADMIN, make_settings, new_token
+from tests.conftest import fixture_data, fixture_path
 
 
 def test_import_then_export_gives_the_scenario_back(client: TestClient) -> None:
@@ -77,3 +78,37 @@ def test_caregivers_may_not_import_or_export(client: TestClient) -> None:
     assert client.post("/api/v1/scenario", json=data, headers=caregiver).status_code == 403
     planner = new_token(client, "planner")
     assert client.get("/api/v1/scenario", headers=planner).status_code == 200
+
+
+def test_texts_longer_than_their_columns_are_422_not_500(client: TestClient) -> None:
+    data = fixture_data("tiny_scenario.json")
+    data["households"][0]["id"] = "H" * 65
+    response = client.post("/api/v1/scenario", json=data, headers=ADMIN)
+    assert response.status_code == 422
+    assert [f["path"] for f in response.json()["error"]["fields"]] == ["body.households[0].id"]
+    data = fixture_data("tiny_scenario.json")
+    data["stations"][0]["name"] = "站\x00"
+    response = client.post("/api/v1/scenario", json=data, headers=ADMIN)
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["path"] == "body.stations[0].name"
+
+
+def test_demo_is_loaded_into_an_empty_database_only(backend_url: str) -> None:
+    demo = str(fixture_path("tiny_scenario.json"))
+    with TestClient(
+        create_app(make_settings(backend_url, load_demo=True, demo_scenario=demo))
+    ) as c:
+        assert c.get("/api/v1/scenario", headers=ADMIN).json()["name"] == "银川 tiny Monday"
+        replacement = fixture_data("tiny_scenario.json")
+        replacement["name"] = "edited"
+        assert c.post("/api/v1/scenario", json=replacement, headers=ADMIN).status_code == 200
+    with TestClient(
+        create_app(make_settings(backend_url, load_demo=True, demo_scenario=demo))
+    ) as c:
+        assert c.get("/api/v1/scenario", headers=ADMIN).json()["name"] == "edited"
+
+
+def test_a_missing_demo_file_is_skipped(backend_url: str) -> None:
+    settings = make_settings(backend_url, load_demo=True, demo_scenario="no/such/file.json")
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/api/v1/scenario", headers=ADMIN).status_code == 404
