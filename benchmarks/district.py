@@ -140,18 +140,26 @@ def run_size(
     solvers: Sequence[str] = ("ours", "greedy"),
     planners: Mapping[str, Planner] = PLANNERS,
     log: Callable[[str], None] = lambda _line: None,
+    out: Path | None = None,
 ) -> list[DistrictRow]:
     """Generate the district of ``households`` homes and run every solver of ``solvers`` on it.
 
     Each plan is checked by :func:`dispatch.checker.check_plan` (its KPIs fill the row); the
-    travel reduction is filled in against ``greedy`` when it ran. Raises ``KeyError`` for a
-    solver not in ``planners``.
+    travel reduction is filled in against ``greedy`` when it ran. With ``out``, the scenario
+    and each plan are written there (``district_<households>.json``,
+    ``district_<households>_<solver>.json``) so that ``dispatch check`` can list violations.
+    Raises ``KeyError`` for a solver not in ``planners``.
     """
     from dispatch.generate import generate_district
+    from dispatch.plan_io import save_plan
+    from dispatch.scenario_io import save_scenario
 
     scenario = generate_district(
         households=households, stations=stations_for(households), seed=seed
     )
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        save_scenario(scenario, out / f"district_{households}.json")
     rows: list[DistrictRow] = []
     for name in solvers:
         planner = planners[name]
@@ -160,6 +168,8 @@ def run_size(
         t0 = time.perf_counter()
         plan = planner(scenario, time_limit, seed)
         seconds = time.perf_counter() - t0
+        if out is not None:
+            save_plan(plan, out / f"district_{households}_{name}.json")
         rows.append(_row(scenario, plan, solver=name, time_limit=time_limit, seconds=seconds))
     base = next((r for r in rows if r.solver == "greedy"), None)
     if base is None or base.travel_minutes <= 0:
@@ -305,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="generator and search seed (default 0)")
     p.add_argument("--solvers", type=_solvers, default=list(PLANNERS), help="default ours,greedy")
     p.add_argument("--csv", type=Path, help="also write the rows to this CSV file")
+    p.add_argument("--out", type=Path, help="folder to keep each district and its plans in")
     return p
 
 
@@ -335,6 +346,7 @@ def main(argv: Sequence[str] | None = None, *, planners: Mapping[str, Planner] =
             solvers=args.solvers,
             planners=planners,
             log=lambda line: print(line, file=sys.stderr, flush=True),
+            out=args.out,
         )
     print(format_rows(rows))
     for row in rows:

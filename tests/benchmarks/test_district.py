@@ -89,6 +89,21 @@ def test_main_prints_table_and_bars_writes_csv_and_fails_on_violations(tmp_path,
     assert district.main(["--sizes", "12", "--seed", "2"], planners=clean) == 0
 
 
+def test_out_keeps_the_district_and_its_plans_for_dispatch_check(tmp_path, capsys):
+    from dispatch.cli import main as dispatch_main
+
+    clean = {"ours": greedy_only, "greedy": greedy_only}
+    folder = tmp_path / "runs"
+    argv = ["--sizes", "12", "--seed", "2", "--solvers", "greedy", "--out", str(folder)]
+    assert district.main(argv, planners=clean) == 0
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "district_12.json",
+        "district_12_greedy.json",
+    ]
+    scenario, plan = folder / "district_12.json", folder / "district_12_greedy.json"
+    assert dispatch_main(["check", str(scenario), str(plan)]) == 0
+
+
 def test_time_limits_must_match_the_sizes(capsys):
     assert district.main(["--sizes", "10,20", "--time-limit", "1,2,3"], planners=PLANNERS) == 2
     assert "3 time limits for 2 sizes" in capsys.readouterr().err
