@@ -100,6 +100,9 @@ def route_cost(problem: PeriodicProblem, seq: Sequence[int]) -> int:
     return int(sum(int(m[a, b]) for a, b in itertools.pairwise(locs)))
 
 
+_Snapshot = tuple[list[list[list[int]]], list[int | None], dict[int, tuple[np.ndarray, ...]]]
+
+
 class _Search:
     """The mutable state of the search: routes per day, pattern per task, cached figures."""
 
@@ -110,6 +113,9 @@ class _Search:
         self.loc = np.array([t.location for t in problem.tasks], dtype=np.int64)
         self.dem = [t.demand for t in problem.tasks]
         self.dur = [t.duration for t in problem.tasks]
+        self.loc_list = [int(x) for x in self.loc]
+        self.dem_arr = np.array(self.dem, dtype=np.int64)
+        self.dur_arr = np.array(self.dur, dtype=np.int64)
         self.routes: list[list[list[int]]] = [[] for _ in problem.fleets]
         self.pattern: list[int | None] = [None] * len(problem.tasks)
         self._cache: dict[int, tuple[np.ndarray, ...]] = {}
@@ -123,72 +129,128 @@ class _Search:
         return int(self.m[d, idx[0]] + self.m[idx[:-1], idx[1:]].sum() + self.m[idx[-1], d])
 
     def cost(self) -> int:
-        return sum(self.travel(r) for day in self.routes for r in day)
+        return sum(int(self._day_arrays(d)[6].sum()) for d in range(len(self.routes)))
 
     def unplaced(self) -> int:
         return sum(1 for p in self.pattern if p is None)
 
     def _day_arrays(self, day: int) -> tuple[np.ndarray, ...]:
+        """Edges of the day's routes (tail, head, route, position, travel) and per route its
+        load and duration (travel + service), cached until the day changes."""
         cached = self._cache.get(day)
         if cached is not None:
             return cached
-        d = self.p.depot
-        a: list[int] = []
-        b: list[int] = []
-        rid: list[int] = []
-        pos: list[int] = []
-        loads: list[int] = []
-        durs: list[int] = []
-        for r, seq in enumerate(self.routes[day]):
-            locs = [d, *(int(self.loc[t]) for t in seq), d]
-            a.extend(locs[:-1])
-            b.extend(locs[1:])
-            rid.extend([r] * (len(locs) - 1))
-            pos.extend(range(len(locs) - 1))
-            loads.append(sum(self.dem[t] for t in seq))
-            durs.append(self.travel(seq) + sum(self.dur[t] for t in seq))
-        aa, bb = np.array(a, dtype=np.int64), np.array(b, dtype=np.int64)
-        arrays = (
-            aa,
-            bb,
-            np.array(rid, dtype=np.int64),
-            np.array(pos, dtype=np.int64),
-            np.array(loads, dtype=np.int64),
-            np.array(durs, dtype=np.int64),
-            self.m[aa, bb] if len(aa) else np.zeros(0, dtype=np.int64),
-        )
+        seqs = self.routes[day]
+        empty = np.zeros(0, dtype=np.int64)
+        if not seqs:
+            arrays: tuple[np.ndarray, ...] = (empty,) * 7
+            self._cache[day] = arrays
+            return arrays
+        depot = self.p.depot
+        loc = self.loc_list
+        joined = [depot]
+        flat: list[int] = []
+        for seq in seqs:
+            joined.extend([loc[t] for t in seq])
+            joined.append(depot)
+            flat.extend(seq)
+        nodes = np.array(joined, dtype=np.int64)
+        a, b = nodes[:-1], nodes[1:]
+        ab = self.m[a, b]
+        lens = np.array([len(q) for q in seqs], dtype=np.int64)
+        edges = lens + 1
+        starts = np.concatenate(([0], np.cumsum(edges)[:-1]))
+        rid = np.repeat(np.arange(len(seqs), dtype=np.int64), edges)
+        pos = np.arange(len(a), dtype=np.int64) - np.repeat(starts, edges)
+        task_starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
+        tasks = np.array(flat, dtype=np.int64)
+        loads = np.add.reduceat(self.dem_arr[tasks], task_starts)
+        durs = np.add.reduceat(ab, starts) + np.add.reduceat(self.dur_arr[tasks], task_starts)
+        arrays = (a, b, rid, pos, loads, durs, ab)
         self._cache[day] = arrays
         return arrays
 
-    def best_insertion(self, task: int, day: int) -> tuple[int, int, int]:
-        """(added travel, route, position) of the cheapest feasible insertion; route ``-1``
-        opens a new route; added travel ``INFEASIBLE`` when none fits."""
+    def best_insertions(
+        self, day: int, tasks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The cheapest feasible insertion of each of ``tasks`` on ``day``: added travel (or
+        ``INFEASIBLE``), route (``-1`` = a new one) and position."""
         fleet = self.p.fleets[day]
-        li = int(self.loc[task])
-        q, s = self.dem[task], self.dur[task]
-        cap = fleet.capacity
-        dmax = fleet.max_duration
-        best = (INFEASIBLE, -2, -2)
-        if cap is not None and q > cap:
-            return best
-        a, b, rid, pos, loads, durs, ab = self._day_arrays(day)
-        if len(a):
-            delta = self.m[a, li] + self.m[li, b] - ab
-            ok = np.ones(len(a), dtype=bool)
+        k = len(tasks)
+        li = self.loc[tasks]
+        q = self.dem_arr[tasks]
+        s = self.dur_arr[tasks]
+        cap, dmax = fleet.capacity, fleet.max_duration
+        cost = np.full(k, INFEASIBLE, dtype=np.int64)
+        route = np.full(k, -2, dtype=np.int64)
+        pos = np.full(k, -2, dtype=np.int64)
+        a, b, rid, epos, loads, durs, ab = self._day_arrays(day)
+        rows = np.arange(k)
+        if len(a) and k:
+            delta = self.m[a[None, :], li[:, None]] + self.m[li[:, None], b[None, :]] - ab[None, :]
+            ok = np.ones(delta.shape, dtype=bool)
             if cap is not None:
-                ok &= loads[rid] + q <= cap
+                ok &= loads[rid][None, :] + q[:, None] <= cap
             if dmax is not None:
-                ok &= durs[rid] + delta + s <= dmax
-            if ok.any():
-                masked = np.where(ok, delta, INFEASIBLE)
-                k = int(masked.argmin())
-                best = (int(masked[k]), int(rid[k]), int(pos[k]) + 1)
-        if len(self.routes[day]) < fleet.vehicles:
+                ok &= durs[rid][None, :] + delta + s[:, None] <= dmax
+            masked = np.where(ok, delta, INFEASIBLE)
+            j = masked.argmin(axis=1)
+            cost = masked[rows, j]
+            route = np.where(cost < INFEASIBLE, rid[j], -2)
+            pos = epos[j] + 1
+        if len(self.routes[day]) < fleet.vehicles and k:
             d = self.p.depot
-            delta0 = int(self.m[d, li] + self.m[li, d])
-            if (dmax is None or delta0 + s <= dmax) and delta0 < best[0]:
-                best = (delta0, -1, 0)
-        return best
+            c0 = self.m[d, li] + self.m[li, d]
+            fits = np.ones(k, dtype=bool)
+            if cap is not None:
+                fits &= q <= cap
+            if dmax is not None:
+                fits &= c0 + s <= dmax
+            better = fits & (c0 < cost)
+            cost = np.where(better, c0, cost)
+            route = np.where(better, -1, route)
+            pos = np.where(better, 0, pos)
+        return cost, route, pos
+
+    def place_all(self, tasks: Sequence[int], *, noise: float = 0.0) -> None:
+        """Insert ``tasks`` in this order, each with its cheapest pattern (evaluations of a
+        day are shared by all tasks and refreshed only when the day changes)."""
+        if not tasks:
+            return
+        arr = np.array(tasks, dtype=np.int64)
+        days = {d for t in tasks for pat in self.p.tasks[t].patterns for d in pat}
+        table = {d: self.best_insertions(d, arr) for d in days}
+        for row, t in enumerate(tasks):
+            spec = self.p.tasks[t]
+            best_cost, best_pat = INFEASIBLE, -1
+            for k, pat in enumerate(spec.patterns):
+                total = 0
+                for d in pat:
+                    total += int(table[d][0][row])
+                if total >= INFEASIBLE:
+                    continue
+                if noise:
+                    total = int(total * (1.0 + noise * self.rng.random()))
+                if total < best_cost:
+                    best_cost, best_pat = total, k
+            if best_pat < 0:
+                continue
+            touched = []
+            for d in spec.patterns[best_pat]:
+                touched.append(self.insert(t, d, int(table[d][1][row]), int(table[d][2][row])))
+            self.pattern[t] = best_pat
+            for seq in touched:
+                self.two_opt(seq)
+            if row + 1 < len(tasks):
+                rest = arr[row + 1 :]
+                for d in spec.patterns[best_pat]:
+                    c, r, p = self.best_insertions(d, rest)
+                    pad = row + 1
+                    table[d] = (
+                        np.concatenate((table[d][0][:pad], c)),
+                        np.concatenate((table[d][1][:pad], r)),
+                        np.concatenate((table[d][2][:pad], p)),
+                    )
 
     # -- moves -----------------------------------------------------------------------------
     def insert(self, task: int, day: int, route: int, position: int) -> list[int]:
@@ -213,36 +275,6 @@ class _Search:
                     break
             self._cache.pop(day, None)
         self.pattern[task] = None
-
-    def place(self, task: int, *, noise: float = 0.0) -> bool:
-        """Insert ``task`` with its cheapest pattern; False when no pattern fits."""
-        spec = self.p.tasks[task]
-        per_day: dict[int, tuple[int, int, int]] = {}
-        best_cost, best_pat = INFEASIBLE, -1
-        for k, pat in enumerate(spec.patterns):
-            total = 0
-            for day in pat:
-                if day not in per_day:
-                    per_day[day] = self.best_insertion(task, day)
-                total += per_day[day][0]
-                if total >= INFEASIBLE:
-                    break
-            if total >= INFEASIBLE:
-                continue
-            if noise:
-                total = int(total * (1.0 + noise * self.rng.random()))
-            if total < best_cost:
-                best_cost, best_pat = total, k
-        if best_pat < 0:
-            return False
-        touched = []
-        for day in spec.patterns[best_pat]:
-            _, r, pos = per_day[day]
-            touched.append(self.insert(task, day, r, pos))
-        self.pattern[task] = best_pat
-        for seq in touched:
-            self.two_opt(seq)
-        return True
 
     def two_opt(self, seq: list[int]) -> None:
         """Improve one route in place by 2-opt (reversal) moves, first improvement."""
@@ -269,13 +301,36 @@ class _Search:
     def invalidate(self) -> None:
         self._cache.clear()
 
-    def snapshot(self) -> tuple[list[list[list[int]]], list[int | None]]:
-        return [[list(r) for r in day] for day in self.routes], list(self.pattern)
+    def snapshot(self) -> _Snapshot:
+        return (
+            [[list(r) for r in day] for day in self.routes],
+            list(self.pattern),
+            dict(self._cache),
+        )
 
-    def restore(self, snap: tuple[list[list[list[int]]], list[int | None]]) -> None:
+    def restore(self, snap: _Snapshot) -> None:
         self.routes = [[list(r) for r in day] for day in snap[0]]
         self.pattern = list(snap[1])
-        self._cache.clear()
+        self._cache = dict(snap[2])
+
+
+def _chain_order(search: _Search) -> list[int]:
+    """Tasks along a nearest-neighbour chain starting from the one farthest from the depot."""
+    n = len(search.p.tasks)
+    if n == 0:
+        return []
+    left = np.ones(n, dtype=bool)
+    locs = search.loc
+    current = int(np.argmax(search.m[search.p.depot, locs]))
+    order = []
+    for _ in range(n):
+        order.append(current)
+        left[current] = False
+        if not left.any():
+            break
+        dist = np.where(left, search.m[locs[current], locs], INFEASIBLE)
+        current = int(dist.argmin())
+    return order
 
 
 def _related(search: _Search, size: int) -> list[int]:
@@ -384,17 +439,10 @@ def solve_periodic(
     def elapsed() -> float:
         return time.perf_counter() - t0
 
-    # Construction: hardest tasks first (fewest patterns, most work per period).
-    order = sorted(
-        range(len(problem.tasks)),
-        key=lambda t: (
-            len(problem.tasks[t].patterns),
-            -problem.tasks[t].demand * len(problem.tasks[t].patterns[0] or (0,)),
-        ),
-    )
-    for t in order:
-        if problem.tasks[t].patterns:
-            search.place(t)
+    # Construction: tasks with one pattern first, then along a nearest-neighbour chain so that
+    # neighbours are inserted one after the other and end up on the same days and routes.
+    order = sorted(_chain_order(search), key=lambda t: len(problem.tasks[t].patterns) > 1)
+    search.place_all([t for t in order if problem.tasks[t].patterns])
 
     def score() -> tuple[int, int]:
         return (search.unplaced(), search.cost())
@@ -427,8 +475,7 @@ def solve_periodic(
                     key=lambda t: (len(problem.tasks[t].patterns), -problem.tasks[t].demand)
                 )
             noise = 0.1 if rng.random() < 0.3 else 0.0
-            for t in dict.fromkeys(removed):
-                search.place(t, noise=noise)
+            search.place_all(list(dict.fromkeys(removed)), noise=noise)
             new = score()
             if new[0] < current[0] or (
                 new[0] == current[0] and new[1] <= current[1] * (1.0 + threshold)
