@@ -13,6 +13,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import importlib
 import importlib.util
 import inspect
@@ -66,9 +67,30 @@ def _district(args: argparse.Namespace) -> int:
     return district.main(argv)
 
 
+def _pvrp(args: argparse.Namespace) -> int:
+    from benchmarks import pvrp
+
+    # --instances names PVRP instances too ('p01,pr*'); patterns that match none run them all.
+    files = sorted((pvrp.PVRP_DIR / "instances").glob("*"))
+    if args.instances:
+        wanted = [w.strip() for w in args.instances.split(",") if w.strip()]
+        chosen = [f for f in files if any(fnmatch.fnmatch(f.name, w) for w in wanted)]
+        files = chosen or files
+    argv = [*map(str, files), "--time-limit", str(args.time_limit), "--seed", str(args.seed)]
+    if args.out is not None:
+        argv += ["--csv", str(args.out / "pvrp.csv"), "--routes-out", str(args.out / "pvrp_routes")]
+    print("== periodic VRP (Cordeau, double-precision distance) ==", flush=True)
+    return pvrp.main(argv)
+
+
 #: Suite name → runner, in the order they run.
 SUITES: Mapping[str, Suite] = MappingProxyType(
-    {"solomon": _solomon, "travel_matrix": _travel_matrix, "district": _district}
+    {
+        "solomon": _solomon,
+        "travel_matrix": _travel_matrix,
+        "district": _district,
+        "pvrp": _pvrp,
+    }
 )
 
 
