@@ -1,0 +1,376 @@
+"""Hotline insertion (12349 热线派单): who can take one more visit today, and at what cost.
+
+:func:`find_insertions` looks at every caregiver working today and tries the new visit at each
+position of their route after the caregiver's current position (visits started or done and
+visits that should already have started stay where they are). Each position is checked by
+forward propagation: the new visit's window, the later visits' windows (a visit never moves
+earlier, only later), the rest (it may slide later inside its window), the shift end and the
+daily visit cap. One option per caregiver is kept, the cheapest; the best few are returned.
+
+Ranking: ``normal`` and ``urgent`` calls by added travel minutes, then by the total delay of
+the later visits, then by start; ``emergency`` calls (助急) by arrival time, and the answer says
+when nobody can be there within :data:`EMERGENCY_MINUTES`.
+
+Travel is the contract's haversine model (``ceil(60 · circuity · km / speed)``), computed for
+all routes at once with numpy. Times are integer minutes from midnight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from dispatch.model import Caregiver, RouteBreak, TravelSettings
+from dispatch.travel import haversine_km
+from solver.schedule import earliest_start
+
+__all__ = [
+    "EMERGENCY_MINUTES",
+    "URGENCIES",
+    "Call",
+    "DayRoute",
+    "HotlineAnswer",
+    "InsertionOption",
+    "Move",
+    "RouteVisit",
+    "Urgency",
+    "find_insertions",
+]
+
+Urgency = Literal["normal", "urgent", "emergency"]
+#: Urgency levels of a hotline call (普通 / 加急 / 助急).
+URGENCIES: tuple[str, ...] = ("normal", "urgent", "emergency")
+#: An emergency (助急) should have someone on site within this many minutes.
+EMERGENCY_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class RouteVisit:
+    """One visit of a caregiver's route today: planned ``start``/``end`` (minutes), the start
+    ``windows`` it must keep (empty: any time) and whether it is ``fixed`` (started or done)."""
+
+    key: str
+    lat: float
+    lon: float
+    start: int
+    end: int
+    windows: tuple[tuple[int, int], ...] = ()
+    fixed: bool = False
+
+
+@dataclass(frozen=True)
+class DayRoute:
+    """A caregiver's route today: the station it starts from and returns to, the visits in
+    order and the rest as planned (``None``: no rest today)."""
+
+    caregiver: Caregiver
+    day: str
+    station_lat: float
+    station_lon: float
+    visits: tuple[RouteVisit, ...] = ()
+    rest: RouteBreak | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """The hotline request: where, how long (minutes), the start window, who may do it."""
+
+    lat: float
+    lon: float
+    minutes: int
+    window: tuple[int, int]
+    skill: str
+    urgency: Urgency = "normal"
+    gender_preference: str | None = None
+    forbidden_caregivers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Move:
+    """A later visit that starts later because of the insertion (minutes)."""
+
+    key: str
+    start_before: int
+    start_after: int
+
+    @property
+    def delay(self) -> int:
+        """Minutes the visit moves later."""
+        return self.start_after - self.start_before
+
+
+@dataclass(frozen=True)
+class InsertionOption:
+    """One way to serve the call: ``caregiver`` goes after its first ``position`` visits.
+
+    ``arrival`` is the ETA at the caller's home, ``start``/``end`` the service, ``added_travel``
+    the extra travel minutes of the route, ``moves`` the later visits that start later,
+    ``rest`` where the rest then lies and ``back`` the new return time to the station.
+    """
+
+    caregiver: str
+    position: int
+    arrival: int
+    start: int
+    end: int
+    added_travel: int
+    moves: tuple[Move, ...]
+    rest: RouteBreak | None
+    back: int
+
+    @property
+    def total_delay(self) -> int:
+        """Sum of the later visits' delays in minutes."""
+        return sum(m.delay for m in self.moves)
+
+
+@dataclass(frozen=True)
+class HotlineAnswer:
+    """The best options (best first), how many caregivers were considered, and for an
+    emergency whether someone arrives within :data:`EMERGENCY_MINUTES` with a message."""
+
+    options: tuple[InsertionOption, ...]
+    considered: int
+    within_emergency_minutes: bool | None = None
+    message: str = ""
+
+
+def _qualified(c: Caregiver, call: Call) -> bool:
+    return (
+        call.skill in c.skills
+        and (call.gender_preference is None or c.gender == call.gender_preference)
+        and c.id not in call.forbidden_caregivers
+    )
+
+
+def _minutes(km: np.ndarray, travel: TravelSettings, mode: str) -> np.ndarray:
+    speed = float(travel.speed_kmh.get(mode, 15.0))
+    return np.ceil(60.0 * travel.circuity * km / speed).astype(np.int64)
+
+
+@dataclass
+class _Event:
+    """A visit (``node`` >= 1, its index among the route's nodes) or the rest (``node`` -1)."""
+
+    visit: RouteVisit | None
+    start: int
+    end: int
+    node: int  # node index of a visit; -1 for the rest
+
+
+def _events(route: DayRoute) -> list[_Event]:
+    events = [_Event(v, v.start, v.end, i + 1) for i, v in enumerate(route.visits)]
+    if route.rest is not None:
+        at = sum(1 for v in route.visits if v.end <= route.rest.start)
+        events.insert(at, _Event(None, route.rest.start, route.rest.end, -1))
+    return events
+
+
+def _try_route(
+    call: Call,
+    route: DayRoute,
+    *,
+    now: int,
+    to_new: np.ndarray,
+    leg: np.ndarray,
+) -> InsertionOption | None:
+    """Cheapest feasible position in ``route``; ``to_new[k]`` minutes between node ``k`` (0 =
+    station, 1.. visits) and the call, ``leg[k]`` minutes from node ``k`` to node ``k + 1``
+    (the last visit's leg leads back to the station)."""
+    c = route.caregiver
+    shift = c.shifts.get(route.day)
+    if shift is None:
+        return None
+    if c.max_visits_per_day is not None and len(route.visits) + 1 > c.max_visits_per_day:
+        return None
+    n = len(route.visits)
+    events = _events(route)
+    # The current position: after every fixed visit and everything that should have started.
+    first = 0
+    for i, e in enumerate(events):
+        if (e.visit is not None and e.visit.fixed) or e.start < now:
+            first = i + 1
+    rest_spec = c.rest
+    old_back = (route.visits[-1].end + int(leg[n])) if n else shift[0]
+
+    def travel(a: int, b: int) -> int:
+        """Minutes from node a to node b, consecutive nodes only (b = a + 1 or the station)."""
+        if a == b:
+            return 0
+        if b == a + 1 or (b == 0 and a == n):
+            return int(leg[a])
+        raise AssertionError("only consecutive nodes")
+
+    best: tuple[tuple[int, ...], InsertionOption] | None = None
+    for p in range(first, len(events) + 1):
+        # Where the caregiver is and when it is free before position p.
+        loc, t = 0, max(shift[0], now)
+        for e in events[:p]:
+            if e.visit is not None:
+                loc = e.node
+            t = max(t, e.end)
+        t = max(t, now)
+        arrival = t + int(to_new[loc])
+        start = earliest_start((call.window,), arrival)
+        if start is None:
+            continue
+        end = start + call.minutes
+        nxt = next((e.node for e in events[p:] if e.visit is not None), 0)
+        added = int(to_new[loc]) + int(to_new[nxt]) - travel(loc, nxt)
+        # Forward propagation over the later events.
+        ok = True
+        moves: list[Move] = []
+        rest = route.rest
+        cur_t, cur_new = end, True
+        cur_loc = loc
+        back: int | None = None
+        for e in events[p:]:
+            if e.visit is None:
+                assert rest_spec is not None and route.rest is not None
+                rest_start = max(cur_t, route.rest.start)
+                if rest_start + rest_spec.minutes > rest_spec.window_end:
+                    ok = False
+                    break
+                rest = RouteBreak(rest_start, rest_start + rest_spec.minutes)
+                cur_t = rest.end
+                if rest_start == route.rest.start and not cur_new:
+                    back = old_back  # nothing after the rest changes
+                    break
+                continue
+            leg_minutes = int(to_new[e.node]) if cur_new else travel(cur_loc, e.node)
+            ready = cur_t + leg_minutes
+            v = e.visit
+            if ready <= v.start:
+                back = old_back  # this visit and everything after it keep their times
+                break
+            new_start = earliest_start(v.windows, ready) if v.windows else ready
+            if new_start is None:
+                ok = False
+                break
+            moves.append(Move(v.key, v.start, new_start))
+            cur_t, cur_new, cur_loc = new_start + (v.end - v.start), False, e.node
+        if not ok:
+            continue
+        if back is None:
+            to_station = int(to_new[0]) if cur_new else travel(cur_loc, 0)
+            back = cur_t + to_station
+        if back > shift[1]:
+            continue
+        # A required rest that had not been placed must still fit after the route.
+        if (
+            rest is None
+            and rest_spec is not None
+            and _rest_required(c, route.day)
+            and max(back, rest_spec.window_start) + rest_spec.minutes > rest_spec.window_end
+        ):
+            continue
+        option = InsertionOption(
+            caregiver=c.id,
+            position=sum(1 for e in events[:p] if e.visit is not None),
+            arrival=arrival,
+            start=start,
+            end=end,
+            added_travel=added,
+            moves=tuple(moves),
+            rest=rest,
+            back=back,
+        )
+        key = _rank(call, option)
+        if best is None or key < best[0]:
+            best = (key, option)
+    return None if best is None else best[1]
+
+
+def _rest_required(c: Caregiver, day: str) -> bool:
+    shift = c.shifts.get(day)
+    return (
+        c.rest is not None
+        and shift is not None
+        and shift[0] <= c.rest.window_start
+        and c.rest.window_end <= shift[1]
+    )
+
+
+def _rank(call: Call, o: InsertionOption) -> tuple[int, ...]:
+    if call.urgency == "emergency":
+        return (o.arrival, o.added_travel, o.total_delay)
+    return (o.added_travel, o.total_delay, o.start)
+
+
+def find_insertions(
+    call: Call,
+    routes: Sequence[DayRoute],
+    *,
+    now: int,
+    travel: TravelSettings | None = None,
+    limit: int = 3,
+    emergency_minutes: int = EMERGENCY_MINUTES,
+) -> HotlineAnswer:
+    """The best ``limit`` caregivers to serve ``call`` today, best first (one option each).
+
+    ``routes`` are today's routes of every caregiver working today (an empty route for one
+    without visits); ``now`` is the current time in minutes from midnight. Caregivers without
+    the skill, of the wrong gender or on the caller's forbidden list are skipped. Raises
+    ``ValueError`` for a non-positive ``limit`` or an empty or inverted window.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    if call.window[0] > call.window[1]:
+        raise ValueError(f"window {call.window} ends before it starts")
+    settings = travel if travel is not None else TravelSettings()
+    candidates = [r for r in routes if _qualified(r.caregiver, call)]
+    options: list[InsertionOption] = []
+    if candidates:
+        # Nodes of every route, concatenated: station, visits, station again.
+        lat: list[float] = []
+        lon: list[float] = []
+        offsets: list[int] = []
+        for r in candidates:
+            offsets.append(len(lat))
+            lat += [r.station_lat, *(v.lat for v in r.visits), r.station_lat]
+            lon += [r.station_lon, *(v.lon for v in r.visits), r.station_lon]
+        lat_a, lon_a = np.asarray(lat), np.asarray(lon)
+        km_new = haversine_km(call.lat, call.lon, lat_a, lon_a)
+        km_leg = np.append(haversine_km(lat_a[:-1], lon_a[:-1], lat_a[1:], lon_a[1:]), 0.0)
+        by_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for r, off in zip(candidates, offsets, strict=True):
+            mode = r.caregiver.mode
+            if mode not in by_mode:
+                by_mode[mode] = (
+                    _minutes(km_new, settings, mode),
+                    _minutes(km_leg, settings, mode),
+                )
+            to_new, leg = by_mode[mode]
+            size = len(r.visits) + 2
+            option = _try_route(
+                call,
+                r,
+                now=now,
+                to_new=to_new[off : off + size],
+                leg=leg[off : off + size],
+            )
+            if option is not None:
+                options.append(option)
+    options.sort(key=lambda o: (*_rank(call, o), o.caregiver))
+    chosen = tuple(options[:limit])
+    if call.urgency != "emergency":
+        message = "" if chosen else "今天无人可以接单 / nobody can take this visit today"
+        return HotlineAnswer(chosen, len(candidates), None, message)
+    within = bool(chosen) and chosen[0].arrival <= now + emergency_minutes
+    if within:
+        message = ""
+    elif chosen:
+        message = (
+            f"{emergency_minutes}分钟内无人可到，最早{chosen[0].arrival - now}分钟 / nobody can "
+            f"be there within {emergency_minutes} minutes; the earliest arrives in "
+            f"{chosen[0].arrival - now} minutes"
+        )
+    else:
+        message = (
+            f"{emergency_minutes}分钟内无人可到，今天无人可以接单 / nobody can be there within "
+            f"{emergency_minutes} minutes, nor later today"
+        )
+    return HotlineAnswer(chosen, len(candidates), within, message)

@@ -1,0 +1,160 @@
+"""Hotline insertion on a hand-made line of places.
+
+The places lie on the equator; with circuity 1 and the speed below, one degree of longitude
+is 100 minutes, so every step of 0.103 degrees is 10.3 minutes: S→A 11, A→B 11, B→C 11,
+S→B 21 (20.6), A→C 21, S→C 31 (30.9).
+"""
+
+from __future__ import annotations
+
+import math
+from types import MappingProxyType
+
+import pytest
+
+from dispatch.hotline import Call, DayRoute, RouteVisit, find_insertions
+from dispatch.model import Break, Caregiver, RouteBreak, TravelSettings
+from dispatch.travel import EARTH_RADIUS_KM
+
+SPEED = 0.6 * math.pi / 180 * EARTH_RADIUS_KM  # km/h: 1 degree of longitude = 100 minutes
+TRAVEL = TravelSettings(circuity=1.0, speed_kmh=MappingProxyType({"ebike": SPEED, "car": SPEED}))
+STEP = 0.103
+A, B, C = STEP, 2 * STEP, 3 * STEP
+
+
+def caregiver(cid: str = "C", **changes: object) -> Caregiver:
+    values: dict[str, object] = {
+        "id": cid,
+        "station": "S",
+        "gender": "F",
+        "skills": frozenset({"cleaning", "emergency"}),
+        "shifts": MappingProxyType({"mon": (480, 1020)}),
+    }
+    values.update(changes)
+    return Caregiver(**values)  # type: ignore[arg-type]
+
+
+def route(c: Caregiver, *visits: RouteVisit, station_lon: float = 0.0, **kw: object) -> DayRoute:
+    return DayRoute(c, "mon", 0.0, station_lon, tuple(visits), **kw)  # type: ignore[arg-type]
+
+
+V1 = RouteVisit("V1", 0.0, A, 540, 600, ((540, 600),))
+V2 = RouteVisit("V2", 0.0, C, 630, 690, ((630, 700),))
+
+
+def call(window: tuple[int, int] = (480, 720), **kw: object) -> Call:
+    return Call(lat=0.0, lon=B, minutes=30, window=window, skill="cleaning", **kw)  # type: ignore[arg-type]
+
+
+def test_cheapest_position_is_after_the_last_visit() -> None:
+    answer = find_insertions(call(), [route(caregiver(), V1, V2)], now=480, travel=TRAVEL)
+    [best] = answer.options
+    # Before V1: +21; between V1 and V2: 11 + 11 - 21 = 1 but V2 moves 22 minutes later;
+    # after V2: 11 + 21 - 31 = 1 and nothing moves, so it wins the tie.
+    assert (best.position, best.arrival, best.start, best.end) == (2, 701, 701, 731)
+    assert (best.added_travel, best.moves, best.back) == (1, (), 752)
+
+
+def test_between_visits_moves_the_later_one() -> None:
+    answer = find_insertions(call((480, 650)), [route(caregiver(), V1, V2)], now=480, travel=TRAVEL)
+    [best] = answer.options
+    # Leave V1 at 10:00, arrive 10:11, serve to 10:41, V2 ready at 10:52 instead of 10:30.
+    assert (best.position, best.arrival, best.added_travel) == (1, 611, 1)
+    assert [(m.key, m.start_before, m.start_after, m.delay) for m in best.moves] == [
+        ("V2", 630, 652, 22)
+    ]
+    assert best.back == 712 + 31
+
+
+def test_a_broken_window_makes_a_position_infeasible() -> None:
+    tight = RouteVisit("V2", 0.0, C, 630, 690, ((630, 640),))
+    answer = find_insertions(
+        call((480, 650)), [route(caregiver(), V1, tight)], now=480, travel=TRAVEL
+    )
+    [best] = answer.options
+    # After V1, V2 would start at 10:52, past its window's 10:40: only before V1 is left,
+    # where V1 starts 2 minutes late (arrive B 08:21, leave 08:51, A at 09:02).
+    assert (best.position, best.start, best.added_travel) == (0, 501, 21)
+    assert [(m.key, m.delay) for m in best.moves] == [("V1", 2)]
+
+
+def test_no_option_when_every_window_breaks() -> None:
+    tight1 = RouteVisit("V1", 0.0, A, 540, 600, ((540, 540),))
+    tight2 = RouteVisit("V2", 0.0, C, 630, 690, ((630, 640),))
+    answer = find_insertions(
+        call((480, 650)), [route(caregiver(), tight1, tight2)], now=480, travel=TRAVEL
+    )
+    assert answer.options == ()
+    assert "nobody" in answer.message
+
+
+def test_visits_already_started_stay_and_now_bounds_the_start() -> None:
+    fixed = RouteVisit("V1", 0.0, A, 540, 600, ((540, 600),), fixed=True)
+    answer = find_insertions(call(), [route(caregiver(), fixed, V2)], now=500, travel=TRAVEL)
+    assert all(o.position >= 1 for o in answer.options)
+    # At 11:00 V2 has started too: the only place is after it, leaving C at 11:30.
+    late = find_insertions(call(), [route(caregiver(), V1, V2)], now=660, travel=TRAVEL)
+    assert [(o.position, o.arrival) for o in late.options] == [(2, 701)]
+
+
+def test_skill_gender_forbidden_and_cap_filter_caregivers() -> None:
+    routes = [
+        route(caregiver("F1")),
+        route(caregiver("M1", gender="M")),
+        route(caregiver("N1", skills=frozenset({"walking"}))),
+        route(caregiver("X1")),
+        route(caregiver("K1", max_visits_per_day=1), V1),
+    ]
+    answer = find_insertions(
+        call(gender_preference="F", forbidden_caregivers=("X1",)),
+        routes,
+        now=480,
+        travel=TRAVEL,
+    )
+    assert [o.caregiver for o in answer.options] == ["F1"]
+    assert answer.considered == 2  # F1 and K1 qualify; K1 is at its daily cap
+
+
+def test_shift_end_is_kept() -> None:
+    short = caregiver(shifts=MappingProxyType({"mon": (480, 740)}))
+    answer = find_insertions(call(), [route(short, V1, V2)], now=480, travel=TRAVEL)
+    # After V2 it would be back at 12:32 (past 12:20); between, back at 12:23; before V1 at
+    # 11:51 with V1 +2 minutes and V2 unchanged.
+    assert [(o.position, o.back) for o in answer.options] == [(0, 721)]
+
+
+def test_rest_slides_later_inside_its_window() -> None:
+    c = caregiver(rest=Break(690, 810, 60))
+    placed = RouteBreak(690, 750)
+    answer = find_insertions(
+        call((480, 720)), [route(c, V1, V2, rest=placed)], now=480, travel=TRAVEL
+    )
+    [best] = answer.options
+    # After V2 (ends 11:30) the visit starts 11:41; the rest then starts at 12:11.
+    assert (best.position, best.start, best.rest) == (2, 701, RouteBreak(731, 791))
+    too_late = caregiver(rest=Break(690, 780, 60))
+    none = find_insertions(
+        call((700, 720)), [route(too_late, V1, V2, rest=placed)], now=480, travel=TRAVEL
+    )
+    assert none.options == ()
+
+
+def test_emergency_ranks_by_arrival_and_says_when_nobody_is_near() -> None:
+    near = route(caregiver("NEAR"), V1, V2)
+    far = route(caregiver("FAR"), station_lon=B + 0.505)  # 51 minutes away (50.5), idle
+    emergency = Call(0.0, B, 30, (600, 720), "emergency", urgency="emergency")
+    answer = find_insertions(emergency, [far, near], now=600, travel=TRAVEL)
+    assert [o.caregiver for o in answer.options] == ["NEAR", "FAR"]
+    assert answer.options[0].arrival == 611
+    assert answer.within_emergency_minutes is True
+    alone = find_insertions(emergency, [far], now=600, travel=TRAVEL)
+    assert alone.within_emergency_minutes is False
+    assert alone.options[0].arrival == 651
+    assert "15" in alone.message and "51" in alone.message
+
+
+def test_invalid_arguments() -> None:
+    with pytest.raises(ValueError):
+        find_insertions(call(), [], now=480, limit=0)
+    with pytest.raises(ValueError):
+        find_insertions(call((700, 600)), [], now=480)
