@@ -19,9 +19,12 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from solver.problem import RoutingProblem, SolveParams, VehicleSpec, VisitSpec
 
@@ -356,10 +359,18 @@ def _route_removal(search: _Search) -> list[int]:
     return list(search.rng.choice(search.routes[day]))
 
 
+def _polish_parameters(seconds: float) -> Any:
+    """OR-Tools settings of a day's polish: guided local search from the given routes."""
+    sp = pywrapcp.DefaultRoutingSearchParameters()
+    sp.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    sp.time_limit.FromTimedelta(timedelta(seconds=max(seconds, 0.01)))
+    return sp
+
+
 def _polish_day(search: _Search, day: int, seconds: float) -> None:
     """Re-route one day with the OR-Tools router, starting from the current routes."""
     from solver.routing import build_model, decode
-    from solver.search import search_parameters
 
     routes = search.routes[day]
     tasks = [t for r in routes for t in r]
@@ -392,7 +403,7 @@ def _polish_day(search: _Search, day: int, seconds: float) -> None:
     )
     problem = RoutingProblem(matrices=(search.m,), visits=visits, vehicles=vehicles)
     model = build_model(problem)
-    sp = search_parameters(time_limit=seconds)
+    sp = _polish_parameters(seconds)
     model.routing.CloseModelWithParameters(sp)
     index_of = {t: i for i, t in enumerate(tasks)}
     hint = [[model.index_of_visit(index_of[t]) for t in r] for r in routes]
@@ -477,8 +488,10 @@ def solve_periodic(
             noise = 0.1 if rng.random() < 0.3 else 0.0
             search.place_all(list(dict.fromkeys(removed)), noise=noise)
             new = score()
+            # Record-to-record travel: near the best, not near the last accepted, so the walk
+            # cannot drift away through many small losses.
             if new[0] < current[0] or (
-                new[0] == current[0] and new[1] <= current[1] * (1.0 + threshold)
+                new[0] <= best_score[0] and new[1] <= best_score[1] * (1.0 + threshold)
             ):
                 current = new
                 if new < best_score:
