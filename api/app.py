@@ -26,13 +26,16 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.db import Database
+from api.routers import hotline as hotline_routes
 from api.routers import plans as plans_routes
 from api.routers import scenario as scenario_routes
 from api.routers import tokens as token_routes
 from api.routers import work_orders as work_order_routes
 from api.services.errors import InputError, ServiceError
+from api.services.jobs import JobOptions, JobRunner, job_parameters, mark_interrupted
+from api.services.plans import new_plan, published_plan
 from api.services.privacy import RedactingFilter
-from api.services.scenario import load_demo
+from api.services.scenario import current_scenario, load_demo
 from api.services.tokens import ensure_admin_token
 from api.settings import Settings
 from dispatch.scenario_io import DocumentError
@@ -188,12 +191,36 @@ async def _on_service_error(request: Request, exc: Exception) -> Any:
 log = logging.getLogger("api")
 
 
+def _plan_demo(app: FastAPI) -> None:
+    """Queue a greedy plan of the stored scenario, published when done, if none is published."""
+    jobs: JobRunner = app.state.jobs
+    with app.state.database.session() as session:
+        if published_plan(session) is not None:
+            return
+        scenario = current_scenario(session)
+        if scenario is None or not scenario.households:
+            return
+        options = JobOptions(solver="greedy")
+        row = new_plan(
+            session,
+            name="demo (greedy)",
+            parameters=job_parameters(options, {}),
+            created_by="start-up",
+        )
+        jobs.submit(row.id, scenario, options, publish=True)
+
+
 def _start(app: FastAPI) -> None:
-    """Migrate the database, make sure an admin token exists, load the demo if empty."""
+    """Migrate the database, make sure an admin token exists, load the demo if empty, mark
+    jobs cut off by a restart failed, and plan the demo in the background if nothing is
+    published."""
     settings: Settings = app.state.settings
     database: Database = app.state.database
     database.migrate()
     with database.session() as session:
+        interrupted = mark_interrupted(session)
+        if interrupted:
+            log.warning("%d planner job(s) interrupted by a restart marked failed", interrupted)
         generated = ensure_admin_token(session, settings.admin_token)
         if generated is not None:
             # Shown once: only its hash is stored. Printed, not logged, to keep it out of logs.
@@ -204,6 +231,8 @@ def _start(app: FastAPI) -> None:
             )
         if settings.load_demo:
             load_demo(session, settings.demo_scenario)
+    if settings.load_demo:
+        _plan_demo(app)
 
 
 @asynccontextmanager
@@ -212,6 +241,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        app.state.jobs.shutdown()
         app.state.database.dispose()
 
 
@@ -253,12 +283,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = Database(settings.database_url)
+    app.state.jobs = JobRunner(app.state.database)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(DocumentError, _on_document_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(ServiceError, _on_service_error)
     app.include_router(router)
-    for module in (token_routes, scenario_routes, plans_routes, work_order_routes):
+    for module in (
+        token_routes,
+        scenario_routes,
+        plans_routes,
+        hotline_routes,
+        work_order_routes,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

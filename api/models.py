@@ -10,7 +10,8 @@ scenario export.
 Plans are versioned rows: a solve creates a new row (draft → running → done/failed) and only
 publishing makes it the plan in use; publishing turns each stop into a ``work_orders`` row.
 Hotline orders (``source = "hotline"``) use the same table without a plan. ``check_ins`` keep
-every check-in/out with its idempotency key and the first answer given. ``api_tokens`` keep
+every check-in/out with its idempotency key and the first answer given. ``hotline_calls``
+keep what a hotline request asked for and the options it was offered. ``api_tokens`` keep
 SHA-256 hashes of bearer tokens, never the tokens.
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "Base",
     "CaregiverRow",
     "CheckIn",
+    "HotlineCall",
     "HouseholdRow",
     "PlanRow",
     "RequestRow",
@@ -233,3 +235,18 @@ class ApiToken(Base):
     caregiver_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HotlineCall(Base):
+    """A hotline request (热线工单) beside its work order: urgency, the time it was asked at
+    and the options offered, each with the fingerprint of the caregiver's route it was
+    computed on (a confirm on a changed route is refused)."""
+
+    __tablename__ = "hotline_calls"
+
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), primary_key=True)
+    urgency: Mapped[str] = mapped_column(String(16))
+    now: Mapped[int] = mapped_column(Integer)
+    plan_id: Mapped[int | None] = mapped_column(Integer)
+    options: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

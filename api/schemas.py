@@ -11,18 +11,37 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AbsenceCreate",
+    "AbsencePublic",
+    "AddCaregiversIn",
+    "AddStationIn",
+    "CallerIn",
     "CheckCreate",
     "CheckPublic",
+    "ConfirmCreate",
+    "ConfirmPublic",
+    "HotlineCreate",
+    "HotlineOptionPublic",
+    "HotlinePublic",
     "HouseholdPublic",
     "ImportReportPublic",
+    "KpiDifference",
+    "ModificationsIn",
+    "MoveStationIn",
+    "MovedVisitPublic",
+    "NotKeptPublic",
+    "PlanComparison",
+    "PlanJobCreate",
     "PlanPublic",
     "PlanSummary",
+    "ReassignedPublic",
     "RefuseCreate",
     "Role",
     "ScenarioImportPublic",
     "TokenCreate",
     "TokenCreated",
     "TokenPublic",
+    "WindowIn",
     "WindowPublic",
     "WorkOrderPublic",
 ]
@@ -178,3 +197,209 @@ class CheckPublic(BaseModel):
     flags: list[str]
     order_flags: list[str]
     review_needed: bool
+
+
+# --- planner jobs ----------------------------------------------------------------------------
+
+
+class AddCaregiversIn(_In):
+    """``count`` new caregivers at ``station`` copying ``template``'s skills and shifts."""
+
+    station: str = Field(min_length=1, max_length=64)
+    count: int = Field(ge=1, le=500)
+    template: str = Field(min_length=1, max_length=64)
+
+
+class MoveStationIn(_In):
+    """Move station ``id`` to a WGS-84 position."""
+
+    id: str = Field(min_length=1, max_length=64)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class AddStationIn(MoveStationIn):
+    """A new station at a WGS-84 position."""
+
+    name: str = Field(default="", max_length=200)
+    address: str = Field(default="", max_length=400)
+
+
+class ModificationsIn(_In):
+    """What-if changes of the scenario (applied in the order add_station, move_station,
+    add_caregivers, remove_caregivers, scale_demand)."""
+
+    add_caregivers: list[AddCaregiversIn] = []
+    remove_caregivers: list[str] = []
+    scale_demand: float | None = Field(default=None, gt=0, le=10)
+    move_station: list[MoveStationIn] = []
+    add_station: list[AddStationIn] = []
+
+
+class PlanJobCreate(_In):
+    """A planner job: the ``scenario`` given (format 1) or else the stored one, with
+    ``modifications``; ``time_limit`` in seconds; ``solver`` ours (weekly planner) or greedy."""
+
+    name: str = Field(default="", max_length=200)
+    scenario: dict[str, Any] | None = None
+    modifications: ModificationsIn = ModificationsIn()
+    time_limit: float = Field(default=10.0, gt=0, le=3600)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    solver: Literal["ours", "greedy"] = "ours"
+
+
+class KpiDifference(BaseModel):
+    """One KPI of two plans side by side; ``difference`` is ``b - a`` when both are numbers."""
+
+    name: str
+    a: float | None
+    b: float | None
+    difference: float | None
+
+
+class PlanComparison(BaseModel):
+    """Two plan versions and their KPIs side by side."""
+
+    a: PlanSummary
+    b: PlanSummary
+    kpis: list[KpiDifference]
+
+
+# --- hotline -----------------------------------------------------------------------------------
+
+
+class CallerIn(_In):
+    """A caller not yet registered: name, address and position (``coord_system`` of lat/lon)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field(default="", max_length=400)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    coord_system: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class WindowIn(_In):
+    """A start window, ``"HH:MM"`` to ``"HH:MM"``."""
+
+    from_: str = Field(alias="from", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    to: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class HotlineCreate(_In):
+    """A hotline request (12349): a registered ``household`` or a new ``caller``, the service,
+    urgency, optional window (default: the catalogue's, or now to now + 2 h when urgent) and
+    minutes (default: the catalogue's). ``date`` and ``now`` (``"HH:MM"``) default to the
+    local date and time; ``options`` is how many caregivers to propose."""
+
+    household: str | None = Field(default=None, max_length=64)
+    caller: CallerIn | None = None
+    service: str = Field(min_length=1, max_length=64)
+    urgency: Literal["normal", "urgent", "emergency"] = "normal"
+    window: WindowIn | None = None
+    minutes: int | None = Field(default=None, ge=1, le=600)
+    visit_date: date | None = Field(default=None, alias="date")
+    now: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    options: int = Field(default=3, ge=1, le=20)
+    notes: str = Field(default="", max_length=1000)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class MovedVisitPublic(BaseModel):
+    """A later visit of the caregiver that would start later (minutes of ``delay``)."""
+
+    work_order: int
+    request: str | None
+    household: str
+    start_before: str
+    start_after: str
+    delay: int
+
+
+class HotlineOptionPublic(BaseModel):
+    """One caregiver who can take the call: ``eta`` at the home, service ``start``–``end``,
+    the route's ``added_travel`` minutes and the later visits that move."""
+
+    option: int
+    caregiver: str
+    caregiver_name: str
+    position: int
+    eta: str
+    minutes_to_arrive: int
+    start: str
+    end: str
+    added_travel: int
+    moved: list[MovedVisitPublic]
+
+
+class HotlinePublic(BaseModel):
+    """The answer to a hotline request: the work order opened (status ``created``), the
+    options best first and, for an emergency, whether someone is there within 15 minutes."""
+
+    work_order: int
+    household: str
+    service: str
+    urgency: str
+    date: date
+    now: str
+    window: WindowPublic
+    minutes: int
+    options: list[HotlineOptionPublic]
+    within_emergency_minutes: bool | None
+    message: str
+
+
+class ConfirmCreate(_In):
+    """The dispatcher's choice among the options of a hotline request."""
+
+    caregiver: str = Field(min_length=1, max_length=64)
+    option: int = Field(ge=0)
+
+
+class ConfirmPublic(BaseModel):
+    """The confirmed order and the new published plan version."""
+
+    work_order: WorkOrderPublic
+    plan_id: int
+    plan_version: int
+    moved: list[MovedVisitPublic]
+
+
+class AbsenceCreate(_In):
+    """A caregiver is absent (请假/病假) on ``date``."""
+
+    date: date
+
+
+class ReassignedPublic(BaseModel):
+    """A visit of the absent caregiver and who takes it now."""
+
+    work_order: int
+    request: str | None
+    household: str
+    caregiver: str
+    start: str
+
+
+class NotKeptPublic(BaseModel):
+    """A visit of the day that could not be kept, with a reason code and detail."""
+
+    request: str | None
+    household: str
+    work_order: int | None
+    reason: str
+    detail: str
+
+
+class AbsencePublic(BaseModel):
+    """What an absence changed: the new plan version, the reassigned visits, what was lost."""
+
+    caregiver: str
+    date: date
+    plan_id: int
+    plan_version: int
+    reassigned: list[ReassignedPublic]
+    not_kept: list[NotKeptPublic]

@@ -106,13 +106,15 @@ class Move:
 class InsertionOption:
     """One way to serve the call: ``caregiver`` goes after its first ``position`` visits.
 
-    ``arrival`` is the ETA at the caller's home, ``start``/``end`` the service, ``added_travel``
+    ``depart`` is when the caregiver sets off from the previous place (the station or a visit),
+    ``arrival`` the ETA at the caller's home, ``start``/``end`` the service, ``added_travel``
     the extra travel minutes of the route, ``moves`` the later visits that start later,
     ``rest`` where the rest then lies and ``back`` the new return time to the station.
     """
 
     caregiver: str
     position: int
+    depart: int
     arrival: int
     start: int
     end: int
@@ -270,6 +272,7 @@ def _try_route(
         option = InsertionOption(
             caregiver=c.id,
             position=sum(1 for e in events[:p] if e.visit is not None),
+            depart=t,
             arrival=arrival,
             start=start,
             end=end,

@@ -1,21 +1,38 @@
-"""Plan versions: list, read, store a finished plan document, publish."""
+"""Plan versions: list, read, store a finished plan document, solve as a job, cancel, compare,
+publish."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from api.auth import Principal, require_roles
 from api.deps import SessionDep
 from api.models import PlanRow
-from api.schemas import PlanPublic, PlanSummary
+from api.schemas import KpiDifference, PlanComparison, PlanJobCreate, PlanPublic, PlanSummary
 from api.services import plans
+from api.services.errors import Conflict, FieldProblem, InputError
+from api.services.jobs import JobOptions, JobRunner, job_parameters
+from api.services.scenario import current_scenario
+from dispatch.model import Scenario
+from dispatch.scenario_io import parse_scenario
+from dispatch.whatif import (
+    AddCaregivers,
+    AddStation,
+    Modifications,
+    MoveStation,
+    apply_modifications,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 Reader = Annotated[Principal, Depends(require_roles("planner", "dispatcher"))]
+Planner = Annotated[Principal, Depends(require_roles("planner"))]
 
 
 def _summary(row: PlanRow) -> dict[str, Any]:
@@ -28,26 +45,133 @@ def list_plans(session: SessionDep, _who: Reader) -> list[PlanSummary]:
     return [PlanSummary(**_summary(row)) for row in plans.list_plans(session)]
 
 
-@router.post("", response_model=PlanPublic, status_code=201)
-def store_plan(
+def _job_body(document: dict[str, Any]) -> PlanJobCreate:
+    try:
+        return PlanJobCreate.model_validate(document)
+    except ValidationError as exc:
+        fields = [
+            FieldProblem(
+                "body." + ".".join(str(p) for p in err.get("loc", ())), str(err.get("msg"))
+            )
+            for err in exc.errors()
+        ]
+        raise InputError("规划任务参数无效 / invalid planner job", fields) from None
+
+
+def _modifications(body: PlanJobCreate) -> Modifications:
+    m = body.modifications
+    return Modifications(
+        add_stations=tuple(
+            AddStation(s.id, s.lat, s.lon, s.name, s.address) for s in m.add_station
+        ),
+        move_stations=tuple(MoveStation(s.id, s.lat, s.lon) for s in m.move_station),
+        add_caregivers=tuple(
+            AddCaregivers(a.station, a.count, a.template) for a in m.add_caregivers
+        ),
+        remove_caregivers=tuple(m.remove_caregivers),
+        scale_demand=m.scale_demand,
+    )
+
+
+def _job_scenario(session: SessionDep, body: PlanJobCreate) -> Scenario:
+    if body.scenario is not None:
+        scenario = parse_scenario(body.scenario).scenario
+    else:
+        stored = current_scenario(session)
+        if stored is None:
+            raise Conflict("尚未导入场景 / no scenario stored: send one or import it first")
+        scenario = stored
+    try:
+        return apply_modifications(scenario, _modifications(body))
+    except ValueError as exc:
+        raise InputError(
+            f"修改无效 / invalid modification: {exc}",
+            [FieldProblem("body.modifications", str(exc))],
+        ) from None
+
+
+@router.post(
+    "",
+    response_model=PlanPublic,
+    status_code=201,
+    responses={202: {"model": PlanSummary, "description": "Planner job accepted"}},
+)
+def store_or_solve(
+    request: Request,
     session: SessionDep,
     who: Reader,
     document: Annotated[dict[str, Any], Body()],
     name: Annotated[str, Query(max_length=200)] = "",
-) -> PlanPublic:
-    """Store a finished format-1 plan of the stored scenario as a new version (status done).
+) -> Any:
+    """A finished format-1 plan (a body with ``routes``) is stored as a new version (201).
 
-    It does not replace the published plan until it is published itself.
+    Anything else is a planner job (:class:`api.schemas.PlanJobCreate`: a scenario or the
+    stored one, what-if ``modifications``, ``time_limit``, ``seed``, ``solver``): it answers
+    202 with the new plan's id at once and solves in the background; poll
+    ``GET /plans/{id}``, cancel with ``DELETE /plans/{id}``. Neither replaces the published
+    plan until it is published itself.
     """
-    row = plans.store_plan(session, document, name=name, created_by=who.name)
-    return PlanPublic(**_summary(row), document=row.document)
+    if "routes" in document:
+        row = plans.store_plan(session, document, name=name, created_by=who.name)
+        return PlanPublic(**_summary(row), document=row.document)
+    body = _job_body(document)
+    scenario = _job_scenario(session, body)
+    options = JobOptions(solver=body.solver, time_limit=body.time_limit, seed=body.seed)
+    row = plans.new_plan(
+        session,
+        name=body.name or name,
+        parameters=job_parameters(options, body.modifications.model_dump(exclude_defaults=True)),
+        created_by=who.name,
+    )
+    row.scenario_name, row.week_start = scenario.name, scenario.week_start
+    session.commit()
+    runner: JobRunner = request.app.state.jobs
+    runner.submit(row.id, scenario, options)
+    content = jsonable_encoder(PlanSummary(**_summary(row)))
+    return JSONResponse(status_code=202, content=content, headers={"Location": f"{row.id}"})
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+@router.get("/compare", response_model=PlanComparison)
+def compare_plans(
+    session: SessionDep, _who: Reader, a: Annotated[int, Query()], b: Annotated[int, Query()]
+) -> PlanComparison:
+    """Two plan versions' KPIs side by side; ``difference`` is ``b - a``."""
+    row_a, row_b = plans.get_plan(session, a), plans.get_plan(session, b)
+    names = list(row_a.kpis) + [k for k in row_b.kpis if k not in row_a.kpis]
+    kpis = []
+    for key in names:
+        va, vb = _number(row_a.kpis.get(key)), _number(row_b.kpis.get(key))
+        diff = None if va is None or vb is None else round(vb - va, 6)
+        kpis.append(KpiDifference(name=key, a=va, b=vb, difference=diff))
+    return PlanComparison(
+        a=PlanSummary(**_summary(row_a)), b=PlanSummary(**_summary(row_b)), kpis=kpis
+    )
 
 
 @router.get("/{plan_id}", response_model=PlanPublic)
 def get_plan(session: SessionDep, _who: Reader, plan_id: int) -> PlanPublic:
-    """One plan version with its document."""
+    """One plan version with its document; a job's ``status``, ``progress`` (0–1), ``message``
+    and best ``kpis`` so far while it runs."""
     row = plans.get_plan(session, plan_id)
     return PlanPublic(**_summary(row), document=row.document)
+
+
+@router.delete("/{plan_id}", response_model=PlanSummary)
+def cancel_job(request: Request, session: SessionDep, _who: Reader, plan_id: int) -> PlanSummary:
+    """Cancel a queued or running planner job (it stops at the planner's next report)."""
+    row = plans.get_plan(session, plan_id)
+    runner: JobRunner = request.app.state.jobs
+    if not runner.cancel(session, plan_id):
+        raise Conflict(
+            f"只能取消排队或运行中的任务 / only a queued or running job can be cancelled; "
+            f"plan {plan_id} is {row.status}"
+        )
+    session.refresh(row)
+    return PlanSummary(**_summary(row))
 
 
 @router.post("/{plan_id}/publish", response_model=PlanSummary)

@@ -1,0 +1,188 @@
+"""Dispatchers' desk: today's routes, hotline requests (12349) and their confirmation,
+caregivers' absences."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+
+from api.auth import Principal, require_roles
+from api.deps import SessionDep, SettingsDep
+from api.models import WorkOrder
+from api.routers.work_orders import _answer
+from api.schemas import (
+    AbsenceCreate,
+    AbsencePublic,
+    ConfirmCreate,
+    ConfirmPublic,
+    HotlineCreate,
+    HotlineOptionPublic,
+    HotlinePublic,
+    MovedVisitPublic,
+    NotKeptPublic,
+    ReassignedPublic,
+    WindowPublic,
+    WorkOrderPublic,
+)
+from api.services import hotline as service
+from api.services.errors import Conflict, FieldProblem, InputError
+from api.services.plans import published_plan
+from api.services.work_orders import assignments
+from dispatch.timeutil import format_hhmm, parse_hhmm
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["dispatch"])
+Dispatcher = Annotated[Principal, Depends(require_roles("dispatcher"))]
+
+
+def _moved(m: dict[str, Any]) -> MovedVisitPublic:
+    return MovedVisitPublic(
+        work_order=m["work_order"],
+        request=m["request"],
+        household=m["household"],
+        start_before=format_hhmm(m["start_before"]),
+        start_after=format_hhmm(m["start_after"]),
+        delay=m["delay"],
+    )
+
+
+@router.get("/routes", response_model=dict[str, list[WorkOrderPublic]])
+def day_routes(
+    session: SessionDep,
+    settings: SettingsDep,
+    who: Dispatcher,
+    day: Annotated[date | None, Query(alias="date")] = None,
+) -> dict[str, list[WorkOrderPublic]]:
+    """Every caregiver's visits of the published plan on ``date`` (default today), in
+    visiting order, keyed by caregiver id."""
+    visit_date = day or service.local_now(settings.zone)[0]
+    plan = published_plan(session)
+    if plan is None:
+        return {}
+    orders = session.scalars(
+        select(WorkOrder.caregiver_id)
+        .where(WorkOrder.plan_id == plan.id, WorkOrder.visit_date == visit_date)
+        .distinct()
+    )
+    out: dict[str, list[WorkOrderPublic]] = defaultdict(list)
+    for caregiver in sorted(c for c in orders if c is not None):
+        for order in assignments(session, caregiver, visit_date, visit_date):
+            out[caregiver].append(_answer(session, order, who, settings))
+    return dict(out)
+
+
+@router.post("/work-orders", response_model=HotlinePublic, status_code=201)
+def hotline_request(
+    session: SessionDep, settings: SettingsDep, _who: Dispatcher, body: HotlineCreate
+) -> HotlinePublic:
+    """A hotline request (热线派单): opens a work order and proposes the best caregivers
+    with their ETA, the added travel and the later visits that would move."""
+    if (body.household is None) == (body.caller is None):
+        raise InputError(
+            "需要 household 或 caller 之一 / give either household or caller",
+            [FieldProblem("body.household", "exactly one of household and caller")],
+        )
+    today, minute = service.local_now(settings.zone)
+    caller = body.caller
+    request = service.CallRequest(
+        service=body.service,
+        urgency=body.urgency,
+        visit_date=body.visit_date or today,
+        now=parse_hhmm(body.now) if body.now is not None else minute,
+        household=body.household,
+        caller_name=caller.name if caller else "",
+        caller_address=caller.address if caller else "",
+        caller_lat=caller.lat if caller else None,
+        caller_lon=caller.lon if caller else None,
+        coord_system=caller.coord_system if caller else "wgs84",
+        window=(parse_hhmm(body.window.from_), parse_hhmm(body.window.to))
+        if body.window is not None
+        else None,
+        minutes=body.minutes,
+        options=body.options,
+        notes=body.notes,
+    )
+    result = service.open_call(session, request)
+    names = {c.id: c.name for c in service._scenario(session).caregivers}
+    options = [
+        HotlineOptionPublic(
+            option=i,
+            caregiver=o.caregiver,
+            caregiver_name=names.get(o.caregiver, ""),
+            position=o.position,
+            eta=format_hhmm(o.arrival),
+            minutes_to_arrive=o.arrival - request.now,
+            start=format_hhmm(o.start),
+            end=format_hhmm(o.end),
+            added_travel=o.added_travel,
+            moved=[_moved(m) for m in result.moved[i]],
+        )
+        for i, o in enumerate(result.answer.options)
+    ]
+    order = result.order
+    assert order.visit_date is not None
+    return HotlinePublic(
+        work_order=order.id,
+        household=order.household_id,
+        service=order.service,
+        urgency=body.urgency,
+        date=order.visit_date,
+        now=format_hhmm(request.now),
+        window=WindowPublic(
+            from_=format_hhmm(result.call.window[0]), to=format_hhmm(result.call.window[1])
+        ),
+        minutes=result.call.minutes,
+        options=options,
+        within_emergency_minutes=result.answer.within_emergency_minutes,
+        message=result.answer.message,
+    )
+
+
+@router.post("/work-orders/{order_id}/confirm", response_model=ConfirmPublic)
+def confirm(
+    session: SessionDep, settings: SettingsDep, who: Dispatcher, order_id: int, body: ConfirmCreate
+) -> ConfirmPublic:
+    """Dispatch a hotline order as one of its options: the caregiver's route gets the visit,
+    later visits their new times, and the plan a new published version. 409 when the
+    caregiver's route changed since the options were given (ask again)."""
+    result = service.confirm(session, order_id, body.caregiver, body.option)
+    return ConfirmPublic(
+        work_order=_answer(session, result.order, who, settings),
+        plan_id=result.plan.id,
+        plan_version=result.plan.version,
+        moved=[_moved(m) for m in result.moved],
+    )
+
+
+@router.post("/caregivers/{caregiver_id}/absence", response_model=AbsencePublic)
+def absence(
+    session: SessionDep, _who: Dispatcher, caregiver_id: str, body: AbsenceCreate
+) -> AbsencePublic:
+    """A caregiver is absent on ``date`` (请假): the station's day is re-routed without them,
+    keeping what others have started or done; lists the visits given to others and those
+    that could not be kept, with reasons."""
+    if published_plan(session) is None:
+        raise Conflict("没有已发布的计划 / no plan is published")
+    result = service.report_absence(session, caregiver_id, body.date)
+    return AbsencePublic(
+        caregiver=caregiver_id,
+        date=body.date,
+        plan_id=result.plan.id,
+        plan_version=result.plan.version,
+        reassigned=[
+            ReassignedPublic(
+                work_order=o.id,
+                request=o.request_id,
+                household=o.household_id,
+                caregiver=o.caregiver_id or "",
+                start=format_hhmm(o.start or 0),
+            )
+            for o in result.reassigned
+        ],
+        not_kept=[NotKeptPublic(**n) for n in result.not_kept],
+    )

@@ -1,0 +1,675 @@
+"""Hotline dispatch (12349 热线派单) and absences on the published plan.
+
+A hotline request opens a work order (``source = "hotline"``, status ``created``) and answers
+with the best caregivers from :func:`dispatch.hotline.find_insertions` on today's routes, read
+from the published plan's work orders (visits checked in or further are fixed). Each option
+keeps a fingerprint of the caregiver's route; confirming an option whose route has changed
+since is refused (409), and two confirms racing for the same plan version cannot both write a
+new version (the plan version is unique), so a slot is never booked twice.
+
+A confirm, like an absence, writes a new plan version that stays published: the work orders
+move to it, the changed visits get their new times, and the plan document carries the change.
+Hotline visits appear in the document as stops whose request id is ``hotline-<work order>``
+(not a standing request of the scenario).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.models import (
+    HotlineCall,
+    HouseholdRow,
+    PlanRow,
+    ScenarioSettings,
+    WorkOrder,
+    utcnow,
+)
+from api.services.errors import Conflict, FieldProblem, InputError, NotFound
+from api.services.plans import published_plan
+from api.services.scenario import current_scenario
+from api.services.work_orders import OPEN_STATES, get_order, transition
+from dispatch.catalogue import Catalogue, default_catalogue
+from dispatch.coords import to_wgs84
+from dispatch.daily import DayVisit, Pin, route_day
+from dispatch.hotline import Call, DayRoute, HotlineAnswer, RouteVisit, Urgency, find_insertions
+from dispatch.model import DAYS, RouteBreak, Scenario
+from dispatch.plan_io import plan_to_dict
+from dispatch.timeutil import format_hhmm, parse_hhmm
+from solver.problem import SolveParams
+
+__all__ = [
+    "FIXED_STATES",
+    "URGENT_MINUTES",
+    "AbsenceResult",
+    "CallRequest",
+    "ConfirmResult",
+    "HotlineResult",
+    "confirm",
+    "day_routes",
+    "local_now",
+    "open_call",
+    "report_absence",
+]
+
+#: Work-order states of a visit that has started or is done: it stays where it is.
+FIXED_STATES: tuple[str, ...] = ("checked_in", "checked_out", "reviewed", "settled")
+#: An urgent call's default window: from now to this many minutes later.
+URGENT_MINUTES = 120
+
+_scenario_cache: dict[tuple[str, str], Scenario] = {}
+_cache_lock = threading.Lock()
+
+
+def _scenario(session: Session) -> Scenario:
+    """The stored scenario, parsed once per stored version (it is large and read often)."""
+    frame = session.get(ScenarioSettings, 1)
+    if frame is None:
+        raise Conflict("尚未导入场景 / no scenario stored")
+    key = (str(getattr(session.get_bind(), "url", "")), frame.updated_at.isoformat())
+    with _cache_lock:
+        cached = _scenario_cache.get(key)
+    if cached is not None:
+        return cached
+    scenario = current_scenario(session)
+    if scenario is None:
+        raise Conflict("尚未导入场景 / no scenario stored")
+    with _cache_lock:
+        _scenario_cache.clear()
+        _scenario_cache[key] = scenario
+    return scenario
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """A hotline request in internal units (see :class:`api.schemas.HotlineCreate`)."""
+
+    service: str
+    urgency: Urgency
+    visit_date: date
+    now: int
+    household: str | None = None
+    caller_name: str = ""
+    caller_address: str = ""
+    caller_lat: float | None = None
+    caller_lon: float | None = None
+    coord_system: str = "wgs84"
+    window: tuple[int, int] | None = None
+    minutes: int | None = None
+    options: int = 3
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class HotlineResult:
+    """The opened work order, the call as solved, the answer and the routes it used."""
+
+    order: WorkOrder
+    call: Call
+    answer: HotlineAnswer
+    moved: list[list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    """The dispatched order, the new plan row and the visits that moved."""
+
+    order: WorkOrder
+    plan: PlanRow
+    moved: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class AbsenceResult:
+    """The new plan row, the reassigned orders and what could not be kept."""
+
+    plan: PlanRow
+    reassigned: list[WorkOrder]
+    not_kept: list[dict[str, Any]]
+
+
+# --- today's routes ----------------------------------------------------------------------------
+
+
+def _day_code(session: Session, plan: PlanRow, visit_date: date) -> str:
+    if plan.week_start is None:
+        raise Conflict("计划没有周起始日期 / the published plan has no week_start")
+    offset = (visit_date - date.fromisoformat(plan.week_start)).days
+    if not 0 <= offset < 7:
+        raise Conflict(
+            f"已发布的计划不含 {visit_date} / the published plan (week of {plan.week_start}) "
+            f"does not cover {visit_date}"
+        )
+    return DAYS[offset]
+
+
+def _orders_of_day(session: Session, plan: PlanRow, visit_date: date) -> list[WorkOrder]:
+    return list(
+        session.scalars(
+            select(WorkOrder)
+            .where(
+                WorkOrder.plan_id == plan.id,
+                WorkOrder.visit_date == visit_date,
+                WorkOrder.status != "cancelled",
+                WorkOrder.status != "refused",
+            )
+            .order_by(WorkOrder.caregiver_id, WorkOrder.sequence)
+        )
+    )
+
+
+def _rests(plan: PlanRow, day: str) -> dict[str, RouteBreak]:
+    out: dict[str, RouteBreak] = {}
+    for route in (plan.document or {}).get("routes", ()):
+        rest = route.get("break") or route.get("rest")
+        if route.get("day") == day and rest:
+            out[route["caregiver"]] = RouteBreak(parse_hhmm(rest["start"]), parse_hhmm(rest["end"]))
+    return out
+
+
+def _fingerprint(orders: Sequence[WorkOrder]) -> str:
+    text = json.dumps([(o.id, o.start, o.end, o.status in FIXED_STATES) for o in orders])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def day_routes(
+    session: Session, scenario: Scenario, plan: PlanRow, visit_date: date
+) -> tuple[str, list[DayRoute], dict[str, list[WorkOrder]]]:
+    """The day code, every working caregiver's route on ``visit_date`` (from the published
+    plan's orders) and the orders by caregiver. Raises :class:`Conflict` when the plan does
+    not cover the date."""
+    day = _day_code(session, plan, visit_date)
+    by_caregiver: dict[str, list[WorkOrder]] = defaultdict(list)
+    for order in _orders_of_day(session, plan, visit_date):
+        if order.caregiver_id is not None and order.start is not None and order.end is not None:
+            by_caregiver[order.caregiver_id].append(order)
+    rests = _rests(plan, day)
+    stations = {s.id: s for s in scenario.stations}
+    routes = []
+    for c in scenario.caregivers:
+        if day not in c.shifts or c.station not in stations:
+            continue
+        orders = sorted(by_caregiver.get(c.id, []), key=lambda o: (o.start or 0, o.sequence))
+        by_caregiver[c.id] = orders
+        visits = tuple(
+            RouteVisit(
+                key=str(o.id),
+                lat=o.lat,
+                lon=o.lon,
+                start=o.start or 0,
+                end=o.end or 0,
+                windows=((o.window_from, o.window_to),)
+                if o.window_from is not None and o.window_to is not None
+                else (),
+                fixed=o.status in FIXED_STATES,
+            )
+            for o in orders
+        )
+        station = stations[c.station]
+        routes.append(DayRoute(c, day, station.lat, station.lon, visits, rests.get(c.id)))
+    return day, routes, by_caregiver
+
+
+# --- hotline request ---------------------------------------------------------------------------
+
+
+def _call_of(
+    request: CallRequest, catalogue: Catalogue, household: HouseholdRow | None
+) -> tuple[Call, tuple[int, int], int]:
+    service = catalogue.get(request.service)
+    if service is None:
+        raise InputError(
+            f"未知服务 / unknown service {request.service!r}",
+            [FieldProblem("body.service", f"one of {', '.join(catalogue)}")],
+        )
+    minutes = request.minutes if request.minutes is not None else service.minutes
+    if request.window is not None:
+        window = request.window
+    elif request.urgency in ("urgent", "emergency"):
+        window = (request.now, min(23 * 60 + 59, request.now + URGENT_MINUTES))
+    else:
+        future = [(max(a, request.now), b) for a, b in service.windows if b >= request.now]
+        if not future:
+            raise InputError(
+                "今天的服务时段已过 / the service's windows of today are over; give a window",
+                [FieldProblem("body.window", "required after the catalogue's windows")],
+            )
+        window = future[0]
+    if window[0] > window[1]:
+        raise InputError(
+            "时间窗结束早于开始 / the window ends before it starts",
+            [FieldProblem("body.window.to", "before from")],
+        )
+    data = household.data if household is not None else {}
+    if household is not None:
+        lat, lon = household.lat, household.lon
+    else:
+        assert request.caller_lat is not None and request.caller_lon is not None
+        lat, lon = to_wgs84(request.caller_lat, request.caller_lon, request.coord_system)
+    call = Call(
+        lat=lat,
+        lon=lon,
+        minutes=minutes,
+        window=window,
+        skill=service.skill,
+        urgency=request.urgency,
+        gender_preference=data.get("gender_preference"),
+        forbidden_caregivers=tuple(data.get("forbidden_caregivers", ())),
+    )
+    return call, window, minutes
+
+
+def _moves(option_moves: Sequence[Any], orders: dict[int, WorkOrder]) -> list[dict[str, Any]]:
+    out = []
+    for m in option_moves:
+        order = orders[int(m.key)]
+        out.append(
+            {
+                "work_order": order.id,
+                "request": order.request_id,
+                "household": order.household_id,
+                "start_before": m.start_before,
+                "start_after": m.start_after,
+                "delay": m.delay,
+            }
+        )
+    return out
+
+
+def open_call(session: Session, request: CallRequest) -> HotlineResult:
+    """Open a hotline work order and find the best caregivers for it; commits.
+
+    Raises :class:`NotFound` for an unknown household, :class:`InputError` for an unknown
+    service or an impossible window, :class:`Conflict` without a published plan for the date.
+    """
+    scenario = _scenario(session)
+    plan = published_plan(session)
+    if plan is None:
+        raise Conflict("没有已发布的计划 / no plan is published")
+    household = None
+    if request.household is not None:
+        household = session.get(HouseholdRow, request.household)
+        if household is None:
+            raise NotFound(f"服务对象不存在 / no household {request.household}")
+    call, window, minutes = _call_of(request, default_catalogue(), household)
+    day, routes, by_caregiver = day_routes(session, scenario, plan, request.visit_date)
+    answer = find_insertions(
+        call, routes, now=request.now, travel=scenario.travel, limit=request.options
+    )
+    orders = {o.id: o for os_ in by_caregiver.values() for o in os_}
+    moved = [_moves(o.moves, orders) for o in answer.options]
+    now = utcnow()
+    order = WorkOrder(
+        source="hotline",
+        plan_id=None,
+        status="created",
+        caregiver_id=None,
+        household_id=household.id if household is not None else "",
+        request_id=None,
+        service=request.service,
+        day=day,
+        visit_date=request.visit_date,
+        sequence=0,
+        planned_minutes=minutes,
+        window_from=window[0],
+        window_to=window[1],
+        household_name=household.name if household is not None else request.caller_name,
+        address=household.address if household is not None else request.caller_address,
+        lat=call.lat,
+        lon=call.lon,
+        notes=request.notes,
+        flags=[request.urgency] if request.urgency != "normal" else [],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    session.flush()
+    if household is None:
+        order.household_id = f"caller-{order.id}"
+    offered = []
+    for i, option in enumerate(answer.options):
+        offered.append(
+            {
+                "option": i,
+                "caregiver": option.caregiver,
+                "position": option.position,
+                "depart": option.depart,
+                "arrival": option.arrival,
+                "start": option.start,
+                "end": option.end,
+                "back": option.back,
+                "added_travel": option.added_travel,
+                "rest": None if option.rest is None else [option.rest.start, option.rest.end],
+                "moves": moved[i],
+                "fingerprint": _fingerprint(by_caregiver.get(option.caregiver, [])),
+            }
+        )
+    session.add(
+        HotlineCall(
+            work_order_id=order.id,
+            urgency=request.urgency,
+            now=request.now,
+            plan_id=plan.id,
+            options=offered,
+            created_at=now,
+        )
+    )
+    session.commit()
+    return HotlineResult(order, call, answer, moved)
+
+
+# --- new plan versions ---------------------------------------------------------------------------
+
+
+def _next_version(session: Session) -> int:
+    versions = session.scalars(select(PlanRow.version)).all()
+    return max(versions, default=0) + 1
+
+
+def _new_version(session: Session, old: PlanRow, document: dict[str, Any], why: str) -> PlanRow:
+    """A published copy of ``old`` with ``document``; moves ``old``'s orders to it (no
+    commit)."""
+    now = utcnow()
+    row = PlanRow(
+        version=_next_version(session),
+        name=old.name,
+        status="published",
+        scenario_name=old.scenario_name,
+        week_start=old.week_start,
+        parameters={**old.parameters, "from_version": old.version, "change": why},
+        document=document,
+        kpis=dict(old.kpis),
+        progress=1.0,
+        message=why,
+        created_by=old.created_by,
+        created_at=now,
+        updated_at=now,
+        published_at=now,
+    )
+    old.status, old.updated_at = "done", now
+    session.add(row)
+    session.flush()
+    session.execute(update(WorkOrder).where(WorkOrder.plan_id == old.id).values(plan_id=row.id))
+    return row
+
+
+def _commit_version(session: Session) -> None:
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            "计划刚被他人修改，请重新查询 / the plan was changed by someone else at the same "
+            "moment; ask again"
+        ) from None
+
+
+def _stop(request: str, household: str, arrival: int, start: int, end: int) -> dict[str, Any]:
+    return {
+        "request": request,
+        "household": household,
+        "arrival": format_hhmm(arrival),
+        "start": format_hhmm(start),
+        "end": format_hhmm(end),
+    }
+
+
+def _locked_published(session: Session) -> PlanRow:
+    plan = session.scalar(select(PlanRow).where(PlanRow.status == "published").with_for_update())
+    if plan is None:
+        raise Conflict("没有已发布的计划 / no plan is published")
+    return plan
+
+
+def confirm(session: Session, order_id: int, caregiver: str, option_index: int) -> ConfirmResult:
+    """Dispatch hotline order ``order_id`` to ``caregiver`` as in option ``option_index``;
+    commits a new published plan version.
+
+    Raises :class:`NotFound`, :class:`InputError` for an option that was not offered to that
+    caregiver, :class:`Conflict` when the order is not open or the caregiver's route changed
+    since the options were computed (ask again).
+    """
+    order = get_order(session, order_id)
+    call = session.get(HotlineCall, order_id)
+    if call is None or order.source != "hotline":
+        raise NotFound(f"不是热线工单 / work order {order_id} is not a hotline request")
+    if order.status != "created":
+        raise Conflict(
+            f"工单{order_id}已派出 / work order {order_id} is {order.status}, not waiting for "
+            "a caregiver"
+        )
+    chosen = next(
+        (o for o in call.options if o["option"] == option_index and o["caregiver"] == caregiver),
+        None,
+    )
+    if chosen is None:
+        raise InputError(
+            f"没有这个选项 / option {option_index} was not offered for caregiver {caregiver}",
+            [FieldProblem("body.option", "not among the offered options")],
+        )
+    plan = _locked_published(session)
+    scenario = _scenario(session)
+    assert order.visit_date is not None
+    day, _routes, by_caregiver = day_routes(session, scenario, plan, order.visit_date)
+    current = by_caregiver.get(caregiver, [])
+    if _fingerprint(current) != chosen["fingerprint"]:
+        session.rollback()
+        raise Conflict(
+            f"护理员{caregiver}的路线已变化，请重新查询 / caregiver {caregiver}'s route changed "
+            "since the options were given; ask again"
+        )
+    request_id = f"hotline-{order.id}"
+    document = copy.deepcopy(plan.document or {"format": 1, "routes": [], "unassigned": []})
+    routes = document.setdefault("routes", [])
+    route = next((r for r in routes if r["caregiver"] == caregiver and r["day"] == day), None)
+    if route is None:
+        route = {
+            "caregiver": caregiver,
+            "day": day,
+            "leave": format_hhmm(chosen["depart"]),
+            "back": format_hhmm(chosen["back"]),
+            "stops": [],
+        }
+        routes.append(route)
+    moved_by_request = {m["request"]: m for m in chosen["moves"] if m["request"] is not None}
+    orders = {o.id: o for o in current}
+    for stop in route["stops"]:
+        m = moved_by_request.get(stop["request"])
+        if m is not None:
+            length = parse_hhmm(stop["end"]) - parse_hhmm(stop["start"])
+            stop["start"] = format_hhmm(m["start_after"])
+            stop["end"] = format_hhmm(m["start_after"] + length)
+            stop["arrival"] = min(stop["arrival"], stop["start"])
+    stops_before = [s for s in route["stops"] if parse_hhmm(s["start"]) < chosen["start"]]
+    position = len(stops_before)
+    route["stops"].insert(
+        position,
+        _stop(request_id, order.household_id, chosen["arrival"], chosen["start"], chosen["end"]),
+    )
+    route["back"] = format_hhmm(max(parse_hhmm(route["back"]), chosen["back"]))
+    if chosen["rest"] is not None:
+        route["break"] = {
+            "start": format_hhmm(chosen["rest"][0]),
+            "end": format_hhmm(chosen["rest"][1]),
+        }
+    row = _new_version(session, plan, document, f"hotline work order {order.id} → {caregiver}")
+    for m in chosen["moves"]:
+        moved = orders[m["work_order"]]
+        length = (moved.end or 0) - (moved.start or 0)
+        moved.start, moved.end = m["start_after"], m["start_after"] + length
+        moved.arrival = min(moved.arrival or moved.start, moved.start)
+        moved.updated_at = utcnow()
+    transition(order, "dispatched")
+    order.caregiver_id = caregiver
+    order.plan_id = row.id
+    order.request_id = request_id
+    order.arrival, order.start, order.end = chosen["arrival"], chosen["start"], chosen["end"]
+    for seq, o in enumerate(sorted([*current, order], key=lambda o: o.start or 0), start=1):
+        o.sequence = seq
+    _commit_version(session)
+    return ConfirmResult(order, row, list(chosen["moves"]))
+
+
+# --- absences ----------------------------------------------------------------------------------
+
+
+def _without_shift(scenario: Scenario, caregiver: str, day: str) -> Scenario:
+    caregivers = tuple(
+        replace(c, shifts=MappingProxyType({d: s for d, s in c.shifts.items() if d != day}))
+        if c.id == caregiver
+        else c
+        for c in scenario.caregivers
+    )
+    return replace(scenario, caregivers=caregivers)
+
+
+def report_absence(
+    session: Session, caregiver: str, visit_date: date, *, time_limit: float = 5.0
+) -> AbsenceResult:
+    """Give ``caregiver``'s open visits of ``visit_date`` to others of the same station by
+    re-routing that station's day (others' visits already started or done are pinned);
+    commits a new published plan version.
+
+    Raises :class:`NotFound` for an unknown caregiver, :class:`Conflict` when no published
+    plan covers the date.
+    """
+    scenario = _scenario(session)
+    try:
+        absent = scenario.caregiver(caregiver)
+    except KeyError:
+        raise NotFound(f"护理员不存在 / no caregiver {caregiver}") from None
+    plan = _locked_published(session)
+    day = _day_code(session, plan, visit_date)
+    team = {c.id for c in scenario.caregivers if c.station == absent.station}
+    orders = [o for o in _orders_of_day(session, plan, visit_date) if o.caregiver_id in team]
+    fixed = [o for o in orders if o.status in FIXED_STATES]
+    open_orders = [o for o in orders if o.status in OPEN_STATES]
+    standing = [o for o in open_orders if o.source == "plan" and o.request_id is not None]
+    not_kept: list[dict[str, Any]] = [
+        {
+            "request": o.request_id,
+            "household": o.household_id,
+            "work_order": o.id,
+            "reason": "manual",
+            "detail": "热线工单需人工改派 / a hotline order is re-dispatched by hand",
+        }
+        for o in open_orders
+        if o.caregiver_id == caregiver and o.source != "plan"
+    ]
+    sub = _without_shift(scenario, caregiver, day)
+    sub = replace(sub, caregivers=tuple(c for c in sub.caregivers if c.station == absent.station))
+    pins_by: dict[str, list[WorkOrder]] = defaultdict(list)
+    for o in sorted(fixed, key=lambda o: o.start or 0):
+        if o.caregiver_id != caregiver and o.request_id is not None and o.source == "plan":
+            pins_by[o.caregiver_id or ""].append(o)
+    working = {c.id for c in sub.caregivers if day in c.shifts}
+    pins = [
+        Pin(cid, tuple(o.request_id or "" for o in os_))
+        for cid, os_ in pins_by.items()
+        if cid in working
+    ]
+    visits = [
+        DayVisit(o.request_id or "", o.household_id)
+        for o in [*standing, *(o for os_ in pins_by.values() for o in os_)]
+    ]
+    result = route_day(
+        sub, day, visits=visits, pins=pins, params=SolveParams(time_limit=time_limit)
+    )
+    placed = {stop.request: (route, stop) for route in result.routes for stop in route.stops}
+    now = utcnow()
+    document = copy.deepcopy(plan.document or {"format": 1, "routes": [], "unassigned": []})
+    keep_routes = [
+        r for r in document.get("routes", []) if not (r["day"] == day and r["caregiver"] in team)
+    ]
+    new_routes = plan_to_dict(result)["routes"]
+    document["routes"] = keep_routes + new_routes
+    row = _new_version(session, plan, document, f"absence of {caregiver} on {visit_date}")
+    reassigned: list[WorkOrder] = []
+    for o in standing:
+        where = placed.get(o.request_id or "")
+        if where is None:
+            continue
+        route, stop = where
+        if route.caregiver == o.caregiver_id:
+            o.arrival, o.start, o.end = stop.arrival, stop.start, stop.end
+            o.updated_at = now
+            continue
+        transition(o, "cancelled")
+        fresh = WorkOrder(
+            source="plan",
+            plan_id=row.id,
+            status="dispatched",
+            caregiver_id=route.caregiver,
+            household_id=o.household_id,
+            request_id=o.request_id,
+            service=o.service,
+            day=o.day,
+            visit_date=o.visit_date,
+            sequence=0,
+            arrival=stop.arrival,
+            start=stop.start,
+            end=stop.end,
+            planned_minutes=o.planned_minutes,
+            window_from=o.window_from,
+            window_to=o.window_to,
+            household_name=o.household_name,
+            address=o.address,
+            lat=o.lat,
+            lon=o.lon,
+            notes=o.notes,
+            flags=[],
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(fresh)
+        if o.caregiver_id == caregiver:
+            reassigned.append(fresh)
+    lost = {u.request: u for u in result.unassigned}
+    for o in standing:
+        u = lost.get(o.request_id or "")
+        if u is None:
+            continue
+        transition(o, "cancelled")
+        not_kept.append(
+            {
+                "request": o.request_id,
+                "household": o.household_id,
+                "work_order": o.id,
+                "reason": u.reason,
+                "detail": u.detail,
+            }
+        )
+    session.flush()
+    by_caregiver: dict[str, list[WorkOrder]] = defaultdict(list)
+    for o in session.scalars(
+        select(WorkOrder).where(
+            WorkOrder.plan_id == row.id,
+            WorkOrder.visit_date == visit_date,
+            WorkOrder.status != "cancelled",
+        )
+    ):
+        by_caregiver[o.caregiver_id or ""].append(o)
+    for os_ in by_caregiver.values():
+        for seq, o in enumerate(sorted(os_, key=lambda o: o.start or 0), start=1):
+            o.sequence = seq
+    _commit_version(session)
+    return AbsenceResult(row, reassigned, not_kept)
+
+
+def local_now(zone: Any) -> tuple[date, int]:
+    """Today's date and the minutes from midnight now, in ``zone``."""
+    moment = datetime.now(zone)
+    return moment.date(), moment.hour * 60 + moment.minute
