@@ -643,6 +643,15 @@ def report_absence(
         if u is None:
             continue
         transition(o, "cancelled")
+        document.setdefault("unassigned", []).append(
+            {
+                "request": u.request,
+                "household": u.household,
+                "missing_visits": 1,
+                "reason": u.reason,
+                "detail": u.detail,
+            }
+        )
         not_kept.append(
             {
                 "request": o.request_id,
@@ -652,6 +661,7 @@ def report_absence(
                 "detail": u.detail,
             }
         )
+    row.document = copy.deepcopy(document)  # a new value, so the JSON column is written again
     session.flush()
     by_caregiver: dict[str, list[WorkOrder]] = defaultdict(list)
     for o in session.scalars(

@@ -1,0 +1,162 @@
+"""Planner jobs: submit (202), poll, cancel, restart, what-if modifications, compare."""
+
+from __future__ import annotations
+
+import threading
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api.app import create_app
+from api.services import jobs
+from dispatch.checker import check_plan
+from dispatch.plan_io import parse_plan
+from dispatch.scenario_io import parse_scenario
+from dispatch.weekly import Progress
+from dispatch.whatif import AddCaregivers, Modifications, apply_modifications
+from tests.api.conftest import ADMIN, make_settings, plan_doc, week_scenario_doc
+
+
+def _store(client: TestClient) -> dict[str, Any]:
+    doc = week_scenario_doc()
+    assert client.post("/api/v1/scenario", json=doc, headers=ADMIN).status_code == 200
+    return doc
+
+
+def _submit(client: TestClient, **body: Any) -> dict[str, Any]:
+    response = client.post("/api/v1/plans", json=body, headers=ADMIN)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def _finish(client: TestClient, plan_id: int) -> dict[str, Any]:
+    client.app.state.jobs.wait(plan_id)  # type: ignore[attr-defined]
+    return client.get(f"/api/v1/plans/{plan_id}", headers=ADMIN).json()
+
+
+def test_job_solves_in_the_background_and_passes_the_checker(client: TestClient) -> None:
+    doc = _store(client)
+    job = _submit(client, solver="ours", time_limit=1, seed=3, name="weekly")
+    assert job["status"] in ("draft", "running", "done")
+    done = _finish(client, job["id"])
+    assert (done["status"], done["progress"], done["name"]) == ("done", 1.0, "weekly")
+    assert done["kpis"]["planned_visits"] >= 1
+    scenario = parse_scenario(doc).scenario
+    report = check_plan(scenario, parse_plan(done["document"]))
+    assert report.ok, report.violations
+    # It does not replace the published plan until published.
+    assert client.post(f"/api/v1/plans/{job['id']}/publish", headers=ADMIN).status_code == 200
+
+
+def test_what_if_modifications_are_applied(client: TestClient) -> None:
+    doc = _store(client)
+    job = _submit(
+        client,
+        solver="greedy",
+        modifications={
+            "add_caregivers": [{"station": "S1", "count": 1, "template": "C1"}],
+            "remove_caregivers": ["C2"],
+            "scale_demand": 1.4,
+        },
+    )
+    done = _finish(client, job["id"])
+    assert done["status"] == "done"
+    plan = parse_plan(done["document"])
+    caregivers = {r.caregiver for r in plan.routes}
+    assert "C2" not in caregivers
+    scenario = apply_modifications(
+        parse_scenario(doc).scenario,
+        Modifications(
+            add_caregivers=(AddCaregivers("S1", 1, "C1"),),
+            remove_caregivers=("C2",),
+            scale_demand=1.4,
+        ),
+    )
+    assert len(scenario.households) == 7
+    report = check_plan(scenario, plan)
+    assert report.ok, report.violations
+    assert done["kpis"]["required_visits"] == sum(r.visits_per_week for _, r in scenario.requests())
+    bad = client.post(
+        "/api/v1/plans", json={"modifications": {"remove_caregivers": ["NOPE"]}}, headers=ADMIN
+    )
+    assert bad.status_code == 422 and "NOPE" in bad.json()["error"]["message"]
+    wrong = client.post("/api/v1/plans", json={"solver": "magic"}, headers=ADMIN)
+    assert wrong.status_code == 422
+
+
+def test_cancel_a_running_and_a_queued_job(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-in planner reports, waits for the test, then reports again: the second report
+    finds the job cancelled and stops it; the job queued behind it never starts."""
+    started, proceed = threading.Event(), threading.Event()
+    reports: list[str] = []
+
+    def planner(scenario: Any, *, params: Any, progress: Any) -> Any:
+        progress(Progress("route", 0.5, "half way", MappingProxyType({"planned_visits": 2.0})))
+        reports.append("first")
+        started.set()
+        proceed.wait()
+        progress(Progress("route", 0.9, "almost"))
+        reports.append("second")
+        raise AssertionError("the cancelled job went on")
+
+    monkeypatch.setattr(jobs, "plan_week", planner)
+    _store(client)
+    first = _submit(client, solver="ours")
+    second = _submit(client, solver="ours")
+    assert started.wait(timeout=60)
+    running = client.get(f"/api/v1/plans/{first['id']}", headers=ADMIN).json()
+    assert (running["status"], running["progress"]) == ("running", 0.5)
+    assert running["kpis"] == {"planned_visits": 2.0}  # the best so far
+    for job in (first, second):
+        response = client.delete(f"/api/v1/plans/{job['id']}", headers=ADMIN)
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "cancelled"
+    proceed.set()
+    for job in (first, second):
+        row = _finish(client, job["id"])
+        assert (row["status"], row["document"]) == ("cancelled", None)
+    assert reports == ["first"]
+    again = client.delete(f"/api/v1/plans/{first['id']}", headers=ADMIN)
+    assert again.status_code == 409
+
+
+def test_a_job_cut_off_by_a_restart_is_marked_failed(backend_url: str) -> None:
+    settings = make_settings(backend_url)
+    with TestClient(create_app(settings)) as client:
+        _store(client)
+        job = _submit(client, solver="greedy")
+        _finish(client, job["id"])
+    # The process died while the row said running.
+    engine = create_engine(backend_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE plans SET status = 'running', progress = 0.4 WHERE id = :id"),
+            {"id": job["id"]},
+        )
+    engine.dispose()
+    with TestClient(create_app(settings)) as client:
+        row = client.get(f"/api/v1/plans/{job['id']}", headers=ADMIN).json()
+    assert row["status"] == "failed"
+    assert "restart" in row["message"] and "重启" in row["message"]
+
+
+def test_compare_two_plans(client: TestClient) -> None:
+    _store(client)
+    a = plan_doc(c1_day="mon", c2_day="tue")
+    b = plan_doc(c1_day="mon", c2_day="tue")
+    b["kpis"] = {**b["kpis"], "travel_minutes": 24, "planned_visits": 3}
+    ids = [client.post("/api/v1/plans", json=d, headers=ADMIN).json()["id"] for d in (a, b)]
+    response = client.get(f"/api/v1/plans/compare?a={ids[0]}&b={ids[1]}", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["a"]["id"], body["b"]["id"]) == tuple(ids)
+    kpis = {k["name"]: k for k in body["kpis"]}
+    assert kpis["travel_minutes"] == {"name": "travel_minutes", "a": 30, "b": 24, "difference": -6}
+    assert kpis["planned_visits"]["difference"] == 0
+    missing = client.get(f"/api/v1/plans/compare?a={ids[0]}&b=999", headers=ADMIN)
+    assert missing.status_code == 404
