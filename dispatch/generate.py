@@ -84,8 +84,15 @@ _URBAN_SHARE = 0.75  # 城镇人口占74.92% in the seed report
 _WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
 _DAY_START = parse_hhmm("08:00")
 _DAY_END = parse_hhmm("17:00")
-_PART_END = parse_hhmm("12:00")
-_LUNCH = Break(window_start=parse_hhmm("11:30"), window_end=parse_hhmm("13:30"), minutes=60)
+_PART_START = parse_hhmm("07:30")  # 早班: at the first home by 08:00
+_PART_END = parse_hhmm("11:30")
+# Lunch after the meal round: an hour starting 12:00–13:00.
+_LUNCH = Break(window_start=parse_hhmm("12:00"), window_end=parse_hhmm("14:00"), minutes=60)
+# Visits whose start windows close by 12:30 are morning work (personal care, lunch round).
+_MORNING_END = parse_hhmm("12:30")
+_SKILL_SHARE = 0.85  # required over productive minutes of the caregivers qualified, per day
+_PEAK_SHARE = 0.80  # morning visits over the morning minutes of those qualified, per day
+_MAX_SLOTS = 400  # per station, a guard against a runaway loop
 _FULL_WEEK_CAP = 2400
 _PART_WEEK_CAP = 1200
 _PART_TIME_SHARE = 0.12
@@ -598,106 +605,155 @@ def _served(h: Household, team: Sequence[Caregiver], days: Sequence[str]) -> boo
 
 @dataclass(frozen=True)
 class _Role:
-    """A caregiver slot: kind (``_LEVEL5`` …), part-time or not, Saturday crew or not."""
+    """A caregiver slot: kind (``_LEVEL5`` …), part-time or not, and the day off of five.
+
+    The weekday crew is off on Saturday; the Saturday crew takes a weekday off instead.
+    """
 
     kind: str
     part_time: bool = False
-    saturday: bool = False
+    off: str = "sat"
+
+
+_KINDS: tuple[str, ...] = (_LEVEL5, _LEVEL4, _THERAPIST, _NURSE)  # least qualified first
+_TEAM_ORDER: tuple[str, ...] = (_LEVEL5, _THERAPIST, _LEVEL4, _NURSE)
+# Every non-empty set of kinds, for Hall's condition: visits only the kinds of a set can do
+# must fit that set's minutes.
+_KIND_SETS: tuple[frozenset[str], ...] = tuple(
+    frozenset(k for i, k in enumerate(_KINDS) if mask >> i & 1)
+    for mask in range(1, 1 << len(_KINDS))
+)
+
+
+def _able(service: str) -> frozenset[str]:
+    """The kinds of caregiver qualified for ``service``."""
+    return frozenset(k for k in _KINDS if service in _QUALIFIED[k])
+
+
+@dataclass
+class _Demand:
+    """A station's required minutes (service + estimated travel) by day and qualified kinds.
+
+    ``day[d][kinds]`` counts every visit, ``morning[d][kinds]`` the visits whose windows close by
+    ``_MORNING_END``. A request's visits are spread evenly over the days it allows: three a
+    week two days apart can only be Monday, Wednesday and Friday without Saturday, so a station
+    that serves them all week needs its Saturday crew about as large as a weekday's.
+    """
+
+    day: dict[str, dict[frozenset[str], float]] = field(default_factory=dict)
+    morning: dict[str, dict[frozenset[str], float]] = field(default_factory=dict)
+    week: float = 0.0
+
+    def add(self, r: ServiceRequest, leg: float) -> None:
+        each = (r.minutes + leg) * r.staff
+        self.week += each * r.visits_per_week
+        allowed = [d for d in DEFAULT_DAYS if r.days is None or d in r.days]
+        share = dict.fromkeys(allowed, min(1.0, r.visits_per_week / max(len(allowed), 1)))
+        able = _able(r.service)
+        morning = max(end for _, end in r.windows) <= _MORNING_END
+        for d, n in share.items():
+            day = self.day.setdefault(d, {})
+            day[able] = day.get(able, 0.0) + n * each
+            if morning:
+                am = self.morning.setdefault(d, {})
+                am[able] = am.get(able, 0.0) + n * each
+
+
+def _role_minutes(role: _Role) -> dict[str, tuple[float, float]]:
+    """Productive and morning minutes per working day of a slot."""
+    c = _caregiver_from(role, frozenset())
+    per_day = productive_minutes(c, DEFAULT_DAYS) / len(c.shifts)
+    return {
+        d: (per_day, float(max(0, min(end, _MORNING_END) - start)))
+        for d, (start, end) in c.shifts.items()
+    }
+
+
+def _shortfall(
+    demand: _Demand,
+    supply: Mapping[str, Mapping[str, list[float]]],
+    days: Sequence[str] = DEFAULT_DAYS,
+) -> tuple[float, frozenset[str], str, bool] | None:
+    """The largest need over ``days`` beyond its share: ``(minutes, kinds, day, morning)``.
+
+    ``supply[d][kind]`` is ``[productive, morning]`` minutes of that kind on day ``d``. The
+    minutes are negative (slack) when everything is covered; ``None`` when nothing is needed.
+    """
+    worst: tuple[float, frozenset[str], str, bool] | None = None
+    for d in days:
+        for morning, need, share in (
+            (False, demand.day.get(d, {}), _SKILL_SHARE),
+            (True, demand.morning.get(d, {}), _PEAK_SHARE),
+        ):
+            if not need:
+                continue
+            have = supply.get(d, {})
+            for kinds in _KIND_SETS:
+                minutes = sum(v for able, v in need.items() if able <= kinds)
+                if minutes <= 0:
+                    continue
+                cap = sum(have.get(k, [0.0, 0.0])[int(morning)] for k in kinds)
+                gap = minutes - share * cap
+                if worst is None or gap > worst[0]:
+                    worst = (gap, kinds, d, morning)
+    return worst
+
+
+def _margin(worst: tuple[float, frozenset[str], str, bool] | None) -> float:
+    return -math.inf if worst is None else worst[0]
 
 
 def _roster(
     households: Sequence[Household], legs: Sequence[float], *, target: float
 ) -> list[_Role]:
-    """Caregiver slots for one station: sized to ``target`` load with the skills needed.
+    """Caregiver slots for one station: each skill and the morning peak covered, then ``target``.
 
     ``legs`` are the estimated travel minutes per visit of each household (see
-    :class:`LoadEstimate`).
+    :class:`LoadEstimate`). Slots are added one at a time for the largest shortfall (per day:
+    the visits only some kinds of caregiver may do within ``_SKILL_SHARE`` of their minutes, and
+    the morning visits within ``_PEAK_SHARE`` of their morning minutes): the least qualified kind
+    that helps, on the morning shift when only the morning falls short, in the Saturday crew
+    for a Saturday shortfall. Full-time level-5 caregivers (every eighth on the morning shift)
+    then bring the whole week to ``target`` of productive minutes, unless it is already below.
     """
-    week = 0.0  # service and travel minutes of the week
-    bodily = 0.0
-    saturday = 0.0  # the Saturday visit of requests that cannot all fit Monday to Friday
-    saturday_bodily = 0.0
-    morning_visits = 0  # personal care
-    need: set[str] = set()
+    demand = _Demand()
     for h, leg in zip(households, legs, strict=True):
         for r in h.requests:
-            each = (r.minutes + leg) * r.staff
-            week += each * r.visits_per_week
-            need.add(r.service)
-            sat = max_visits_in_week(_WEEKDAYS, r.min_gap_days) < r.visits_per_week
-            if r.service in _BODILY_CARE:
-                bodily += each * r.visits_per_week
-                if r.service == "personal_care":
-                    morning_visits += r.visits_per_week
-            if sat:
-                saturday += each
-                if r.service in _BODILY_CARE:
-                    saturday_bodily += each
-    full = productive_minutes(_caregiver_from(_Role(_LEVEL5), frozenset()), DEFAULT_DAYS)
-    part = productive_minutes(
-        _caregiver_from(_Role(_LEVEL5, part_time=True), frozenset()), DEFAULT_DAYS
-    )
-    wanted = week / target
-    # About one in eight works mornings only; one more part-timer or full-timer, or none,
-    # brings the capacity closest to what is wanted.
-    base_part = round(_PART_TIME_SHARE * wanted / full)
-    n_full = int(max(wanted - base_part * part, 0) // full)
-    options = [(n_full, base_part), (n_full, base_part + 1), (n_full + 1, base_part)]
-    n_full, n_part = min(options, key=lambda o: (abs(o[0] * full + o[1] * part - wanted), -o[0]))
+            demand.add(r, leg)
     roles: list[_Role] = []
-    if "nursing" in need:
-        roles.append(_Role(_NURSE))
-        n_full -= 1
-    if "rehab" in need:
-        if n_part > 0:
-            roles.append(_Role(_THERAPIST, part_time=True))
-            n_part -= 1
-        else:
-            roles.append(_Role(_THERAPIST))
-            n_full -= 1
-    # Personal care is morning work: its hour-long visits start 08:00–11:00, so a level-4
-    # caregiver fits three a morning at most; plan for 2.4 over five days.
-    share = bodily / week if week else 0.0
-    n_bodily = 0
-    if need & _BODILY_CARE:
-        n_bodily = max(
-            1,
-            math.ceil(morning_visits / (len(_WEEKDAYS) * 2.4)),
-            math.ceil(1.2 * share * (n_full + n_part + len(roles))),
-        )
-        n_bodily -= sum(1 for r in roles if r.kind == _NURSE)
-    day_minutes = full / len(_WEEKDAYS)
-    n_sat_bodily = math.ceil(saturday_bodily / (target * day_minutes)) if saturday_bodily else 0
-    if saturday_bodily:
-        n_bodily = max(n_bodily, n_sat_bodily + 1)  # someone must cover Monday too
-    if "bed_bath" in need:
-        n_bodily = max(n_bodily, 2 - sum(1 for r in roles if r.kind == _NURSE))
-    # The Saturday crew carries the visits that need Saturday and a third of an even share of
-    # the rest: weekend service is smaller.
-    flexible = week - saturday * len(DEFAULT_DAYS)
-    n_sat = math.ceil((saturday + flexible / 18) / (target * day_minutes)) if week else 0
-    n_sat = max(n_sat, n_sat_bodily, 1 if saturday else 0)
-    for k in range(max(n_bodily, 0)):
-        part_time = n_full <= 0 and n_part > 0
-        if part_time:
-            n_part -= 1
-        else:
-            n_full -= 1
-        roles.append(_Role(_LEVEL4, part_time=part_time, saturday=k < n_sat_bodily))
-    rest = max(n_full, 0) + max(n_part, 0)
-    for k in range(rest):
-        roles.append(_Role(_LEVEL5, part_time=k >= max(n_full, 0)))
-    if not roles and households:
-        roles.append(_Role(_LEVEL5))
-    # The Saturday crew: the bodily-care ones above, then full-time level 5 or 4 others.
-    crew = sum(role.saturday for role in roles)
-    for i, role in enumerate(roles):
-        if crew >= n_sat:
+    supply: dict[str, dict[str, list[float]]] = {}
+    capacity = 0.0
+
+    def hire(role: _Role) -> None:
+        nonlocal capacity
+        for d, (work, morning) in _role_minutes(role).items():
+            have = supply.setdefault(d, {}).setdefault(role.kind, [0.0, 0.0])
+            have[0] += work
+            have[1] += morning
+            capacity += work
+        roles.append(role)
+
+    for _ in range(_MAX_SLOTS):
+        worst = _shortfall(demand, supply)
+        if worst is None or worst[0] <= 1e-9:
             break
-        if not role.saturday and not role.part_time and role.kind in (_LEVEL5, _LEVEL4):
-            roles[i] = _Role(role.kind, saturday=True)
-            crew += 1
-    return roles
+        _, kinds, day, morning = worst
+        kind = next(k for k in _KINDS if k in kinds)
+        off = "sat"
+        if day == "sat":  # the Saturday crew's weekday off: the weekday with the most slack
+            off = min(_WEEKDAYS, key=lambda w: _margin(_shortfall(demand, supply, (w,))))
+        hire(_Role(kind, part_time=morning and kind in (_LEVEL5, _LEVEL4), off=off))
+    full = productive_minutes(_caregiver_from(_Role(_LEVEL5), frozenset()), DEFAULT_DAYS)
+    while capacity < demand.week / target and len(roles) < _MAX_SLOTS:
+        gap = demand.week / target - capacity
+        part_due = sum(r.part_time for r in roles) < _PART_TIME_SHARE * (len(roles) + 1)
+        # A part-timer when one is due or when a full-timer would overshoot by more.
+        hire(_Role(_LEVEL5, part_time=part_due or gap < full / 2))
+    if not roles and households:
+        hire(_Role(_LEVEL5))
+    # Least qualified first: a dispatcher who goes down the list gives basic work to level 5
+    # and keeps the specialists free for what only they may do.
+    return sorted(roles, key=lambda r: _TEAM_ORDER.index(r.kind))
 
 
 def _caregiver_from(
@@ -709,19 +765,18 @@ def _caregiver_from(
     mode: str = "ebike",
     gender: str = "F",
     max_visits: int = 8,
-    off: str = "sat",
     name: str = "",
 ) -> Caregiver:
-    """The caregiver of a slot: five working days (``off`` is the weekday off for the crew)."""
+    """The caregiver of a slot: five working days, every day but the slot's day off."""
     if role.part_time:
-        hours = (_DAY_START, _PART_END)
+        hours = (_PART_START, _PART_END)
         cap = _PART_WEEK_CAP
         rest = None  # a morning shift ends before the lunch window
     else:
         hours = (_DAY_START, _DAY_END)
         cap = _FULL_WEEK_CAP
         rest = _LUNCH
-    days = [d for d in DEFAULT_DAYS if d != (off if role.saturday else "sat")]
+    days = [d for d in DEFAULT_DAYS if d != role.off]
     return Caregiver(
         id=cid,
         station=station,
@@ -754,8 +809,8 @@ def _missing_role(
             continue
         kind = _kind_for(r.service)
         off = _WEEKDAYS[len(team) % len(_WEEKDAYS)]
-        for role in (_Role(kind), _Role(kind, saturday=True)):
-            trial = _caregiver_from(role, skills[kind], cid="?", off=off)
+        for role in (_Role(kind), _Role(kind, off=off)):
+            trial = _caregiver_from(role, skills[kind], cid="?")
             if _request_served(h, r, [*team, trial], DEFAULT_DAYS):
                 return role
         return _Role(kind)  # a staff-2 visit may need two more
@@ -783,7 +838,6 @@ def _hire(
         mode=mix[k % len(mix)] if role.kind in (_LEVEL5, _LEVEL4) else mix[0],
         gender=gender,
         max_visits=rng.randint(8, 10) if not role.part_time else 6,
-        off=_WEEKDAYS[k % len(_WEEKDAYS)],
         name=_person_name(rng, gender),
     )
 
