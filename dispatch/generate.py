@@ -14,19 +14,23 @@ Yinchuan-like coordinates (WGS-84, around 38.47 N, 106.27 E):
 - **Planning week** is Monday to Saturday (``DEFAULT_DAYS``): daily services (meal delivery,
   personal care at level 4) run six days, so "7 per week" is capped at 6. Caregivers work five
   days; a Saturday crew takes a weekday off instead.
-- **Staffing**: a household belongs to its nearest station. Each station gets enough
-  caregivers that the required service minutes plus an estimate of travel
-  (:func:`estimate_load`) come to about ``target_load`` (70 %) of their productive shift
-  minutes, with the skills its households need on the days they need them (certification
-  level 4 for personal care and bathing, a registered nurse for nursing, a rehabilitation
-  therapist), about one in eight on a morning part-time shift. A few households then ask for
-  a caregiver's gender, a caregiver they know, or (rarely) not to see one; only where the
-  station can still serve them.
+- **Staffing**: a household belongs to its nearest station. Per station and day, with each
+  request's visits spread over its allowed days and minutes counted as service plus an
+  estimated leg of travel (:func:`estimate_load`), the visits only a set of caregiver kinds may
+  do (certification level 5, level 4 for personal care and bathing, a registered nurse for
+  nursing, a rehabilitation therapist) fit 85 % of that set's productive minutes, and the
+  morning ones (windows closing by 12:30: personal care, the lunch round) 80 % of its morning
+  minutes. Shortfalls are filled one caregiver at a time (the early shift 早班 07:30–11:30 for
+  a morning shortfall, the Saturday crew for Saturday); then level-5 caregivers bring the week
+  to ``target_load`` (70 %) if it is still above. The peaks usually leave it somewhat below.
+  A few households then ask for a caregiver's gender, a caregiver they know, or (rarely) not
+  to see one; only where the station can still serve them.
 
 Everything is drawn from one ``random.Random(seed)``, so a seed gives the same district on
 every machine. Minutes, staff, skills and typical windows come from the service catalogue
 (:mod:`dispatch.catalogue`); the dinner meal window is left out because day shifts end at
 17:00, and every window is trimmed so that a visit starting at its end still finishes by then.
+Lunch breaks start 12:00–13:00, after the lunch round (10:30–12:30).
 """
 
 from __future__ import annotations
@@ -712,9 +716,10 @@ def _roster(
     :class:`LoadEstimate`). Slots are added one at a time for the largest shortfall (per day:
     the visits only some kinds of caregiver may do within ``_SKILL_SHARE`` of their minutes, and
     the morning visits within ``_PEAK_SHARE`` of their morning minutes): the least qualified kind
-    that helps, on the morning shift when only the morning falls short, in the Saturday crew
-    for a Saturday shortfall. Full-time level-5 caregivers (every eighth on the morning shift)
-    then bring the whole week to ``target`` of productive minutes, unless it is already below.
+    that helps, on the early shift when only the morning falls short, in the Saturday crew
+    (off on the weekday with the most slack) for a Saturday shortfall. Level-5 caregivers then
+    bring the whole week to ``target`` of productive minutes, unless it is already below; the
+    team comes back least qualified first.
     """
     demand = _Demand()
     for h, leg in zip(households, legs, strict=True):
