@@ -1,28 +1,94 @@
-"""Search strategy of the router: OR-Tools search parameters and the runs across the budget."""
+"""Search strategy of the router: OR-Tools search parameters and the rounds across the budget.
+
+Each round is an OR-Tools iterated local search (ruin and recreate by string removals, simulated
+annealing acceptance, local search on every perturbed solution). Round 1 starts from a
+constructive first solution (or from the pinned sequences); later rounds rebuild the model with
+another node order (a different search trajectory) and restart from the best routes so far,
+given as a hint to local cheapest insertion, which rebuilds them unchanged.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from solver.problem import RoutingProblem, SolveParams, SolverResult
-from solver.routing import build_model, decode, infeasible_result, pinned_routes
+from solver.routing import RoutingModel, build_model, decode, infeasible_result, pinned_routes
 
-__all__ = ["run_search", "search_parameters"]
+__all__ = ["DEFAULT_CONFIG", "SearchConfig", "run_search", "search_parameters"]
 
 FSS = routing_enums_pb2.FirstSolutionStrategy
 LSM = routing_enums_pb2.LocalSearchMetaheuristic
+BOOL_FALSE = 2  # ortools.util.optional_boolean_pb2.BOOL_FALSE
+
+# Large-neighbourhood operators that re-insert whole paths: slow on every local-search pass,
+# and the ruin-and-recreate perturbation already plays their part.
+SLOW_OPERATORS = (
+    "use_global_cheapest_insertion_path_lns",
+    "use_local_cheapest_insertion_path_lns",
+    "use_relocate_path_global_cheapest_insertion_insert_unperformed",
+    "use_global_cheapest_insertion_visit_types_lns",
+    "use_local_cheapest_insertion_visit_types_lns",
+)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Knobs of the search, one set for every problem.
+
+    ``rounds`` splits the budget into restarts from the best routes; ``ruin_visits`` and
+    ``ruin_sequence`` are the string-removal sizes (average removed visits, longest removed
+    string); ``bypass`` the split-string factor; ``temperatures`` the simulated annealing
+    start/end temperatures in objective units (``None``: derived from the arc costs).
+    """
+
+    rounds: int = 1
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    recreate: str = "LOCAL_CHEAPEST_INSERTION"
+    ruin_visits: int = 10
+    ruin_sequence: int = 10
+    bypass: float = 0.01
+    temperatures: tuple[float, float] | None = None
+    slow_operators: bool = False
+
+
+DEFAULT_CONFIG = SearchConfig()
 
 
 def search_parameters(
-    *, time_limit: float, solution_limit: int | None = None, log: bool = False
-) -> object:
-    """OR-Tools search parameters of one run (``time_limit`` in seconds)."""
+    config: SearchConfig,
+    *,
+    time_limit: float,
+    solution_limit: int | None = None,
+    log: bool = False,
+    first_solution: str | None = None,
+) -> Any:
+    """OR-Tools search parameters of one round (``time_limit`` in seconds)."""
     sp = pywrapcp.DefaultRoutingSearchParameters()
-    sp.first_solution_strategy = FSS.PARALLEL_CHEAPEST_INSERTION
-    sp.local_search_metaheuristic = LSM.GUIDED_LOCAL_SEARCH
+    sp.first_solution_strategy = getattr(FSS, first_solution or config.first_solution)
+    sp.local_search_metaheuristic = LSM.GREEDY_DESCENT
+    sp.use_iterated_local_search = True
+    ils = sp.iterated_local_search_parameters
+    ils.improve_perturbed_solution = True
+    rr = ils.ruin_recreate_parameters
+    del rr.ruin_strategies[:]
+    sisr = rr.ruin_strategies.add().sisr
+    sisr.avg_num_removed_visits = config.ruin_visits
+    sisr.max_removed_sequence_size = config.ruin_sequence
+    sisr.bypass_factor = config.bypass
+    rr.recreate_strategy.heuristic = getattr(FSS, config.recreate)
+    sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+    if config.temperatures is None:
+        sa.automatic_temperatures = True
+    else:
+        sa.initial_temperature, sa.final_temperature = config.temperatures
+    if not config.slow_operators:
+        for name in SLOW_OPERATORS:
+            setattr(sp.local_search_operators, name, BOOL_FALSE)
     sp.time_limit.FromTimedelta(timedelta(seconds=max(time_limit, 0.01)))
     if solution_limit is not None:
         sp.solution_limit = solution_limit
@@ -30,32 +96,71 @@ def search_parameters(
     return sp
 
 
-def run_search(problem: RoutingProblem, params: SolveParams) -> SolverResult:
-    """Search ``problem`` with ``params``; ``stats`` holds the runs and solutions counted."""
-    t0 = time.perf_counter()
-    model = build_model(problem, shuffle_seed=params.seed)
-    sp = search_parameters(
-        time_limit=params.time_limit, solution_limit=params.iteration_limit, log=params.log
-    )
+def _hint_routes(model: RoutingModel, result: SolverResult) -> list[list[int]]:
+    routes: list[list[int]] = [[] for _ in model.problem.vehicles]
+    for route in result.routes:
+        routes[route.vehicle] = [model.index_of_visit(i) for i in route.visits]
+    return routes
+
+
+def _round(
+    model: RoutingModel,
+    params: SolveParams,
+    config: SearchConfig,
+    time_limit: float,
+    hint: list[list[int]] | None,
+) -> Any:
     routing = model.routing
-    hint = pinned_routes(model)
-    solution = None
+    first = None if hint is None else "LOCAL_CHEAPEST_INSERTION"
+    sp = search_parameters(
+        config,
+        time_limit=time_limit,
+        solution_limit=params.iteration_limit,
+        log=params.log,
+        first_solution=first,
+    )
     if hint is not None:
         routing.CloseModelWithParameters(sp)
         start = routing.ReadAssignmentFromRoutes(hint, True)
         if start is not None:
-            solution = routing.SolveFromAssignmentWithParameters(start, sp)
-    if solution is None:
-        solution = routing.SolveWithParameters(sp)
-    stats = {"runs": 1.0, "search_seconds": time.perf_counter() - t0}
-    if solution is None:
+            routing.SetFirstSolutionHint(start)
+    return routing.SolveWithIteratedLocalSearch(sp)
+
+
+def run_search(
+    problem: RoutingProblem, params: SolveParams, *, config: SearchConfig = DEFAULT_CONFIG
+) -> SolverResult:
+    """Search ``problem`` with ``params``; ``stats`` counts the rounds run.
+
+    ``params.iteration_limit`` bounds the solutions of every round, so that the same seed and
+    limit give the same routes whatever the machine's speed (as long as the time limit is not
+    reached first).
+    """
+    deadline = time.perf_counter() + params.time_limit
+    best: SolverResult | None = None
+    rounds = max(1, config.rounds)
+    done = 0
+    for r in range(rounds):
+        remaining = deadline - time.perf_counter()
+        if r and remaining <= 0.05:
+            break
+        model = build_model(problem, shuffle_seed=params.seed * 7919 + r)
+        hint = pinned_routes(model) if best is None else _hint_routes(model, best)
+        solution = _round(model, params, config, remaining / (rounds - r), hint)
+        done += 1
+        if solution is None:
+            continue
+        result = decode(model, solution)
+        if best is None or result.objective < best.objective:
+            best = result
+    stats = {"rounds": float(done)}
+    if best is None:
         return infeasible_result(problem, stats)
-    result = decode(model, solution)
     return SolverResult(
-        routes=result.routes,
-        dropped=result.dropped,
-        travel=result.travel,
-        objective=result.objective,
+        routes=best.routes,
+        dropped=best.dropped,
+        travel=best.travel,
+        objective=best.objective,
         feasible=True,
         stats=stats,
     )
