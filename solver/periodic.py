@@ -473,7 +473,8 @@ def solve_periodic(
             frac = (elapsed() - round_start) / max(1e-9, round_end - round_start)
             threshold = start_threshold * (1.0 - min(1.0, frac))
             snap = search.snapshot()
-            size = rng.randint(3, max(4, min(40, n // 4)))
+            # Small related sets: many cheap iterations beat few large ones here.
+            size = rng.randint(3, max(4, min(10, n // 4)))
             removed = _route_removal(search) if rng.random() < 0.15 else _related(search, size)
             removed += [
                 t for t, p in enumerate(search.pattern) if p is None and problem.tasks[t].patterns
