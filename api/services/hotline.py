@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from api.models import (
     HotlineCall,
@@ -661,7 +662,8 @@ def report_absence(
                 "detail": u.detail,
             }
         )
-    row.document = copy.deepcopy(document)  # a new value, so the JSON column is written again
+    row.document = document
+    flag_modified(row, "document")  # changed in place after the row was first written
     session.flush()
     by_caregiver: dict[str, list[WorkOrder]] = defaultdict(list)
     for o in session.scalars(
