@@ -70,6 +70,8 @@ class Rule(StrEnum):
     PATTERN = "pattern"
     #: a visit without its number of caregivers, or a two-person visit not started together
     STAFF = "staff"
+    #: a linked visit (``after``) without its first visit that day, or outside its delay
+    AFTER = "after"
     #: a route's load is above the caregiver's capacity
     CAPACITY = "capacity"
     #: unassigned entries do not account for exactly the missing visits, or have a bad reason
@@ -94,6 +96,7 @@ RULE_TEXT: dict[Rule, tuple[str, str]] = {
     Rule.SPACING: ("服务间隔不足", "visits too close together"),
     Rule.PATTERN: ("服务日不符合固定排班模式", "visit days fit none of the request's patterns"),
     Rule.STAFF: ("上门人数不符", "wrong number of caregivers or not together"),
+    Rule.AFTER: ("关联服务间隔不符", "linked visit missing its first visit or outside its delay"),
     Rule.CAPACITY: ("超出携带容量", "load above the caregiver's capacity"),
     Rule.UNASSIGNED: ("未排记录不一致", "unassigned entries do not match the missing visits"),
 }
@@ -528,6 +531,35 @@ def _staff(ctx: _Context) -> Iterator[Violation]:
             )
 
 
+def _after(ctx: _Context) -> Iterator[Violation]:
+    visits = ctx.visits()
+    for (rid, day), stops in visits.items():
+        link = ctx.index.requests[rid][1].after
+        if link is None or link.request not in ctx.index.requests:
+            continue
+        first = visits.get((link.request, day))
+        if not first:
+            yield Violation(
+                Rule.AFTER.value,
+                f"follows request {link.request!r}, which has no visit on {day}",
+                day=day,
+                request=rid,
+            )
+            continue
+        # Both visits may be two-person ones: every pair of their starts must keep the delay.
+        for _, s in stops:
+            for _, f in first:
+                delay = s.start - f.start
+                if not link.min_minutes <= delay <= link.max_minutes:
+                    yield Violation(
+                        Rule.AFTER.value,
+                        f"starts {delay} min after {link.request!r} ({_t(f.start)}), "
+                        f"{link.min_minutes}-{link.max_minutes} min wanted",
+                        day=day,
+                        request=rid,
+                    )
+
+
 def _capacity(ctx: _Context) -> Iterator[Violation]:
     for route in ctx.plan.routes:
         cg = ctx.index.caregivers.get(route.caregiver)
@@ -592,6 +624,7 @@ _RULES: tuple[Callable[[_Context], Iterator[Violation]], ...] = (
     _spacing,
     _patterns,
     _staff,
+    _after,
     _capacity,
     _unassigned,
 )

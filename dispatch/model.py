@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_CIRCUITY",
     "DEFAULT_SPEED_KMH",
     "MODES",
+    "After",
     "Break",
     "Caregiver",
     "Household",
@@ -95,6 +96,20 @@ class Caregiver:
 
 
 @dataclass(frozen=True)
+class After:
+    """A linked visit (extension, 关联服务): start ``min_minutes``–``max_minutes`` after another.
+
+    On every day the request is visited, its visit starts between ``min_minutes`` and
+    ``max_minutes`` (inclusive) after the start of ``request``'s visit on the same day, e.g. a
+    nurse's dressing 30 to 90 minutes after a bath.
+    """
+
+    request: str
+    min_minutes: int
+    max_minutes: int
+
+
+@dataclass(frozen=True)
 class ServiceRequest:
     """A standing service need (服务需求) of a household.
 
@@ -103,6 +118,8 @@ class ServiceRequest:
     ``load`` (extension) is how many capacity units one visit uses (meal boxes).
     ``patterns`` (extension) are fixed day sets, each of ``visits_per_week`` days inside the
     allowed days: the visits fall on exactly one of them (``None``: any spaced set of days).
+    ``staff`` is 1, or 2 for a visit two caregivers start together (双人服务, e.g. 助浴·卧床).
+    ``after`` (extension) links each visit to another request's visit of the same day.
     """
 
     id: str
@@ -117,6 +134,7 @@ class ServiceRequest:
     priority: int = 50
     load: int = 0
     patterns: tuple[tuple[str, ...], ...] | None = None
+    after: After | None = None
 
     @property
     def required_skill(self) -> str:

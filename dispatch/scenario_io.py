@@ -21,7 +21,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from dispatch.model import (
     DEFAULT_CIRCUITY,
     DEFAULT_SPEED_KMH,
     MODES,
+    After,
     Break,
     Caregiver,
     Household,
@@ -135,7 +136,11 @@ REQUEST_FIELDS: Mapping[str, bool] = MappingProxyType(
         "priority": False,
         "load": False,
         "patterns": False,
+        "after": False,
     }
+)
+AFTER_FIELDS: Mapping[str, bool] = MappingProxyType(
+    {"request": True, "min_minutes": False, "max_minutes": True}
 )
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -496,6 +501,8 @@ class _Refs:
     requests: list[tuple[str, str]]
     station_refs: list[tuple[str, str]]
     caregiver_refs: list[tuple[str, str]]
+    # (linked request id, path, the linking request's id)
+    after_refs: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class _Parser:
@@ -745,6 +752,9 @@ class _Parser:
         priority = r.field(obj, path, "priority", r.read_int, default=50, minimum=1, maximum=100)
         load = r.field(obj, path, "load", r.read_int, default=0, minimum=0)
         patterns = r.field(obj, path, "patterns", self.request_patterns, default=None)
+        after = r.field(obj, path, "after", self.request_after, default=None)
+        if after is not None:
+            self.refs.after_refs.append((after.request, _child(path, "after.request"), ident))
         if patterns is not None:
             self.check_patterns(patterns, _child(path, "patterns"), visits, gap, days)
         if service is not None and entry is None:
@@ -783,7 +793,26 @@ class _Parser:
             priority=priority,
             load=load,
             patterns=patterns,
+            after=after,
         )
+
+    def request_after(self, value: Any, path: str) -> After | None:
+        """A link ``{"request", "min_minutes" (default 0), "max_minutes"}`` with min ≤ max."""
+        r = self.r
+        before = len(r.errors)
+        obj = r.read_object(value, path, AFTER_FIELDS)
+        if obj is None:
+            return None
+        request = r.field(obj, path, "request", r.read_text)
+        low = r.field(obj, path, "min_minutes", r.read_int, default=0, minimum=0, maximum=1440)
+        high = r.field(obj, path, "max_minutes", r.read_int, minimum=0, maximum=1440)
+        if low is not None and high is not None and high < low:
+            r.error(
+                _child(path, "max_minutes"), f"must be at least min_minutes ({low}), got {high}"
+            )
+        if len(r.errors) > before or request is None or high is None:
+            return None
+        return After(request=request, min_minutes=low, max_minutes=high)
 
     def request_patterns(self, value: Any, path: str) -> tuple[tuple[str, ...], ...] | None:
         """A non-empty list of non-empty lists of distinct day codes, each in week order."""
@@ -882,6 +911,12 @@ class _Parser:
         for cid, path in refs.caregiver_refs:
             if cid not in caregiver_ids:
                 self.r.error(path, f"unknown caregiver {cid}{_hint(cid, caregiver_ids)}")
+        request_ids = {q for q, _ in refs.requests}
+        for rid, path, owner in refs.after_refs:
+            if rid == owner:
+                self.r.error(path, "a request cannot follow itself")
+            elif rid not in request_ids:
+                self.r.error(path, f"unknown request {rid}{_hint(rid, request_ids)}")
 
 
 def _warn_doubtful(scenario: Scenario, r: DocumentReader) -> None:
@@ -1004,6 +1039,12 @@ def _request_dict(q: ServiceRequest) -> dict[str, Any]:
         out["load"] = q.load
     if q.patterns is not None:
         out["patterns"] = [list(p) for p in q.patterns]
+    if q.after is not None:
+        out["after"] = {
+            "request": q.after.request,
+            "min_minutes": q.after.min_minutes,
+            "max_minutes": q.after.max_minutes,
+        }
     return out
 
 

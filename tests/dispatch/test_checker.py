@@ -42,6 +42,7 @@ import pytest
 from dispatch.checker import RULE_TEXT, CheckReport, Rule, Violation, check_plan
 from dispatch.haversine import haversine_km, scenario_travel
 from dispatch.model import (
+    After,
     Break,
     Caregiver,
     Household,
@@ -444,6 +445,20 @@ BROKEN: list[tuple[str, Scenario, Plan, Rule]] = [
         ),
         Rule.STAFF,
     ),
+    # H3's meal starts 11:30 Monday, 180 min after H1's 08:30 clean (Wednesday: 10:30, 120 min).
+    (
+        "linked visit outside its delay",
+        with_request(SC, "H3-meal", after=After("H1-clean", 0, 60)),
+        PLAN,
+        Rule.AFTER,
+    ),
+    # The bath is planned on Monday only; the Wednesday meal has no bath to follow.
+    (
+        "linked visit without its first visit",
+        with_request(SC, "H3-meal", after=After("H2-bath", 0, 120)),
+        PLAN,
+        Rule.AFTER,
+    ),
     # C1 carries H3's meal (load 1) on Monday and Wednesday.
     ("capacity", with_caregiver(SC, "C1", capacity=0), PLAN, Rule.CAPACITY),
     (
@@ -483,6 +498,12 @@ def test_each_broken_rule_is_reported_alone(name: str, sc: Scenario, plan: Plan,
 def test_every_rule_has_a_broken_case_and_a_text():
     assert {b[3] for b in BROKEN} == set(Rule)
     assert set(RULE_TEXT) == set(Rule)
+
+
+def test_linked_visit_inside_its_delay_is_clean():
+    # Monday 11:30 - 08:30 = 180 min, Wednesday 10:30 - 08:30 = 120 min: both in 120-180.
+    sc = with_request(SC, "H3-meal", after=After("H1-clean", 120, 180))
+    assert check_plan(sc, PLAN).violations == ()
 
 
 def test_violation_names_where_it_happened():
