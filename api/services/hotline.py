@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import flag_modified
 
 from api.models import (
@@ -40,7 +40,6 @@ from api.models import (
     utcnow,
 )
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
-from api.services.plans import published_plan
 from api.services.scenario import current_scenario
 from api.services.work_orders import OPEN_STATES, get_order, transition
 from dispatch.catalogue import Catalogue, default_catalogue
@@ -59,6 +58,7 @@ __all__ = [
     "CallRequest",
     "ConfirmResult",
     "HotlineResult",
+    "OrderView",
     "confirm",
     "day_routes",
     "local_now",
@@ -172,50 +172,119 @@ def _orders_of_day(session: Session, plan: PlanRow, visit_date: date) -> list[Wo
     )
 
 
-def _rests(plan: PlanRow, day: str) -> dict[str, RouteBreak]:
+class OrderView(NamedTuple):
+    """The columns of a work order the insertion search reads (faster than ORM objects)."""
+
+    id: int
+    caregiver_id: str
+    start: int
+    end: int
+    lat: float
+    lon: float
+    window_from: int | None
+    window_to: int | None
+    status: str
+    sequence: int
+    request_id: str | None
+    household_id: str
+
+
+def _order_views(
+    session: Session, plan_id: int, visit_date: date, caregiver: str | None = None
+) -> list[OrderView]:
+    query = select(
+        WorkOrder.id,
+        WorkOrder.caregiver_id,
+        WorkOrder.start,
+        WorkOrder.end,
+        WorkOrder.lat,
+        WorkOrder.lon,
+        WorkOrder.window_from,
+        WorkOrder.window_to,
+        WorkOrder.status,
+        WorkOrder.sequence,
+        WorkOrder.request_id,
+        WorkOrder.household_id,
+    ).where(
+        WorkOrder.plan_id == plan_id,
+        WorkOrder.visit_date == visit_date,
+        WorkOrder.status.not_in(("cancelled", "refused")),
+        WorkOrder.caregiver_id.is_not(None),
+        WorkOrder.start.is_not(None),
+        WorkOrder.end.is_not(None),
+    )
+    if caregiver is not None:
+        query = query.where(WorkOrder.caregiver_id == caregiver)
+    return [OrderView._make(row) for row in session.execute(query)]
+
+
+_rest_cache: dict[tuple[str, int, str], dict[str, RouteBreak]] = {}
+
+
+def _rests(session: Session, plan: PlanRow, day: str) -> dict[str, RouteBreak]:
+    """Rests of the plan's routes on ``day`` by caregiver (a plan version's document never
+    changes once published, so they are read once per version)."""
+    key = (str(getattr(session.get_bind(), "url", "")), plan.id, day)
+    with _cache_lock:
+        cached = _rest_cache.get(key)
+    if cached is not None:
+        return cached
     out: dict[str, RouteBreak] = {}
     for route in (plan.document or {}).get("routes", ()):
         rest = route.get("break") or route.get("rest")
         if route.get("day") == day and rest:
             out[route["caregiver"]] = RouteBreak(parse_hhmm(rest["start"]), parse_hhmm(rest["end"]))
+    with _cache_lock:
+        if len(_rest_cache) > 64:
+            _rest_cache.clear()
+        _rest_cache[key] = out
     return out
 
 
-def _fingerprint(orders: Sequence[WorkOrder]) -> str:
-    text = json.dumps([(o.id, o.start, o.end, o.status in FIXED_STATES) for o in orders])
+def _fingerprint(orders: Sequence[OrderView]) -> str:
+    ordered = sorted(orders, key=lambda o: o.id)
+    text = json.dumps([(o.id, o.start, o.end, o.status in FIXED_STATES) for o in ordered])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _published(session: Session, *, lock: bool = False) -> PlanRow:
+    """The published plan row, its document loaded only when read."""
+    query = select(PlanRow).where(PlanRow.status == "published").options(defer(PlanRow.document))
+    plan = session.scalar(query.with_for_update() if lock else query)
+    if plan is None:
+        raise Conflict("没有已发布的计划 / no plan is published")
+    return plan
 
 
 def day_routes(
     session: Session, scenario: Scenario, plan: PlanRow, visit_date: date
-) -> tuple[str, list[DayRoute], dict[str, list[WorkOrder]]]:
+) -> tuple[str, list[DayRoute], dict[str, list[OrderView]]]:
     """The day code, every working caregiver's route on ``visit_date`` (from the published
-    plan's orders) and the orders by caregiver. Raises :class:`Conflict` when the plan does
-    not cover the date."""
+    plan's orders) and the orders by caregiver in visiting order. Raises :class:`Conflict`
+    when the plan does not cover the date."""
     day = _day_code(session, plan, visit_date)
-    by_caregiver: dict[str, list[WorkOrder]] = defaultdict(list)
-    for order in _orders_of_day(session, plan, visit_date):
-        if order.caregiver_id is not None and order.start is not None and order.end is not None:
-            by_caregiver[order.caregiver_id].append(order)
-    rests = _rests(plan, day)
+    by_caregiver: dict[str, list[OrderView]] = defaultdict(list)
+    for order in _order_views(session, plan.id, visit_date):
+        by_caregiver[order.caregiver_id].append(order)
+    rests = _rests(session, plan, day)
     stations = {s.id: s for s in scenario.stations}
     routes = []
     for c in scenario.caregivers:
         if day not in c.shifts or c.station not in stations:
             continue
-        orders = sorted(by_caregiver.get(c.id, []), key=lambda o: (o.start or 0, o.sequence))
+        orders = sorted(by_caregiver.get(c.id, []), key=lambda o: (o.start, o.sequence))
         by_caregiver[c.id] = orders
         visits = tuple(
             RouteVisit(
-                key=str(o.id),
-                lat=o.lat,
-                lon=o.lon,
-                start=o.start or 0,
-                end=o.end or 0,
-                windows=((o.window_from, o.window_to),)
+                str(o.id),
+                o.lat,
+                o.lon,
+                o.start,
+                o.end,
+                ((o.window_from, o.window_to),)
                 if o.window_from is not None and o.window_to is not None
                 else (),
-                fixed=o.status in FIXED_STATES,
+                o.status in FIXED_STATES,
             )
             for o in orders
         )
@@ -273,7 +342,7 @@ def _call_of(
     return call, window, minutes
 
 
-def _moves(option_moves: Sequence[Any], orders: dict[int, WorkOrder]) -> list[dict[str, Any]]:
+def _moves(option_moves: Sequence[Any], orders: dict[int, OrderView]) -> list[dict[str, Any]]:
     out = []
     for m in option_moves:
         order = orders[int(m.key)]
@@ -297,9 +366,7 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
     service or an impossible window, :class:`Conflict` without a published plan for the date.
     """
     scenario = _scenario(session)
-    plan = published_plan(session)
-    if plan is None:
-        raise Conflict("没有已发布的计划 / no plan is published")
+    plan = _published(session)
     household = None
     if request.household is not None:
         household = session.get(HouseholdRow, request.household)
@@ -428,13 +495,6 @@ def _stop(request: str, household: str, arrival: int, start: int, end: int) -> d
     }
 
 
-def _locked_published(session: Session) -> PlanRow:
-    plan = session.scalar(select(PlanRow).where(PlanRow.status == "published").with_for_update())
-    if plan is None:
-        raise Conflict("没有已发布的计划 / no plan is published")
-    return plan
-
-
 def confirm(session: Session, order_id: int, caregiver: str, option_index: int) -> ConfirmResult:
     """Dispatch hotline order ``order_id`` to ``caregiver`` as in option ``option_index``;
     commits a new published plan version.
@@ -461,7 +521,7 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
             f"没有这个选项 / option {option_index} was not offered for caregiver {caregiver}",
             [FieldProblem("body.option", "not among the offered options")],
         )
-    plan = _locked_published(session)
+    plan = _published(session, lock=True)
     scenario = _scenario(session)
     assert order.visit_date is not None
     day, _routes, by_caregiver = day_routes(session, scenario, plan, order.visit_date)
@@ -486,7 +546,8 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
         }
         routes.append(route)
     moved_by_request = {m["request"]: m for m in chosen["moves"] if m["request"] is not None}
-    orders = {o.id: o for o in current}
+    ids = [o.id for o in current]
+    orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids)))}
     for stop in route["stops"]:
         m = moved_by_request.get(stop["request"])
         if m is not None:
@@ -518,7 +579,7 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
     order.plan_id = row.id
     order.request_id = request_id
     order.arrival, order.start, order.end = chosen["arrival"], chosen["start"], chosen["end"]
-    for seq, o in enumerate(sorted([*current, order], key=lambda o: o.start or 0), start=1):
+    for seq, o in enumerate(sorted([*orders.values(), order], key=lambda o: o.start or 0), start=1):
         o.sequence = seq
     _commit_version(session)
     return ConfirmResult(order, row, list(chosen["moves"]))
@@ -552,7 +613,7 @@ def report_absence(
         absent = scenario.caregiver(caregiver)
     except KeyError:
         raise NotFound(f"护理员不存在 / no caregiver {caregiver}") from None
-    plan = _locked_published(session)
+    plan = _published(session, lock=True)
     day = _day_code(session, plan, visit_date)
     team = {c.id for c in scenario.caregivers if c.station == absent.station}
     orders = [o for o in _orders_of_day(session, plan, visit_date) if o.caregiver_id in team]
