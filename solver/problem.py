@@ -18,6 +18,7 @@ __all__ = [
     "SolveParams",
     "SolvedRoute",
     "SolverResult",
+    "Sync",
     "VehicleSpec",
     "VisitSpec",
 ]
@@ -33,7 +34,8 @@ class VisitSpec:
     times, sorted and disjoint. ``allowed_vehicles`` of ``None`` means any vehicle.
     ``penalty`` of ``None`` makes the visit mandatory; otherwise dropping it costs ``penalty``.
     ``pinned_vehicle`` forces the vehicle; visits pinned to the same vehicle keep the order of
-    their ``pinned_rank``.
+    their ``pinned_rank``. ``soft_latest`` (optional) is a start after which every unit of
+    lateness costs ``tardiness_cost`` (the hard ``windows`` still bound the start).
     """
 
     location: int
@@ -44,6 +46,26 @@ class VisitSpec:
     demand: int = 0
     pinned_vehicle: int | None = None
     pinned_rank: int | None = None
+    soft_latest: int | None = None
+    tardiness_cost: int = 0
+
+
+@dataclass(frozen=True)
+class Sync:
+    """Two visits whose starts are linked: ``start(second) - start(first)`` lies in
+    ``[min_delay, max_delay]`` when both are served.
+
+    A two-person visit is two visits with delay ``[0, 0]`` on distinct vehicles. With
+    ``both`` the pair is served together or not at all; without it, ``second`` is served only
+    when ``first`` is (a linked visit). ``distinct`` puts them on different vehicles.
+    """
+
+    first: int
+    second: int
+    min_delay: int = 0
+    max_delay: int = 0
+    distinct: bool = True
+    both: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,11 +100,15 @@ class VehicleSpec:
 
 @dataclass(frozen=True)
 class RoutingProblem:
-    """Travel matrices (one per profile, square, integer time units), visits and vehicles."""
+    """Travel matrices (one per profile, square, integer time units), visits and vehicles.
+
+    ``syncs`` link the starts of pairs of visits (see :class:`Sync`).
+    """
 
     matrices: tuple[IntMatrix, ...]
     visits: tuple[VisitSpec, ...]
     vehicles: tuple[VehicleSpec, ...]
+    syncs: tuple[Sync, ...] = ()
 
     @property
     def num_locations(self) -> int:

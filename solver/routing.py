@@ -20,6 +20,7 @@ from ortools.constraint_solver import pywrapcp
 
 from solver.problem import RoutingProblem, SolvedRoute, SolveParams, SolverResult, VehicleSpec
 from solver.schedule import RouteTimes, schedule_route
+from solver.sync import add_soft_windows, add_sync_constraints, decode_synced
 
 __all__ = ["RoutingModel", "build_model", "decode", "solve"]
 
@@ -143,6 +144,8 @@ def build_model(problem: RoutingProblem, *, shuffle_seed: int | None = None) -> 
     breaks = _add_breaks(routing, manager, time_dim, vehicles, service)
     _add_allowed_and_penalties(routing, manager, problem, node_of_visit)
     _add_pin_order(routing, manager, time_dim, problem, node_of_visit)
+    add_soft_windows(routing, manager, time_dim, problem, node_of_visit)
+    add_sync_constraints(routing, manager, time_dim, problem, node_of_visit)
 
     return RoutingModel(problem, manager, routing, node_of_visit, visit_of_node, breaks)
 
@@ -288,6 +291,8 @@ def pinned_routes(model: RoutingModel) -> list[list[int]] | None:
 
 def decode(model: RoutingModel, assignment: pywrapcp.Assignment) -> SolverResult:
     """Routes, drops, travel and objective of an OR-Tools assignment, times tightened."""
+    if model.problem.syncs:
+        return decode_synced(model, assignment)
     problem, routing = model.problem, model.routing
     time_dim = routing.GetDimensionOrDie(TIME)
     routes: list[SolvedRoute] = []

@@ -1,0 +1,223 @@
+"""Synchronised visits and soft window ends in the OR-Tools model, and their decoding.
+
+A :class:`solver.problem.Sync` links the starts of two visits (two caregivers starting together,
+or a visit that follows another within a delay). The model states it as constraints on the
+time cumuls that bind only when both visits are served, so insertion and ruin-and-recreate can
+place one visit of a pair and then its partner. Decoding then drops what cannot stand alone (a
+two-person visit with one caregiver, a linked visit without its first one) and keeps the
+solver's own start times on routes that hold synchronised visits, since re-timing one route
+alone could move a start its partner depends on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+from ortools.constraint_solver import pywrapcp
+
+from solver.problem import RoutingProblem, SolverResult, Sync
+from solver.schedule import RouteTimes, schedule_route
+
+if TYPE_CHECKING:
+    from solver.routing import RoutingModel
+
+__all__ = [
+    "add_soft_windows",
+    "add_sync_constraints",
+    "check_syncs",
+    "decode_synced",
+    "times_from_starts",
+    "unsupported_visits",
+]
+
+
+def check_syncs(problem: RoutingProblem) -> None:
+    """Raise ``ValueError`` when a sync names a missing visit, itself, or a negative span."""
+    n = len(problem.visits)
+    for k, s in enumerate(problem.syncs):
+        if not (0 <= s.first < n and 0 <= s.second < n) or s.first == s.second:
+            raise ValueError(f"sync {k} links visits {s.first} and {s.second} / 同步访问无效")
+        if s.max_delay < s.min_delay:
+            raise ValueError(f"sync {k}: max_delay < min_delay / 同步间隔无效")
+
+
+def add_sync_constraints(
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    time_dim: pywrapcp.RoutingDimension,
+    problem: RoutingProblem,
+    node_of_visit: Sequence[int],
+) -> None:
+    """State every sync of ``problem`` on the model's time dimension (problem time units).
+
+    When both visits are served: ``start(second) - start(first)`` in ``[min_delay, max_delay]``
+    and, with ``distinct``, different vehicles. Raises ``ValueError`` on a malformed sync.
+    """
+    if not problem.syncs:
+        return
+    check_syncs(problem)
+    solver = routing.solver()
+    big = max([v.shift_end for v in problem.vehicles] + [0])
+    for visit in problem.visits:
+        big = max(big, visit.windows[-1][1] + visit.duration)
+    big += 1
+    for s in problem.syncs:
+        ia = manager.NodeToIndex(node_of_visit[s.first])
+        ib = manager.NodeToIndex(node_of_visit[s.second])
+        off = 2 - routing.ActiveVar(ia) - routing.ActiveVar(ib)
+        delay = time_dim.CumulVar(ib) - time_dim.CumulVar(ia)
+        solver.Add(delay + off * big >= s.min_delay)
+        solver.Add(delay - off * big <= s.max_delay)
+        if s.distinct:
+            differ = solver.IsDifferentVar(routing.VehicleVar(ia), routing.VehicleVar(ib))
+            solver.Add(differ + off >= 1)
+
+
+def add_soft_windows(
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    time_dim: pywrapcp.RoutingDimension,
+    problem: RoutingProblem,
+    node_of_visit: Sequence[int],
+) -> None:
+    """Charge ``tardiness_cost`` per unit a visit starts after its ``soft_latest``."""
+    for i, visit in enumerate(problem.visits):
+        if visit.soft_latest is None or visit.tardiness_cost <= 0:
+            continue
+        index = manager.NodeToIndex(node_of_visit[i])
+        time_dim.SetCumulVarSoftUpperBound(index, int(visit.soft_latest), int(visit.tardiness_cost))
+    del routing
+
+
+def unsupported_visits(syncs: Sequence[Sync], served: Mapping[int, int]) -> set[int]:
+    """Served visits to drop: half of a ``both`` pair, or a linked ``second`` whose ``first`` is
+    not served (after the drops, repeatedly), or either of a pair on one vehicle when
+    ``distinct``. ``served`` maps a visit to its vehicle."""
+    drop: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for s in syncs:
+            a_on = s.first in served and s.first not in drop
+            b_on = s.second in served and s.second not in drop
+            if s.both and a_on != b_on:
+                drop.add(s.first if a_on else s.second)
+                changed = True
+            elif not s.both and b_on and not a_on:
+                drop.add(s.second)
+                changed = True
+            elif a_on and b_on and s.distinct and served[s.first] == served[s.second]:
+                drop.update((s.first, s.second))
+                changed = True
+    return drop
+
+
+def times_from_starts(
+    problem: RoutingProblem,
+    vehicle: int,
+    seq: Sequence[int],
+    starts: Sequence[int],
+    *,
+    leave: int,
+    back: int,
+    rest_start: int | None,
+) -> RouteTimes:
+    """Times of a route whose service starts are given (the solver's own, for synced routes).
+
+    Arrivals are the earliest possible; ``leave``/``back`` are tightened to the first and last
+    travel unless the rest lies in that stretch. ``feasible`` says whether every arrival is at
+    or before its start.
+    """
+    spec = problem.vehicles[vehicle]
+    matrix = problem.matrices[spec.profile]
+    locs = [spec.start_location, *(problem.visits[i].location for i in seq), spec.end_location]
+    travel = [int(matrix[a, b]) for a, b in pairwise(locs)]
+    rest = spec.rest
+    dur = rest.duration if rest is not None else 0
+
+    def rest_inside(lo: int, hi: int) -> bool:
+        return rest_start is not None and rest_start < hi and rest_start + dur > lo
+
+    if seq:
+        tight = starts[0] - travel[0]
+        leave = tight if not rest_inside(tight, starts[0]) else min(leave, tight)
+        last_end = starts[-1] + problem.visits[seq[-1]].duration
+        tight_back = last_end + travel[-1]
+        back = tight_back if not rest_inside(last_end, tight_back) else max(back, tight_back)
+    arrivals: list[int] = []
+    ok = True
+    depart = leave
+    for k, i in enumerate(seq):
+        arrive = depart + travel[k]
+        arrivals.append(arrive)
+        ok = ok and arrive <= starts[k]
+        depart = starts[k] + problem.visits[i].duration
+    ok = ok and spec.shift_start <= leave and back <= spec.shift_end
+    return RouteTimes(
+        arrivals=tuple(arrivals),
+        starts=tuple(starts),
+        leave=leave,
+        back=back,
+        rest_start=rest_start if rest is not None else None,
+        feasible=ok,
+    )
+
+
+def decode_synced(model: RoutingModel, assignment: pywrapcp.Assignment) -> SolverResult:
+    """Routes of a solution of a problem with syncs (see the module docstring)."""
+    from solver.routing import _break_gap, _route, _route_travel
+
+    problem, routing = model.problem, model.routing
+    time_dim = routing.GetDimensionOrDie("time")
+    raw: list[tuple[int, list[int], list[int], int, int, int | None]] = []
+    served: dict[int, int] = {}
+    for k in range(len(problem.vehicles)):
+        index = routing.Start(k)
+        leave = assignment.Value(time_dim.CumulVar(index))
+        seq: list[int] = []
+        cumuls: list[int] = []
+        index = assignment.Value(routing.NextVar(index))
+        while not routing.IsEnd(index):
+            seq.append(model.visit_of_index(index))
+            cumuls.append(assignment.Value(time_dim.CumulVar(index)))
+            index = assignment.Value(routing.NextVar(index))
+        back = assignment.Value(time_dim.CumulVar(index))
+        interval = model.breaks[k]
+        rest_start = assignment.StartValue(interval) if interval is not None else None
+        raw.append((k, seq, cumuls, leave, back, rest_start))
+        served.update((i, k) for i in seq)
+
+    drop = unsupported_visits(problem.syncs, served)
+    synced = {s.first for s in problem.syncs} | {s.second for s in problem.syncs}
+    routes = []
+    travel_total = 0
+    kept: set[int] = set()
+    for k, seq, cumuls, leave, back, rest_start in raw:
+        pairs = [(i, t) for i, t in zip(seq, cumuls, strict=True) if i not in drop]
+        if not pairs:
+            continue
+        seq = [i for i, _ in pairs]
+        starts = [t for _, t in pairs]
+        if any(i in synced for i in seq):
+            times = times_from_starts(
+                problem, k, seq, starts, leave=leave, back=back, rest_start=rest_start
+            )
+        else:
+            gap = None
+            if rest_start is not None:
+                rest = problem.vehicles[k].rest
+                dur = rest.duration if rest is not None else 0
+                gap = _break_gap(problem, seq, starts, leave, back, rest_start, dur)
+            times = schedule_route(problem, k, seq, rest_gap=gap)
+        routes.append(_route(k, seq, times))
+        kept.update(seq)
+        travel_total += _route_travel(problem, problem.vehicles[k], seq)
+    return SolverResult(
+        routes=tuple(routes),
+        dropped=tuple(i for i in range(len(problem.visits)) if i not in kept),
+        travel=travel_total,
+        objective=int(assignment.ObjectiveValue()),
+        feasible=True,
+    )
