@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from dispatch.diagnose import diagnose_visit, eligible_caregivers
+from dispatch.diagnose import diagnose_synced, eligible_caregivers
 from dispatch.kpis import plan_kpis
 from dispatch.model import (
     Caregiver,
@@ -35,6 +35,7 @@ from solver.problem import (
     RoutingProblem,
     SolveParams,
     SolverResult,
+    Sync,
     VehicleSpec,
     VisitSpec,
 )
@@ -122,6 +123,10 @@ def compile_day(
 ) -> DayProblem:
     """Build the integer routing problem of ``day`` for ``visits``.
 
+    A two-person request (``staff`` 2) becomes two solver visits at the same place and windows,
+    linked by a :class:`solver.problem.Sync` (same start, distinct caregivers, both or none); a
+    request with ``after`` is synced to its first request's visit when that one is routed too.
+
     ``minutes_used`` is the working time each caregiver already has this week (their weekly cap
     then bounds the day's route length). Visits no caregiver could ever do (skill, gender,
     forbidden, no shift) are not sent to the solver; they come back in ``prefiltered`` with their
@@ -148,12 +153,15 @@ def compile_day(
     station_loc = {s.id: place(f"station:{s.id}", s.lat, s.lon) for s in scenario.stations}
 
     pinned: dict[str, tuple[int, int]] = {}
+    # A two-person visit pinned to two caregivers: the second pin goes to its second node.
+    pinned_second: dict[str, tuple[int, int]] = {}
     vehicle_of = {c.id: v for v, c in enumerate(working)}
     for pin in pins:
         if pin.caregiver not in vehicle_of:
             raise KeyError(f"pin: caregiver {pin.caregiver!r} does not work on {day}")
         for rank, rid in enumerate(pin.requests):
-            pinned[rid] = (vehicle_of[pin.caregiver], rank)
+            target = pinned_second if rid in pinned else pinned
+            target[rid] = (vehicle_of[pin.caregiver], rank)
 
     kept: list[DayVisit] = []
     kept_specs: list[tuple[Household, ServiceRequest, frozenset[int]]] = []
@@ -172,28 +180,65 @@ def compile_day(
             assert reason is not None
             prefiltered.append((visit, reason, detail))
             continue
+        elif r.staff >= 2 and len(allowed) < r.staff:
+            only = ", ".join(working[v].id for v in sorted(allowed))
+            prefiltered.append(
+                (
+                    visit,
+                    Reason.NO_STAFF_PAIR,
+                    f"needs {r.staff} caregivers with skill {r.required_skill}, only {only} "
+                    f"may do it on {day} (双人服务缺少第二名护理员)",
+                )
+            )
+            continue
         kept.append(visit)
         kept_specs.append((h, r, frozenset(allowed)))
+    kept, kept_specs, linked_out = _drop_unlinked(kept, kept_specs, day)
+    prefiltered.extend(linked_out)
 
     hh_loc = {h.id: place(f"household:{h.id}", h.lat, h.lon) for h, _, _ in kept_specs}
     matrices = tuple(np.asarray(travel.matrix(places, m), dtype=np.int64) for m in modes)
     unit = 2 * max((int(m.max()) for m in matrices if m.size), default=0) + 1
 
-    specs = tuple(
-        VisitSpec(
-            location=hh_loc[h.id],
-            duration=r.minutes,
-            windows=tuple(sorted(r.windows)),
-            allowed_vehicles=allowed if len(allowed) < len(working) else None,
-            penalty=None
-            if (not optional or v.request in pinned)
-            else priority_penalty(r.priority, unit),
-            demand=r.load,
-            pinned_vehicle=pinned[v.request][0] if v.request in pinned else None,
-            pinned_rank=pinned[v.request][1] if v.request in pinned else None,
-        )
-        for v, (h, r, allowed) in zip(kept, kept_specs, strict=True)
-    )
+    specs: list[VisitSpec] = []
+    nodes: list[DayVisit] = []
+    first_node: dict[str, int] = {}
+    syncs: list[Sync] = []
+    for v, (h, r, allowed) in zip(kept, kept_specs, strict=True):
+        first_node[v.request] = len(specs)
+        for k in range(max(1, r.staff)):
+            spot = (pinned if k == 0 else pinned_second).get(v.request)
+            if k:
+                syncs.append(Sync(first_node[v.request], len(specs)))
+            nodes.append(v)
+            specs.append(
+                VisitSpec(
+                    location=hh_loc[h.id],
+                    duration=r.minutes,
+                    windows=tuple(sorted(r.windows)),
+                    allowed_vehicles=allowed if len(allowed) < len(working) else None,
+                    penalty=None
+                    if (not optional or spot is not None)
+                    else priority_penalty(r.priority, unit),
+                    demand=r.load,
+                    pinned_vehicle=spot[0] if spot is not None else None,
+                    pinned_rank=spot[1] if spot is not None else None,
+                )
+            )
+    for v, (_h, r, _allowed) in zip(kept, kept_specs, strict=True):
+        if r.after is None:
+            continue
+        for k in range(max(1, r.staff)):
+            syncs.append(
+                Sync(
+                    first_node[r.after.request],
+                    first_node[v.request] + k,
+                    r.after.min_minutes,
+                    r.after.max_minutes,
+                    distinct=False,
+                    both=False,
+                )
+            )
     vehicles = tuple(
         VehicleSpec(
             start_location=station_loc[c.station],
@@ -212,9 +257,11 @@ def compile_day(
     )
     return DayProblem(
         day=day,
-        problem=RoutingProblem(matrices=matrices, visits=specs, vehicles=vehicles),
+        problem=RoutingProblem(
+            matrices=matrices, visits=tuple(specs), vehicles=vehicles, syncs=tuple(syncs)
+        ),
         caregivers=working,
-        visits=tuple(kept),
+        visits=tuple(nodes),
         places=tuple(places),
         modes=modes,
         prefiltered=tuple(prefiltered),
@@ -245,11 +292,55 @@ def decode_day(
         Unassigned(v.request, v.household, 1, reason.value, detail)
         for v, reason, detail in compiled.prefiltered
     ]
+    served = {i: sr.starts[k] for sr in result.routes for k, i in enumerate(sr.visits)}
+    reported: set[DayVisit] = set()
     for node in result.dropped:
         v = compiled.visits[node]
-        reason, detail = diagnose_visit(compiled.problem, node, solved=result.feasible)
+        if v in reported:  # the other caregiver's node of a two-person visit
+            continue
+        reported.add(v)
+        reason, detail = diagnose_synced(
+            compiled.problem, node, served=served, solved=result.feasible
+        )
         unassigned.append(Unassigned(v.request, v.household, 1, reason.value, detail))
     return tuple(routes), tuple(unassigned)
+
+
+def _drop_unlinked(
+    kept: list[DayVisit],
+    specs: list[tuple[Household, ServiceRequest, frozenset[int]]],
+    day: str,
+) -> tuple[
+    list[DayVisit],
+    list[tuple[Household, ServiceRequest, frozenset[int]]],
+    list[tuple[DayVisit, Reason, str]],
+]:
+    """Leave out linked visits (``after``) whose first visit is not routed this day, repeatedly
+    (a chain breaks from its first missing link)."""
+    out: list[tuple[DayVisit, Reason, str]] = []
+    while True:
+        present = {v.request for v in kept}
+        bad = [
+            i
+            for i, (_h, r, _a) in enumerate(specs)
+            if r.after is not None and r.after.request not in present
+        ]
+        if not bad:
+            return kept, specs, out
+        for i in bad:
+            link = specs[i][1].after
+            assert link is not None
+            out.append(
+                (
+                    kept[i],
+                    Reason.LINKED_VISIT,
+                    f"follows request {link.request}, which is not routed on {day} "
+                    "(关联的前序服务当天未安排)",
+                )
+            )
+        drop = set(bad)
+        kept = [v for i, v in enumerate(kept) if i not in drop]
+        specs = [s for i, s in enumerate(specs) if i not in drop]
 
 
 def route_day(

@@ -6,14 +6,14 @@ first reason that applies and a detail that says what would make it fit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dispatch.model import Caregiver, Household, Scenario, ServiceRequest
 from dispatch.reasons import Reason
 from dispatch.timeutil import format_hhmm
 from solver.problem import RoutingProblem, VehicleSpec, VisitSpec
 
-__all__ = ["diagnose_visit", "eligible_caregivers", "fits_alone", "qualified"]
+__all__ = ["diagnose_synced", "diagnose_visit", "eligible_caregivers", "fits_alone", "qualified"]
 
 
 def qualified(c: Caregiver, h: Household, r: ServiceRequest) -> bool:
@@ -163,3 +163,42 @@ def diagnose_visit(problem: RoutingProblem, node: int, *, solved: bool) -> tuple
         "visit caps or load went to visits of higher priority or closer by; one more "
         "qualified caregiver on this day would fit it"
     )
+
+
+def diagnose_synced(
+    problem: RoutingProblem, node: int, *, served: Mapping[int, int], solved: bool
+) -> tuple[Reason, str]:
+    """Reason and detail for a dropped visit that may be tied to others by syncs.
+
+    ``served`` maps each routed visit to its start. A linked visit whose first visit is not
+    routed, or whose delay after it meets none of its windows, is ``linked_visit``; a
+    two-person visit that fewer than two vehicles could do alone is ``no_staff_pair``; anything
+    else is diagnosed as a visit of its own (:func:`diagnose_visit`).
+    """
+    visit = problem.visits[node]
+    for s in problem.syncs:
+        if s.second == node and not s.both:
+            if s.first not in served:
+                return Reason.LINKED_VISIT, (
+                    "the visit it follows is not planned this day (关联的前序服务未安排)"
+                )
+            lo, hi = served[s.first] + s.min_delay, served[s.first] + s.max_delay
+            if not any(a <= hi and lo <= b for a, b in visit.windows):
+                return Reason.LINKED_VISIT, (
+                    f"must start {format_hhmm(lo)}–{format_hhmm(hi)} after the visit it follows, "
+                    "outside its windows (关联服务间隔与时间窗不符)"
+                )
+    pairs = [s for s in problem.syncs if s.both and node in (s.first, s.second)]
+    if pairs:
+        vehicles = (
+            sorted(visit.allowed_vehicles)
+            if visit.allowed_vehicles is not None
+            else range(len(problem.vehicles))
+        )
+        able = [v for v in vehicles if fits_alone(problem, node, v) is not None]
+        if len(able) == 1:
+            return Reason.NO_STAFF_PAIR, (
+                "a two-person visit, but only one qualified caregiver can reach it inside a "
+                "window and shift this day (双人服务只有一名护理员可以到达)"
+            )
+    return diagnose_visit(problem, node, solved=solved)

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 
-from dispatch.model import After
+from dispatch.checker import check_plan
+from dispatch.daily import route_day
+from dispatch.model import (
+    After,
+    Break,
+    Caregiver,
+    Household,
+    Plan,
+    Scenario,
+    ServiceRequest,
+    Station,
+    TravelSettings,
+)
+from dispatch.reasons import Reason
 from dispatch.scenario_io import ScenarioError, parse_scenario, scenario_to_dict
+from dispatch.timeutil import parse_hhmm as hm
+from solver.problem import SolveParams
 
 Doc = dict[str, Any]
 
@@ -60,3 +76,119 @@ def test_bad_after_is_rejected(tiny_scenario_data: Doc, after: Doc, fragment: st
         parse_scenario(tiny_scenario_data)
     texts = [str(i) for i in info.value.issues]
     assert any(fragment in t and ".after" in t for t in texts), texts
+
+
+# --- the daily router -------------------------------------------------------------------------
+#
+# Geometry as in the checker's tests (meridian 106.00 E, circuity 1.0, e-bike 60 km/h, so travel
+# minutes = ceil(km)): S1 38.00, H1 38.08 (9 min from S1), H2 38.13 (15 min from S1, 6 from H1).
+# Monday only. C1, C2, C3 bathe and nurse, 08:00-17:00; C1 rests 60 min in 11:30-13:30.
+# H2-bath: bed bath by two caregivers, 60 min, start 10:00-11:30.
+# H2-dress: dressing 30 min, 60-90 min after the bath starts, window 08:00-16:00.
+# H1-clean: cleaning 60 min, 08:30-11:00 (anyone).
+
+LON = 106.0
+PARAMS = SolveParams(time_limit=10, iteration_limit=300)
+
+
+def ward(
+    *,
+    dress_window: tuple[str, str] = ("08:00", "16:00"),
+    bathers: tuple[str, ...] = ("C1", "C2", "C3"),
+    c2_shift: tuple[str, str] = ("08:00", "17:00"),
+) -> Scenario:
+    def cg(cid: str, shift: tuple[str, str], rest: Break | None = None) -> Caregiver:
+        skills = {"cleaning", "nursing"} | ({"bathing"} if cid in bathers else set())
+        return Caregiver(
+            id=cid,
+            station="S1",
+            skills=frozenset(skills),
+            shifts=MappingProxyType({"mon": (hm(shift[0]), hm(shift[1]))}),
+            rest=rest,
+        )
+
+    bath = ServiceRequest(
+        id="H2-bath",
+        service="bed_bath",
+        skill="bathing",
+        minutes=60,
+        windows=((hm("10:00"), hm("11:30")),),
+        staff=2,
+    )
+    dress = ServiceRequest(
+        id="H2-dress",
+        service="nursing",
+        minutes=30,
+        windows=((hm(dress_window[0]), hm(dress_window[1])),),
+        after=After("H2-bath", 60, 90),
+    )
+    clean = ServiceRequest(
+        id="H1-clean", service="cleaning", minutes=60, windows=((hm("08:30"), hm("11:00")),)
+    )
+    return Scenario(
+        name="ward",
+        days=("mon",),
+        travel=TravelSettings(circuity=1.0, speed_kmh=MappingProxyType({"ebike": 60.0})),
+        stations=(Station("S1", 38.00, LON),),
+        caregivers=(
+            cg("C1", ("08:00", "17:00"), Break(hm("11:30"), hm("13:30"), 60)),
+            cg("C2", c2_shift),
+            cg("C3", ("08:00", "17:00")),
+        ),
+        households=(
+            Household("H1", 38.08, LON, (clean,)),
+            Household("H2", 38.13, LON, (bath, dress)),
+        ),
+    )
+
+
+def stops_of(plan: Plan, request: str) -> list[tuple[str, int]]:
+    return sorted(
+        (r.caregiver, s.start) for r in plan.routes for s in r.stops if s.request == request
+    )
+
+
+def reasons(plan: Plan) -> dict[str, str]:
+    return {u.request: u.reason for u in plan.unassigned}
+
+
+def test_two_caregivers_start_the_bath_together_and_the_dressing_follows() -> None:
+    sc = ward()
+    plan = route_day(sc, "mon", params=PARAMS)
+    assert check_plan(sc, plan).violations == ()
+    bath = stops_of(plan, "H2-bath")
+    assert len(bath) == 2 and bath[0][0] != bath[1][0]
+    assert bath[0][1] == bath[1][1]
+    assert hm("10:00") <= bath[0][1] <= hm("11:30")
+    (dress,) = stops_of(plan, "H2-dress")
+    assert 60 <= dress[1] - bath[0][1] <= 90
+    assert plan.unassigned == ()
+
+
+def test_linked_visit_outside_its_delay_is_unassigned() -> None:
+    # The bath starts by 11:30, so the dressing must start by 13:00; its window opens at 14:00.
+    sc = ward(dress_window=("14:00", "15:00"))
+    plan = route_day(sc, "mon", params=PARAMS)
+    assert check_plan(sc, plan).violations == ()
+    assert len(stops_of(plan, "H2-bath")) == 2
+    assert reasons(plan) == {"H2-dress": Reason.LINKED_VISIT.value}
+
+
+def test_pair_with_one_qualified_caregiver_is_unassigned_with_its_linked_visit() -> None:
+    sc = ward(bathers=("C1",))
+    plan = route_day(sc, "mon", params=PARAMS)
+    assert check_plan(sc, plan).violations == ()
+    assert stops_of(plan, "H2-bath") == []
+    assert reasons(plan) == {
+        "H2-bath": Reason.NO_STAFF_PAIR.value,
+        "H2-dress": Reason.LINKED_VISIT.value,
+    }
+
+
+def test_pair_that_only_one_caregiver_can_reach_in_time_is_no_staff_pair() -> None:
+    # C3 cannot bathe; C2 works 14:00-17:00, after the bath window: C1 alone could be there.
+    sc = ward(bathers=("C1", "C2"), c2_shift=("14:00", "17:00"))
+    plan = route_day(sc, "mon", params=PARAMS)
+    assert check_plan(sc, plan).violations == ()
+    assert reasons(plan)["H2-bath"] == Reason.NO_STAFF_PAIR.value
+    assert reasons(plan)["H2-dress"] == Reason.LINKED_VISIT.value
