@@ -91,6 +91,26 @@ def _hotline(args: argparse.Namespace) -> int:
     return hotline.main(["--seed", str(args.seed or 1)])
 
 
+def _hhc(args: argparse.Namespace) -> int:
+    from benchmarks import hhc
+
+    # --instances names HHC instances too ('InstanzCPLEX_HCSRP_10_*'); none matched: all run.
+    files = sorted((hhc.HHC_DIR / "mankowska2014" / "instances").glob("*.txt"))
+    files += sorted((hhc.HHC_DIR / "kummer2021" / "instances").glob("*.json"))
+    if args.instances:
+        wanted = [w.strip() for w in args.instances.split(",") if w.strip()]
+        chosen = [f for f in files if any(fnmatch.fnmatch(f.stem, w) for w in wanted)]
+        files = chosen or files
+    if not files:
+        print(f"== home health care: skipped (no instances in {hhc.HHC_DIR}) ==", flush=True)
+        return 0
+    argv = [*map(str, files), "--time-limit", str(args.time_limit), "--seed", str(args.seed)]
+    if args.out is not None:
+        argv += ["--routes-out", str(args.out / "hhc_routes")]
+    print("== home health care routing (Mankowska, Kummer) ==", flush=True)
+    return hhc.main(argv)
+
+
 #: Suite name → runner, in the order they run.
 SUITES: Mapping[str, Suite] = MappingProxyType(
     {
@@ -99,6 +119,7 @@ SUITES: Mapping[str, Suite] = MappingProxyType(
         "district": _district,
         "pvrp": _pvrp,
         "hotline": _hotline,
+        "hhc": _hhc,
     }
 )
 
