@@ -256,6 +256,23 @@ def _published(session: Session, *, lock: bool = False) -> PlanRow:
     return plan
 
 
+def _claim(session: Session, plan: PlanRow) -> None:
+    """Take the published plan for this change (compare-and-set on its status, which also
+    takes the database's write lock); raises :class:`Conflict` when another change took it
+    first. Nothing is committed: the caller writes the new version or rolls back."""
+    claimed = session.execute(
+        update(PlanRow)
+        .where(PlanRow.id == plan.id, PlanRow.status == "published")
+        .values(status="done", updated_at=utcnow())
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        session.rollback()
+        raise Conflict(
+            "计划刚被他人修改，请重新查询 / the plan was changed by someone else at the same "
+            "moment; ask again"
+        )
+
+
 def day_routes(
     session: Session, scenario: Scenario, plan: PlanRow, visit_date: date
 ) -> tuple[str, list[DayRoute], dict[str, list[OrderView]]]:
@@ -522,6 +539,7 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
             [FieldProblem("body.option", "not among the offered options")],
         )
     plan = _published(session, lock=True)
+    _claim(session, plan)
     scenario = _scenario(session)
     assert order.visit_date is not None
     day, _routes, by_caregiver = day_routes(session, scenario, plan, order.visit_date)
@@ -614,6 +632,7 @@ def report_absence(
     except KeyError:
         raise NotFound(f"护理员不存在 / no caregiver {caregiver}") from None
     plan = _published(session, lock=True)
+    _claim(session, plan)
     day = _day_code(session, plan, visit_date)
     team = {c.id for c in scenario.caregivers if c.station == absent.station}
     orders = [o for o in _orders_of_day(session, plan, visit_date) if o.caregiver_id in team]

@@ -8,11 +8,14 @@ window 08:30–11:00) then H2 (welfare visit 10:40–11:10, window 09:00–12:00
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.services import hotline
+from api.services.errors import Conflict
 from dispatch.checker import check_plan
 from dispatch.plan_io import parse_plan
 from dispatch.reasons import Reason
@@ -220,3 +223,37 @@ def test_absence_redistributes_the_day(client: TestClient, monday_plan: dict[str
     assert not [v for v in report.violations if v.request == "H1-clean"]
     unknown = client.post("/api/v1/caregivers/NOPE/absence", json={"date": MONDAY}, headers=ADMIN)
     assert unknown.status_code == 404
+
+
+def test_two_dispatchers_confirming_at_once_cannot_both_book(
+    client: TestClient, monday_plan: dict[str, Any]
+) -> None:
+    window = {"from": "08:00", "to": "12:00"}
+    first = ask(client, household="H4", window=window).json()
+    second = ask(client, household="H5", window=window).json()
+    database = client.app.state.database  # type: ignore[attr-defined]
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def dispatcher(order: int) -> None:
+        with database.session() as session:
+            start.wait()
+            try:
+                hotline.confirm(session, order, "C1", 0)
+                outcomes.append("booked")
+            except Conflict:
+                outcomes.append("conflict")
+
+    threads = [
+        threading.Thread(target=dispatcher, args=(answer["work_order"],))
+        for answer in (first, second)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["booked", "conflict"]
+    hotline_visits = [v for v in visits(client, "C1") if str(v[0]).startswith("hotline-")]
+    assert len(hotline_visits) == 1
+    published = [p for p in client.get("/api/v1/plans", headers=ADMIN).json()]
+    assert sum(p["status"] == "published" for p in published) == 1
