@@ -140,7 +140,8 @@ class RequestRow(Base):
 class PlanRow(Base):
     """One version of a plan (排班计划) and its state.
 
-    ``status``: draft, running, done, failed or published; at most one row is published.
+    ``status``: draft, running, done, failed, cancelled or published; at most one row is
+    published.
     ``document`` is the plan in contract format 1 once there is one; ``progress`` 0–1.
     """
 

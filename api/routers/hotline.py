@@ -108,7 +108,7 @@ def hotline_request(
         notes=body.notes,
     )
     result = service.open_call(session, request)
-    names = {c.id: c.name for c in service._scenario(session).caregivers}
+    names = service.caregiver_names(session)
     options = [
         HotlineOptionPublic(
             option=i,

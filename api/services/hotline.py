@@ -59,6 +59,7 @@ __all__ = [
     "ConfirmResult",
     "HotlineResult",
     "OrderView",
+    "caregiver_names",
     "confirm",
     "day_routes",
     "local_now",
@@ -92,6 +93,11 @@ def _scenario(session: Session) -> Scenario:
         _scenario_cache.clear()
         _scenario_cache[key] = scenario
     return scenario
+
+
+def caregiver_names(session: Session) -> dict[str, str]:
+    """Caregivers' names by id, from the stored scenario."""
+    return {c.id: c.name for c in _scenario(session).caregivers}
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: States of a plan row.
-PLAN_STATES: tuple[str, ...] = ("draft", "running", "done", "failed", "published")
+PLAN_STATES: tuple[str, ...] = ("draft", "running", "done", "failed", "cancelled", "published")
 
 
 def _next_version(session: Session) -> int:
