@@ -142,12 +142,13 @@ class JobRunner:
             future.result(timeout=timeout)
 
     def shutdown(self) -> None:
-        """Cancel every job and stop the pool without waiting for running solves."""
+        """Cancel every job, drop the queued ones and wait for the running one to stop (at
+        the planner's next report), so no worker writes to a closed database."""
         with self._lock:
             events = list(self._cancel.values())
         for event in events:
             event.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _run(
         self,
