@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from dispatch.model import Caregiver, RouteBreak, TravelSettings
+from dispatch.model import Caregiver, Route, RouteBreak, Stop, TravelSettings
 from dispatch.travel import haversine_km
 from solver.schedule import earliest_start
 
@@ -37,6 +37,7 @@ __all__ = [
     "Move",
     "RouteVisit",
     "Urgency",
+    "apply_option",
     "find_insertions",
 ]
 
@@ -90,11 +91,13 @@ class Call:
 
 @dataclass(frozen=True)
 class Move:
-    """A later visit that starts later because of the insertion (minutes)."""
+    """A later visit that starts later because of the insertion: its start before and after
+    and its new arrival (minutes)."""
 
     key: str
     start_before: int
     start_after: int
+    arrival_after: int
 
     @property
     def delay(self) -> int:
@@ -252,7 +255,7 @@ def _try_route(
             if new_start is None:
                 ok = False
                 break
-            moves.append(Move(v.key, v.start, new_start))
+            moves.append(Move(v.key, v.start, new_start, ready))
             cur_t, cur_new, cur_loc = new_start + (v.end - v.start), False, e.node
         if not ok:
             continue
@@ -261,14 +264,12 @@ def _try_route(
             back = cur_t + to_station
         if back > shift[1]:
             continue
-        # A required rest that had not been placed must still fit after the route.
-        if (
-            rest is None
-            and rest_spec is not None
-            and _rest_required(c, route.day)
-            and max(back, rest_spec.window_start) + rest_spec.minutes > rest_spec.window_end
-        ):
-            continue
+        # A required rest that had not been placed is taken after the return.
+        if rest is None and rest_spec is not None and _rest_required(c, route.day):
+            rest_start = max(back, rest_spec.window_start)
+            if rest_start + rest_spec.minutes > rest_spec.window_end:
+                continue
+            rest = RouteBreak(rest_start, rest_start + rest_spec.minutes)
         option = InsertionOption(
             caregiver=c.id,
             position=sum(1 for e in events[:p] if e.visit is not None),
@@ -377,3 +378,38 @@ def find_insertions(
             f"{emergency_minutes} minutes, nor later today"
         )
     return HotlineAnswer(chosen, len(candidates), within, message)
+
+
+def apply_option(
+    route: Route, option: InsertionOption, new_stop: Stop, keys: Sequence[str]
+) -> Route:
+    """``route`` with ``new_stop`` inserted as ``option`` says: later stops moved, the rest
+    where the option puts it, the return (and, for a first visit, the leave) updated.
+
+    ``keys[i]`` is the key the search knew ``route.stops[i]`` by. Raises ``ValueError`` when
+    ``keys`` does not match the stops.
+    """
+    if len(keys) != len(route.stops):
+        raise ValueError(f"{len(keys)} keys for {len(route.stops)} stops")
+    moved = {m.key: m for m in option.moves}
+    stops = []
+    for key, stop in zip(keys, route.stops, strict=True):
+        m = moved.get(key)
+        if m is not None:
+            length = stop.end - stop.start
+            stop = Stop(
+                stop.request, stop.household, m.arrival_after, m.start_after, m.start_after + length
+            )
+        stops.append(stop)
+    stops.insert(option.position, new_stop)
+    leave = min(route.leave, option.depart) if option.position == 0 else route.leave
+    if not route.stops:
+        leave = option.depart
+    return Route(
+        route.caregiver,
+        route.day,
+        leave,
+        max(route.back, option.back) if route.stops else option.back,
+        tuple(stops),
+        option.rest if option.rest is not None else route.rest,
+    )

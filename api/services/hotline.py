@@ -376,6 +376,7 @@ def _moves(option_moves: Sequence[Any], orders: dict[int, OrderView]) -> list[di
                 "household": order.household_id,
                 "start_before": m.start_before,
                 "start_after": m.start_after,
+                "arrival_after": m.arrival_after,
                 "delay": m.delay,
             }
         )
@@ -578,7 +579,7 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
             length = parse_hhmm(stop["end"]) - parse_hhmm(stop["start"])
             stop["start"] = format_hhmm(m["start_after"])
             stop["end"] = format_hhmm(m["start_after"] + length)
-            stop["arrival"] = min(stop["arrival"], stop["start"])
+            stop["arrival"] = format_hhmm(m["arrival_after"])
     stops_before = [s for s in route["stops"] if parse_hhmm(s["start"]) < chosen["start"]]
     position = len(stops_before)
     route["stops"].insert(
@@ -586,6 +587,8 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
         _stop(request_id, order.household_id, chosen["arrival"], chosen["start"], chosen["end"]),
     )
     route["back"] = format_hhmm(max(parse_hhmm(route["back"]), chosen["back"]))
+    if position == 0:
+        route["leave"] = format_hhmm(min(parse_hhmm(route["leave"]), chosen["depart"]))
     if chosen["rest"] is not None:
         route["break"] = {
             "start": format_hhmm(chosen["rest"][0]),
@@ -596,7 +599,7 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
         moved = orders[m["work_order"]]
         length = (moved.end or 0) - (moved.start or 0)
         moved.start, moved.end = m["start_after"], m["start_after"] + length
-        moved.arrival = min(moved.arrival or moved.start, moved.start)
+        moved.arrival = m["arrival_after"]
         moved.updated_at = utcnow()
     transition(order, "dispatched")
     order.caregiver_id = caregiver

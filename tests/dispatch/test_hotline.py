@@ -8,13 +8,19 @@ S→B 21 (20.6), A→C 21, S→C 31 (30.9).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
 
-from dispatch.hotline import Call, DayRoute, RouteVisit, find_insertions
-from dispatch.model import Break, Caregiver, RouteBreak, TravelSettings
+from dispatch.checker import check_plan
+from dispatch.daily import day_visits, route_day
+from dispatch.hotline import Call, DayRoute, RouteVisit, apply_option, find_insertions
+from dispatch.model import Break, Caregiver, Route, RouteBreak, Stop, TravelSettings
+from dispatch.scenario_io import parse_scenario
 from dispatch.travel import EARTH_RADIUS_KM
+from solver.problem import SolveParams
+from tests.conftest import fixture_data
 
 SPEED = 0.6 * math.pi / 180 * EARTH_RADIUS_KM  # km/h: 1 degree of longitude = 100 minutes
 TRAVEL = TravelSettings(circuity=1.0, speed_kmh=MappingProxyType({"ebike": SPEED, "car": SPEED}))
@@ -158,3 +164,51 @@ def test_invalid_arguments() -> None:
         find_insertions(call(), [], now=480, limit=0)
     with pytest.raises(ValueError):
         find_insertions(call((700, 600)), [], now=480)
+
+
+@pytest.mark.parametrize("window", [(540, 720), (540, 560)])
+def test_an_inserted_visit_passes_the_checker(window: tuple[int, int]) -> None:
+    """Route the tiny Monday without H2's welfare visit, insert it through the hotline search
+    on each caregiver's best position, and check the whole day with the checker (the early
+    window pushes later visits)."""
+    tiny = parse_scenario(fixture_data("tiny_scenario.json")).scenario
+    left_out = "H2-visit"
+    todo = [v for v in day_visits(tiny, "mon") if v.request != left_out]
+    day = route_day(tiny, "mon", visits=todo, params=SolveParams(time_limit=1))
+    assert check_plan(tiny, replace(day, unassigned=(*day.unassigned,))).violations  # H2 missing
+    household = tiny.household("H2")
+    request = next(r for r in household.requests if r.id == left_out)
+    minutes = {r.id: r for _, r in tiny.requests()}
+    homes = {h.id: h for h in tiny.households}
+    routes = {r.caregiver: r for r in day.routes}
+    day_routes = []
+    for c in tiny.caregivers:
+        if "mon" not in c.shifts:
+            continue
+        route = routes.get(c.id) or Route(c.id, "mon", c.shifts["mon"][0], c.shifts["mon"][0])
+        routes[c.id] = route
+        station = tiny.station(c.station)
+        visits = tuple(
+            RouteVisit(
+                s.request,
+                homes[s.household].lat,
+                homes[s.household].lon,
+                s.start,
+                s.end,
+                minutes[s.request].windows,
+            )
+            for s in route.stops
+        )
+        day_routes.append(DayRoute(c, "mon", station.lat, station.lon, visits, route.rest))
+    assert any(lo <= window[0] and window[1] <= hi for lo, hi in request.windows)
+    call = Call(household.lat, household.lon, request.minutes, window, "welfare_visit")
+    answer = find_insertions(call, day_routes, now=0, travel=tiny.travel, limit=5)
+    assert answer.options
+    for option in answer.options:
+        old = routes[option.caregiver]
+        stop = Stop(left_out, household.id, option.arrival, option.start, option.end)
+        new = apply_option(old, option, stop, [s.request for s in old.stops])
+        others = tuple(r for r in day.routes if r.caregiver != option.caregiver)
+        plan = replace(day, routes=(*others, new))
+        report = check_plan(tiny, plan)
+        assert report.ok, (option, report.violations)
