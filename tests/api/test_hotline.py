@@ -120,6 +120,12 @@ def test_later_visits_move_and_their_orders_follow(
         (f"hotline-{order}", option["start"], "dispatched"),
         ("H2-visit", moved["start_after"], "dispatched"),
     ]
+    # Monday's routes keep every rule; the hotline stop is the one request the scenario lacks.
+    plan_id = confirmed.json()["plan_id"]
+    doc = client.get(f"/api/v1/plans/{plan_id}", headers=ADMIN).json()["document"]
+    report = check_plan(parse_scenario(week_scenario_doc()).scenario, parse_plan(doc))
+    monday = [(v.rule, v.request) for v in report.violations if v.day == "mon"]
+    assert monday == [("unknown_reference", f"hotline-{order}")]
 
 
 def test_stale_options_cannot_double_book(client: TestClient, monday_plan: dict[str, Any]) -> None:
