@@ -22,6 +22,7 @@ already counted (the daily router bounds the route length by what is left).
 
 from __future__ import annotations
 
+import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -31,8 +32,9 @@ from types import MappingProxyType
 
 from dispatch.daily import DayProblem, DayVisit, compile_day, decode_day
 from dispatch.diagnose import eligible_caregivers, fits_alone, qualified
+from dispatch.greedy import plan_greedy
 from dispatch.haversine import scenario_travel
-from dispatch.kpis import plan_kpis
+from dispatch.kpis import ScenarioIndex, plan_kpis, route_leg_minutes
 from dispatch.model import (
     DAYS,
     Caregiver,
@@ -45,6 +47,7 @@ from dispatch.model import (
 )
 from dispatch.reasons import Reason
 from dispatch.travel import TravelProvider, haversine_km, provider_for
+from solver.periodic import improve_routes, routes_accepted
 from solver.problem import RoutingProblem, SolvedRoute, SolveParams, SolverResult
 from solver.routing import solve
 from solver.schedule import schedule_route
@@ -110,12 +113,15 @@ class _Task:
     station: str
     days: tuple[str, ...] = ()
     widened: frozenset[str] = frozenset()  # days on which every qualified caregiver may serve
+    fixed: tuple[str, ...] | None = None  # the caregivers kept for continuity of care
 
 
 @dataclass
 class _Outcome:
-    routes: dict[tuple[str, str], tuple[Route, ...]]  # (station, day) -> routes
+    routes: dict[tuple[str, str], tuple[Route, ...]]  # (station group, day) -> routes
     dropped: dict[tuple[str, str], list[tuple[DayVisit, Reason, str]]]
+    fallback: dict[str, tuple[Reason, str]]  # request -> why the greedy plan left a visit out
+    dirty: set[tuple[str, str]] = field(default_factory=set)  # days holding foreign stops
 
 
 def plan_week(
@@ -140,38 +146,66 @@ def plan_week(
 
     unassigned: list[Unassigned] = []
     tasks = _prepare_tasks(scenario, unassigned)
-    load: dict[str, float] = defaultdict(float)
-    for task in sorted(tasks, key=lambda t: (len(t.patterns), -t.request.priority)):
-        task.days = _choose_pattern(scenario, task, load)
-
-    stations = sorted({t.station for t in tasks})
-    total_work = max(1, sum(len(t.days) for t in tasks))
     budget = max(0.05, params.time_limit)
-    out = _Outcome(routes={}, dropped={})
+
+    # A first week by hand's rules, then every station-day improved from it: the routes never
+    # get worse than the greedy ones, and every later move starts from the current routes.
+    start = plan_greedy(scenario, travel=provider)
+    out = _Outcome(routes={}, dropped={}, fallback={})
+    groups = _seed_from(scenario, start, tasks, out)
+    report(
+        Progress(
+            "greedy",
+            0.1,
+            "first plan by hand's rules / 初始方案",
+            _kpis(scenario, _assemble(scenario, out, unassigned, tasks)),
+        )
+    )
+    total_work = max(1, sum(len(t.days) or 1 for t in tasks))
+    subs = {
+        key: _station_scenario(scenario, stations, [t for t in tasks if t.station == key])
+        for key, stations in groups.items()
+    }
+
+    def work_of(key: str) -> int:
+        return sum(len(t.days) or 1 for t in tasks if t.station == key)
+
     done = 0
-    for station in stations:
-        group = [t for t in tasks if t.station == station]
-        sub = _station_scenario(scenario, station, group)
-        work = sum(len(t.days) for t in group)
-        share = budget * 0.7 * work / total_work
-        _route_station(sub, station, group, provider, params, share, out)
-        done += work
+    for key, sub in subs.items():
+        group = [t for t in tasks if t.station == key]
+        _polish_group(
+            sub, key, group, provider, params, budget * 0.4 * work_of(key) / total_work, out
+        )
+        done += work_of(key)
         report(
             Progress(
                 "route",
-                0.8 * done / total_work,
-                f"station {station} routed / 站点 {station} 已排",
+                0.1 + 0.5 * done / total_work,
+                f"stations {key} routed / 站点 {key} 已排",
                 _kpis(scenario, _assemble(scenario, out, unassigned, tasks)),
             )
         )
 
-    remaining = max(0.05, budget - (time.perf_counter() - t0))
-    for station in stations:
-        group = [t for t in tasks if t.station == station]
-        if not any(out.dropped.get((station, d)) for d in scenario.days):
-            continue
-        sub = _station_scenario(scenario, station, group)
-        _repair_station(sub, station, group, provider, params, remaining / len(stations), out)
+    fill = max(0.05, 0.7 * budget - (time.perf_counter() - t0))
+    for key, sub in subs.items():
+        group = [t for t in tasks if t.station == key]
+        _fill_group(sub, key, group, provider, params, fill * work_of(key) / total_work, out)
+    report(
+        Progress(
+            "improve",
+            0.7,
+            "moving visits between days and caregivers / 调整服务日与护理员",
+            _kpis(scenario, _assemble(scenario, out, unassigned, tasks)),
+        )
+    )
+
+    rng = random.Random(params.seed)
+    left = budget - (time.perf_counter() - t0)
+    for key, sub in subs.items():
+        group = [t for t in tasks if t.station == key]
+        seconds = left * work_of(key) / total_work
+        if seconds > 0.05:
+            _improve_station(sub, key, group, provider, params, seconds, out, rng)
 
     plan = _assemble(scenario, out, unassigned, tasks)
     kpis = _kpis(scenario, plan)
@@ -179,6 +213,52 @@ def plan_week(
     plan = replace(plan, kpis=MappingProxyType(kpis))
     report(Progress("done", 1.0, "plan ready / 计划完成", plan.kpis))
     return plan
+
+
+def _seed_from(
+    scenario: Scenario, start: Plan, tasks: Sequence[_Task], out: _Outcome
+) -> dict[str, frozenset[str]]:
+    """Take the greedy plan's days and routes; group stations whose caregivers share requests
+    (they must be routed together). Returns the groups by key; sets ``task.station`` to its
+    group's key."""
+    station_of = {c.id: c.station for c in scenario.caregivers}
+    parent = {s.id: s.id for s in scenario.stations}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    served_by: dict[str, set[str]] = defaultdict(set)
+    days_of: dict[str, set[str]] = defaultdict(set)
+    for route in start.routes:
+        for stop in route.stops:
+            served_by[stop.request].add(station_of[route.caregiver])
+            days_of[stop.request].add(route.day)
+    for t in tasks:
+        stations = served_by.get(t.request.id) or {t.station}
+        first, *rest = sorted(stations)
+        for other in rest:
+            parent[find(other)] = find(first)
+    members: dict[str, set[str]] = defaultdict(set)
+    for sid in parent:
+        members[find(sid)].add(sid)
+    keys = {root: "+".join(sorted(ms)) for root, ms in members.items()}
+    for t in tasks:
+        stations = served_by.get(t.request.id) or {t.station}
+        t.station = keys[find(min(stations))]
+        t.days = tuple(d for d in DAYS if d in days_of.get(t.request.id, ()))
+    planned = {t.request.id for t in tasks}
+    for route in start.routes:
+        key = keys[find(station_of[route.caregiver])]
+        out.routes[(key, route.day)] = (*out.routes.get((key, route.day), ()), route)
+        if any(s.request not in planned for s in route.stops):
+            # Visits this planner leaves to people (two-person ones): the day is routed anew.
+            out.dirty.add((key, route.day))
+    for u in start.unassigned:
+        out.fallback.setdefault(u.request, (Reason(u.reason), u.detail))
+    return {keys[root]: frozenset(ms) for root, ms in members.items()}
 
 
 def _kpis(scenario: Scenario, plan: Plan) -> dict[str, float]:
@@ -336,8 +416,11 @@ def _shift_len(c: Caregiver, day: str) -> int:
     return 0 if s is None else s[1] - s[0]
 
 
-def _station_scenario(scenario: Scenario, station: str, group: Sequence[_Task]) -> Scenario:
-    """The part of ``scenario`` one station plans: its caregivers and the requests it serves."""
+def _station_scenario(
+    scenario: Scenario, stations: frozenset[str], group: Sequence[_Task]
+) -> Scenario:
+    """The part of ``scenario`` some stations plan: their caregivers and the requests they
+    serve."""
     requests: dict[str, list[ServiceRequest]] = defaultdict(list)
     homes: dict[str, Household] = {}
     for t in group:
@@ -345,7 +428,7 @@ def _station_scenario(scenario: Scenario, station: str, group: Sequence[_Task]) 
         homes[t.household.id] = t.household
     return replace(
         scenario,
-        caregivers=tuple(c for c in scenario.caregivers if c.station == station),
+        caregivers=tuple(c for c in scenario.caregivers if c.station in stations),
         households=tuple(replace(h, requests=tuple(requests[h.id])) for h in homes.values()),
     )
 
@@ -373,9 +456,11 @@ def _solve_day(
     used: Mapping[str, int],
     params: SolveParams,
     seconds: float,
+    hint: Sequence[Route] = (),
 ) -> tuple[tuple[Route, ...], list[tuple[DayVisit, Reason, str]], int]:
     """Route ``visits`` on ``day``; ``teams[request]`` narrows who may serve (``None``: any
-    qualified). Returns routes, dropped visits with reasons, and the priority-weighted score."""
+    qualified). The search starts from the ``hint`` routes when they are still feasible.
+    Returns routes, dropped visits with reasons, and the priority-weighted score."""
     if not any(day in c.shifts for c in sub.caregivers) or not visits:
         dropped: list[tuple[DayVisit, Reason, str]] = []
         for v in visits:
@@ -384,15 +469,36 @@ def _solve_day(
             _, reason, detail = eligible_caregivers(sub, h, r, (), day=day)
             dropped.append((v, reason or Reason.NO_SHIFT_ON_ALLOWED_DAYS, detail))
         return (), dropped, 0
+    frozen: tuple[Route, ...] = ()
+    if hint:
+        # Routes the router's model cannot represent (their rest falls where the model has no
+        # room for it) stay as they are, with their caregivers and visits out of the search.
+        frozen = _unrepresentable(sub, day, visits, teams, provider, used, hint)
+        if frozen:
+            off = {r.caregiver for r in frozen}
+            fixed = {s.request for r in frozen for s in r.stops}
+            sub = replace(sub, caregivers=tuple(c for c in sub.caregivers if c.id not in off))
+            visits = [v for v in visits if v.request not in fixed]
+            hint = [r for r in hint if r.caregiver not in off]
+            if not visits or not any(day in c.shifts for c in sub.caregivers):
+                return frozen, [], _score(sub, frozen)
     compiled = compile_day(sub, day, travel=provider, visits=visits, minutes_used=used)
     compiled = _narrow(compiled, teams)
-    result = solve(
-        compiled.problem,
-        SolveParams(time_limit=max(0.02, seconds), seed=params.seed, log=params.log),
-    )
+    result = None
+    if hint:
+        start = _hint_indices(compiled, hint)
+        result = improve_routes(
+            compiled.problem, start, time_limit=max(0.02, seconds), seed=params.seed
+        )
+    if result is None:
+        result = solve(
+            compiled.problem,
+            SolveParams(time_limit=max(0.02, seconds), seed=params.seed, log=params.log),
+        )
     routes, unassigned = decode_day(sub, compiled, _retime(compiled.problem, result))
     routes = tuple(_rest_after_return(r) for r in routes)
     routes, unassigned = _enforce_weekly_cap(sub, routes, unassigned, used)
+    routes = tuple(sorted((*routes, *frozen), key=lambda r: r.caregiver))
     reasons = {u.request: (Reason(u.reason), u.detail) for u in unassigned}
     _weekly_cap_reasons(compiled, reasons)
     dropped = [(v, *reasons[v.request]) for v in visits if v.request in reasons]
@@ -400,6 +506,48 @@ def _solve_day(
     served = {s.request for route in routes for s in route.stops}
     score = sum(100 + priority[v.request] for v in visits if v.request in served)
     return routes, dropped, score
+
+
+def _hint_indices(compiled: DayProblem, hint: Sequence[Route]) -> list[list[int]]:
+    """The ``hint`` routes as visit indices per vehicle of ``compiled`` (stops the compiled
+    day does not hold, or whose caregiver may not serve them, left out)."""
+    vehicle = {c.id: k for k, c in enumerate(compiled.caregivers)}
+    node = {v.request: i for i, v in enumerate(compiled.visits)}
+    specs = compiled.problem.visits
+    start: list[list[int]] = [[] for _ in compiled.caregivers]
+    for route in hint:
+        k = vehicle.get(route.caregiver)
+        if k is None:
+            continue
+        start[k] = [
+            node[s.request]
+            for s in route.stops
+            if s.request in node
+            and (
+                specs[node[s.request]].allowed_vehicles is None
+                or k in (specs[node[s.request]].allowed_vehicles or ())
+            )
+        ]
+    return start
+
+
+def _unrepresentable(
+    sub: Scenario,
+    day: str,
+    visits: Sequence[DayVisit],
+    teams: Mapping[str, tuple[str, ...] | None],
+    provider: TravelProvider,
+    used: Mapping[str, int],
+    hint: Sequence[Route],
+) -> tuple[Route, ...]:
+    """The ``hint`` routes the router's model rejects on their own."""
+    compiled = _narrow(
+        compile_day(sub, day, travel=provider, visits=visits, minutes_used=used), teams
+    )
+    start = _hint_indices(compiled, hint)
+    verdict = routes_accepted(compiled.problem, start)
+    rejected = {compiled.caregivers[k].id for k, ok in enumerate(verdict) if not ok}
+    return tuple(r for r in hint if r.caregiver in rejected)
 
 
 def _retime(problem: RoutingProblem, result: SolverResult) -> SolverResult:
@@ -510,48 +658,168 @@ def _narrow(compiled: DayProblem, teams: Mapping[str, tuple[str, ...] | None]) -
     return replace(compiled, problem=replace(compiled.problem, visits=tuple(visits)))
 
 
-def _route_station(
+def _polish_group(
     sub: Scenario,
-    station: str,
+    key: str,
     group: Sequence[_Task],
     provider: TravelProvider,
     params: SolveParams,
     seconds: float,
     out: _Outcome,
 ) -> None:
+    """Improve each day's routes from the current ones; keep the better of old and new."""
     per_day = {d: [t for t in group if d in t.days] for d in sub.days}
     work = max(1, sum(len(v) for v in per_day.values()))
     for day in sub.days:
         todo = per_day[day]
-        visits = [DayVisit(t.request.id, t.household.id) for t in todo]
-        # The primary caregiver alone where they work today; backups join in the repair.
-        teams = {t.request.id: _first_choice(sub, t, day) for t in todo}
-        routes, dropped, _ = _solve_day(
+        if not todo:
+            continue
+        _reroute_day(
             sub,
+            key,
             day,
-            visits,
-            teams,
-            provider=provider,
-            used=_minutes_used(out, station, day, sub.days),
-            params=params,
-            seconds=seconds * len(todo) / work,
+            group,
+            provider,
+            params,
+            seconds * len(todo) / work,
+            out,
+            keep_better=True,
         )
-        out.routes[(station, day)] = routes
-        out.dropped[(station, day)] = dropped
-        lost = {v.request for v, _, _ in dropped}
-        for t in todo:
-            if t.request.id in lost:
-                t.days = tuple(d for d in t.days if d != day)
 
 
-def _first_choice(sub: Scenario, task: _Task, day: str) -> tuple[str, ...]:
-    primary = task.team[0]
-    if any(c.id == primary and day in c.shifts for c in sub.caregivers):
-        return (primary,)
-    return task.team
+def _reroute_day(
+    sub: Scenario,
+    key: str,
+    day: str,
+    group: Sequence[_Task],
+    provider: TravelProvider,
+    params: SolveParams,
+    seconds: float,
+    out: _Outcome,
+    *,
+    extra: Sequence[_Task] = (),
+    widen: frozenset[str] = frozenset(),
+    keep_better: bool,
+) -> bool:
+    """Route ``day`` again from its current routes with the group's tasks of that day plus
+    ``extra`` ones (``widen``: requests any qualified caregiver may serve). With
+    ``keep_better`` the new routes replace the old only when they are worth more (served by
+    priority, then fewer working minutes); returns whether they did. Tasks' days follow."""
+    todo = [t for t in group if day in t.days] + [t for t in extra if day not in t.days]
+    visits = [DayVisit(t.request.id, t.household.id) for t in todo]
+    teams = {
+        t.request.id: None if t.request.id in widen else _first_choice(sub, t, day) for t in todo
+    }
+    old = out.routes.get((key, day), ())
+    routes, dropped, _ = _solve_day(
+        sub,
+        day,
+        visits,
+        teams,
+        provider=provider,
+        used=_minutes_used(out, key, day, sub.days),
+        params=params,
+        seconds=seconds,
+        hint=old,
+    )
+    if keep_better and _day_value(sub, routes) <= _day_value(sub, old):
+        return False
+    out.routes[(key, day)] = routes
+    out.dropped[(key, day)] = dropped
+    served = {s.request for r in routes for s in r.stops}
+    for t in todo:
+        if t.request.id in served and day not in t.days:
+            t.days = tuple(d for d in DAYS if d in t.days or d == day)
+        elif t.request.id not in served and day in t.days:
+            t.days = tuple(d for d in t.days if d != day)
+        if t.request.id in widen and t.request.id in served:
+            t.widened = t.widened | {day}
+    return True
 
 
-def _repair_station(
+def _fill_group(
+    sub: Scenario,
+    key: str,
+    group: Sequence[_Task],
+    provider: TravelProvider,
+    params: SolveParams,
+    seconds: float,
+    out: _Outcome,
+) -> None:
+    """Add missing visits of requests planned short: on a day that keeps them inside one of
+    their patterns, re-routing that day from its current routes."""
+    deadline = time.perf_counter() + seconds
+    short = sorted(
+        (t for t in group if len(t.days) < max(len(p) for p in t.patterns)),
+        key=lambda t: -t.request.priority,
+    )
+    if not short:
+        return
+    working = [d for d in sub.days if any(d in c.shifts for c in sub.caregivers)]
+    each = max(0.05, min(1.0, seconds / max(1, 2 * len(short))))
+    for task in short:
+        for day in _fill_days(task, working):
+            if time.perf_counter() + each > deadline:
+                return
+            if len(task.days) >= max(len(p) for p in task.patterns):
+                break
+            if day in task.days or not _fits_pattern(task, (*task.days, day)):
+                continue
+            _reroute_day(
+                sub,
+                key,
+                day,
+                group,
+                provider,
+                params,
+                each,
+                out,
+                extra=[task],
+                widen=frozenset({task.request.id}),
+                keep_better=True,
+            )
+
+
+def _fits_pattern(task: _Task, days: Sequence[str]) -> bool:
+    chosen = set(days)
+    return any(chosen <= set(p) for p in task.patterns)
+
+
+def _fill_days(task: _Task, working: Sequence[str]) -> list[str]:
+    """Days a short request could still use, those of the most patterns first."""
+    count: dict[str, int] = defaultdict(int)
+    for p in task.patterns:
+        if set(task.days) <= set(p):
+            for d in p:
+                if d not in task.days and d in working:
+                    count[d] += 1
+    return sorted(count, key=lambda d: (-count[d], DAYS.index(d)))
+
+
+def _first_choice(sub: Scenario, task: _Task, day: str) -> tuple[str, ...] | None:
+    """Who may serve ``task`` on ``day`` before any widening: the caregiver kept for its
+    household (continuity, preference) when working, else everyone qualified (``None``:
+    narrowing the router's choice further costs visits)."""
+    if day in task.widened or task.fixed is None:
+        return None
+    working = {c.id for c in sub.caregivers if day in c.shifts}
+    if all(c in working for c in task.fixed):
+        return task.fixed
+    return None
+
+
+def _day_value(sub: Scenario, routes: Sequence[Route]) -> tuple[int, int, int]:
+    """What a day's routes are worth: visits served by priority, then less travel (contract
+    travel model), then visits by a household's preferred caregivers."""
+    preferred = {h.id: h.preferred_caregivers for h in sub.households}
+    hits = sum(1 for r in routes for s in r.stops if r.caregiver in preferred.get(s.household, ()))
+    index = ScenarioIndex.of(sub)
+    minutes = scenario_travel(sub)
+    travel = sum(m or 0 for r in routes for m in route_leg_minutes(index, r, minutes))
+    return _score(sub, routes), -travel, hits
+
+
+def _improve_station(
     sub: Scenario,
     station: str,
     group: Sequence[_Task],
@@ -559,91 +827,151 @@ def _repair_station(
     params: SolveParams,
     seconds: float,
     out: _Outcome,
+    rng: random.Random,
 ) -> None:
-    """Re-route days with dropped visits: widen their team, then try other days."""
-    by_request = {t.request.id: t for t in group}
-    solves = max(1, 4 * sum(1 for d in sub.days if out.dropped.get((station, d))))
-    each = seconds / solves
+    """Large-neighbourhood search over days and caregivers, each move re-routing the days it
+    touches:
 
-    def attempt(day: str, extra: Sequence[_Task], widen: set[str], *, everyone: bool) -> bool:
-        todo = [t for t in group if day in t.days] + list(extra)
-        visits = [DayVisit(t.request.id, t.household.id) for t in todo]
-        teams: dict[str, tuple[str, ...] | None] = {}
-        for t in todo:
-            if day in t.widened or (everyone and t.request.id in widen):
-                teams[t.request.id] = None
-            elif t.request.id in widen:
-                teams[t.request.id] = t.team
-            else:
-                teams[t.request.id] = _first_choice(sub, t, day)
-        before = _score(sub, out.routes.get((station, day), ()))
-        routes, dropped, score = _solve_day(
-            sub,
-            day,
-            visits,
-            teams,
-            provider=provider,
-            used=_minutes_used(out, station, day, sub.days),
-            params=params,
-            seconds=each,
+    - move one request to another of its patterns; kept when the station serves more (by
+      priority), or as much with less travel;
+    - give all of a household's visits to the caregiver who already does most of them
+      (continuity); kept when as much is served for at most 2 % more travel.
+    """
+    deadline = time.perf_counter() + seconds
+    working_days = [d for d in sub.days if any(d in c.shifts for c in sub.caregivers)]
+    each = max(0.05, min(1.0, seconds / max(1, 4 * len(working_days))))
+    by_household: dict[str, list[_Task]] = defaultdict(list)
+    for t in group:
+        by_household[t.household.id].append(t)
+
+    def reroute(affected: Sequence[str]) -> None:
+        for day in affected:
+            todo = [t for t in group if day in t.days]
+            visits = [DayVisit(t.request.id, t.household.id) for t in todo]
+            teams = {t.request.id: _first_choice(sub, t, day) for t in todo}
+            routes, dropped, _ = _solve_day(
+                sub,
+                day,
+                visits,
+                teams,
+                provider=provider,
+                used=_minutes_used(out, station, day, sub.days),
+                params=params,
+                seconds=each,
+                hint=out.routes.get((station, day), ()),
+            )
+            out.routes[(station, day)] = routes
+            out.dropped[(station, day)] = dropped
+
+    idle = 0
+    while time.perf_counter() + 2 * each < deadline and idle < 20:
+        saved_tasks = {t.request.id: (tuple(t.days), t.fixed) for t in group}
+        continuity = rng.random() < 0.5
+        affected = (
+            _continuity_move(sub, station, by_household, out, rng)
+            if continuity
+            else _pattern_move(group, rng)
         )
-        if score <= before:
-            return False
-        out.routes[(station, day)] = routes
-        served = {s.request for r in routes for s in r.stops}
-        for t in todo:
-            if t.request.id in widen and everyone:
-                t.widened = t.widened | {day}
-            if t.request.id in served and day not in t.days:
-                t.days = tuple(d for d in DAYS if d in t.days or d == day)
-        for t in todo:
-            if t.request.id not in served and day in t.days:
-                t.days = tuple(d for d in t.days if d != day)
-        out.dropped[(station, day)] = dropped
-        return True
+        if affected is None:
+            idle += 1
+            for t in group:
+                t.days, t.fixed = saved_tasks[t.request.id]
+            continue
+        idle = 0
+        if time.perf_counter() + 1.5 * each * len(affected) > deadline:
+            for t in group:
+                t.days, t.fixed = saved_tasks[t.request.id]
+            break
+        saved = {
+            d: (out.routes.get((station, d), ()), out.dropped.get((station, d), []))
+            for d in affected
+        }
+        before = [_day_value(sub, saved[d][0]) for d in affected]
+        reroute(affected)
+        after = [_day_value(sub, out.routes.get((station, d), ())) for d in affected]
+        served_gain = sum(v[0] for v in after) - sum(v[0] for v in before)
+        travel_before = -sum(v[1] for v in before)
+        travel_after = -sum(v[1] for v in after)
+        if continuity:
+            keep = served_gain > 0 or (
+                served_gain == 0 and travel_after <= travel_before * 1.02 + 2
+            )
+        else:
+            keep = served_gain > 0 or (served_gain == 0 and travel_after < travel_before)
+        if keep:
+            for day in affected:
+                served = {s.request for r in out.routes[(station, day)] for s in r.stops}
+                for t in group:
+                    if day in t.days and t.request.id not in served:
+                        t.days = tuple(d for d in t.days if d != day)
+            continue
+        for d, (routes, dropped) in saved.items():
+            out.routes[(station, d)] = routes
+            out.dropped[(station, d)] = dropped
+        for t in group:
+            t.days, t.fixed = saved_tasks[t.request.id]
 
-    # 1. the same day with the backups, then with every qualified caregiver of the station.
-    for everyone in (False, True):
-        for day in sub.days:
-            lost = out.dropped.get((station, day), [])
-            extra = [
-                by_request[v.request]
-                for v, _, _ in lost
-                if v.request in by_request and day not in by_request[v.request].days
-            ]
-            if extra and any(day in c.shifts for c in sub.caregivers):
-                attempt(day, extra, {t.request.id for t in extra}, everyone=everyone)
-    # 2. other days keeping the spacing (a visit not planned yet moves).
-    for day in sub.days:
-        lost = out.dropped.get((station, day), [])
-        for visit, _reason, _detail in list(lost):
-            task = by_request.get(visit.request)
-            if task is None or day in task.days:
-                continue
-            for other in _alternative_days(sub, task, day):
-                if attempt(other, [task], {task.request.id}, everyone=True):
-                    break
+
+def _pattern_move(group: Sequence[_Task], rng: random.Random) -> list[str] | None:
+    """Put a random request on another of its patterns; the days that change (or None)."""
+    movable = [t for t in group if len(t.patterns) > 1 and tuple(t.days) in t.patterns]
+    if not movable:
+        return None
+    task = rng.choice(movable)
+    current = tuple(task.days)
+    choice = rng.choice([p for p in task.patterns if p != current])
+    task.days = choice
+    return [d for d in DAYS if (d in current) != (d in choice)]
 
 
-def _alternative_days(sub: Scenario, task: _Task, lost_day: str) -> list[str]:
-    r = task.request
-    options = []
-    for d in sub.days:
-        if d in task.days or d == lost_day:
+def _continuity_move(
+    sub: Scenario,
+    station: str,
+    by_household: Mapping[str, list[_Task]],
+    out: _Outcome,
+    rng: random.Random,
+) -> list[str] | None:
+    """Fix a household's visits to its preferred caregiver, or to its most frequent one when it
+    has several visitors; the days to re-route (or None when there is nothing to do)."""
+    who: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    where: dict[tuple[str, str], str] = {}
+    for (st, day), routes in out.routes.items():
+        if st != station:
             continue
-        days = tuple(x for x in DAYS if x in task.days or x == d)
-        if r.days is not None and d not in r.days:
+        for route in routes:
+            for stop in route.stops:
+                who[stop.household][route.caregiver] += 1
+                where[(stop.request, day)] = route.caregiver
+
+    def wanted(hid: str) -> str | None:
+        """The caregiver to keep: a preferred one who is not the only visitor yet, else the
+        most frequent of several visitors."""
+        h = by_household[hid][0].household
+        for c in h.preferred_caregivers:
+            if set(who[hid]) != {c} and any(
+                x.id == c and all(qualified(x, t.household, t.request) for t in by_household[hid])
+                for x in sub.caregivers
+            ):
+                return c
+        counts = who[hid]
+        if len(counts) > 1:
+            return max(sorted(counts), key=lambda c: counts[c])
+        return None
+
+    options = sorted(h for h in by_household if h in who and wanted(h) is not None)
+    if not options:
+        return None
+    hid = rng.choice(options)
+    keeper = wanted(hid)
+    assert keeper is not None
+    caregiver = sub.caregiver(keeper)
+    affected: set[str] = set()
+    for t in by_household[hid]:
+        if not qualified(caregiver, t.household, t.request):
             continue
-        if r.patterns is not None:
-            if not any(set(days) <= set(p) for p in r.patterns):
-                continue
-        elif not _spaced(days, r.min_gap_days):
-            continue
-        if not any(d in c.shifts and qualified(c, task.household, r) for c in sub.caregivers):
-            continue
-        options.append(d)
-    options.sort(key=lambda d: abs(DAYS.index(d) - DAYS.index(lost_day)))
-    return options[:2]
+        t.fixed = (keeper,)
+        affected.update(d for d in t.days if where.get((t.request.id, d)) != keeper)
+    return [d for d in DAYS if d in affected] or None
 
 
 def _score(sub: Scenario, routes: Sequence[Route]) -> int:
@@ -678,7 +1006,10 @@ def _assemble(
         if short > 0:
             reason, detail = reasons.get(
                 t.request.id,
-                (Reason.CAPACITY, "the caregivers' time on the chosen days is used up"),
+                out.fallback.get(
+                    t.request.id,
+                    (Reason.CAPACITY, "the caregivers' time on the chosen days is used up"),
+                ),
             )
             missing.append(_unassigned(t.household, t.request, short, reason, detail))
     order = {r.id: i for i, (_, r) in enumerate(scenario.requests())}

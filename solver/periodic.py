@@ -26,14 +26,16 @@ import numpy as np
 import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from solver.problem import RoutingProblem, SolveParams, VehicleSpec, VisitSpec
+from solver.problem import RoutingProblem, SolveParams, SolverResult, VehicleSpec, VisitSpec
 
 __all__ = [
     "DayFleet",
     "PeriodicProblem",
     "PeriodicResult",
     "PeriodicTask",
+    "improve_routes",
     "route_cost",
+    "routes_accepted",
     "solve_periodic",
 ]
 
@@ -368,10 +370,65 @@ def _polish_parameters(seconds: float) -> Any:
     return sp
 
 
-def _polish_day(search: _Search, day: int, seconds: float) -> None:
-    """Re-route one day with the OR-Tools router, starting from the current routes."""
+def improve_routes(
+    problem: RoutingProblem,
+    routes: Sequence[Sequence[int]],
+    *,
+    time_limit: float,
+    seed: int = 0,
+) -> SolverResult | None:
+    """Improve given routes of ``problem`` with the OR-Tools router (guided local search).
+
+    ``routes[k]`` lists the visit indices of vehicle ``k`` in order (missing vehicles are
+    empty; visits on no route start unperformed and may be inserted). Routes the model rejects
+    on their own are left out of the start. Returns ``None`` when no start can be built (the
+    caller then solves from scratch).
+    """
     from solver.routing import build_model, decode
 
+    model = build_model(problem, shuffle_seed=seed)
+    sp = _polish_parameters(time_limit)
+    model.routing.CloseModelWithParameters(sp)
+    hint = [[model.index_of_visit(i) for i in r] for r in routes]
+    hint += [[] for _ in range(len(problem.vehicles) - len(hint))]
+    start = model.routing.ReadAssignmentFromRoutes(hint, True)
+    if start is None:
+        # Keep the routes the model accepts one by one; the others' visits start unperformed.
+        for k, route in enumerate(hint):
+            alone: list[list[int]] = [[] for _ in hint]
+            alone[k] = route
+            if route and model.routing.ReadAssignmentFromRoutes(alone, True) is None:
+                hint[k] = []
+        start = model.routing.ReadAssignmentFromRoutes(hint, True)
+    if start is None:
+        return None
+    solution = model.routing.SolveFromAssignmentWithParameters(start, sp)
+    if solution is None:
+        return None
+    return decode(model, solution)
+
+
+def routes_accepted(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -> tuple[bool, ...]:
+    """For each vehicle's route (visit indices in order), whether the OR-Tools model of
+    ``problem`` accepts it on its own (a schedule found by other means may rely on freedoms the
+    model does not have, such as where a rest falls)."""
+    from solver.routing import build_model
+
+    model = build_model(problem)
+    model.routing.CloseModelWithParameters(_polish_parameters(1.0))
+    verdict = []
+    for k, route in enumerate(routes):
+        if not route:
+            verdict.append(True)
+            continue
+        alone: list[list[int]] = [[] for _ in problem.vehicles]
+        alone[k] = [model.index_of_visit(i) for i in route]
+        verdict.append(model.routing.ReadAssignmentFromRoutes(alone, True) is not None)
+    return tuple(verdict)
+
+
+def _polish_day(search: _Search, day: int, seconds: float) -> None:
+    """Re-route one day with the OR-Tools router, starting from the current routes."""
     routes = search.routes[day]
     tasks = [t for r in routes for t in r]
     if len(tasks) < 3:
@@ -402,20 +459,9 @@ def _polish_day(search: _Search, day: int, seconds: float) -> None:
         for _ in range(fleet.vehicles)
     )
     problem = RoutingProblem(matrices=(search.m,), visits=visits, vehicles=vehicles)
-    model = build_model(problem)
-    sp = _polish_parameters(seconds)
-    model.routing.CloseModelWithParameters(sp)
     index_of = {t: i for i, t in enumerate(tasks)}
-    hint = [[model.index_of_visit(index_of[t]) for t in r] for r in routes]
-    hint += [[] for _ in range(fleet.vehicles - len(hint))]
-    start = model.routing.ReadAssignmentFromRoutes(hint, True)
-    if start is None:
-        return
-    solution = model.routing.SolveFromAssignmentWithParameters(start, sp)
-    if solution is None:
-        return
-    result = decode(model, solution)
-    if result.dropped:
+    result = improve_routes(problem, [[index_of[t] for t in r] for r in routes], time_limit=seconds)
+    if result is None or result.dropped:
         return
     new = [[tasks[i] for i in r.visits] for r in result.routes if r.visits]
     if sum(search.travel(r) for r in new) < sum(search.travel(r) for r in routes):
