@@ -1,4 +1,4 @@
-"""The weekly planner (周排班): visit days, a primary caregiver per household, daily routes.
+"""The weekly planner (周排班): visit days, caregivers and daily routes of a whole week.
 
 The way through :func:`plan_week`:
 
@@ -6,18 +6,21 @@ The way through :func:`plan_week`:
    ``visits_per_week`` days inside its allowed days with ``min_gap_days`` spacing, or its fixed
    ``patterns``); requests that no caregiver can serve, or whose visits cannot be spread, are
    explained at once;
-2. every household gets a primary caregiver (preferred, then of the nearest station, then the
-   least loaded) and backups of the same station, for continuity of care;
-3. each request picks the pattern that suits its primary caregiver's shifts and keeps their days
-   balanced;
-4. stations are independent (a caregiver works for one station), so each station's days are
-   routed on their own with the daily router, a household's visits restricted to its primary
-   caregiver and backups;
-5. a repair pass re-routes days whose visits were dropped, first with every qualified caregiver
-   of the station, then on other days that keep the spacing.
+2. the greedy week (:func:`dispatch.greedy.plan_greedy`, the dispatcher's rules) gives first
+   days and routes; stations whose caregivers share no request are planned apart (a caregiver
+   works for one station), the others together;
+3. every station-day is routed again by the OR-Tools router starting from its current routes
+   and kept only when it serves more (by priority) or as much with less travel — so the plan
+   never serves less than the greedy one; routes the router's model cannot represent (a rest
+   placed where the model has no room for it) stay as they are;
+4. requests planned short get visits added on days that keep them inside a pattern;
+5. a large-neighbourhood search moves one request to another of its patterns, or keeps a
+   household with its preferred or most frequent caregiver (continuity of care), re-routing the
+   days it touches and keeping what is worth more.
 
 Weekly minutes hold because each day is routed with the caregivers' minutes of the other days
-already counted (the daily router bounds the route length by what is left).
+already counted (the daily router bounds the route length by what is left); every route is
+re-timed with the rest in its best gap and checked against the weekly limit.
 """
 
 from __future__ import annotations
@@ -55,9 +58,6 @@ from solver.schedule import schedule_route
 __all__ = ["Progress", "ProgressFn", "candidate_patterns", "plan_week"]
 
 DEFAULT_PARAMS = SolveParams()
-
-#: How many backup caregivers (besides the primary) may serve a household's visits.
-BACKUPS = 2
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class _Task:
     household: Household
     request: ServiceRequest
     patterns: tuple[tuple[str, ...], ...]
-    team: tuple[str, ...]  # primary first, then backups (caregiver ids, one station)
+    primary: str  # the caregiver chosen when the greedy week does not serve the request
     station: str
     days: tuple[str, ...] = ()
     widened: frozenset[str] = frozenset()  # days on which every qualified caregiver may serve
@@ -329,11 +329,7 @@ def _prepare_tasks(scenario: Scenario, unassigned: list[Unassigned]) -> list[_Ta
                 primary = _pick_primary(h, r, able, rank, assigned_minutes)
             assigned_minutes[primary] += k * r.minutes
             station = scenario.caregiver(primary).station
-            backups = sorted(
-                (c for c in able if c.station == station and c.id != primary),
-                key=lambda c: (c.id not in h.preferred_caregivers, assigned_minutes[c.id], c.id),
-            )[:BACKUPS]
-            tasks.append(_Task(h, r, patterns, (primary, *(c.id for c in backups)), station))
+            tasks.append(_Task(h, r, patterns, primary, station))
     return tasks
 
 
@@ -390,30 +386,6 @@ def _pick_primary(
         return min(preferred, key=fill).id
     best = min(able, key=lambda c: (rank.get(c.station, 99), fill(c) > 0.8, fill(c), c.id))
     return best.id
-
-
-def _choose_pattern(scenario: Scenario, task: _Task, load: dict[str, float]) -> tuple[str, ...]:
-    """The pattern whose days the primary caregiver works, lightest days first."""
-    primary = scenario.caregiver(task.team[0])
-    team = [scenario.caregiver(c) for c in task.team]
-
-    def cost(p: tuple[str, ...]) -> tuple[int, float]:
-        off = sum(1 for d in p if d not in primary.shifts)
-        off_team = sum(1 for d in p if not any(d in c.shifts for c in team))
-        heaviest = max(
-            (load[f"{primary.id}/{d}"] / max(1, _shift_len(primary, d)) for d in p), default=0.0
-        )
-        return (off_team * 10 + off, heaviest)
-
-    best = min(task.patterns, key=cost)
-    for d in best:
-        load[f"{primary.id}/{d}"] += task.request.minutes + 15
-    return best
-
-
-def _shift_len(c: Caregiver, day: str) -> int:
-    s = c.shifts.get(day)
-    return 0 if s is None else s[1] - s[0]
 
 
 def _station_scenario(
