@@ -114,6 +114,7 @@ class _Task:
     days: tuple[str, ...] = ()
     widened: frozenset[str] = frozenset()  # days on which every qualified caregiver may serve
     fixed: tuple[str, ...] | None = None  # the caregivers kept for continuity of care
+    pinned: bool = False  # a visit rides on a kept route: its days do not move
 
 
 @dataclass
@@ -121,7 +122,7 @@ class _Outcome:
     routes: dict[tuple[str, str], tuple[Route, ...]]  # (station group, day) -> routes
     dropped: dict[tuple[str, str], list[tuple[DayVisit, Reason, str]]]
     fallback: dict[str, tuple[Reason, str]]  # request -> why the greedy plan left a visit out
-    dirty: set[tuple[str, str]] = field(default_factory=set)  # days holding foreign stops
+    locked: set[tuple[str, str]] = field(default_factory=set)  # (caregiver, day) kept as is
 
 
 def plan_week(
@@ -145,7 +146,8 @@ def plan_week(
     report(Progress("prepare", 0.0, "choosing days and caregivers / 选择服务日与护理员"))
 
     unassigned: list[Unassigned] = []
-    tasks = _prepare_tasks(scenario, unassigned)
+    pairs: list[tuple[Household, ServiceRequest]] = []
+    tasks = _prepare_tasks(scenario, unassigned, pairs)
     budget = max(0.05, params.time_limit)
 
     # A first week by hand's rules, then every station-day improved from it: the routes never
@@ -153,6 +155,7 @@ def plan_week(
     start = plan_greedy(scenario, travel=provider)
     out = _Outcome(routes={}, dropped={}, fallback={})
     groups = _seed_from(scenario, start, tasks, out)
+    unassigned.extend(_pairs_missing(start, pairs))
     report(
         Progress(
             "greedy",
@@ -173,9 +176,10 @@ def plan_week(
     done = 0
     for key, sub in subs.items():
         group = [t for t in tasks if t.station == key]
-        _polish_group(
-            sub, key, group, provider, params, budget * 0.4 * work_of(key) / total_work, out
+        polish_end = time.perf_counter() + max(
+            0.0, (t0 + 0.6 * budget - time.perf_counter()) * work_of(key) / (total_work - done)
         )
+        _polish_group(sub, key, group, provider, params, polish_end, out)
         done += work_of(key)
         report(
             Progress(
@@ -186,10 +190,11 @@ def plan_week(
             )
         )
 
-    fill = max(0.05, 0.7 * budget - (time.perf_counter() - t0))
+    fill = max(0.0, 0.75 * budget - (time.perf_counter() - t0))
     for key, sub in subs.items():
         group = [t for t in tasks if t.station == key]
-        _fill_group(sub, key, group, provider, params, fill * work_of(key) / total_work, out)
+        if fill > 0.05:
+            _fill_group(sub, key, group, provider, params, fill * work_of(key) / total_work, out)
     report(
         Progress(
             "improve",
@@ -213,6 +218,32 @@ def plan_week(
     plan = replace(plan, kpis=MappingProxyType(kpis))
     report(Progress("done", 1.0, "plan ready / 计划完成", plan.kpis))
     return plan
+
+
+def _pairs_missing(
+    start: Plan, pairs: Sequence[tuple[Household, ServiceRequest]]
+) -> list[Unassigned]:
+    """Two-person visits stay where the greedy week put them (their routes are kept as they
+    are); what it could not place is reported with its reason."""
+    days: dict[str, set[str]] = defaultdict(set)
+    for route in start.routes:
+        for stop in route.stops:
+            days[stop.request].add(route.day)
+    why = {u.request: (u.reason, u.detail) for u in start.unassigned}
+    missing = []
+    for h, r in pairs:
+        short = r.visits_per_week - len(days.get(r.id, ()))
+        if short > 0:
+            reason, detail = why.get(
+                r.id,
+                (
+                    Reason.CAPACITY.value,
+                    "no two qualified caregivers were free together; assign it by hand "
+                    "(双人服务需人工安排)",
+                ),
+            )
+            missing.append(Unassigned(r.id, h.id, short, reason, detail))
+    return missing
 
 
 def _seed_from(
@@ -241,6 +272,10 @@ def _seed_from(
         first, *rest = sorted(stations)
         for other in rest:
             parent[find(other)] = find(first)
+    for stations in served_by.values():
+        first, *rest = sorted(stations)
+        for other in rest:
+            parent[find(other)] = find(first)
     members: dict[str, set[str]] = defaultdict(set)
     for sid in parent:
         members[find(sid)].add(sid)
@@ -249,13 +284,16 @@ def _seed_from(
         stations = served_by.get(t.request.id) or {t.station}
         t.station = keys[find(min(stations))]
         t.days = tuple(d for d in DAYS if d in days_of.get(t.request.id, ()))
-    planned = {t.request.id for t in tasks}
+    by_request = {t.request.id: t for t in tasks}
     for route in start.routes:
         key = keys[find(station_of[route.caregiver])]
         out.routes[(key, route.day)] = (*out.routes.get((key, route.day), ()), route)
-        if any(s.request not in planned for s in route.stops):
-            # Visits this planner leaves to people (two-person ones): the day is routed anew.
-            out.dirty.add((key, route.day))
+        if any(s.request not in by_request for s in route.stops):
+            # A two-person visit: the route stays as it is, and so do the days of its requests.
+            out.locked.add((route.caregiver, route.day))
+            for s in route.stops:
+                if s.request in by_request:
+                    by_request[s.request].pinned = True
     for u in start.unassigned:
         out.fallback.setdefault(u.request, (Reason(u.reason), u.detail))
     return {keys[root]: frozenset(ms) for root, ms in members.items()}
@@ -268,8 +306,13 @@ def _kpis(scenario: Scenario, plan: Plan) -> dict[str, float]:
 # -- preparation ---------------------------------------------------------------------------
 
 
-def _prepare_tasks(scenario: Scenario, unassigned: list[Unassigned]) -> list[_Task]:
-    """Tasks of every servable request; what cannot be served at all goes to ``unassigned``."""
+def _prepare_tasks(
+    scenario: Scenario,
+    unassigned: list[Unassigned],
+    pairs: list[tuple[Household, ServiceRequest]],
+) -> list[_Task]:
+    """Tasks of every servable request; what cannot be served at all goes to ``unassigned``,
+    two-person requests (kept as the greedy week plans them) to ``pairs``."""
     stations = {s.id: s for s in scenario.stations}
     tasks: list[_Task] = []
     assigned_minutes: dict[str, float] = defaultdict(float)
@@ -292,16 +335,7 @@ def _prepare_tasks(scenario: Scenario, unassigned: list[Unassigned]) -> list[_Ta
                 )
                 continue
             if r.staff > 1:
-                unassigned.append(
-                    _unassigned(
-                        h,
-                        r,
-                        r.visits_per_week,
-                        Reason.CAPACITY,
-                        f"a visit for {r.staff} caregivers together is not planned automatically; "
-                        "assign it by hand (双人服务需人工安排)",
-                    )
-                )
+                pairs.append((h, r))
                 continue
             work_days = [d for d in scenario.days if any(d in c.shifts for c in able)]
             patterns = candidate_patterns(r, work_days)
@@ -429,6 +463,7 @@ def _solve_day(
     params: SolveParams,
     seconds: float,
     hint: Sequence[Route] = (),
+    locked: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Route, ...], list[tuple[DayVisit, Reason, str]], int]:
     """Route ``visits`` on ``day``; ``teams[request]`` narrows who may serve (``None``: any
     qualified). The search starts from the ``hint`` routes when they are still feasible.
@@ -445,7 +480,20 @@ def _solve_day(
     if hint:
         # Routes the router's model cannot represent (their rest falls where the model has no
         # room for it) stay as they are, with their caregivers and visits out of the search.
-        frozen = _unrepresentable(sub, day, visits, teams, provider, used, hint)
+        kept = tuple(r for r in hint if r.caregiver in locked)
+        fixed_stops = {s.request for r in kept for s in r.stops}
+        rest = [v for v in visits if v.request not in fixed_stops]
+        others = [r for r in hint if r.caregiver not in locked]
+        off_now = {r.caregiver for r in kept}
+        frozen = kept + _unrepresentable(
+            replace(sub, caregivers=tuple(c for c in sub.caregivers if c.id not in off_now)),
+            day,
+            rest,
+            teams,
+            provider,
+            used,
+            others,
+        )
         if frozen:
             off = {r.caregiver for r in frozen}
             fixed = {s.request for r in frozen for s in r.stops}
@@ -513,6 +561,8 @@ def _unrepresentable(
     hint: Sequence[Route],
 ) -> tuple[Route, ...]:
     """The ``hint`` routes the router's model rejects on their own."""
+    if not hint or not any(day in c.shifts for c in sub.caregivers):
+        return ()
     compiled = _narrow(
         compile_day(sub, day, travel=provider, visits=visits, minutes_used=used), teams
     )
@@ -636,26 +686,22 @@ def _polish_group(
     group: Sequence[_Task],
     provider: TravelProvider,
     params: SolveParams,
-    seconds: float,
+    deadline: float,
     out: _Outcome,
 ) -> None:
-    """Improve each day's routes from the current ones; keep the better of old and new."""
-    per_day = {d: [t for t in group if d in t.days] for d in sub.days}
-    work = max(1, sum(len(v) for v in per_day.values()))
-    for day in sub.days:
-        todo = per_day[day]
-        if not todo:
-            continue
+    """Improve each day's routes from the current ones, keeping the better of old and new,
+    until ``deadline`` (``time.perf_counter`` seconds). A day holding visits this planner leaves
+    to people (two-person ones from the greedy week) keeps those routes."""
+    days = [d for d in sub.days if any(d in t.days for t in group)]
+    work = {d: max(1, sum(1 for t in group if d in t.days)) for d in days}
+    for i, day in enumerate(days):
+        left = deadline - time.perf_counter()
+        if left <= 0.05:
+            break
+        # Part of the time goes to compiling and decoding, not to the search.
+        share = 0.6 * left * work[day] / sum(work[d] for d in days[i:])
         _reroute_day(
-            sub,
-            key,
-            day,
-            group,
-            provider,
-            params,
-            seconds * len(todo) / work,
-            out,
-            keep_better=True,
+            sub, key, day, group, provider, params, max(0.05, share), out, keep_better=True
         )
 
 
@@ -693,6 +739,7 @@ def _reroute_day(
         params=params,
         seconds=seconds,
         hint=old,
+        locked=frozenset(c for c, d in out.locked if d == day),
     )
     if keep_better and _day_value(sub, routes) <= _day_value(sub, old):
         return False
@@ -831,6 +878,7 @@ def _improve_station(
                 params=params,
                 seconds=each,
                 hint=out.routes.get((station, day), ()),
+                locked=frozenset(c for c, d in out.locked if d == day),
             )
             out.routes[(station, day)] = routes
             out.dropped[(station, day)] = dropped
@@ -886,7 +934,9 @@ def _improve_station(
 
 def _pattern_move(group: Sequence[_Task], rng: random.Random) -> list[str] | None:
     """Put a random request on another of its patterns; the days that change (or None)."""
-    movable = [t for t in group if len(t.patterns) > 1 and tuple(t.days) in t.patterns]
+    movable = [
+        t for t in group if len(t.patterns) > 1 and tuple(t.days) in t.patterns and not t.pinned
+    ]
     if not movable:
         return None
     task = rng.choice(movable)
@@ -930,7 +980,11 @@ def _continuity_move(
             return max(sorted(counts), key=lambda c: counts[c])
         return None
 
-    options = sorted(h for h in by_household if h in who and wanted(h) is not None)
+    options = sorted(
+        h
+        for h, ts in by_household.items()
+        if h in who and not any(t.pinned for t in ts) and wanted(h) is not None
+    )
     if not options:
         return None
     hid = rng.choice(options)

@@ -292,6 +292,7 @@ def small_weeks(draw: st.DrawFn) -> Scenario:
                     visits_per_week=draw(st.integers(1, 3)),
                     min_gap_days=draw(st.integers(1, 2)),
                     priority=draw(st.integers(1, 100)),
+                    staff=draw(st.sampled_from([1, 1, 1, 2])),
                 )
             )
         households.append(
@@ -316,3 +317,30 @@ def test_random_small_weeks_give_checker_clean_plans(sc: Scenario) -> None:
     for rid, n in wanted.items():
         missing = sum(u.missing_visits for u in plan.unassigned if u.request == rid)
         assert len(planned_days(plan, rid)) + missing == n
+
+
+def test_two_person_visits_keep_the_greedy_pair_and_the_plan_stays_clean() -> None:
+    # The greedy week pairs C1 and C2 for the bath on Monday; those routes are kept as they are.
+    bath = request("R-bath", service="care", staff=2, visits_per_week=1)
+    sc = week(
+        (caregiver("C1"), caregiver("C2")),
+        household("H1", bath),
+        household("H2", request("R-clean", visits_per_week=2), north=-0.004),
+    )
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    bath_stops = [
+        (r.caregiver, s.start) for r in plan.routes for s in r.stops if s.request == "R-bath"
+    ]
+    assert sorted(c for c, _ in bath_stops) == ["C1", "C2"]
+    assert len({start for _, start in bath_stops}) == 1
+    assert len(planned_days(plan, "R-clean")) == 2
+    assert plan.unassigned == ()
+
+
+def test_two_person_visit_without_a_pair_is_unassigned() -> None:
+    bath = request("R-bath", service="care", staff=2, visits_per_week=1)
+    sc = week((caregiver("C1"),), household("H1", bath))
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    assert reasons(plan)["R-bath"][1] == 1
