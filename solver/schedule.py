@@ -86,8 +86,10 @@ def _forward(
     for gap in range(n + 1):
         ready = t + travel[gap]
         if rest is not None and rest_gap == gap:
+            # The rest may split the travel: the gap holds travel + rest, and the rest lies
+            # inside the gap (it ends by the next start).
             rest_start = max(t, rest.earliest)
-            ready = max(ready, rest_start + rest.duration + travel[gap])
+            ready = max(ready + rest.duration, rest_start + rest.duration)
         if gap == n:
             back = ready
             break
