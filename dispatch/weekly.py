@@ -123,6 +123,7 @@ class _Outcome:
     dropped: dict[tuple[str, str], list[tuple[DayVisit, Reason, str]]]
     fallback: dict[str, tuple[Reason, str]]  # request -> why the greedy plan left a visit out
     locked: set[tuple[str, str]] = field(default_factory=set)  # (caregiver, day) kept as is
+    day_seconds: dict[str, float] = field(default_factory=dict)  # group -> beyond the search
 
 
 def plan_week(
@@ -694,15 +695,16 @@ def _polish_group(
     to people (two-person ones from the greedy week) keeps those routes."""
     days = [d for d in sub.days if any(d in t.days for t in group)]
     work = {d: max(1, sum(1 for t in group if d in t.days)) for d in days}
+    overhead = 0.0  # compiling and decoding a day, beyond its search time, measured
     for i, day in enumerate(days):
-        left = deadline - time.perf_counter()
+        left = deadline - time.perf_counter() - overhead * (len(days) - i)
         if left <= 0.05:
             break
-        # Part of the time goes to compiling and decoding, not to the search.
-        share = 0.6 * left * work[day] / sum(work[d] for d in days[i:])
-        _reroute_day(
-            sub, key, day, group, provider, params, max(0.05, share), out, keep_better=True
-        )
+        share = max(0.05, left * work[day] / sum(work[d] for d in days[i:]))
+        began = time.perf_counter()
+        _reroute_day(sub, key, day, group, provider, params, share, out, keep_better=True)
+        overhead = max(overhead, time.perf_counter() - began - share)
+    out.day_seconds[key] = overhead
 
 
 def _reroute_day(
@@ -776,14 +778,17 @@ def _fill_group(
         return
     working = [d for d in sub.days if any(d in c.shifts for c in sub.caregivers)]
     each = max(0.05, min(1.0, seconds / max(1, 2 * len(short))))
+    # What one re-route really takes (search plus compiling), measured as it goes.
+    spent = each + out.day_seconds.get(key, 0.0)
     for task in short:
         for day in _fill_days(task, working):
-            if time.perf_counter() + each > deadline:
+            if time.perf_counter() + spent > deadline:
                 return
             if len(task.days) >= max(len(p) for p in task.patterns):
                 break
             if day in task.days or not _fits_pattern(task, (*task.days, day)):
                 continue
+            began = time.perf_counter()
             _reroute_day(
                 sub,
                 key,
@@ -797,6 +802,7 @@ def _fill_group(
                 widen=frozenset({task.request.id}),
                 keep_better=True,
             )
+            spent = max(spent, time.perf_counter() - began)
 
 
 def _fits_pattern(task: _Task, days: Sequence[str]) -> bool:
@@ -884,7 +890,9 @@ def _improve_station(
             out.dropped[(station, day)] = dropped
 
     idle = 0
-    while time.perf_counter() + 2 * each < deadline and idle < 20:
+    # What re-routing one day really takes (search plus compiling), measured as it goes.
+    spent = each + out.day_seconds.get(station, 0.0)
+    while time.perf_counter() + spent < deadline and idle < 20:
         saved_tasks = {t.request.id: (tuple(t.days), t.fixed) for t in group}
         continuity = rng.random() < 0.5
         affected = (
@@ -898,7 +906,7 @@ def _improve_station(
                 t.days, t.fixed = saved_tasks[t.request.id]
             continue
         idle = 0
-        if time.perf_counter() + 1.5 * each * len(affected) > deadline:
+        if time.perf_counter() + spent * len(affected) > deadline:
             for t in group:
                 t.days, t.fixed = saved_tasks[t.request.id]
             break
@@ -907,7 +915,9 @@ def _improve_station(
             for d in affected
         }
         before = [_day_value(sub, saved[d][0]) for d in affected]
+        began = time.perf_counter()
         reroute(affected)
+        spent = max(spent, (time.perf_counter() - began) / len(affected))
         after = [_day_value(sub, out.routes.get((station, d), ())) for d in affected]
         served_gain = sum(v[0] for v in after) - sum(v[0] for v in before)
         travel_before = -sum(v[1] for v in before)
