@@ -323,7 +323,11 @@ def decode(model: RoutingModel, assignment: pywrapcp.Assignment) -> SolverResult
                 assignment.StartMin(interval),
                 interval.DurationMin(),
             )
-        times = schedule_route(problem, k, seq, rest_gap=gap)
+        # The solver's break gap is one feasible place; the shortest working span may put the
+        # rest elsewhere (e.g. after coming back rather than before the last leg home).
+        times = schedule_route(problem, k, seq)
+        if not times.feasible:
+            times = schedule_route(problem, k, seq, rest_gap=gap)
         routes.append(_route(k, seq, times))
         served.update(seq)
         travel_total += _route_travel(problem, vehicle, seq)
