@@ -43,7 +43,9 @@ class SearchConfig:
     ``rounds`` splits the budget into restarts from the best routes; ``ruin_visits`` and
     ``ruin_sequence`` are the string-removal sizes (average removed visits, longest removed
     string); ``bypass`` the split-string factor; ``temperatures`` the simulated annealing
-    start/end temperatures in objective units (``None``: derived from the arc costs).
+    start/end temperatures in objective units (``None``: derived from the arc costs);
+    ``operators_off`` names further local-search operators to switch off; ``bandit`` lets a
+    multi-armed bandit order the operators by their recent gains.
     """
 
     rounds: int = 1
@@ -54,6 +56,8 @@ class SearchConfig:
     bypass: float = 0.01
     temperatures: tuple[float, float] | None = None
     slow_operators: bool = False
+    operators_off: tuple[str, ...] = ()
+    bandit: bool = False
 
 
 DEFAULT_CONFIG = SearchConfig()
@@ -89,6 +93,9 @@ def search_parameters(
     if not config.slow_operators:
         for name in SLOW_OPERATORS:
             setattr(sp.local_search_operators, name, BOOL_FALSE)
+    for name in config.operators_off:
+        setattr(sp.local_search_operators, name, BOOL_FALSE)
+    sp.use_multi_armed_bandit_concatenate_operators = config.bandit
     sp.time_limit.FromTimedelta(timedelta(seconds=max(time_limit, 0.01)))
     if solution_limit is not None:
         sp.solution_limit = solution_limit
