@@ -351,13 +351,15 @@ def _break_gap(
     rest_duration: int,
 ) -> int:
     """Which gap of the route holds the solver's break: ``-1`` before leaving, ``len(seq)``
-    between the last visit and back or after back, else the gap before visit ``k``."""
+    between the last visit and back, ``len(seq) + 1`` after back, else the gap before visit
+    ``k``."""
     if rest_start + rest_duration <= start_cumul:
         return BEFORE
     k = 0
     while k < len(seq) and cumuls[k] + problem.visits[seq[k]].duration <= rest_start:
         k += 1
-    del end_cumul
+    if k == len(seq) and rest_start >= end_cumul:
+        return k + 1  # after coming back
     return k
 
 
