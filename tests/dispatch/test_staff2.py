@@ -9,6 +9,7 @@ import pytest
 
 from dispatch.checker import check_plan
 from dispatch.daily import route_day
+from dispatch.generate import generate_district
 from dispatch.model import (
     After,
     Break,
@@ -23,6 +24,7 @@ from dispatch.model import (
 from dispatch.reasons import Reason
 from dispatch.scenario_io import ScenarioError, parse_scenario, scenario_to_dict
 from dispatch.timeutil import parse_hhmm as hm
+from dispatch.weekly import plan_week
 from solver.problem import SolveParams
 
 Doc = dict[str, Any]
@@ -192,3 +194,22 @@ def test_pair_that_only_one_caregiver_can_reach_in_time_is_no_staff_pair() -> No
     assert check_plan(sc, plan).violations == ()
     assert reasons(plan)["H2-bath"] == Reason.NO_STAFF_PAIR.value
     assert reasons(plan)["H2-dress"] == Reason.LINKED_VISIT.value
+
+
+# --- the weekly planner on a generated district -------------------------------------------------
+
+
+def test_weekly_plan_of_a_district_with_bed_baths_is_checker_clean() -> None:
+    # Half of the severely disabled elders get a weekly two-caregiver bed bath (助浴·卧床).
+    sc = generate_district(households=60, stations=1, seed=3, bed_bath_share=0.5)
+    pairs = {r.id for _, r in sc.requests() if r.staff == 2}
+    assert pairs
+    plan = plan_week(sc, params=SolveParams(time_limit=5, seed=0))
+    assert check_plan(sc, plan).violations == ()
+    together: dict[tuple[str, str], set[int]] = {}
+    for route in plan.routes:
+        for s in route.stops:
+            if s.request in pairs:
+                together.setdefault((s.request, route.day), set()).add(s.start)
+    assert together, "no two-person visit was planned"
+    assert all(len(starts) == 1 for starts in together.values())
