@@ -724,7 +724,7 @@ def _reroute_day(
     """Route ``day`` again from its current routes with the group's tasks of that day plus
     ``extra`` ones (``widen``: requests any qualified caregiver may serve). With
     ``keep_better`` the new routes replace the old only when they are worth more (served by
-    priority, then fewer working minutes); returns whether they did. Tasks' days follow."""
+    priority, then less travel); returns whether they did. Tasks' days follow."""
     todo = [t for t in group if day in t.days] + [t for t in extra if day not in t.days]
     visits = [DayVisit(t.request.id, t.household.id) for t in todo]
     teams = {
@@ -743,6 +743,23 @@ def _reroute_day(
         hint=old,
         locked=frozenset(c for c, d in out.locked if d == day),
     )
+    if extra and _day_value(sub, routes) <= _day_value(sub, old):
+        # Placing a new visit may need others swapped out, which a search started from the
+        # current routes seldom finds; a fresh solve of the day does.
+        fresh = _solve_day(
+            sub,
+            day,
+            visits,
+            teams,
+            provider=provider,
+            used=_minutes_used(out, key, day, sub.days),
+            params=params,
+            seconds=seconds,
+            hint=tuple(r for r in old if (r.caregiver, day) in out.locked),
+            locked=frozenset(c for c, d in out.locked if d == day),
+        )
+        if _day_value(sub, fresh[0]) > _day_value(sub, routes):
+            routes, dropped = fresh[0], fresh[1]
     if keep_better and _day_value(sub, routes) <= _day_value(sub, old):
         return False
     out.routes[(key, day)] = routes
