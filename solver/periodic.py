@@ -347,12 +347,6 @@ def _related(search: _Search, size: int) -> list[int]:
     if rng.random() < 0.3:
         return rng.sample(served, min(size, len(served)))
     seed = rng.choice(served)
-    if rng.random() < 0.5:
-        # Neighbours sharing a day with the seed: reshapes that day's routes.
-        pat = search.pattern[seed]
-        assert pat is not None
-        day = rng.choice(search.p.tasks[seed].patterns[pat])
-        served = [t for r in search.routes[day] for t in r]
     dist = search.m[search.loc[seed], search.loc[served]]
     order = np.argsort(dist, kind="stable")[:size]
     return [served[int(i)] for i in order]
