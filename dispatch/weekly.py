@@ -33,6 +33,8 @@ from dataclasses import dataclass, field, replace
 from itertools import combinations, pairwise
 from types import MappingProxyType
 
+from ortools.graph.python.linear_sum_assignment import SimpleLinearSumAssignment
+
 from dispatch.daily import DayProblem, DayVisit, compile_day, decode_day
 from dispatch.diagnose import eligible_caregivers, fits_alone, qualified
 from dispatch.greedy import plan_greedy
@@ -213,6 +215,9 @@ def plan_week(
         if seconds > 0.05:
             _improve_station(sub, key, group, provider, params, seconds, out, rng)
 
+    # Continuity of care at no cost in travel: whole routes change hands.
+    for key, sub in subs.items():
+        _relabel_group(sub, key, provider, out)
     plan = _assemble(scenario, out, unassigned, tasks)
     kpis = _kpis(scenario, plan)
     kpis["solver_seconds"] = round(time.perf_counter() - t0, 3)
@@ -957,6 +962,128 @@ def _improve_station(
             out.dropped[(station, d)] = dropped
         for t in group:
             t.days, t.fixed = saved_tasks[t.request.id]
+
+
+def _relabel_group(
+    sub: Scenario, key: str, provider: TravelProvider, out: _Outcome, *, passes: int = 6
+) -> None:
+    """Continuity of care (服务连续性) at no cost in travel: hand each day's routes, whole, to
+    the caregivers who visit their requests on other days.
+
+    A route may go to another caregiver of the same station and travel mode (so its travel is
+    unchanged) who is qualified for all of its stops and whose shift, rest and weekly minutes
+    hold it; each day is one assignment of routes to caregivers maximising the visits their
+    caregivers also make on the other days (a household's preferred caregiver counts too).
+    """
+    days = [d for d in sub.days if out.routes.get((key, d))]
+    for _ in range(passes):
+        changed = False
+        for day in days:
+            changed |= _relabel_day(sub, key, day, provider, out)
+        if not changed:
+            return
+
+
+def _relabel_day(
+    sub: Scenario, key: str, day: str, provider: TravelProvider, out: _Outcome
+) -> bool:
+    """One day of :func:`_relabel_group`; returns whether any route changed hands."""
+    routes = out.routes.get((key, day), ())
+    locked = {c for c, d in out.locked if d == day}
+    movable = [r for r in routes if r.stops and r.caregiver not in locked]
+    if len(movable) < 1:
+        return False
+    visits = [DayVisit(s.request, s.household) for r in movable for s in r.stops]
+    free = replace(sub, caregivers=tuple(c for c in sub.caregivers if c.id not in locked))
+    compiled = compile_day(
+        free,
+        day,
+        travel=provider,
+        visits=visits,
+        minutes_used=_minutes_used(out, key, day, sub.days),
+    )
+    if compiled.prefiltered:
+        return False
+    node = {v.request: i for i, v in enumerate(compiled.visits)}
+    vehicle = {c.id: k for k, c in enumerate(compiled.caregivers)}
+    if len(node) != len(visits) or any(r.caregiver not in vehicle for r in movable):
+        return False
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    for (st, d), others in out.routes.items():
+        if st != key or d == day:
+            continue
+        for r in others:
+            for s in r.stops:
+                seen[(s.request, r.caregiver)] += 1
+    preferred = {h.id: h.preferred_caregivers for h in sub.households}
+    specs = compiled.problem.visits
+    people = compiled.caregivers
+    n = len(people)
+
+    def score(route: Route, c: str) -> int:
+        return sum(
+            2 * seen.get((s.request, c), 0) + (c in preferred.get(s.household, ()))
+            for s in route.stops
+        )
+
+    arcs: dict[tuple[int, int], int] = {}
+    for i, route in enumerate(movable):
+        own = sub.caregiver(route.caregiver)
+        seq = [node[s.request] for s in route.stops]
+        for k, c in enumerate(people):
+            if c.id != own.id:
+                if c.station != own.station or c.mode != own.mode:
+                    continue
+                if any(
+                    specs[j].allowed_vehicles is not None
+                    and k not in (specs[j].allowed_vehicles or ())
+                    for j in seq
+                ):
+                    continue
+                spec = compiled.problem.vehicles[k]
+                if spec.max_visits is not None and len(seq) > spec.max_visits:
+                    continue
+                if spec.capacity is not None and spec.capacity < sum(specs[j].demand for j in seq):
+                    continue
+                if not schedule_route(compiled.problem, k, seq).feasible:
+                    continue
+            arcs[(i, k)] = score(route, c.id)
+    top = max(arcs.values(), default=0)
+    assignment = SimpleLinearSumAssignment()
+    for (i, k), value in arcs.items():
+        assignment.add_arc_with_cost(i, k, top - value)
+    for i in range(len(movable), n):  # no route: any caregiver, at the same cost
+        for k in range(n):
+            assignment.add_arc_with_cost(i, k, top)
+    if assignment.solve() != SimpleLinearSumAssignment.OPTIMAL:
+        return False
+    now = sum(arcs[(i, vehicle[r.caregiver])] for i, r in enumerate(movable))
+    mates = {i: assignment.right_mate(i) for i in range(len(movable))}
+    better = sum(arcs[(i, k)] for i, k in mates.items())
+    if better <= now:
+        return False
+    solved: list[SolvedRoute] = []
+    moved: set[int] = set()
+    for i, route in enumerate(movable):
+        k = mates[i]
+        if k == vehicle[route.caregiver]:
+            continue
+        moved.add(i)
+        order = tuple(node[s.request] for s in route.stops)
+        times = schedule_route(compiled.problem, k, order)
+        solved.append(
+            SolvedRoute(
+                k, order, times.arrivals, times.starts, times.leave, times.back, times.rest_start
+            )
+        )
+    result = SolverResult(routes=tuple(solved), dropped=(), travel=0, objective=0, feasible=True)
+    relabelled, _ = decode_day(free, compiled, result)
+    gone = {movable[i].caregiver for i in moved}
+    kept = [r for r in routes if r.caregiver not in gone]
+    out.routes[(key, day)] = tuple(
+        sorted((*kept, *(_rest_after_return(r) for r in relabelled)), key=lambda r: r.caregiver)
+    )
+    return True
 
 
 def _pattern_move(group: Sequence[_Task], rng: random.Random) -> list[str] | None:

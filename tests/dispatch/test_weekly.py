@@ -20,13 +20,16 @@ from dispatch.model import (
     Caregiver,
     Household,
     Plan,
+    Route,
     Scenario,
     ServiceRequest,
     Station,
+    Stop,
 )
 from dispatch.reasons import Reason
 from dispatch.timeutil import parse_hhmm as hm
-from dispatch.weekly import Progress, candidate_patterns, plan_week
+from dispatch.travel import provider_for
+from dispatch.weekly import Progress, _Outcome, _relabel_group, candidate_patterns, plan_week
 from solver.problem import SolveParams
 
 WEEK = ("mon", "tue", "wed", "thu", "fri")
@@ -344,3 +347,55 @@ def test_two_person_visit_without_a_pair_is_unassigned() -> None:
     plan = plan_week(sc, params=FAST)
     clean(sc, plan)
     assert reasons(plan)["R-bath"][1] == 1
+
+
+# --- continuity by handing whole routes over ---------------------------------------------
+
+
+def _swapped_week(*, second_mode: str = "ebike") -> tuple[Scenario, _Outcome]:
+    """Mon: C1 visits H1, C2 visits H2; Wed: the other way round (each route alone is fine)."""
+    h1 = household("H1", request("R1", visits_per_week=2, days=("mon", "wed")))
+    h2 = household("H2", request("R2", visits_per_week=2, days=("mon", "wed")), north=-0.004)
+    sc = week((caregiver("C1"), caregiver("C2", mode=second_mode)), h1, h2)
+
+    def route(cid: str, day: str, h: Household) -> Route:
+        r = h.requests[0]
+        return Route(cid, day, hm("08:20"), hm("09:40"), (Stop(r.id, h.id, 510, 510, 570),))
+
+    out = _Outcome(routes={}, dropped={}, fallback={})
+    out.routes[("S", "mon")] = (route("C1", "mon", h1), route("C2", "mon", h2))
+    out.routes[("S", "wed")] = (route("C1", "wed", h2), route("C2", "wed", h1))
+    return sc, out
+
+
+def _who(out: _Outcome, rid: str) -> set[str]:
+    return {
+        r.caregiver for rs in out.routes.values() for r in rs for s in r.stops if s.request == rid
+    }
+
+
+def test_relabel_hands_routes_to_the_caregiver_of_the_other_days() -> None:
+    sc, out = _swapped_week()
+    _relabel_group(sc, "S", provider_for(sc), out)
+    assert len(_who(out, "R1")) == 1
+    assert len(_who(out, "R2")) == 1
+    # Nothing lost, and Wednesday's routes (re-timed for their new caregivers) are clean.
+    wed = out.routes[("S", "wed")]
+    assert sorted(s.request for r in wed for s in r.stops) == ["R1", "R2"]
+    plan = Plan(scenario=sc.name, routes=(*out.routes[("S", "mon")], *wed))
+    clean(sc, plan)
+
+
+def test_relabel_keeps_routes_with_caregivers_of_another_travel_mode() -> None:
+    sc, out = _swapped_week(second_mode="walk")
+    before = dict(out.routes)
+    _relabel_group(sc, "S", provider_for(sc), out)
+    assert out.routes == before  # a walker's travel differs: the swap would change travel
+
+
+def test_week_with_swapped_caregivers_is_planned_with_one_caregiver_per_request() -> None:
+    sc, _ = _swapped_week()
+    plan = plan_week(sc, params=FAST)
+    clean(sc, plan)
+    assert plan.kpis["planned_visits"] == 4
+    assert plan.kpis["distinct_caregivers_per_request"] == 1.0
