@@ -61,6 +61,10 @@ __all__ = ["Progress", "ProgressFn", "candidate_patterns", "plan_week"]
 
 DEFAULT_PARAMS = SolveParams()
 
+#: Minutes of travel the router gives up to keep a visit with the caregiver who makes the
+#: request's other visits this week (continuity of care, 服务连续性).
+CONTINUITY_MINUTES = 8
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -470,10 +474,13 @@ def _solve_day(
     seconds: float,
     hint: Sequence[Route] = (),
     locked: frozenset[str] = frozenset(),
+    affinity: Mapping[str, Mapping[str, int]] | None = None,
 ) -> tuple[tuple[Route, ...], list[tuple[DayVisit, Reason, str]], int]:
     """Route ``visits`` on ``day``; ``teams[request]`` narrows who may serve (``None``: any
-    qualified). The search starts from the ``hint`` routes when they are still feasible.
-    Returns routes, dropped visits with reasons, and the priority-weighted score."""
+    qualified). The search starts from the ``hint`` routes when they are still feasible;
+    ``affinity[request][caregiver]`` (visits on the other days) makes the search prefer a
+    request's usual caregivers (:data:`CONTINUITY_MINUTES`). Returns routes, dropped visits
+    with reasons, and the priority-weighted score."""
     if not any(day in c.shifts for c in sub.caregivers) or not visits:
         dropped: list[tuple[DayVisit, Reason, str]] = []
         for v in visits:
@@ -514,7 +521,11 @@ def _solve_day(
     if hint:
         start = _hint_indices(compiled, hint)
         result = improve_routes(
-            compiled.problem, start, time_limit=max(0.02, seconds), seed=params.seed
+            compiled.problem,
+            start,
+            time_limit=max(0.02, seconds),
+            seed=params.seed,
+            vehicle_costs=_continuity_costs(compiled, affinity or {}),
         )
     if result is None:
         result = solve(
@@ -532,6 +543,36 @@ def _solve_day(
     served = {s.request for route in routes for s in route.stops}
     score = sum(100 + priority[v.request] for v in visits if v.request in served)
     return routes, dropped, score
+
+
+def _affinity(out: _Outcome, key: str, day: str) -> dict[str, dict[str, int]]:
+    """Who serves each request of group ``key`` on the days other than ``day``, and how often."""
+    seen: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (group, d), routes in out.routes.items():
+        if group != key or d == day:
+            continue
+        for route in routes:
+            for stop in route.stops:
+                seen[stop.request][route.caregiver] += 1
+    return seen
+
+
+def _continuity_costs(
+    compiled: DayProblem, affinity: Mapping[str, Mapping[str, int]]
+) -> dict[int, list[int]]:
+    """Per visit of ``compiled``, the extra minutes each caregiver costs: none for the one who
+    makes all of the request's other visits, :data:`CONTINUITY_MINUTES` for one who makes none
+    of them."""
+    costs: dict[int, list[int]] = {}
+    for i, visit in enumerate(compiled.visits):
+        counts = affinity.get(visit.request)
+        total = sum(counts.values()) if counts else 0
+        if not counts or total <= 0:
+            continue
+        costs[i] = [
+            CONTINUITY_MINUTES * (total - counts.get(c.id, 0)) // total for c in compiled.caregivers
+        ]
+    return costs
 
 
 def _hint_indices(compiled: DayProblem, hint: Sequence[Route]) -> list[list[int]]:
@@ -747,6 +788,7 @@ def _reroute_day(
         seconds=seconds,
         hint=old,
         locked=frozenset(c for c, d in out.locked if d == day),
+        affinity=_affinity(out, key, day),
     )
     if extra and _day_value(sub, routes) <= _day_value(sub, old):
         # Placing a new visit may need others swapped out, which a search started from the
@@ -907,6 +949,7 @@ def _improve_station(
                 seconds=each,
                 hint=out.routes.get((station, day), ()),
                 locked=frozenset(c for c, d in out.locked if d == day),
+                affinity=_affinity(out, station, day),
             )
             out.routes[(station, day)] = routes
             out.dropped[(station, day)] = dropped

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -376,17 +376,21 @@ def improve_routes(
     *,
     time_limit: float,
     seed: int = 0,
+    vehicle_costs: Mapping[int, Sequence[int]] | None = None,
 ) -> SolverResult | None:
     """Improve given routes of ``problem`` with the OR-Tools router (guided local search).
 
     ``routes[k]`` lists the visit indices of vehicle ``k`` in order (missing vehicles are
     empty; visits on no route start unperformed and may be inserted). Routes the model rejects
-    on their own are left out of the start. Returns ``None`` when no start can be built (the
-    caller then solves from scratch).
+    on their own are left out of the start. ``vehicle_costs[i][k]`` (optional, in the
+    matrices' unit) is added to the objective when vehicle ``k`` serves visit ``i``. Returns
+    ``None`` when no start can be built (the caller then solves from scratch).
     """
     from solver.routing import build_model, decode
 
     model = build_model(problem, shuffle_seed=seed)
+    if vehicle_costs:
+        _add_vehicle_costs(model, vehicle_costs)
     sp = _polish_parameters(time_limit)
     model.routing.CloseModelWithParameters(sp)
     hint = [[model.index_of_visit(i) for i in r] for r in routes]
@@ -406,6 +410,34 @@ def improve_routes(
     if solution is None:
         return None
     return decode(model, solution)
+
+
+def _add_vehicle_costs(model: Any, costs: Mapping[int, Sequence[int]]) -> None:
+    """Arc costs per vehicle: its travel plus ``costs[i][k]`` on every arc into visit ``i``."""
+    problem: RoutingProblem = model.problem
+    vehicles = problem.vehicles
+    depots = sorted({v.start_location for v in vehicles} | {v.end_location for v in vehicles})
+    n_visits = len(problem.visits)
+    locations = np.array(
+        [
+            problem.visits[v].location if v >= 0 else depots[node - n_visits]
+            for node, v in enumerate(model.visit_of_node)
+        ],
+        dtype=np.int64,
+    )
+    base = {
+        p: problem.matrices[p][np.ix_(locations, locations)].astype(np.int64)
+        for p in {v.profile for v in vehicles}
+    }
+    for k, vehicle in enumerate(vehicles):
+        extra = np.zeros(len(locations), dtype=np.int64)
+        for i, per_vehicle in costs.items():
+            extra[model.node_of_visit[i]] = int(per_vehicle[k])
+        if not extra.any():
+            continue
+        matrix = base[vehicle.profile] + extra[None, :]
+        callback = model.routing.RegisterTransitMatrix(matrix.tolist())
+        model.routing.SetArcCostEvaluatorOfVehicle(callback, k)
 
 
 def routes_accepted(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -> tuple[bool, ...]:
