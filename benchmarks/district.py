@@ -31,6 +31,7 @@ __all__ = [
     "BARS",
     "HOUSEHOLDS_PER_STATION",
     "PLANNERS",
+    "WORKERS",
     "Bar",
     "DistrictRow",
     "bar_results",
@@ -44,6 +45,9 @@ __all__ = [
 #: Households per station in the generated districts (1,500 households: 20 stations).
 HOUSEHOLDS_PER_STATION = 75
 
+#: Processes the weekly planner plans station groups in (the bars are set for two cores).
+WORKERS = 2
+
 #: A planner: ``(scenario, time_limit_seconds, seed) -> Plan``.
 Planner = Callable[[Scenario, float, int], Plan]
 
@@ -52,7 +56,9 @@ def _ours(scenario: Scenario, time_limit: float, seed: int) -> Plan:
     from dispatch.weekly import plan_week
     from solver.problem import SolveParams
 
-    return plan_week(scenario, params=SolveParams(time_limit=time_limit, seed=seed))
+    return plan_week(
+        scenario, params=SolveParams(time_limit=time_limit, seed=seed), workers=WORKERS
+    )
 
 
 def _greedy(scenario: Scenario, time_limit: float, seed: int) -> Plan:

@@ -25,13 +25,17 @@ re-timed with the rest in its best gap and checked against the weekly limit.
 
 from __future__ import annotations
 
+import copyreg
+import multiprocessing
 import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from itertools import combinations, pairwise
 from types import MappingProxyType
+from typing import Any
 
 from ortools.graph.python.linear_sum_assignment import SimpleLinearSumAssignment
 
@@ -138,14 +142,17 @@ def plan_week(
     travel: TravelProvider | None = None,
     params: SolveParams = DEFAULT_PARAMS,
     progress: ProgressFn | None = None,
+    workers: int = 1,
 ) -> Plan:
     """A contract-v1 plan of every day of ``scenario``.
 
     ``params.time_limit`` bounds the whole week's search in seconds (the routing is split over
     stations and days); ``travel`` defaults to the scenario's provider (haversine). Requests or
     visits that cannot be met are in ``unassigned`` with a reason and a detail. ``progress`` is
-    called with :class:`Progress` reports while solving. Raises ``ValueError`` when the
-    scenario's travel provider needs an explicit ``travel``.
+    called with :class:`Progress` reports while solving. With ``workers`` above 1, station
+    groups (independent once the greedy week is built) are planned in that many processes
+    (``travel`` must then be picklable). Raises ``ValueError`` when the scenario's travel
+    provider needs an explicit ``travel``.
     """
     t0 = time.perf_counter()
     provider = travel if travel is not None else provider_for(scenario)
@@ -163,71 +170,172 @@ def plan_week(
     out = _Outcome(routes={}, dropped={}, fallback={})
     groups = _seed_from(scenario, start, tasks, out)
     unassigned.extend(_pairs_missing(start, pairs))
-    report(
-        Progress(
-            "greedy",
-            0.1,
-            "first plan by hand's rules / 初始方案",
-            _kpis(scenario, _assemble(scenario, out, unassigned, tasks)),
+    if progress is not None:
+        report(
+            Progress(
+                "greedy",
+                0.1,
+                "first plan by hand's rules / 初始方案",
+                _kpis(scenario, _assemble(scenario, out, unassigned, tasks)),
+            )
         )
-    )
-    total_work = max(1, sum(len(t.days) or 1 for t in tasks))
     subs = {
         key: _station_scenario(scenario, stations, [t for t in tasks if t.station == key])
         for key, stations in groups.items()
     }
-
-    def work_of(key: str) -> int:
-        return sum(len(t.days) or 1 for t in tasks if t.station == key)
-
+    work = {key: sum(len(t.days) or 1 for t in tasks if t.station == key) for key in subs}
+    total_work = max(1, sum(work.values()))
+    # Largest groups first, so that the last ones to finish are short.
+    order = sorted(subs, key=lambda k: (-work[k], k))
+    deadline = time.time() + budget - (time.perf_counter() - t0)
+    pool_size = min(max(1, workers), len(order))
     done = 0
-    for key, sub in subs.items():
-        group = [t for t in tasks if t.station == key]
-        polish_end = time.perf_counter() + max(
-            0.0, (t0 + 0.6 * budget - time.perf_counter()) * work_of(key) / (total_work - done)
-        )
-        _polish_group(sub, key, group, provider, params, polish_end, out)
-        done += work_of(key)
+
+    def finished(key: str) -> None:
+        nonlocal done
+        done += work[key]
+        if progress is None:
+            return  # the KPIs of a report take time worth saving
         report(
             Progress(
                 "route",
-                0.1 + 0.5 * done / total_work,
-                f"stations {key} routed / 站点 {key} 已排",
+                0.1 + 0.85 * done / total_work,
+                f"stations {key} planned / 站点 {key} 已排",
                 _kpis(scenario, _assemble(scenario, out, unassigned, tasks)),
             )
         )
 
-    fill = max(0.0, 0.75 * budget - (time.perf_counter() - t0))
-    for key, sub in subs.items():
-        group = [t for t in tasks if t.station == key]
-        if fill > 0.05:
-            _fill_group(sub, key, group, provider, params, fill * work_of(key) / total_work, out)
-    report(
-        Progress(
-            "improve",
-            0.7,
-            "moving visits between days and caregivers / 调整服务日与护理员",
-            _kpis(scenario, _assemble(scenario, out, unassigned, tasks)),
+    if pool_size == 1:
+        for key in order:
+            left = deadline - time.time()
+            share = left * work[key] / max(1, total_work - done)
+            group = [t for t in tasks if t.station == key]
+            _plan_group(subs[key], key, group, provider, params, share, deadline, out)
+            finished(key)
+    else:
+        _plan_groups_in_pool(
+            subs, order, tasks, provider, params, deadline, out, pool_size, work, finished
         )
-    )
-
-    rng = random.Random(params.seed)
-    left = budget - (time.perf_counter() - t0)
-    for key, sub in subs.items():
-        group = [t for t in tasks if t.station == key]
-        seconds = left * work_of(key) / total_work
-        if seconds > 0.05:
-            _improve_station(sub, key, group, provider, params, seconds, out, rng)
-
-    # Continuity of care at no cost in travel: whole routes change hands.
-    for key, sub in subs.items():
-        _relabel_group(sub, key, provider, out)
     plan = _assemble(scenario, out, unassigned, tasks)
     kpis = _kpis(scenario, plan)
     kpis["solver_seconds"] = round(time.perf_counter() - t0, 3)
     plan = replace(plan, kpis=MappingProxyType(kpis))
     report(Progress("done", 1.0, "plan ready / 计划完成", plan.kpis))
     return plan
+
+
+def _plan_group(
+    sub: Scenario,
+    key: str,
+    group: Sequence[_Task],
+    provider: TravelProvider,
+    params: SolveParams,
+    seconds: float,
+    deadline: float,
+    out: _Outcome,
+) -> None:
+    """Every improvement of one station group within ``seconds`` (and before ``deadline``, a
+    ``time.time()`` value): re-route each day, add missing visits, move requests between
+    patterns and caregivers, then hand routes over for continuity."""
+    began = time.perf_counter()
+    seconds = max(0.0, min(seconds, deadline - time.time()))
+    # Handing routes over is quick but not free: keep a little for it.
+    end = began + 0.97 * seconds
+    _polish_group(sub, key, group, provider, params, began + 0.6 * seconds, out)
+    fill = began + 0.75 * seconds - time.perf_counter()
+    if fill > 0.05:
+        _fill_group(sub, key, group, provider, params, fill, out)
+    rng = random.Random(f"{params.seed}:{key}")
+    left = end - time.perf_counter()
+    if left > 0.05:
+        _improve_station(sub, key, group, provider, params, left, out, rng)
+    _relabel_group(sub, key, provider, out)
+
+
+_TaskState = tuple[tuple[str, ...], tuple[str, ...] | None, frozenset[str]]
+
+
+def _group_in_worker(
+    sub: Scenario,
+    key: str,
+    group: list[_Task],
+    provider: TravelProvider,
+    params: SolveParams,
+    seconds: float,
+    deadline: float,
+    part: _Outcome,
+) -> tuple[_Outcome, dict[str, _TaskState]]:
+    """:func:`_plan_group` in a worker process: the group's routes and its tasks' state."""
+    _plan_group(sub, key, group, provider, params, seconds, deadline, part)
+    return part, {t.request.id: (t.days, t.fixed, t.widened) for t in group}
+
+
+def _plan_groups_in_pool(
+    subs: Mapping[str, Scenario],
+    order: Sequence[str],
+    tasks: Sequence[_Task],
+    provider: TravelProvider,
+    params: SolveParams,
+    deadline: float,
+    out: _Outcome,
+    workers: int,
+    work: Mapping[str, int],
+    finished: Callable[[str], None],
+) -> None:
+    """Station groups are independent once the greedy week is there: plan them in ``workers``
+    processes, each group's time in proportion to its work, and merge what comes back."""
+    _register_pickling()
+    total = max(1, sum(work.values()))
+    left = max(0.0, deadline - time.time())
+    by_request = {t.request.id: t for t in tasks}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {}
+        for key in order:
+            group = [t for t in tasks if t.station == key]
+            part = _Outcome(
+                routes={k: v for k, v in out.routes.items() if k[0] == key},
+                dropped={},
+                fallback={},
+                locked=set(out.locked),
+                day_seconds={},
+            )
+            share = left * min(1.0, workers * work[key] / total)
+            futures[
+                pool.submit(
+                    _group_in_worker,
+                    subs[key],
+                    key,
+                    group,
+                    provider,
+                    params,
+                    share,
+                    deadline,
+                    part,
+                )
+            ] = key
+        for future in as_completed(futures):
+            key = futures[future]
+            part, states = future.result()
+            out.routes.update(part.routes)
+            out.dropped.update(part.dropped)
+            for rid, (days, fixed, widened) in states.items():
+                task = by_request[rid]
+                task.days, task.fixed, task.widened = days, fixed, widened
+            finished(key)
+
+
+def _register_pickling() -> None:
+    """Scenarios hold read-only mappings, which ``pickle`` cannot send to a worker as they are."""
+    copyreg.pickle(MappingProxyType, _proxy_reduce)
+
+
+def _proxy_reduce(proxy: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
+    return _read_only, (dict(proxy),)
+
+
+def _read_only(values: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(values)
 
 
 def _pairs_missing(

@@ -7,6 +7,7 @@ Small weeks built in code: station S at (38.0, 106.0); households a few hundred 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -399,3 +400,43 @@ def test_week_with_swapped_caregivers_is_planned_with_one_caregiver_per_request(
     clean(sc, plan)
     assert plan.kpis["planned_visits"] == 4
     assert plan.kpis["distinct_caregivers_per_request"] == 1.0
+
+
+# --- station groups in worker processes ---------------------------------------------------
+
+
+def _two_stations() -> Scenario:
+    """Stations S and T about 11 km apart, two caregivers and two households at each."""
+    t_cgs = tuple(replace(caregiver(c), station="T") for c in ("D1", "D2"))
+    homes = (
+        household("H1", request("R1", visits_per_week=2, min_gap_days=2)),
+        household("H2", request("R2", visits_per_week=3, min_gap_days=2), north=-0.004),
+        household("H3", request("R3", visits_per_week=2, min_gap_days=2), north=0.104),
+        household("H4", request("R4", visits_per_week=1), north=0.096),
+    )
+    return Scenario(
+        name="two stations",
+        days=WEEK,
+        stations=(Station("S", 38.0, 106.0), Station("T", 38.1, 106.0)),
+        caregivers=(caregiver("C1"), caregiver("C2"), *t_cgs),
+        households=homes,
+    )
+
+
+def test_station_groups_planned_in_two_processes_give_a_clean_full_plan() -> None:
+    sc = _two_stations()
+    seen: list[Progress] = []
+    plan = plan_week(sc, params=SolveParams(time_limit=2.0), workers=2, progress=seen.append)
+    clean(sc, plan)
+    assert plan.kpis["planned_visits"] == 8
+    assert visitors(plan, "H1") | visitors(plan, "H2") <= {"C1", "C2"}
+    assert visitors(plan, "H3") | visitors(plan, "H4") <= {"D1", "D2"}
+    assert plan.kpis["distinct_caregivers_per_request"] == 1.0
+    assert seen[-1].fraction == 1.0
+
+
+def test_one_process_and_two_give_plans_of_the_same_size() -> None:
+    sc = _two_stations()
+    one = plan_week(sc, params=FAST)
+    two = plan_week(sc, params=FAST, workers=2)
+    assert one.kpis["planned_visits"] == two.kpis["planned_visits"] == 8
