@@ -72,13 +72,15 @@ CONTINUITY_MINUTES = 8
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress report of :func:`plan_week`: ``stage``, ``fraction`` done (0..1), a message
-    and the best KPIs so far (empty until a first plan exists)."""
+    """A progress report of :func:`plan_week`: ``stage``, ``fraction`` done (0..1), a message,
+    the best KPIs so far (empty until a first plan exists) and the best ``plan`` so far (given at
+    the end of each phase, ``None`` in between)."""
 
     stage: str
     fraction: float
     message: str
     kpis: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    plan: Plan | None = None
 
 
 ProgressFn = Callable[[Progress], None]
@@ -171,12 +173,14 @@ def plan_week(
     groups = _seed_from(scenario, start, tasks, out)
     unassigned.extend(_pairs_missing(start, pairs))
     if progress is not None:
+        first = _assemble(scenario, out, unassigned, tasks)
         report(
             Progress(
                 "greedy",
                 0.1,
                 "first plan by hand's rules / 初始方案",
-                _kpis(scenario, _assemble(scenario, out, unassigned, tasks)),
+                _kpis(scenario, first),
+                first,
             )
         )
     subs = {
@@ -196,12 +200,14 @@ def plan_week(
         done += work[key]
         if progress is None:
             return  # the KPIs of a report take time worth saving
+        best = _assemble(scenario, out, unassigned, tasks)
         report(
             Progress(
                 "route",
                 0.1 + 0.85 * done / total_work,
                 f"stations {key} planned / 站点 {key} 已排",
-                _kpis(scenario, _assemble(scenario, out, unassigned, tasks)),
+                _kpis(scenario, best),
+                best,
             )
         )
 
@@ -220,7 +226,7 @@ def plan_week(
     kpis = _kpis(scenario, plan)
     kpis["solver_seconds"] = round(time.perf_counter() - t0, 3)
     plan = replace(plan, kpis=MappingProxyType(kpis))
-    report(Progress("done", 1.0, "plan ready / 计划完成", plan.kpis))
+    report(Progress("done", 1.0, "plan ready / 计划完成", plan.kpis, plan))
     return plan
 
 
