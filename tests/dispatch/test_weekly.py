@@ -11,10 +11,12 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dispatch.checker import check_plan
+from dispatch.daily import DayVisit, compile_day
 from dispatch.model import (
     DAYS,
     Break,
@@ -30,8 +32,17 @@ from dispatch.model import (
 from dispatch.reasons import Reason
 from dispatch.timeutil import parse_hhmm as hm
 from dispatch.travel import provider_for
-from dispatch.weekly import Progress, _Outcome, _relabel_group, candidate_patterns, plan_week
-from solver.problem import SolveParams
+from dispatch.weekly import (
+    CONTINUITY_MINUTES,
+    Progress,
+    _continuity_costs,
+    _Outcome,
+    _relabel_group,
+    candidate_patterns,
+    plan_week,
+)
+from solver.periodic import improve_routes
+from solver.problem import RoutingProblem, SolveParams, VehicleSpec, VisitSpec
 
 WEEK = ("mon", "tue", "wed", "thu", "fri")
 FAST = SolveParams(time_limit=0.5)
@@ -440,3 +451,40 @@ def test_one_process_and_two_give_plans_of_the_same_size() -> None:
     one = plan_week(sc, params=FAST)
     two = plan_week(sc, params=FAST, workers=2)
     assert one.kpis["planned_visits"] == two.kpis["planned_visits"] == 8
+
+
+# --- the router's continuity costs --------------------------------------------------------
+
+
+def _one_visit_two_vehicles() -> RoutingProblem:
+    """Depot 0 and one 30-minute visit at 1, 5 minutes away; two identical vehicles."""
+    matrix = np.array([[0, 5], [5, 0]], dtype=np.int64)
+    vehicle = VehicleSpec(start_location=0, end_location=0, shift_start=0, shift_end=600)
+    return RoutingProblem(
+        matrices=(matrix,),
+        visits=(VisitSpec(location=1, duration=30, windows=((0, 500),)),),
+        vehicles=(vehicle, vehicle),
+    )
+
+
+def test_vehicle_costs_move_a_visit_to_the_cheaper_vehicle() -> None:
+    problem = _one_visit_two_vehicles()
+    plain = improve_routes(problem, [[0], []], time_limit=0.2)
+    assert plain is not None
+    assert [r.vehicle for r in plain.routes if r.visits] == [0]  # same travel: no reason to move
+    costed = improve_routes(problem, [[0], []], time_limit=0.2, vehicle_costs={0: [8, 0]})
+    assert costed is not None
+    assert [r.vehicle for r in costed.routes if r.visits] == [1]
+    assert costed.dropped == ()
+
+
+def test_continuity_costs_are_free_for_the_usual_caregiver() -> None:
+    sc, _ = _swapped_week()
+    compiled = compile_day(
+        sc, "wed", travel=provider_for(sc), visits=[DayVisit("R1", "H1"), DayVisit("R2", "H2")]
+    )
+    costs = _continuity_costs(compiled, {"R1": {"C1": 1}, "R2": {"C1": 1, "C2": 3}})
+    order = [c.id for c in compiled.caregivers]
+    assert order == ["C1", "C2"]
+    assert costs[0] == [0, CONTINUITY_MINUTES]
+    assert costs[1] == [CONTINUITY_MINUTES * 3 // 4, CONTINUITY_MINUTES // 4]
