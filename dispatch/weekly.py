@@ -247,6 +247,13 @@ def _plan_group(
     seconds = max(0.0, min(seconds, deadline - time.time()))
     # Handing routes over is quick but not free: keep a little for it.
     end = began + 0.97 * seconds
+    stations = sorted({c.station for c in sub.caregivers})
+    if len(stations) > 1:
+        # Stations that share requests make days too large for the router in the time there
+        # is: improve each station's routes of a day among themselves, round after round.
+        _polish_by_station(sub, key, stations, provider, params, end, out)
+        _relabel_group(sub, key, provider, out)
+        return
     _polish_group(sub, key, group, provider, params, began + 0.6 * seconds, out)
     fill = began + 0.75 * seconds - time.perf_counter()
     if fill > 0.05:
@@ -256,6 +263,86 @@ def _plan_group(
     if left > 0.05:
         _improve_station(sub, key, group, provider, params, left, out, rng)
     _relabel_group(sub, key, provider, out)
+
+
+def _polish_by_station(
+    sub: Scenario,
+    key: str,
+    stations: Sequence[str],
+    provider: TravelProvider,
+    params: SolveParams,
+    end: float,
+    out: _Outcome,
+) -> None:
+    """Re-route each station's routes of each day with the visits they hold, keeping the new
+    ones when they serve the same with less travel, until ``end`` (``time.perf_counter``)."""
+    days = [d for d in sub.days if out.routes.get((key, d))]
+    pieces = [(d, st) for d in days for st in stations]
+    size = {
+        (d, st): sum(
+            len(r.stops)
+            for r in out.routes.get((key, d), ())
+            if sub.caregiver(r.caregiver).station == st
+        )
+        for d, st in pieces
+    }
+    pieces = [p for p in pieces if size[p] > 1]
+    total = max(1, sum(size[p] for p in pieces))
+    overhead = 0.0  # compiling and decoding, beyond the search time, measured
+    for round_ in range(3):
+        for i, piece in enumerate(pieces):
+            now = time.perf_counter()
+            if round_ == 0:
+                left = end - now - overhead * (len(pieces) - i)
+                share = left * size[piece] / sum(size[p] for p in pieces[i:])
+            else:  # later rounds: what is left, spread over the whole week again
+                share = (end - now) * size[piece] / total
+            if share <= 0.05 or now + share + overhead > end:
+                return
+            day, station = piece
+            _reroute_station_day(sub, key, day, station, provider, params, share, out)
+            overhead = max(overhead, time.perf_counter() - now - share)
+
+
+def _reroute_station_day(
+    sub: Scenario,
+    key: str,
+    day: str,
+    station: str,
+    provider: TravelProvider,
+    params: SolveParams,
+    seconds: float,
+    out: _Outcome,
+) -> None:
+    """Route one station's caregivers of ``day`` again with the visits their routes hold; keep
+    the new routes when they serve all of them with less travel (or as much, for more
+    preferred caregivers)."""
+    routes = out.routes.get((key, day), ())
+    mine = {c.id for c in sub.caregivers if c.station == station}
+    part = [r for r in routes if r.caregiver in mine]
+    visits = [DayVisit(s.request, s.household) for r in part for s in r.stops]
+    if len(visits) < 2:
+        return
+    new, _, _ = _solve_day(
+        replace(sub, caregivers=tuple(c for c in sub.caregivers if c.id in mine)),
+        day,
+        visits,
+        {v.request: None for v in visits},
+        provider=provider,
+        used=_minutes_used(out, key, day, sub.days),
+        params=params,
+        seconds=seconds,
+        hint=part,
+        locked=frozenset(c for c, d in out.locked if d == day),
+        affinity=_affinity(out, key, day),
+    )
+    served = {s.request for r in new for s in r.stops}
+    if any(v.request not in served for v in visits):
+        return
+    if _day_value(sub, new) <= _day_value(sub, part):
+        return
+    others = [r for r in routes if r.caregiver not in mine]
+    out.routes[(key, day)] = tuple(sorted((*others, *new), key=lambda r: r.caregiver))
 
 
 _TaskState = tuple[tuple[str, ...], tuple[str, ...] | None, frozenset[str]]

@@ -36,8 +36,10 @@ from dispatch.weekly import (
     CONTINUITY_MINUTES,
     Progress,
     _continuity_costs,
+    _day_value,
     _Outcome,
     _relabel_group,
+    _reroute_station_day,
     candidate_patterns,
     plan_week,
 )
@@ -488,3 +490,37 @@ def test_continuity_costs_are_free_for_the_usual_caregiver() -> None:
     assert order == ["C1", "C2"]
     assert costs[0] == [0, CONTINUITY_MINUTES]
     assert costs[1] == [CONTINUITY_MINUTES * 3 // 4, CONTINUITY_MINUTES // 4]
+
+
+# --- stations that share requests: each station's routes among themselves ----------------
+
+
+def test_station_routes_of_a_day_are_reordered_among_themselves() -> None:
+    """C1 zigzags north, south, north on Monday; re-routing S's routes serves the same three
+    visits with less travel, leaves T's route alone, and the day stays clean."""
+    h1 = household("H1", request("R1", visits_per_week=1, days=("mon",)), north=0.010)
+    h2 = household("H2", request("R2", visits_per_week=1, days=("mon",)), north=-0.010)
+    h3 = household("H3", request("R3", visits_per_week=1, days=("mon",)), north=0.011)
+    h4 = household("H4", request("R4", visits_per_week=1, days=("mon",)), north=0.100)
+    sc = replace(_two_stations(), households=(h1, h2, h3, h4), days=("mon",), name="zigzag")
+
+    def stop(h: Household, start: str) -> Stop:
+        return Stop(h.requests[0].id, h.id, hm(start), hm(start), hm(start) + 60)
+
+    zigzag = Route(
+        "C1",
+        "mon",
+        hm("08:45"),
+        hm("13:00"),
+        (stop(h1, "09:00"), stop(h2, "10:30"), stop(h3, "12:00")),
+    )
+    far = Route("D1", "mon", hm("08:45"), hm("10:15"), (stop(h4, "09:00"),))
+    out = _Outcome(routes={("S+T", "mon"): (zigzag, far)}, dropped={}, fallback={})
+    before = _day_value(sc, (zigzag,))
+    _reroute_station_day(sc, "S+T", "mon", "S", provider_for(sc), FAST, 0.5, out)
+    routes = out.routes[("S+T", "mon")]
+    assert far in routes
+    mine = [r for r in routes if r.caregiver in {"C1", "C2"}]
+    assert sorted(s.request for r in mine for s in r.stops) == ["R1", "R2", "R3"]
+    assert _day_value(sc, mine)[1] > before[1]  # less travel
+    clean(sc, Plan(scenario=sc.name, routes=routes))
