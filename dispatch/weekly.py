@@ -254,8 +254,8 @@ def _plan_group(
         _polish_by_station(sub, key, stations, provider, params, end, out)
         _relabel_group(sub, key, provider, out)
         return
-    _polish_group(sub, key, group, provider, params, began + 0.6 * seconds, out)
-    fill = began + 0.75 * seconds - time.perf_counter()
+    _polish_group(sub, key, group, provider, params, began + 0.85 * seconds, out)
+    fill = began + 0.9 * seconds - time.perf_counter()
     if fill > 0.05:
         _fill_group(sub, key, group, provider, params, fill, out)
     rng = random.Random(f"{params.seed}:{key}")
