@@ -205,12 +205,13 @@ def decode_synced(model: RoutingModel, assignment: pywrapcp.Assignment) -> Solve
                 problem, k, seq, starts, leave=leave, back=back, rest_start=rest_start
             )
         else:
-            gap = None
-            if rest_start is not None:
+            # As the router's own decode: the shortest working span, else the solver's gap.
+            times = schedule_route(problem, k, seq)
+            if not times.feasible and rest_start is not None:
                 rest = problem.vehicles[k].rest
                 dur = rest.duration if rest is not None else 0
                 gap = _break_gap(problem, seq, starts, leave, back, rest_start, dur)
-            times = schedule_route(problem, k, seq, rest_gap=gap)
+                times = schedule_route(problem, k, seq, rest_gap=gap)
         routes.append(_route(k, seq, times))
         kept.update(seq)
         travel_total += _route_travel(problem, problem.vehicles[k], seq)
