@@ -254,8 +254,10 @@ def _plan_group(
         _polish_by_station(sub, key, stations, provider, params, end, out)
         _relabel_group(sub, key, provider, out)
         return
-    _polish_group(sub, key, group, provider, params, began + 0.85 * seconds, out)
-    fill = began + 0.9 * seconds - time.perf_counter()
+    _polish_group(sub, key, group, provider, params, began + 0.6 * seconds, out)
+    now = time.perf_counter()
+    # Missing visits count more than travel: their share of time holds even after an overrun.
+    fill = max(began + 0.75 * seconds - now, min(0.15 * seconds, end - now))
     if fill > 0.05:
         _fill_group(sub, key, group, provider, params, fill, out)
     rng = random.Random(f"{params.seed}:{key}")
@@ -1043,8 +1045,9 @@ def _fill_group(
         return
     working = [d for d in sub.days if any(d in c.shifts for c in sub.caregivers)]
     each = max(0.05, min(1.0, seconds / max(1, 2 * len(short))))
-    # What one re-route really takes (search plus compiling), measured as it goes.
-    spent = each + out.day_seconds.get(key, 0.0)
+    # What one re-route really takes (search plus compiling), measured as it goes; the first
+    # one is always tried, as adding a visit is worth more than the seconds it may overrun.
+    spent = each
     for task in short:
         for day in _fill_days(task, working):
             if time.perf_counter() + spent > deadline:
