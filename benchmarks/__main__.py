@@ -30,7 +30,8 @@ Suite = Callable[[argparse.Namespace], int]
 
 
 def _solomon(args: argparse.Namespace) -> int:
-    argv = ["--time-limit", str(args.time_limit), "--solver", args.solver, "--seed", str(args.seed)]
+    limit = _limit(args, 10.0)
+    argv = ["--time-limit", str(limit), "--solver", args.solver, "--seed", str(args.seed)]
     if args.instances:
         argv += ["--instances", args.instances]
     if args.out is not None:
@@ -76,7 +77,8 @@ def _pvrp(args: argparse.Namespace) -> int:
         wanted = [w.strip() for w in args.instances.split(",") if w.strip()]
         chosen = [f for f in files if any(fnmatch.fnmatch(f.name, w) for w in wanted)]
         files = chosen or files
-    argv = [*map(str, files), "--time-limit", str(args.time_limit), "--seed", str(args.seed)]
+    limit = _limit(args, 60.0)
+    argv = [*map(str, files), "--time-limit", str(limit), "--seed", str(args.seed)]
     if args.out is not None:
         argv += ["--csv", str(args.out / "pvrp.csv"), "--routes-out", str(args.out / "pvrp_routes")]
     print("== periodic VRP (Cordeau, double-precision distance) ==", flush=True)
@@ -104,11 +106,36 @@ def _hhc(args: argparse.Namespace) -> int:
     if not files:
         print(f"== home health care: skipped (no instances in {hhc.HHC_DIR}) ==", flush=True)
         return 0
-    argv = [*map(str, files), "--time-limit", str(args.time_limit), "--seed", str(args.seed)]
-    if args.out is not None:
-        argv += ["--routes-out", str(args.out / "hhc_routes")]
-    print("== home health care routing (Mankowska, Kummer) ==", flush=True)
-    return hhc.main(argv)
+    # The issue's limits: 60 s up to 100 patients, 300 s for the 200- and 300-patient groups.
+    large = [f for f in files if _patients(f.stem) >= 200]
+    groups = [
+        (g, lim)
+        for g, lim in (
+            ([f for f in files if f not in large], _limit(args, 60.0)),
+            (large, _limit(args, 300.0)),
+        )
+        if g
+    ]
+    status = 0
+    for group, limit in groups:
+        argv = [*map(str, group), "--time-limit", str(limit), "--seed", str(args.seed)]
+        if args.out is not None:
+            argv += ["--routes-out", str(args.out / "hhc_routes")]
+        print(f"== home health care routing (Mankowska, Kummer), {limit:g} s ==", flush=True)
+        status = max(status, hhc.main(argv))
+    return status
+
+
+def _patients(stem: str) -> int:
+    """Patients of an HHC instance from its name (``InstanzCPLEX_HCSRP_200_1`` → 200)."""
+    parts = stem.split("_")
+    numbers = [int(p) for p in parts if p.isdigit()]
+    return numbers[0] if numbers else 0
+
+
+def _limit(args: argparse.Namespace, default: float) -> float:
+    """``--time-limit`` when given, else the suite's own default from its issue."""
+    return float(args.time_limit) if args.time_limit is not None else default
 
 
 #: Suite name → runner, in the order they run.
@@ -143,7 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=list(SUITES),
         help=f"comma-separated suites to run (default: {','.join(SUITES)})",
     )
-    p.add_argument("--time-limit", type=float, default=10.0, help="seconds per solver run")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="seconds per solver run for every suite (default: each suite's own: Solomon 10, "
+        "PVRP 60, HHC 60 / 300 for 200+ patients)",
+    )
     p.add_argument(
         "--instances", help="Solomon names or patterns to keep, e.g. 'C101,R1*' (default all)"
     )
