@@ -1,7 +1,9 @@
 """Search strategy of the router: OR-Tools search parameters and the rounds across the budget.
 
 Each round is an OR-Tools iterated local search (ruin and recreate by string removals, simulated
-annealing acceptance, local search on every perturbed solution). Round 1 starts from a
+annealing acceptance, local search on every perturbed solution). When no visit ranks before
+another in OR-Tools' insertion order (allowed vehicles, penalty), the recreate takes the removed
+visits in a fresh random order each time rather than always in node order. Round 1 starts from a
 constructive first solution (or from the pinned sequences); later rounds rebuild the model with
 another node order (a different search trajectory) and restart from the best routes so far,
 given as a hint to local cheapest insertion, which rebuilds them unchanged.
@@ -10,19 +12,33 @@ given as a hint to local cheapest insertion, which rebuilds them unchanged.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import (
+    pywrapcp,
+    routing_enums_pb2,
+    routing_heuristic_parameters_pb2,
+    routing_ils_pb2,
+)
 
 from solver.problem import RoutingProblem, SolveParams, SolverResult
 from solver.routing import RoutingModel, build_model, decode, infeasible_result, pinned_routes
 
-__all__ = ["DEFAULT_CONFIG", "SearchConfig", "run_search", "search_parameters"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "SearchConfig",
+    "insertion_order_ties",
+    "run_search",
+    "search_parameters",
+]
 
 FSS = routing_enums_pb2.FirstSolutionStrategy
 LSM = routing_enums_pb2.LocalSearchMetaheuristic
+RuinCompositionStrategy = routing_ils_pb2.RuinCompositionStrategy
+CoolingSchedule = routing_ils_pb2.CoolingScheduleStrategy
+LCIP = routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters
 BOOL_FALSE = 2  # ortools.util.optional_boolean_pb2.BOOL_FALSE
 
 # Large-neighbourhood operators that re-insert whole paths: slow on every local-search pass,
@@ -42,8 +58,19 @@ class SearchConfig:
 
     ``rounds`` splits the budget into restarts from the best routes; ``ruin_visits`` and
     ``ruin_sequence`` are the string-removal sizes (average removed visits, longest removed
-    string); ``bypass`` the split-string factor; ``temperatures`` the simulated annealing
-    start/end temperatures in objective units (``None``: derived from the arc costs);
+    string); ``bypass`` the split-string factor; ``random_walk`` (removed visits) and
+    ``close_routes`` (ruined routes) add further ruins, combined by ``ruin_composition``;
+    ``route_neighbors`` is the (ratio, min, max) of routes the string removal looks at;
+    ``recreate_sorting`` names the insertion orders of the recreate (OR-Tools
+    ``SORTING_PROPERTY_*``; empty: OR-Tools' order, fewest allowed vehicles then highest
+    penalty, ties in node order), dropped in the last ``plain_rounds`` rounds; ``random_ties``
+    recreates in a fresh random order on every perturbation when that order ties for all
+    visits (a random tie-break: a far more diverse search, e.g. on plain VRPTW);
+    ``improve_perturbed`` runs local search on every perturbed solution; ``temperatures``
+    the simulated annealing start/end temperatures in objective units (``None``: derived by
+    OR-Tools from the arc costs); ``cooling`` the schedule (``EXPONENTIAL`` or ``LINEAR``);
+    ``polish`` (an OR-Tools ``LocalSearchMetaheuristic`` name) runs after the rounds from the
+    best routes for ``polish_share`` of the budget;
     ``operators_off`` names further local-search operators to switch off; ``bandit`` lets a
     multi-armed bandit order the operators by their recent gains.
     """
@@ -58,6 +85,17 @@ class SearchConfig:
     slow_operators: bool = False
     operators_off: tuple[str, ...] = ()
     bandit: bool = False
+    improve_perturbed: bool = True
+    recreate_sorting: tuple[str, ...] = ()
+    random_ties: bool = True
+    random_walk: int = 0
+    close_routes: int = 0
+    ruin_composition: str = "RUN_ONE_RANDOMLY"
+    cooling: str = "EXPONENTIAL"
+    route_neighbors: tuple[float, int, int] | None = None
+    plain_rounds: int = 0
+    polish: str | None = None
+    polish_share: float = 0.2
 
 
 DEFAULT_CONFIG = SearchConfig()
@@ -70,26 +108,48 @@ def search_parameters(
     solution_limit: int | None = None,
     log: bool = False,
     first_solution: str | None = None,
+    metaheuristic: str | None = None,
 ) -> Any:
-    """OR-Tools search parameters of one round (``time_limit`` in seconds)."""
+    """OR-Tools search parameters of one round (``time_limit`` in seconds).
+
+    ``metaheuristic`` (an OR-Tools ``LocalSearchMetaheuristic`` name) replaces the iterated
+    local search.
+    """
     sp = pywrapcp.DefaultRoutingSearchParameters()
     sp.first_solution_strategy = getattr(FSS, first_solution or config.first_solution)
-    sp.local_search_metaheuristic = LSM.GREEDY_DESCENT
-    sp.use_iterated_local_search = True
+    sp.local_search_metaheuristic = getattr(LSM, metaheuristic or "GREEDY_DESCENT")
+    sp.use_iterated_local_search = metaheuristic is None
     ils = sp.iterated_local_search_parameters
-    ils.improve_perturbed_solution = True
+    ils.improve_perturbed_solution = config.improve_perturbed
     rr = ils.ruin_recreate_parameters
     del rr.ruin_strategies[:]
     sisr = rr.ruin_strategies.add().sisr
     sisr.avg_num_removed_visits = config.ruin_visits
     sisr.max_removed_sequence_size = config.ruin_sequence
     sisr.bypass_factor = config.bypass
+    if config.random_walk:
+        rr.ruin_strategies.add().random_walk.num_removed_visits = config.random_walk
+    if config.close_routes:
+        rr.ruin_strategies.add().spatially_close_routes.num_ruined_routes = config.close_routes
+    if len(rr.ruin_strategies) > 1:
+        rr.ruin_composition_strategy = getattr(RuinCompositionStrategy, config.ruin_composition)
+    if config.route_neighbors is not None:
+        (
+            rr.route_selection_neighbors_ratio,
+            rr.route_selection_min_neighbors,
+            rr.route_selection_max_neighbors,
+        ) = config.route_neighbors
     rr.recreate_strategy.heuristic = getattr(FSS, config.recreate)
+    if config.recreate_sorting:
+        lci = rr.recreate_strategy.parameters.local_cheapest_insertion
+        for prop in config.recreate_sorting:
+            lci.insertion_sorting_properties.append(getattr(LCIP, prop))
     sa = ils.reference_solution_acceptance_strategy.simulated_annealing
     if config.temperatures is None:
         sa.automatic_temperatures = True
     else:
         sa.initial_temperature, sa.final_temperature = config.temperatures
+    sa.cooling_schedule_strategy = getattr(CoolingSchedule, config.cooling)
     if not config.slow_operators:
         for name in SLOW_OPERATORS:
             setattr(sp.local_search_operators, name, BOOL_FALSE)
@@ -101,6 +161,19 @@ def search_parameters(
         sp.solution_limit = solution_limit
     sp.log_search = log
     return sp
+
+
+def insertion_order_ties(problem: RoutingProblem) -> bool:
+    """Whether OR-Tools' default insertion order (fewest allowed vehicles, then highest
+    penalty) ranks every visit of ``problem`` the same."""
+    everyone = len(problem.vehicles)
+    keys = set()
+    for visit in problem.visits:
+        allowed = everyone if visit.allowed_vehicles is None else len(visit.allowed_vehicles)
+        if visit.pinned_vehicle is not None:
+            allowed = 1
+        keys.add((allowed, visit.penalty))
+    return len(keys) <= 1
 
 
 def _hint_routes(model: RoutingModel, result: SolverResult) -> list[list[int]]:
@@ -134,6 +207,29 @@ def _round(
     return routing.SolveWithIteratedLocalSearch(sp)
 
 
+def _polish(
+    model: RoutingModel,
+    params: SolveParams,
+    config: SearchConfig,
+    time_limit: float,
+    hint: list[list[int]],
+) -> Any:
+    """Run ``config.polish`` from the ``hint`` routes (``None`` when they do not load)."""
+    routing = model.routing
+    sp = search_parameters(
+        config,
+        time_limit=time_limit,
+        solution_limit=params.iteration_limit,
+        log=params.log,
+        metaheuristic=config.polish,
+    )
+    routing.CloseModelWithParameters(sp)
+    start = routing.ReadAssignmentFromRoutes(hint, True)
+    if start is None:
+        return None
+    return routing.SolveFromAssignmentWithParameters(start, sp)
+
+
 def run_search(
     problem: RoutingProblem, params: SolveParams, *, config: SearchConfig = DEFAULT_CONFIG
 ) -> SolverResult:
@@ -143,9 +239,12 @@ def run_search(
     limit give the same routes whatever the machine's speed (as long as the time limit is not
     reached first).
     """
-    deadline = time.perf_counter() + params.time_limit
+    end = time.perf_counter() + params.time_limit
+    share = min(max(config.polish_share, 0.0), 1.0) if config.polish else 0.0
+    deadline = end - share * params.time_limit
     best: SolverResult | None = None
     rounds = max(1, config.rounds)
+    ties = insertion_order_ties(problem)
     done = 0
     for r in range(rounds):
         remaining = deadline - time.perf_counter()
@@ -153,13 +252,28 @@ def run_search(
             break
         model = build_model(problem, shuffle_seed=params.seed * 7919 + r)
         hint = pinned_routes(model) if best is None else _hint_routes(model, best)
-        solution = _round(model, params, config, remaining / (rounds - r), hint)
+        round_config = config
+        if config.random_ties and not config.recreate_sorting and ties:
+            round_config = replace(config, recreate_sorting=("SORTING_PROPERTY_RANDOM",))
+        if r >= rounds - config.plain_rounds:
+            round_config = replace(config, recreate_sorting=())
+        solution = _round(model, params, round_config, remaining / (rounds - r), hint)
         done += 1
         if solution is None:
             continue
         result = decode(model, solution)
         if best is None or result.objective < best.objective:
             best = result
+    if config.polish and best is not None and end - time.perf_counter() > 0.05:
+        model = build_model(problem, shuffle_seed=params.seed * 7919 + rounds)
+        solution = _polish(
+            model, params, config, end - time.perf_counter(), _hint_routes(model, best)
+        )
+        done += 1
+        if solution is not None:
+            result = decode(model, solution)
+            if result.objective < best.objective:
+                best = result
     stats = {"rounds": float(done)}
     if best is None:
         return infeasible_result(problem, stats)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from solver import SolveParams
 from solver.routing import build_model, decode
-from solver.search import SearchConfig, _hint_routes, _round, run_search, search_parameters
+from solver.search import (
+    SearchConfig,
+    _hint_routes,
+    _round,
+    insertion_order_ties,
+    run_search,
+    search_parameters,
+)
 from tests.solver.test_routing import random_problem, verify
 
 
@@ -42,3 +51,79 @@ def test_a_round_starts_from_its_hint_in_a_reshuffled_model() -> None:
     scratch = _round(scratch_model, SolveParams(iteration_limit=1), SearchConfig(), 60.0, None)
     verify(problem, decode(scratch_model, scratch))
     assert hinted.objective < scratch.ObjectiveValue()
+
+
+def test_search_parameters_carry_the_ruin_mix_sorting_and_cooling() -> None:
+    config = SearchConfig(
+        improve_perturbed=False,
+        recreate_sorting=("SORTING_PROPERTY_RANDOM",),
+        random_walk=6,
+        close_routes=2,
+        cooling="LINEAR",
+        route_neighbors=(0.5, 3, 20),
+    )
+    ils = search_parameters(config, time_limit=1.0).iterated_local_search_parameters
+    assert not ils.improve_perturbed_solution
+    rr = ils.ruin_recreate_parameters
+    assert [s.WhichOneof("strategy") for s in rr.ruin_strategies] == [
+        "sisr",
+        "random_walk",
+        "spatially_close_routes",
+    ]
+    assert rr.ruin_strategies[1].random_walk.num_removed_visits == 6
+    assert rr.ruin_strategies[2].spatially_close_routes.num_ruined_routes == 2
+    sorting = rr.recreate_strategy.parameters.local_cheapest_insertion.insertion_sorting_properties
+    assert list(sorting) == [8]  # SORTING_PROPERTY_RANDOM
+    assert (rr.route_selection_min_neighbors, rr.route_selection_max_neighbors) == (3, 20)
+    sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+    assert sa.cooling_schedule_strategy == 2  # LINEAR
+
+
+def test_a_polish_round_after_the_search_keeps_the_best_routes() -> None:
+    problem = random_problem(5, n=20)
+    params = SolveParams(time_limit=60.0, seed=3, iteration_limit=15)
+    plain = run_search(problem, params, config=SearchConfig())
+    polished = run_search(
+        problem, params, config=SearchConfig(polish="GUIDED_LOCAL_SEARCH", polish_share=0.5)
+    )
+    verify(problem, polished)
+    assert polished.stats["rounds"] == 2
+    assert polished.objective <= plain.objective
+
+
+def test_plain_rounds_recreate_in_node_order_and_stay_reproducible() -> None:
+    problem = random_problem(7, n=18)
+    params = SolveParams(time_limit=60.0, seed=1, iteration_limit=15)
+    config = SearchConfig(rounds=2, recreate_sorting=("SORTING_PROPERTY_RANDOM",), plain_rounds=1)
+    first = run_search(problem, params, config=config)
+    again = run_search(problem, params, config=config)
+    verify(problem, first)
+    assert first.stats["rounds"] == 2
+    assert [r.visits for r in first.routes] == [r.visits for r in again.routes]
+    assert first.objective == again.objective
+
+
+def test_insertion_order_ties_only_when_no_visit_ranks_first() -> None:
+    problem = random_problem(3, n=6)
+    assert insertion_order_ties(problem)
+    visits = list(problem.visits)
+    visits[2] = replace(visits[2], penalty=50_000)
+    assert not insertion_order_ties(replace(problem, visits=tuple(visits)))
+    visits = list(problem.visits)
+    visits[4] = replace(visits[4], allowed_vehicles=frozenset({0, 1}))
+    assert not insertion_order_ties(replace(problem, visits=tuple(visits)))
+    # Every vehicle allowed is the same rank as no restriction.
+    visits[4] = replace(visits[4], allowed_vehicles=frozenset(range(4)))
+    assert insertion_order_ties(replace(problem, visits=tuple(visits)))
+
+
+def test_random_ties_change_the_search_but_not_its_reproducibility() -> None:
+    problem = random_problem(8, n=20)
+    params = SolveParams(time_limit=60.0, seed=2, iteration_limit=40)
+    shuffled = run_search(problem, params)
+    again = run_search(problem, params)
+    fixed = run_search(problem, params, config=SearchConfig(random_ties=False))
+    verify(problem, shuffled)
+    verify(problem, fixed)
+    assert [r.visits for r in shuffled.routes] == [r.visits for r in again.routes]
+    assert [r.visits for r in shuffled.routes] != [r.visits for r in fixed.routes]
