@@ -65,6 +65,11 @@ __all__ = ["Progress", "ProgressFn", "candidate_patterns", "plan_week"]
 
 DEFAULT_PARAMS = SolveParams()
 
+#: Seconds of routing a day needs per visit to come close to what longer searches find
+#: (measured on generated districts: a 75-visit day gains 15 % in 0.5 s, 37 % in 1 s, 40 % in
+#: 3 s against the greedy routes).
+POLISH_SECONDS_PER_VISIT = 0.03
+
 #: Minutes of travel the router gives up to keep a visit with the caregiver who makes the
 #: request's other visits this week (continuity of care, 服务连续性).
 CONTINUITY_MINUTES = 8
@@ -254,7 +259,11 @@ def _plan_group(
         _polish_by_station(sub, key, stations, provider, params, end, out)
         _relabel_group(sub, key, provider, out)
         return
-    _polish_group(sub, key, group, provider, params, began + 0.6 * seconds, out)
+    # The router needs about POLISH_SECONDS_PER_VISIT to converge on a day: large groups
+    # spend most of their time there, small ones leave more to the moves that follow.
+    visits = sum(len(t.days) for t in group)
+    polish = max(0.6 * seconds, min(0.85 * seconds, POLISH_SECONDS_PER_VISIT * visits))
+    _polish_group(sub, key, group, provider, params, began + polish, out)
     now = time.perf_counter()
     # Missing visits count more than travel: their share of time holds even after an overrun.
     fill = max(began + 0.75 * seconds - now, min(0.15 * seconds, end - now))
