@@ -67,7 +67,14 @@ from solver.problem import RoutingProblem, SolvedRoute, SolveParams, SolverResul
 from solver.routing import solve
 from solver.schedule import schedule_route
 
-__all__ = ["Progress", "ProgressFn", "candidate_patterns", "plan_week"]
+__all__ = [
+    "CONTINUITY_MINUTES",
+    "POLISH_SECONDS_PER_VISIT",
+    "Progress",
+    "ProgressFn",
+    "candidate_patterns",
+    "plan_week",
+]
 
 DEFAULT_PARAMS = SolveParams()
 
