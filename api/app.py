@@ -218,7 +218,7 @@ def _start(app: FastAPI) -> None:
     database: Database = app.state.database
     database.migrate()
     with database.session() as session:
-        interrupted = mark_interrupted(session)
+        interrupted = mark_interrupted(session, stale_seconds=settings.job_stale_seconds)
         if interrupted:
             log.warning("%d planner job(s) interrupted by a restart marked failed", interrupted)
         generated = ensure_admin_token(session, settings.admin_token)

@@ -142,7 +142,9 @@ class PlanRow(Base):
 
     ``status``: draft, running, done, failed, cancelled or published; at most one row is
     published.
-    ``document`` is the plan in contract format 1 once there is one; ``progress`` 0–1.
+    ``document`` is the plan in contract format 1 once there is one (for a running job, the
+    best plan so far); ``progress`` 0–1; ``heartbeat_at`` when the worker owning a queued or
+    running job last said it is alive.
     """
 
     __tablename__ = "plans"
@@ -162,6 +164,7 @@ class PlanRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WorkOrder(Base):

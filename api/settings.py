@@ -59,6 +59,12 @@ class Settings(BaseModel):
     timezone: str = Field(
         default="Asia/Shanghai", description="Local time zone of visits and check-in times."
     )
+    job_stale_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="At start, a queued or running job whose worker has not reported for this "
+        "many seconds is marked failed (its process is gone).",
+    )
     load_demo: bool = Field(
         default=True, description="Import ``demo_scenario`` at start when the database is empty."
     )

@@ -1,14 +1,18 @@
 """Planner jobs (规划任务): solves that run outside the request, in an in-process worker pool.
 
-A job is a plan row: ``draft`` (queued) → ``running`` (``progress`` and the best KPIs so far
-are stored from the planner's progress reports) → ``done``, ``failed`` or ``cancelled``.
+A job is a plan row: ``draft`` (queued) → ``running`` (``progress``, the best KPIs and, at
+the end of each phase, the best plan so far are stored from the planner's progress reports)
+→ ``done``, ``failed`` or ``cancelled`` (a cancelled job keeps the best plan it had).
 Cancelling sets an event that the progress callback checks: it raises :class:`Cancelled`,
 which unwinds :func:`dispatch.weekly.plan_week` at its next report (after the station being
-routed). The greedy baseline has no reports; it is only checked before and after.
+routed). The greedy baseline has no reports until its plan is ready; it is only checked
+before and after.
 
-Jobs live in this process: a job cut off by a restart can never finish, so at start-up
-:func:`mark_interrupted` marks every queued or running row ``failed``. (With several server
-processes on one database, give the job pool to one of them.)
+Jobs live in the process that queued them. Its runner stamps ``heartbeat_at`` on its queued
+and running rows every few seconds (and at each report); a job cut off by a restart can never
+finish, so at start-up :func:`mark_interrupted` marks ``failed`` the queued or running rows
+whose heartbeat is older than ``stale_seconds``: jobs of another live server process on the
+same database are left alone.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import logging
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.db import Database
@@ -28,12 +33,14 @@ from api.models import PlanRow, utcnow
 from api.services.plans import fail_plan, finish_plan, publish_plan, published_plan
 from dispatch.greedy import plan_greedy
 from dispatch.model import Plan, Scenario
+from dispatch.plan_io import plan_to_dict
 from dispatch.weekly import Progress, plan_week
 from solver.problem import SolveParams
 
 __all__ = [
     "ACTIVE_STATES",
     "CANCELLED_MESSAGE",
+    "HEARTBEAT_SECONDS",
     "INTERRUPTED_MESSAGE",
     "Cancelled",
     "JobOptions",
@@ -48,6 +55,8 @@ log = logging.getLogger("api.jobs")
 ACTIVE_STATES: tuple[str, ...] = ("draft", "running")
 INTERRUPTED_MESSAGE = "服务重启中断 / interrupted by a restart"
 CANCELLED_MESSAGE = "已取消 / cancelled"
+#: Seconds between two heartbeats of a runner's queued and running jobs.
+HEARTBEAT_SECONDS = 10.0
 
 
 class Cancelled(Exception):
@@ -63,29 +72,50 @@ class JobOptions:
     seed: int = 0
 
 
-def mark_interrupted(session: Session) -> int:
-    """Mark queued and running jobs failed (they died with the previous process); commits.
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive UTC times; PostgreSQL aware ones."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
-    Returns how many rows were marked.
+
+def mark_interrupted(session: Session, *, stale_seconds: float | None = None) -> int:
+    """Mark failed the queued and running jobs whose worker is gone; commits.
+
+    A job's worker is gone when its last heartbeat (else its last update) is older than
+    ``stale_seconds``; ``None`` marks every queued or running job. Returns how many rows were
+    marked.
     """
+    now = utcnow()
+    limit = None if stale_seconds is None else now - timedelta(seconds=stale_seconds)
+    stale = [
+        row.id
+        for row in session.scalars(select(PlanRow).where(PlanRow.status.in_(ACTIVE_STATES)))
+        if limit is None or _aware(row.heartbeat_at or row.updated_at) < limit
+    ]
+    if not stale:
+        session.rollback()
+        return 0
     result = session.execute(
         update(PlanRow)
-        .where(PlanRow.status.in_(ACTIVE_STATES))
-        .values(status="failed", message=INTERRUPTED_MESSAGE, updated_at=utcnow())
+        .where(PlanRow.id.in_(stale), PlanRow.status.in_(ACTIVE_STATES))
+        .values(status="failed", message=INTERRUPTED_MESSAGE, updated_at=now)
     )
     session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _report(session: Session, plan_id: int, p: Progress) -> None:
+    now = utcnow()
     values: dict[str, Any] = {
         "status": "running",
         "progress": min(1.0, max(0.0, p.fraction)),
         "message": p.message,
-        "updated_at": utcnow(),
+        "updated_at": now,
+        "heartbeat_at": now,
     }
     if p.kpis:
         values["kpis"] = dict(p.kpis)
+    if p.plan is not None:
+        values["document"] = plan_to_dict(replace(p.plan, kpis=p.kpis or p.plan.kpis))
     session.execute(
         update(PlanRow)
         .where(PlanRow.id == plan_id, PlanRow.status.in_(ACTIVE_STATES))
@@ -97,15 +127,42 @@ def _report(session: Session, plan_id: int, p: Progress) -> None:
 class JobRunner:
     """A pool of worker threads running planner jobs against one database.
 
-    OR-Tools releases the GIL while it searches, so threads keep the service answering.
+    OR-Tools releases the GIL while it searches, so threads keep the service answering. A
+    heartbeat thread stamps the runner's queued and running rows every ``heartbeat_seconds``.
     """
 
-    def __init__(self, database: Database, *, workers: int = 1) -> None:
+    def __init__(
+        self, database: Database, *, workers: int = 1, heartbeat_seconds: float = HEARTBEAT_SECONDS
+    ) -> None:
         self.database = database
+        self.heartbeat_seconds = heartbeat_seconds
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="planner")
         self._cancel: dict[int, threading.Event] = {}
         self._futures: dict[int, Future[None]] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._beating: threading.Thread | None = None
+
+    def _beat_once(self) -> None:
+        with self._lock:
+            ids = list(self._cancel)
+        if not ids:
+            return
+        with self.database.session() as session:
+            session.execute(
+                update(PlanRow)
+                .where(PlanRow.id.in_(ids), PlanRow.status.in_(ACTIVE_STATES))
+                .values(heartbeat_at=utcnow())
+            )
+            session.commit()
+
+    def _beat(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._beat_once()
+            except Exception:  # a missed beat is retried; the database may be restarting
+                log.warning("job heartbeat failed", exc_info=True)
+            self._stop.wait(self.heartbeat_seconds)
 
     def submit(
         self, plan_id: int, scenario: Scenario, options: JobOptions, *, publish: bool = False
@@ -118,6 +175,11 @@ class JobRunner:
             self._futures[plan_id] = self._pool.submit(
                 self._run, plan_id, scenario, options, event, publish
             )
+            if self._beating is None:
+                self._beating = threading.Thread(
+                    target=self._beat, name="planner-heartbeat", daemon=True
+                )
+                self._beating.start()
 
     def cancel(self, session: Session, plan_id: int) -> bool:
         """Stop a queued or running job and mark it cancelled; commits. False when the job
@@ -149,6 +211,9 @@ class JobRunner:
         for event in events:
             event.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._stop.set()
+        if self._beating is not None:
+            self._beating.join()
 
     def _run(
         self,
@@ -194,7 +259,9 @@ class JobRunner:
     def _solve(scenario: Scenario, options: JobOptions, progress: Any) -> Plan:
         if options.solver == "greedy":
             progress(Progress("greedy", 0.0, "greedy baseline / 贪心基线"))
-            return plan_greedy(scenario)
+            plan = plan_greedy(scenario)
+            progress(Progress("greedy", 0.95, "greedy plan ready / 贪心方案完成", plan.kpis, plan))
+            return plan
         params = SolveParams(time_limit=options.time_limit, seed=options.seed)
         return plan_week(scenario, params=params, progress=progress)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from types import MappingProxyType
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from api.app import create_app
 from api.services import jobs
 from dispatch.checker import check_plan
+from dispatch.greedy import plan_greedy
 from dispatch.plan_io import parse_plan
 from dispatch.scenario_io import parse_scenario
 from dispatch.weekly import Progress
@@ -90,13 +91,17 @@ def test_what_if_modifications_are_applied(client: TestClient) -> None:
 def test_cancel_a_running_and_a_queued_job(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A stand-in planner reports, waits for the test, then reports again: the second report
-    finds the job cancelled and stops it; the job queued behind it never starts."""
+    """A stand-in planner reports its first plan, waits for the test, then reports again: the
+    second report finds the job cancelled and stops it, the first plan stays; the job queued
+    behind it never starts."""
     started, proceed = threading.Event(), threading.Event()
     reports: list[str] = []
+    first_kpis: dict[str, float] = {}
 
     def planner(scenario: Any, *, params: Any, progress: Any) -> Any:
-        progress(Progress("route", 0.5, "half way", MappingProxyType({"planned_visits": 2.0})))
+        first = plan_greedy(scenario)
+        first_kpis.update(first.kpis)
+        progress(Progress("route", 0.5, "half way", first.kpis, first))
         reports.append("first")
         started.set()
         proceed.wait()
@@ -108,18 +113,25 @@ def test_cancel_a_running_and_a_queued_job(
     _store(client)
     first = _submit(client, solver="ours")
     second = _submit(client, solver="ours")
-    assert started.wait(timeout=60)
-    running = client.get(f"/api/v1/plans/{first['id']}", headers=ADMIN).json()
-    assert (running["status"], running["progress"]) == ("running", 0.5)
-    assert running["kpis"] == {"planned_visits": 2.0}  # the best so far
-    for job in (first, second):
-        response = client.delete(f"/api/v1/plans/{job['id']}", headers=ADMIN)
-        assert response.status_code == 200, response.text
-        assert response.json()["status"] == "cancelled"
-    proceed.set()
-    for job in (first, second):
-        row = _finish(client, job["id"])
-        assert (row["status"], row["document"]) == ("cancelled", None)
+    try:
+        assert started.wait(timeout=60)
+        running = client.get(f"/api/v1/plans/{first['id']}", headers=ADMIN).json()
+        assert (running["status"], running["progress"]) == ("running", 0.5)
+        assert running["kpis"]["planned_visits"] == first_kpis["planned_visits"]  # best so far
+        best = running["document"]  # the best plan so far, before the job ends
+        assert best is not None and best["routes"] and best["kpis"] == running["kpis"]
+        scenario = parse_scenario(week_scenario_doc()).scenario
+        assert check_plan(scenario, parse_plan(best)).ok
+        for job in (first, second):
+            response = client.delete(f"/api/v1/plans/{job['id']}", headers=ADMIN)
+            assert response.status_code == 200, response.text
+            assert response.json()["status"] == "cancelled"
+    finally:
+        proceed.set()  # never leave the worker waiting
+    kept = _finish(client, first["id"])
+    assert (kept["status"], kept["document"]) == ("cancelled", best)
+    queued = _finish(client, second["id"])
+    assert (queued["status"], queued["document"]) == ("cancelled", None)
     assert reports == ["first"]
     again = client.delete(f"/api/v1/plans/{first['id']}", headers=ADMIN)
     assert again.status_code == 409
@@ -131,18 +143,57 @@ def test_a_job_cut_off_by_a_restart_is_marked_failed(backend_url: str) -> None:
         _store(client)
         job = _submit(client, solver="greedy")
         _finish(client, job["id"])
-    # The process died while the row said running.
+    # The process died while the row said running, its last heartbeat an hour ago; another
+    # server process is still working on a second job, its heartbeat fresh.
     engine = create_engine(backend_url)
     with engine.begin() as connection:
         connection.execute(
-            text("UPDATE plans SET status = 'running', progress = 0.4 WHERE id = :id"),
-            {"id": job["id"]},
+            text(
+                "UPDATE plans SET status = 'running', progress = 0.4, heartbeat_at = :at "
+                "WHERE id = :id"
+            ),
+            {"id": job["id"], "at": datetime.now(UTC) - timedelta(hours=1)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO plans (version, name, status, scenario_name, parameters, kpis, "
+                "progress, message, created_by, created_at, updated_at, heartbeat_at) VALUES "
+                "(99, 'elsewhere', 'running', '', '{}', '{}', 0.2, '', '', :at, :at, :at)"
+            ),
+            {"at": datetime.now(UTC)},
         )
     engine.dispose()
     with TestClient(create_app(settings)) as client:
         row = client.get(f"/api/v1/plans/{job['id']}", headers=ADMIN).json()
+        listed = client.get("/api/v1/plans", headers=ADMIN).json()
+    others = [p for p in listed if p["version"] == 99]
     assert row["status"] == "failed"
     assert "restart" in row["message"] and "重启" in row["message"]
+    assert [p["status"] for p in others] == ["running"]
+
+
+def test_a_greedy_job_reports_its_plan_and_its_heartbeat(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The progress callback sees the greedy plan before the job ends; the row carries a
+    heartbeat."""
+    seen: list[Any] = []
+    runner = client.app.state.jobs  # type: ignore[attr-defined]
+    original = jobs._report
+
+    def spy(session: Any, plan_id: int, p: Progress) -> None:
+        seen.append(p.plan)
+        original(session, plan_id, p)
+
+    monkeypatch.setattr(jobs, "_report", spy)
+    _store(client)
+    job = _submit(client, solver="greedy")
+    runner.wait(job["id"])
+    assert seen[0] is None and seen[-1] is not None and seen[-1].routes
+    with runner.database.session() as session:
+        row = session.get(jobs.PlanRow, job["id"])
+        assert row is not None and row.heartbeat_at is not None
+        assert row.status == "done"
 
 
 def test_compare_two_plans(client: TestClient) -> None:
