@@ -20,7 +20,7 @@ from ortools.constraint_solver import pywrapcp
 
 from solver.problem import RoutingProblem, SolvedRoute, SolveParams, SolverResult, VehicleSpec
 from solver.schedule import RouteTimes, schedule_route
-from solver.sync import add_soft_windows, add_sync_constraints, decode_synced
+from solver.sync import add_soft_windows, add_sync_constraints, decode_synced, times_from_starts
 
 __all__ = ["RoutingModel", "build_model", "decode", "solve"]
 
@@ -328,6 +328,19 @@ def decode(model: RoutingModel, assignment: pywrapcp.Assignment) -> SolverResult
         times = schedule_route(problem, k, seq)
         if not times.feasible:
             times = schedule_route(problem, k, seq, rest_gap=gap)
+        if not times.feasible:
+            # Earliest starts can wait longer than the solver's own schedule (a later window of a
+            # visit further on stretches the day past its length bound); the solver's times keep
+            # every bound.
+            times = times_from_starts(
+                problem,
+                k,
+                seq,
+                cumuls,
+                leave=start_cumul,
+                back=end_cumul,
+                rest_start=assignment.StartMin(interval) if interval is not None else None,
+            )
         routes.append(_route(k, seq, times))
         served.update(seq)
         travel_total += _route_travel(problem, vehicle, seq)
