@@ -9,8 +9,10 @@ new version (the plan version is unique), so a slot is never booked twice.
 
 A confirm, like an absence, writes a new plan version that stays published: the work orders
 move to it, the changed visits get their new times, and the plan document carries the change.
-Hotline visits appear in the document as stops whose request id is ``hotline-<work order>``
-(not a standing request of the scenario).
+Hotline visits appear in the document as stops whose request id is ``hotline-<work order>``;
+the same transaction adds that one-off request (one visit, on that day only, in the call's
+window) to the household in the stored scenario, and a new caller becomes a household
+``caller-<work order>``, so the published plan keeps every rule of :mod:`dispatch.checker`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import flag_modified
@@ -35,6 +37,7 @@ from api.models import (
     HotlineCall,
     HouseholdRow,
     PlanRow,
+    RequestRow,
     ScenarioSettings,
     WorkOrder,
     utcnow,
@@ -53,6 +56,7 @@ from solver.problem import SolveParams
 
 __all__ = [
     "FIXED_STATES",
+    "ROUTE_CHANGED",
     "URGENT_MINUTES",
     "AbsenceResult",
     "CallRequest",
@@ -71,6 +75,8 @@ __all__ = [
 FIXED_STATES: tuple[str, ...] = ("checked_in", "checked_out", "reviewed", "settled")
 #: An urgent call's default window: from now to this many minutes later.
 URGENT_MINUTES = 120
+#: What a confirm or an absence answers when another change of the plan came first.
+ROUTE_CHANGED = "路线已变更，请重新查询 / the route changed, ask again"
 
 _scenario_cache: dict[tuple[str, str], Scenario] = {}
 _cache_lock = threading.Lock()
@@ -224,13 +230,14 @@ def _order_views(
     return [OrderView._make(row) for row in session.execute(query)]
 
 
-_rest_cache: dict[tuple[str, int, str], dict[str, RouteBreak]] = {}
+_rest_cache: dict[tuple[str, int, str, str], dict[str, RouteBreak]] = {}
 
 
 def _rests(session: Session, plan: PlanRow, day: str) -> dict[str, RouteBreak]:
     """Rests of the plan's routes on ``day`` by caregiver (a plan version's document never
     changes once published, so they are read once per version)."""
-    key = (str(getattr(session.get_bind(), "url", "")), plan.id, day)
+    # The creation time tells apart rows that reuse an id (a database emptied and refilled).
+    key = (str(getattr(session.get_bind(), "url", "")), plan.id, plan.created_at.isoformat(), day)
     with _cache_lock:
         cached = _rest_cache.get(key)
     if cached is not None:
@@ -258,6 +265,12 @@ def _published(session: Session, *, lock: bool = False) -> PlanRow:
     query = select(PlanRow).where(PlanRow.status == "published").options(defer(PlanRow.document))
     plan = session.scalar(query.with_for_update() if lock else query)
     if plan is None:
+        if lock:
+            # PostgreSQL: the row was locked by a change that has since published a new
+            # version; the locked read skips it, a fresh read sees the new one.
+            session.rollback()
+            if session.scalar(select(PlanRow.id).where(PlanRow.status == "published")):
+                raise Conflict(ROUTE_CHANGED)
         raise Conflict("没有已发布的计划 / no plan is published")
     return plan
 
@@ -273,10 +286,7 @@ def _claim(session: Session, plan: PlanRow) -> None:
     )
     if getattr(claimed, "rowcount", 0) != 1:
         session.rollback()
-        raise Conflict(
-            "计划刚被他人修改，请重新查询 / the plan was changed by someone else at the same "
-            "moment; ask again"
-        )
+        raise Conflict(ROUTE_CHANGED)
 
 
 def day_routes(
@@ -503,10 +513,7 @@ def _commit_version(session: Session) -> None:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise Conflict(
-            "计划刚被他人修改，请重新查询 / the plan was changed by someone else at the same "
-            "moment; ask again"
-        ) from None
+        raise Conflict(ROUTE_CHANGED) from None
 
 
 def _stop(request: str, household: str, arrival: int, start: int, end: int) -> dict[str, Any]:
@@ -517,6 +524,66 @@ def _stop(request: str, household: str, arrival: int, start: int, end: int) -> d
         "start": format_hhmm(start),
         "end": format_hhmm(end),
     }
+
+
+def _add_one_off_request(session: Session, order: WorkOrder, request_id: str, day: str) -> None:
+    """Add the hotline visit to the stored scenario as a one-off request of its household (a
+    new caller becomes a household); no commit."""
+    household = session.get(HouseholdRow, order.household_id)
+    if household is None:
+        position = session.scalar(select(func.coalesce(func.max(HouseholdRow.position), -1)))
+        data: dict[str, Any] = {"id": order.household_id}
+        if order.household_name:
+            data["name"] = order.household_name
+        if order.address:
+            data["address"] = order.address
+        data.update(lat=order.lat, lon=order.lon)
+        household = HouseholdRow(
+            id=order.household_id,
+            position=int(position if position is not None else -1) + 1,
+            name=order.household_name,
+            address=order.address,
+            lat=order.lat,
+            lon=order.lon,
+            phone=None,
+            id_number=None,
+            notes="",
+            data=data,
+        )
+        session.add(household)
+        session.flush()
+    assert order.window_from is not None and order.window_to is not None
+    service = default_catalogue().get(order.service)
+    request: dict[str, Any] = {
+        "id": request_id,
+        "service": order.service,
+        "minutes": order.planned_minutes,
+        "visits_per_week": 1,
+        "min_gap_days": 1,
+        "days": [day],
+        "windows": [[format_hhmm(order.window_from), format_hhmm(order.window_to)]],
+        "staff": 1,
+    }
+    if service is not None:
+        request["skill"] = service.skill
+    request["priority"] = 50
+    position = session.scalar(
+        select(func.coalesce(func.max(RequestRow.position), -1)).where(
+            RequestRow.household_id == household.id
+        )
+    )
+    session.add(
+        RequestRow(
+            id=request_id,
+            household_id=household.id,
+            position=int(position if position is not None else -1) + 1,
+            service=order.service,
+            data=request,
+        )
+    )
+    frame = session.get(ScenarioSettings, 1)
+    if frame is not None:
+        frame.updated_at = utcnow()  # a new stored scenario: cached parses are stale
 
 
 def confirm(session: Session, order_id: int, caregiver: str, option_index: int) -> ConfirmResult:
@@ -554,7 +621,7 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
     if _fingerprint(current) != chosen["fingerprint"]:
         session.rollback()
         raise Conflict(
-            f"护理员{caregiver}的路线已变化，请重新查询 / caregiver {caregiver}'s route changed "
+            f"护理员{caregiver}的路线已变更，请重新查询 / caregiver {caregiver}'s route changed "
             "since the options were given; ask again"
         )
     request_id = f"hotline-{order.id}"
@@ -594,6 +661,7 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
             "start": format_hhmm(chosen["rest"][0]),
             "end": format_hhmm(chosen["rest"][1]),
         }
+    _add_one_off_request(session, order, request_id, day)
     row = _new_version(session, plan, document, f"hotline work order {order.id} → {caregiver}")
     for m in chosen["moves"]:
         moved = orders[m["work_order"]]

@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from api.services import hotline
 from api.services.errors import Conflict
 from dispatch.checker import check_plan
-from dispatch.plan_io import parse_plan
+from dispatch.greedy import plan_greedy
+from dispatch.plan_io import parse_plan, plan_to_dict
 from dispatch.reasons import Reason
 from dispatch.scenario_io import parse_scenario
 from tests.api.conftest import ADMIN, new_token, plan_doc, this_monday, week_scenario_doc
@@ -120,12 +121,19 @@ def test_later_visits_move_and_their_orders_follow(
         (f"hotline-{order}", option["start"], "dispatched"),
         ("H2-visit", moved["start_after"], "dispatched"),
     ]
-    # Monday's routes keep every rule; the hotline stop is the one request the scenario lacks.
+    # Monday's routes keep every rule of the stored scenario, which now holds the hotline
+    # visit as a one-off request of H3 on Monday.
     plan_id = confirmed.json()["plan_id"]
     doc = client.get(f"/api/v1/plans/{plan_id}", headers=ADMIN).json()["document"]
-    report = check_plan(parse_scenario(week_scenario_doc()).scenario, parse_plan(doc))
-    monday = [(v.rule, v.request) for v in report.violations if v.day == "mon"]
-    assert monday == [("unknown_reference", f"hotline-{order}")]
+    stored = parse_scenario(client.get("/api/v1/scenario", headers=ADMIN).json()).scenario
+    request = next(r for r in stored.household("H3").requests if r.id == f"hotline-{order}")
+    assert (request.days, request.visits_per_week, request.windows) == (
+        ("mon",),
+        1,
+        ((10 * 60 + 30, 10 * 60 + 45),),
+    )
+    report = check_plan(stored, parse_plan(doc))
+    assert [v for v in report.violations if v.day == "mon"] == []
 
 
 def test_stale_options_cannot_double_book(client: TestClient, monday_plan: dict[str, Any]) -> None:
@@ -247,7 +255,10 @@ def test_two_dispatchers_confirming_at_once_cannot_both_book(
             try:
                 hotline.confirm(session, order, "C1", 0)
                 outcomes.append("booked")
-            except Conflict:
+            except Conflict as exc:
+                # The loser is told to ask again, never that no plan is published.
+                assert "the route changed, ask again" in exc.message, exc.message
+                assert "路线已变更，请重新查询" in exc.message
                 outcomes.append("conflict")
 
     threads = [
@@ -263,3 +274,56 @@ def test_two_dispatchers_confirming_at_once_cannot_both_book(
     assert len(hotline_visits) == 1
     published = [p for p in client.get("/api/v1/plans", headers=ADMIN).json()]
     assert sum(p["status"] == "published" for p in published) == 1
+
+
+def _publish_greedy(client: TestClient) -> int:
+    """Store the tiny scenario of this week and publish its greedy plan (checker-clean)."""
+    doc = week_scenario_doc()
+    assert client.post("/api/v1/scenario", json=doc, headers=ADMIN).status_code == 200
+    plan = plan_to_dict(plan_greedy(parse_scenario(doc).scenario))
+    stored = client.post("/api/v1/plans", json=plan, headers=ADMIN)
+    assert stored.status_code == 201, stored.text
+    plan_id = int(stored.json()["id"])
+    assert client.post(f"/api/v1/plans/{plan_id}/publish", headers=ADMIN).status_code == 200
+    return plan_id
+
+
+def _check_published(client: TestClient) -> list[Any]:
+    published = [p for p in client.get("/api/v1/plans", headers=ADMIN).json()]
+    [current] = [p for p in published if p["status"] == "published"]
+    doc = client.get(f"/api/v1/plans/{current['id']}", headers=ADMIN).json()["document"]
+    stored = parse_scenario(client.get("/api/v1/scenario", headers=ADMIN).json()).scenario
+    return check_plan(stored, parse_plan(doc)).violations
+
+
+def test_confirmed_visits_of_a_known_household_and_a_new_caller_pass_the_checker(
+    client: TestClient,
+) -> None:
+    _publish_greedy(client)
+    assert list(_check_published(client)) == []
+    known = ask(client, household="H4", window={"from": "08:00", "to": "12:00"}).json()
+    caller = {
+        "name": "新来电",
+        "address": "丽景街道 9-1",
+        "lat": 38.4884,
+        "lon": 106.2371,
+        "coord_system": "gcj02",
+    }
+    new = ask(client, caller=caller, window={"from": "13:30", "to": "16:00"}).json()
+    for answer in (known, new):
+        assert answer["options"], answer
+        option = answer["options"][0]
+        confirmed = client.post(
+            f"/api/v1/work-orders/{answer['work_order']}/confirm",
+            json={"caregiver": option["caregiver"], "option": option["option"]},
+            headers=ADMIN,
+        )
+        assert confirmed.status_code == 200, confirmed.text
+    assert list(_check_published(client)) == []
+    stored = parse_scenario(client.get("/api/v1/scenario", headers=ADMIN).json()).scenario
+    household = stored.household(f"caller-{new['work_order']}")
+    assert household.name == "新来电"
+    # Stored in WGS-84: the GCJ-02 point moves by a few hundred metres.
+    assert (household.lat, household.lon) != (38.4884, 106.2371)
+    assert abs(household.lat - 38.4884) < 0.01 and abs(household.lon - 106.2371) < 0.01
+    assert [r.id for r in household.requests] == [f"hotline-{new['work_order']}"]
