@@ -293,7 +293,7 @@ def _check_published(client: TestClient) -> list[Any]:
     [current] = [p for p in published if p["status"] == "published"]
     doc = client.get(f"/api/v1/plans/{current['id']}", headers=ADMIN).json()["document"]
     stored = parse_scenario(client.get("/api/v1/scenario", headers=ADMIN).json()).scenario
-    return check_plan(stored, parse_plan(doc)).violations
+    return list(check_plan(stored, parse_plan(doc)).violations)
 
 
 def test_confirmed_visits_of_a_known_household_and_a_new_caller_pass_the_checker(
