@@ -51,6 +51,7 @@ from dispatch.daily import DayVisit, Pin, route_day
 from dispatch.hotline import Call, DayRoute, HotlineAnswer, RouteVisit, Urgency, find_insertions
 from dispatch.model import DAYS, RouteBreak, Scenario
 from dispatch.plan_io import plan_to_dict
+from dispatch.reasons import Reason
 from dispatch.timeutil import format_hhmm, parse_hhmm
 from solver.problem import SolveParams
 
@@ -697,8 +698,13 @@ def report_absence(
     session: Session, caregiver: str, visit_date: date, *, time_limit: float = 5.0
 ) -> AbsenceResult:
     """Give ``caregiver``'s open visits of ``visit_date`` to others of the same station by
-    re-routing that station's day (others' visits already started or done are pinned);
-    commits a new published plan version.
+    re-routing that station's day (others' visits already started or done are pinned; the
+    absent caregiver's started or done visits stay on its route, they happened); commits a new
+    published plan version.
+
+    Confirmed hotline visits are requests of the stored scenario and are re-routed like the
+    standing ones; a visit that cannot be kept is reported with a reason of
+    :class:`dispatch.reasons.Reason`.
 
     Raises :class:`NotFound` for an unknown caregiver, :class:`Conflict` when no published
     plan covers the date.
@@ -715,23 +721,27 @@ def report_absence(
     orders = [o for o in _orders_of_day(session, plan, visit_date) if o.caregiver_id in team]
     fixed = [o for o in orders if o.status in FIXED_STATES]
     open_orders = [o for o in orders if o.status in OPEN_STATES]
-    standing = [o for o in open_orders if o.source == "plan" and o.request_id is not None]
+    known = {r.id for _, r in scenario.requests()}
+    standing = [o for o in open_orders if o.request_id in known]
+    # An order the scenario does not know (none since confirms add their request) cannot be
+    # re-routed: it is left to the dispatcher.
     not_kept: list[dict[str, Any]] = [
         {
             "request": o.request_id,
             "household": o.household_id,
             "work_order": o.id,
-            "reason": "manual",
-            "detail": "热线工单需人工改派 / a hotline order is re-dispatched by hand",
+            "reason": Reason.CAPACITY.value,
+            "detail": "无可用护理员时段，需人工改派 / no caregiver time was found for it; "
+            "re-dispatch it by hand",
         }
         for o in open_orders
-        if o.caregiver_id == caregiver and o.source != "plan"
+        if o.caregiver_id == caregiver and o.request_id not in known
     ]
     sub = _without_shift(scenario, caregiver, day)
     sub = replace(sub, caregivers=tuple(c for c in sub.caregivers if c.station == absent.station))
     pins_by: dict[str, list[WorkOrder]] = defaultdict(list)
     for o in sorted(fixed, key=lambda o: o.start or 0):
-        if o.caregiver_id != caregiver and o.request_id is not None and o.source == "plan":
+        if o.caregiver_id != caregiver and o.request_id in known:
             pins_by[o.caregiver_id or ""].append(o)
     working = {c.id for c in sub.caregivers if day in c.shifts}
     pins = [
@@ -752,6 +762,12 @@ def report_absence(
     keep_routes = [
         r for r in document.get("routes", []) if not (r["day"] == day and r["caregiver"] in team)
     ]
+    happened = {o.request_id for o in fixed if o.caregiver_id == caregiver}
+    for r in document.get("routes", []):
+        if r["day"] == day and r["caregiver"] == caregiver and happened:
+            stops = [s for s in r["stops"] if s["request"] in happened]
+            if stops:
+                keep_routes.append({**r, "stops": stops})
     new_routes = plan_to_dict(result)["routes"]
     document["routes"] = keep_routes + new_routes
     row = _new_version(session, plan, document, f"absence of {caregiver} on {visit_date}")
@@ -767,7 +783,7 @@ def report_absence(
             continue
         transition(o, "cancelled")
         fresh = WorkOrder(
-            source="plan",
+            source=o.source,
             plan_id=row.id,
             status="dispatched",
             caregiver_id=route.caregiver,

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
+from api.models import WorkOrder
 from api.services import hotline
 from api.services.errors import Conflict
 from dispatch.checker import check_plan
@@ -327,3 +329,39 @@ def test_confirmed_visits_of_a_known_household_and_a_new_caller_pass_the_checker
     assert (household.lat, household.lon) != (38.4884, 106.2371)
     assert abs(household.lat - 38.4884) < 0.01 and abs(household.lon - 106.2371) < 0.01
     assert [r.id for r in household.requests] == [f"hotline-{new['work_order']}"]
+
+
+def test_absence_keeps_started_visits_and_reroutes_hotline_visits(client: TestClient) -> None:
+    """C1 has checked in at H2 and has a confirmed afternoon hotline visit, then falls ill: the
+    visit in progress stays on C1's route, the rest is re-routed or reported with a listed
+    reason, and the whole published plan keeps every rule."""
+    _publish_greedy(client)
+    first = visits(client, "C1")[0]
+    orders = client.get(f"/api/v1/caregivers/C1/assignments?date={MONDAY}", headers=ADMIN).json()
+    started = next(o for o in orders if o["request"] == first[0])
+    database = client.app.state.database  # type: ignore[attr-defined]
+    with database.session() as session:
+        session.execute(
+            update(WorkOrder).where(WorkOrder.id == started["id"]).values(status="checked_in")
+        )
+        session.commit()
+    answer = ask(client, household="H4", window={"from": "13:30", "to": "16:00"}).json()
+    [option] = answer["options"]  # only C1 does welfare visits in the afternoon
+    assert option["caregiver"] == "C1"
+    confirmed = client.post(
+        f"/api/v1/work-orders/{answer['work_order']}/confirm",
+        json={"caregiver": "C1", "option": 0},
+        headers=ADMIN,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    response = client.post("/api/v1/caregivers/C1/absence", json={"date": MONDAY}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    reasons = {r.value for r in Reason}
+    lost = {n["request"]: n["reason"] for n in body["not_kept"]}
+    assert f"hotline-{answer['work_order']}" in lost  # nobody else works that afternoon
+    assert set(lost.values()) <= reasons
+    doc = client.get(f"/api/v1/plans/{body['plan_id']}", headers=ADMIN).json()["document"]
+    c1 = [r for r in doc["routes"] if r["caregiver"] == "C1" and r["day"] == "mon"]
+    assert [[s["request"] for s in r["stops"]] for r in c1] == [[first[0]]]
+    assert list(_check_published(client)) == []
