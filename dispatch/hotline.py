@@ -4,8 +4,11 @@
 position of their route after the caregiver's current position (visits started or done and
 visits that should already have started stay where they are). Each position is checked by
 forward propagation: the new visit's window, the later visits' windows (a visit never moves
-earlier, only later), the rest (it may slide later inside its window), the shift end and the
-daily visit cap. One option per caregiver is kept, the cheapest; the best few are returned.
+earlier, only later), the rest (it may slide later inside its window), the shift end, the
+daily visit cap, the weekly working minutes (the day's span from leaving the station to coming
+back, plus the minutes worked on the other days, at most ``max_minutes_per_week``) and the
+vehicle's load capacity. One option per caregiver is kept, the cheapest; the best few are
+returned. A two-caregiver visit is not searched here (it needs a planner).
 
 Ranking: ``normal`` and ``urgent`` calls by added travel minutes, then by the total delay of
 the later visits, then by start; ``emergency`` calls (助急) by arrival time, and the answer says
@@ -65,7 +68,12 @@ class RouteVisit:
 @dataclass(frozen=True)
 class DayRoute:
     """A caregiver's route today: the station it starts from and returns to, the visits in
-    order and the rest as planned (``None``: no rest today)."""
+    order and the rest as planned (``None``: no rest today).
+
+    ``leave`` is when it leaves the station (``None``: unknown, taken as the shift start),
+    ``minutes_elsewhere`` the working minutes of the caregiver's other days of the week and
+    ``load`` the load units its visits carry today.
+    """
 
     caregiver: Caregiver
     day: str
@@ -73,6 +81,9 @@ class DayRoute:
     station_lon: float
     visits: tuple[RouteVisit, ...] = ()
     rest: RouteBreak | None = None
+    leave: int | None = None
+    minutes_elsewhere: int = 0
+    load: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class Call:
     urgency: Urgency = "normal"
     gender_preference: str | None = None
     forbidden_caregivers: tuple[str, ...] = ()
+    load: int = 0
 
 
 @dataclass(frozen=True)
@@ -191,6 +203,8 @@ def _try_route(
         return None
     if c.max_visits_per_day is not None and len(route.visits) + 1 > c.max_visits_per_day:
         return None
+    if c.capacity is not None and route.load + call.load > c.capacity:
+        return None
     n = len(route.visits)
     events = _events(route)
     # The current position: after every fixed visit and everything that should have started.
@@ -264,6 +278,17 @@ def _try_route(
             back = cur_t + to_station
         if back > shift[1]:
             continue
+        if c.max_minutes_per_week is not None:
+            visits_before = sum(1 for e in events[:p] if e.visit is not None)
+            usual = route.leave if route.leave is not None else shift[0]
+            if not route.visits:
+                leave = t
+            elif visits_before == 0:
+                leave = min(usual, t)
+            else:
+                leave = usual
+            if route.minutes_elsewhere + back - leave > c.max_minutes_per_week:
+                continue
         # A required rest that had not been placed is taken after the return.
         if rest is None and rest_spec is not None and _rest_required(c, route.day):
             rest_start = max(back, rest_spec.window_start)
@@ -318,7 +343,7 @@ def find_insertions(
     ``routes`` are today's routes of every caregiver working today (an empty route for one
     without visits); ``now`` is the current time in minutes from midnight. Caregivers without
     the skill, of the wrong gender or on the caller's forbidden list are skipped. Raises
-    ``ValueError`` for a non-positive ``limit`` or an empty or inverted window.
+    ``ValueError`` for a non-positive ``limit`` or an inverted window.
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")

@@ -212,3 +212,23 @@ def test_an_inserted_visit_passes_the_checker(window: tuple[int, int]) -> None:
         plan = replace(day, routes=(*others, new))
         report = check_plan(tiny, plan)
         assert report.ok, (option, report.violations)
+
+
+def test_weekly_minutes_cap_counts_the_other_days() -> None:
+    """The route leaves at 529 (11 minutes before V1). After V2 the day spans 529..752 (223
+    minutes); between V1 and V2 it spans 529..743 (214: V2 and the return move 22 later)."""
+    capped = caregiver(max_minutes_per_week=1000)
+    free = find_insertions(call(), [route(capped, V1, V2, leave=529)], now=480, travel=TRAVEL)
+    assert [o.position for o in free.options] == [2]
+    tight = route(capped, V1, V2, leave=529, minutes_elsewhere=780)  # 1000 - 780 = 220 left
+    [best] = find_insertions(call(), [tight], now=480, travel=TRAVEL).options
+    assert (best.position, best.back) == (1, 743)
+    full = route(capped, V1, V2, leave=529, minutes_elsewhere=800)  # 200 left: nothing fits
+    assert find_insertions(call(), [full], now=480, travel=TRAVEL).options == ()
+
+
+def test_load_capacity_is_kept() -> None:
+    van = caregiver(capacity=4)
+    loaded = route(van, V1, V2, load=3)
+    assert find_insertions(call(load=1), [loaded], now=480, travel=TRAVEL).options
+    assert find_insertions(call(load=2), [loaded], now=480, travel=TRAVEL).options == ()
