@@ -231,23 +231,37 @@ def _order_views(
     return [OrderView._make(row) for row in session.execute(query)]
 
 
-_rest_cache: dict[tuple[str, int, str, str], dict[str, RouteBreak]] = {}
+class _RouteFacts(NamedTuple):
+    """What the plan document tells about the routes of one day, by caregiver: the rest, the
+    time of leaving the station and the working minutes of the other days."""
+
+    rests: dict[str, RouteBreak]
+    leaves: dict[str, int]
+    elsewhere: dict[str, int]
 
 
-def _rests(session: Session, plan: PlanRow, day: str) -> dict[str, RouteBreak]:
-    """Rests of the plan's routes on ``day`` by caregiver (a plan version's document never
-    changes once published, so they are read once per version)."""
+_rest_cache: dict[tuple[str, int, str, str], _RouteFacts] = {}
+
+
+def _rests(session: Session, plan: PlanRow, day: str) -> _RouteFacts:
+    """Rests, leaving times and other days' working minutes of the plan's routes (a plan
+    version's document never changes once published, so they are read once per version)."""
     # The creation time tells apart rows that reuse an id (a database emptied and refilled).
     key = (str(getattr(session.get_bind(), "url", "")), plan.id, plan.created_at.isoformat(), day)
     with _cache_lock:
         cached = _rest_cache.get(key)
     if cached is not None:
         return cached
-    out: dict[str, RouteBreak] = {}
+    out = _RouteFacts({}, {}, defaultdict(int))
     for route in (plan.document or {}).get("routes", ()):
+        caregiver = route["caregiver"]
+        if route.get("day") != day:
+            out.elsewhere[caregiver] += parse_hhmm(route["back"]) - parse_hhmm(route["leave"])
+            continue
+        out.leaves[caregiver] = parse_hhmm(route["leave"])
         rest = route.get("break") or route.get("rest")
-        if route.get("day") == day and rest:
-            out[route["caregiver"]] = RouteBreak(parse_hhmm(rest["start"]), parse_hhmm(rest["end"]))
+        if rest:
+            out.rests[caregiver] = RouteBreak(parse_hhmm(rest["start"]), parse_hhmm(rest["end"]))
     with _cache_lock:
         if len(_rest_cache) > 64:
             _rest_cache.clear()
@@ -290,6 +304,33 @@ def _claim(session: Session, plan: PlanRow) -> None:
         raise Conflict(ROUTE_CHANGED)
 
 
+_load_cache: dict[int, tuple[Scenario, dict[str, int]]] = {}
+
+
+def _loads(scenario: Scenario) -> dict[str, int]:
+    """Load units of the scenario's requests that carry some, by request id (once per parse)."""
+    with _cache_lock:
+        cached = _load_cache.get(id(scenario))
+    if cached is not None and cached[0] is scenario:
+        return cached[1]
+    loads = {r.id: r.load for _, r in scenario.requests() if r.load}
+    with _cache_lock:
+        _load_cache.clear()
+        _load_cache[id(scenario)] = (scenario, loads)
+    return loads
+
+
+def _household_load(household: HouseholdRow | None, service: str) -> int:
+    """Load units a call of ``service`` carries: those of the household's standing request of
+    that service (meal boxes), else none."""
+    if household is None:
+        return 0
+    return max(
+        (int(r.data.get("load", 0)) for r in household.requests if r.service == service),
+        default=0,
+    )
+
+
 def day_routes(
     session: Session, scenario: Scenario, plan: PlanRow, visit_date: date
 ) -> tuple[str, list[DayRoute], dict[str, list[OrderView]]]:
@@ -300,7 +341,8 @@ def day_routes(
     by_caregiver: dict[str, list[OrderView]] = defaultdict(list)
     for order in _order_views(session, plan.id, visit_date):
         by_caregiver[order.caregiver_id].append(order)
-    rests = _rests(session, plan, day)
+    facts = _rests(session, plan, day)
+    loads = _loads(scenario)
     stations = {s.id: s for s in scenario.stations}
     routes = []
     for c in scenario.caregivers:
@@ -323,7 +365,19 @@ def day_routes(
             for o in orders
         )
         station = stations[c.station]
-        routes.append(DayRoute(c, day, station.lat, station.lon, visits, rests.get(c.id)))
+        routes.append(
+            DayRoute(
+                c,
+                day,
+                station.lat,
+                station.lon,
+                visits,
+                facts.rests.get(c.id),
+                leave=facts.leaves.get(c.id),
+                minutes_elsewhere=facts.elsewhere.get(c.id, 0),
+                load=sum(loads.get(o.request_id or "", 0) for o in orders),
+            )
+        )
     return day, routes, by_caregiver
 
 
@@ -338,6 +392,12 @@ def _call_of(
         raise InputError(
             f"未知服务 / unknown service {request.service!r}",
             [FieldProblem("body.service", f"one of {', '.join(catalogue)}")],
+        )
+    if service.staff > 1:
+        raise InputError(
+            f"双人服务需由调度员排班，热线无法直接派单 / {request.service} needs two caregivers "
+            "at once: a staff-2 hotline request needs a planner",
+            [FieldProblem("body.service", "a two-caregiver service")],
         )
     minutes = request.minutes if request.minutes is not None else service.minutes
     if request.window is not None:
@@ -372,6 +432,7 @@ def _call_of(
         urgency=request.urgency,
         gender_preference=data.get("gender_preference"),
         forbidden_caregivers=tuple(data.get("forbidden_caregivers", ())),
+        load=_household_load(household, request.service),
     )
     return call, window, minutes
 
@@ -568,6 +629,9 @@ def _add_one_off_request(session: Session, order: WorkOrder, request_id: str, da
     if service is not None:
         request["skill"] = service.skill
     request["priority"] = 50
+    load = _household_load(household, order.service)
+    if load:
+        request["load"] = load
     position = session.scalar(
         select(func.coalesce(func.max(RequestRow.position), -1)).where(
             RequestRow.household_id == household.id

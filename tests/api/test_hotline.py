@@ -365,3 +365,55 @@ def test_absence_keeps_started_visits_and_reroutes_hotline_visits(client: TestCl
     c1 = [r for r in doc["routes"] if r["caregiver"] == "C1" and r["day"] == "mon"]
     assert [[s["request"] for s in r["stops"]] for r in c1] == [[first[0]]]
     assert list(_check_published(client)) == []
+
+
+def test_two_caregiver_services_need_a_planner(
+    client: TestClient, monday_plan: dict[str, Any]
+) -> None:
+    response = ask(client, household="H4", service="bed_bath")
+    assert response.status_code == 422, response.text
+    message = response.json()["error"]["message"]
+    assert "needs a planner" in message and "双人服务" in message
+
+
+def _publish(client: TestClient, scenario: dict[str, Any], plan: dict[str, Any]) -> None:
+    assert client.post("/api/v1/scenario", json=scenario, headers=ADMIN).status_code == 200
+    stored = client.post("/api/v1/plans", json=plan, headers=ADMIN)
+    assert stored.status_code == 201, stored.text
+    published = client.post(f"/api/v1/plans/{stored.json()['id']}/publish", headers=ADMIN)
+    assert published.status_code == 200, published.text
+
+
+def test_weekly_minutes_of_other_days_limit_the_options(client: TestClient) -> None:
+    """C1 may work 2400 minutes a week; its Monday route spans 170 minutes (08:40–11:30) and
+    H3's visit between H1 and H2 (C2 is forbidden there) brings it back later. With 1100
+    minutes on Tuesday it is offered; with 1125 more on Wednesday (175 left for Monday) not."""
+    doc = week_scenario_doc()
+    for day in ("tue", "wed"):
+        doc["caregivers"][0]["shifts"][day] = ["00:10", "23:50"]
+    window = {"from": "10:30", "to": "10:45"}
+    plan = plan_doc(c1_day="mon", c2_day="tue")
+    plan["routes"].append(
+        {"caregiver": "C1", "day": "tue", "leave": "00:10", "back": "18:30", "stops": []}
+    )
+    _publish(client, doc, plan)
+    [option] = ask(client, household="H3", window=window).json()["options"]
+    assert option["caregiver"] == "C1"
+    plan["routes"].append(
+        {"caregiver": "C1", "day": "wed", "leave": "00:10", "back": "18:55", "stops": []}
+    )
+    _publish(client, doc, plan)
+    assert ask(client, household="H3", window=window).json()["options"] == []
+
+
+@pytest.mark.parametrize(("capacity", "offered"), [(2, ["C2"]), (1, [])])
+def test_a_call_carries_the_households_load(
+    client: TestClient, capacity: int, offered: list[str]
+) -> None:
+    """H2's meals weigh 2 boxes; only C2 delivers meals."""
+    doc = week_scenario_doc()
+    doc["caregivers"][1]["capacity"] = capacity
+    _publish(client, doc, plan_doc(c1_day="mon", c2_day="tue"))
+    window = {"from": "10:30", "to": "11:30"}
+    answer = ask(client, household="H2", service="meal_delivery", window=window).json()
+    assert [o["caregiver"] for o in answer["options"]] == offered
