@@ -211,3 +211,27 @@ def test_compare_two_plans(client: TestClient) -> None:
     assert kpis["planned_visits"]["difference"] == 0
     missing = client.get(f"/api/v1/plans/compare?a={ids[0]}&b=999", headers=ADMIN)
     assert missing.status_code == 404
+
+
+def test_the_weekly_planner_reports_its_plans_to_the_job(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real weekly planner hands the job its greedy start and each improved week, each a
+    whole plan of the scenario that keeps every rule."""
+    stages: list[tuple[str, Any]] = []
+    original = jobs._report
+
+    def spy(session: Any, plan_id: int, p: Progress) -> None:
+        stages.append((p.stage, p.plan))
+        original(session, plan_id, p)
+
+    monkeypatch.setattr(jobs, "_report", spy)
+    scenario = parse_scenario(_store(client)).scenario
+    job = _submit(client, solver="ours", time_limit=2)
+    _finish(client, job["id"])
+    with_plan = [(stage, plan) for stage, plan in stages if plan is not None]
+    assert [stage for stage, _ in with_plan][:1] == ["greedy"]
+    assert [stage for stage, _ in with_plan][-1] == "done"
+    assert len(with_plan) >= 3  # greedy, at least one station group, done
+    for _, plan in with_plan:
+        assert check_plan(scenario, plan).ok
