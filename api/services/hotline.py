@@ -49,7 +49,7 @@ from dispatch.catalogue import Catalogue, default_catalogue
 from dispatch.coords import to_wgs84
 from dispatch.daily import DayVisit, Pin, route_day
 from dispatch.hotline import Call, DayRoute, HotlineAnswer, RouteVisit, Urgency, find_insertions
-from dispatch.model import DAYS, RouteBreak, Scenario
+from dispatch.model import DAYS, Household, RouteBreak, Scenario, ServiceRequest
 from dispatch.plan_io import plan_to_dict
 from dispatch.reasons import Reason
 from dispatch.timeutil import format_hhmm, parse_hhmm
@@ -588,9 +588,12 @@ def _stop(request: str, household: str, arrival: int, start: int, end: int) -> d
     }
 
 
-def _add_one_off_request(session: Session, order: WorkOrder, request_id: str, day: str) -> None:
+def _add_one_off_request(
+    session: Session, scenario: Scenario, order: WorkOrder, request_id: str, day: str
+) -> Household:
     """Add the hotline visit to the stored scenario as a one-off request of its household (a
-    new caller becomes a household); no commit."""
+    new caller becomes a household); no commit. Returns the household as it now is in
+    ``scenario``'s terms."""
     household = session.get(HouseholdRow, order.household_id)
     if household is None:
         position = session.scalar(select(func.coalesce(func.max(HouseholdRow.position), -1)))
@@ -649,6 +652,44 @@ def _add_one_off_request(session: Session, order: WorkOrder, request_id: str, da
     frame = session.get(ScenarioSettings, 1)
     if frame is not None:
         frame.updated_at = utcnow()  # a new stored scenario: cached parses are stale
+    one_off = ServiceRequest(
+        id=request_id,
+        service=order.service,
+        minutes=order.planned_minutes,
+        windows=((order.window_from, order.window_to),),
+        days=(day,),
+        skill=request.get("skill"),
+        load=load,
+    )
+    try:
+        known = scenario.household(household.id)
+    except KeyError:
+        return Household(
+            household.id,
+            household.lat,
+            household.lon,
+            (one_off,),
+            name=household.name,
+            address=household.address,
+        )
+    return replace(known, requests=(*known.requests, one_off))
+
+
+def _remember(session: Session, scenario: Scenario, household: Household) -> None:
+    """Cache ``scenario`` with ``household`` added or replaced as the stored scenario just
+    committed, so the next call does not parse the whole scenario again."""
+    frame = session.get(ScenarioSettings, 1)
+    if frame is None:
+        return
+    session.refresh(frame)  # the time as the database gives it back to other sessions
+    households = [household if h.id == household.id else h for h in scenario.households]
+    if all(h.id != household.id for h in scenario.households):
+        households.append(household)
+    updated = replace(scenario, households=tuple(households))
+    key = (str(getattr(session.get_bind(), "url", "")), frame.updated_at.isoformat())
+    with _cache_lock:
+        _scenario_cache.clear()
+        _scenario_cache[key] = updated
 
 
 def confirm(session: Session, order_id: int, caregiver: str, option_index: int) -> ConfirmResult:
@@ -726,7 +767,7 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
             "start": format_hhmm(chosen["rest"][0]),
             "end": format_hhmm(chosen["rest"][1]),
         }
-    _add_one_off_request(session, order, request_id, day)
+    household = _add_one_off_request(session, scenario, order, request_id, day)
     row = _new_version(session, plan, document, f"hotline work order {order.id} → {caregiver}")
     for m in chosen["moves"]:
         moved = orders[m["work_order"]]
@@ -742,6 +783,7 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
     for seq, o in enumerate(sorted([*orders.values(), order], key=lambda o: o.start or 0), start=1):
         o.sequence = seq
     _commit_version(session)
+    _remember(session, scenario, household)
     return ConfirmResult(order, row, list(chosen["moves"]))
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import update
 from api.models import WorkOrder
 from api.services import hotline
 from api.services.errors import Conflict
+from api.services.scenario import current_scenario
 from dispatch.checker import check_plan
 from dispatch.greedy import plan_greedy
 from dispatch.plan_io import parse_plan, plan_to_dict
@@ -329,6 +330,11 @@ def test_confirmed_visits_of_a_known_household_and_a_new_caller_pass_the_checker
     assert (household.lat, household.lon) != (38.4884, 106.2371)
     assert abs(household.lat - 38.4884) < 0.01 and abs(household.lon - 106.2371) < 0.01
     assert [r.id for r in household.requests] == [f"hotline-{new['work_order']}"]
+    # The scenario the next call works on is the stored one, without parsing it again.
+    database = client.app.state.database  # type: ignore[attr-defined]
+    with database.session() as session:
+        assert hotline._scenario(session) == current_scenario(session)
+        assert hotline._scenario(session) is hotline._scenario(session)
 
 
 def test_absence_keeps_started_visits_and_reroutes_hotline_visits(client: TestClient) -> None:
