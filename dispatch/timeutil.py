@@ -15,10 +15,10 @@ def parse_hhmm(text: str) -> int:
     Raises ``ValueError`` with a readable message for anything else.
     """
     if not isinstance(text, str):
-        raise ValueError(f"expected a time \"HH:MM\", got {text!r}")
+        raise ValueError(f'expected a time "HH:MM", got {text!r}')
     m = _HHMM.match(text)
     if m is None:
-        raise ValueError(f"expected a time \"HH:MM\" between 00:00 and 23:59, got {text!r}")
+        raise ValueError(f'expected a time "HH:MM" between 00:00 and 23:59, got {text!r}')
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
