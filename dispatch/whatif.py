@@ -16,7 +16,6 @@ from dispatch.model import Caregiver, Household, Scenario, Station
 
 __all__ = [
     "AddCaregivers",
-    "AddStation",
     "Modifications",
     "MoveStation",
     "apply_modifications",
@@ -44,21 +43,10 @@ class MoveStation:
 
 
 @dataclass(frozen=True)
-class AddStation:
-    """A new station (it has no caregivers until some are added)."""
-
-    id: str
-    lat: float
-    lon: float
-    name: str = ""
-    address: str = ""
-
-
-@dataclass(frozen=True)
 class Modifications:
     """Everything a what-if job may change; empty by default (the scenario as stored)."""
 
-    add_stations: tuple[AddStation, ...] = ()
+    add_stations: tuple[Station, ...] = ()
     move_stations: tuple[MoveStation, ...] = ()
     add_caregivers: tuple[AddCaregivers, ...] = ()
     remove_caregivers: tuple[str, ...] = ()
@@ -129,7 +117,7 @@ def apply_modifications(scenario: Scenario, changes: Modifications) -> Scenario:
         if new.id in ids:
             raise ValueError(f"add_station: station {new.id!r} exists already")
         ids.add(new.id)
-        stations.append(Station(new.id, new.lat, new.lon, new.name, new.address))
+        stations.append(new)
     for move in changes.move_stations:
         if move.station not in ids:
             raise ValueError(f"move_station: unknown station {move.station!r}")

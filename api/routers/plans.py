@@ -18,11 +18,10 @@ from api.services import plans
 from api.services.errors import Conflict, FieldProblem, InputError
 from api.services.jobs import JobOptions, JobRunner, job_parameters
 from api.services.scenario import current_scenario
-from dispatch.model import Scenario
+from dispatch.model import Scenario, Station
 from dispatch.scenario_io import parse_scenario
 from dispatch.whatif import (
     AddCaregivers,
-    AddStation,
     Modifications,
     MoveStation,
     apply_modifications,
@@ -61,9 +60,7 @@ def _job_body(document: dict[str, Any]) -> PlanJobCreate:
 def _modifications(body: PlanJobCreate) -> Modifications:
     m = body.modifications
     return Modifications(
-        add_stations=tuple(
-            AddStation(s.id, s.lat, s.lon, s.name, s.address) for s in m.add_station
-        ),
+        add_stations=tuple(Station(s.id, s.lat, s.lon, s.name, s.address) for s in m.add_station),
         move_stations=tuple(MoveStation(s.id, s.lat, s.lon) for s in m.move_station),
         add_caregivers=tuple(
             AddCaregivers(a.station, a.count, a.template) for a in m.add_caregivers

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.model import Scenario
+from dispatch.model import Scenario, Station
 from dispatch.scenario_io import parse_scenario
 from dispatch.whatif import (
     AddCaregivers,
-    AddStation,
     Modifications,
     MoveStation,
     apply_modifications,
@@ -39,7 +38,7 @@ def test_stations_moved_and_added(tiny: Scenario) -> None:
     out = apply_modifications(
         tiny,
         Modifications(
-            add_stations=(AddStation("S2", 38.5, 106.3, "新站"),),
+            add_stations=(Station("S2", 38.5, 106.3, "新站"),),
             move_stations=(MoveStation("S1", 38.48, 106.22),),
             add_caregivers=(AddCaregivers("S2", 1, "C3"),),
         ),
@@ -67,7 +66,7 @@ def test_invalid_modifications(tiny: Scenario) -> None:
     for changes in (
         Modifications(remove_caregivers=("NOPE",)),
         Modifications(move_stations=(MoveStation("NOPE", 1, 1),)),
-        Modifications(add_stations=(AddStation("S1", 1, 1),)),
+        Modifications(add_stations=(Station("S1", 1, 1),)),
         Modifications(add_caregivers=(AddCaregivers("S1", 1, "NOPE"),)),
         Modifications(add_caregivers=(AddCaregivers("S1", 0, "C1"),)),
         Modifications(scale_demand=0.0),
