@@ -14,7 +14,6 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from dispatch.checker import check_plan
 from dispatch.greedy import plan_greedy
@@ -30,6 +29,7 @@ from dispatch.model import (
 )
 from dispatch.reasons import Reason
 from dispatch.timeutil import parse_hhmm as hm
+from tests.strategies import scenarios
 
 WEEK = ("mon", "tue", "wed", "thu", "fri")
 FAST = TravelSettings(circuity=1.0, speed_kmh=MappingProxyType({"ebike": 60.0}))
@@ -267,84 +267,9 @@ def test_patterns_when_the_request_has_them():
 
 # --- property: whatever the week, the plan keeps every rule --------------------------------
 
-SKILLS = ("cleaning", "bathing", "meal_delivery")
-LAT, LON = 38.48, 106.23
-
-
-@st.composite
-def windows(draw: st.DrawFn) -> tuple[tuple[int, int], ...]:
-    out = []
-    t = draw(st.integers(7 * 60, 11 * 60))
-    for _ in range(draw(st.integers(1, 2))):
-        width = draw(st.integers(0, 180))
-        out.append((t, t + width))
-        t += width + draw(st.integers(30, 180))
-    return tuple(w for w in out if w[1] <= 23 * 60) or ((t, t),)
-
-
-@st.composite
-def week_scenarios(draw: st.DrawFn) -> Scenario:
-    days = tuple(d for d in WEEK if draw(st.booleans())) or ("mon",)
-    stations = tuple(
-        Station(f"S{i}", LAT + draw(st.floats(-0.03, 0.03)), LON + draw(st.floats(-0.03, 0.03)))
-        for i in range(draw(st.integers(1, 2)))
-    )
-    caregivers = []
-    for i in range(draw(st.integers(1, 4))):
-        start = draw(st.integers(7 * 60, 10 * 60))
-        end = draw(st.integers(start + 120, 19 * 60))
-        worked = draw(st.sets(st.sampled_from(WEEK), min_size=1))
-        caregivers.append(
-            Caregiver(
-                id=f"C{i}",
-                station=draw(st.sampled_from(stations)).id,
-                gender=draw(st.sampled_from(["F", "M"])),
-                mode=draw(st.sampled_from(["walk", "ebike", "car"])),
-                skills=frozenset(draw(st.sets(st.sampled_from(SKILLS), min_size=1))),
-                shifts=MappingProxyType({d: (start, end) for d in sorted(worked)}),
-                rest=draw(
-                    st.sampled_from(
-                        [None, Break(11 * 60 + 30, 13 * 60 + 30, 60), Break(12 * 60, 13 * 60, 30)]
-                    )
-                ),
-                max_visits_per_day=draw(st.sampled_from([None, 2, 5])),
-                max_minutes_per_week=draw(st.sampled_from([None, 240, 2400])),
-                capacity=draw(st.sampled_from([None, 3])),
-            )
-        )
-    households = []
-    for i in range(draw(st.integers(1, 6))):
-        reqs = tuple(
-            ServiceRequest(
-                id=f"H{i}-R{j}",
-                service=draw(st.sampled_from(SKILLS)),
-                minutes=draw(st.sampled_from([10, 30, 60, 90])),
-                windows=draw(windows()),
-                visits_per_week=draw(st.integers(0, 3)),
-                min_gap_days=draw(st.integers(1, 3)),
-                days=draw(st.sampled_from([None, ("mon", "wed", "fri"), ("tue", "thu")])),
-                staff=draw(st.sampled_from([1, 1, 1, 2])),
-                load=draw(st.sampled_from([0, 0, 1, 2])),
-            )
-            for j in range(draw(st.integers(1, 2)))
-        )
-        households.append(
-            Household(
-                id=f"H{i}",
-                lat=LAT + draw(st.floats(-0.04, 0.04)),
-                lon=LON + draw(st.floats(-0.04, 0.04)),
-                requests=reqs,
-                gender_preference=draw(st.sampled_from([None, None, "F", "M"])),
-                forbidden_caregivers=tuple(
-                    draw(st.sets(st.sampled_from([c.id for c in caregivers]), max_size=1))
-                ),
-            )
-        )
-    return Scenario("prop week", days, stations, tuple(caregivers), tuple(households))
-
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(week_scenarios())
+@given(scenarios())
 def test_greedy_week_passes_the_checker(sc: Scenario) -> None:
     plan = plan_greedy(sc)
     report = check_plan(sc, plan)
