@@ -1,5 +1,10 @@
 """Search strategy of the router: OR-Tools search parameters and the rounds across the budget.
 
+Problems whose every rule the compiled string-removal search of :mod:`solver.sisr` keeps are
+searched there first, for ``sisr_share`` of the budget; its routes then load into the OR-Tools
+model (which checks them against every rule of the model), a greedy descent of OR-Tools' own
+operators may still improve them, and the times are decoded there.
+
 Each round is an OR-Tools iterated local search (ruin and recreate by string removals, simulated
 annealing acceptance, local search on every perturbed solution). When no visit ranks before
 another in OR-Tools' insertion order (allowed vehicles, penalty), the recreate takes the removed
@@ -23,6 +28,7 @@ from ortools.constraint_solver import (
     routing_ils_pb2,
 )
 
+from solver import sisr
 from solver.problem import RoutingProblem, SolveParams, SolverResult
 from solver.routing import RoutingModel, build_model, decode, infeasible_result, pinned_routes
 
@@ -72,7 +78,8 @@ class SearchConfig:
     ``polish`` (an OR-Tools ``LocalSearchMetaheuristic`` name) runs after the rounds from the
     best routes for ``polish_share`` of the budget;
     ``operators_off`` names further local-search operators to switch off; ``bandit`` lets a
-    multi-armed bandit order the operators by their recent gains.
+    multi-armed bandit order the operators by their recent gains; ``sisr`` runs the compiled
+    string-removal search first, for ``sisr_share`` of the budget, on problems it supports.
     """
 
     rounds: int = 1
@@ -96,6 +103,8 @@ class SearchConfig:
     plain_rounds: int = 0
     polish: str | None = None
     polish_share: float = 0.2
+    sisr: bool = True
+    sisr_share: float = 0.95
 
 
 DEFAULT_CONFIG = SearchConfig()
@@ -239,6 +248,10 @@ def run_search(
     limit give the same routes whatever the machine's speed (as long as the time limit is not
     reached first).
     """
+    if config.sisr and sisr.supports(problem):
+        found = _sisr_first(problem, params, config)
+        if found is not None:
+            return found
     end = time.perf_counter() + params.time_limit
     share = min(max(config.polish_share, 0.0), 1.0) if config.polish else 0.0
     deadline = end - share * params.time_limit
@@ -285,3 +298,49 @@ def run_search(
         feasible=True,
         stats=stats,
     )
+
+
+def _sisr_first(
+    problem: RoutingProblem, params: SolveParams, config: SearchConfig
+) -> SolverResult | None:
+    """The string-removal search's routes, checked and finished by one OR-Tools round.
+
+    ``None`` when that search found no plan with every mandatory visit or the OR-Tools model
+    rejects its routes (then the caller searches with OR-Tools alone, on the full budget).
+    """
+    end = time.perf_counter() + params.time_limit
+    share = min(max(config.sisr_share, 0.0), 1.0)
+    found = sisr.search(
+        problem,
+        time_limit=share * params.time_limit,
+        seed=params.seed,
+        iteration_limit=params.iteration_limit,
+    )
+    if not found.feasible:
+        return None
+    model = build_model(problem, shuffle_seed=params.seed * 7919)
+    sp = search_parameters(
+        config,
+        time_limit=max(end - time.perf_counter(), 0.05),
+        solution_limit=params.iteration_limit,
+        log=params.log,
+        metaheuristic="GREEDY_DESCENT",
+    )
+    model.routing.CloseModelWithParameters(sp)
+    hint = [[model.index_of_visit(i) for i in route] for route in found.routes]
+    start = model.routing.ReadAssignmentFromRoutes(hint, True)
+    if start is None:
+        return None
+    # A descent to OR-Tools' local optimum from those routes (its operators differ).
+    solution = model.routing.SolveFromAssignmentWithParameters(start, sp)
+    if solution is None:
+        return None
+    result = decode(model, solution)
+    if result.objective > found.objective:  # pragma: no cover - a descent never worsens
+        return None
+    stats = {
+        "rounds": 1.0,
+        "sisr_iterations": float(found.iterations),
+        "sisr_objective": float(found.objective),
+    }
+    return replace(result, stats=stats)
