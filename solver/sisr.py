@@ -2,27 +2,33 @@
 
 Each iteration removes a few strings of consecutive visits from routes near a random seed visit
 (some strings keep a split-off middle part in place), re-inserts every removed or unplanned visit
-at its cheapest feasible position (each position skipped with a small "blink" probability),
-and accepts the result by simulated annealing. This is the SISR scheme of Christiaens and
-Vanden Berghe (2020); it needs many cheap iterations, so the inner loop is compiled with
-numba and works on flat integer arrays: hundreds of thousands of iterations in ten seconds on
-100 visits, where one OR-Tools perturbation costs milliseconds.
+at its cheapest feasible position (each position skipped with a small "blink" probability), and
+accepts the result by simulated annealing. This is the SISR scheme of Christiaens and Vanden
+Berghe (2020); it needs many cheap iterations, so the inner loop is compiled with numba and
+works on flat integer arrays: hundreds of thousands of iterations in ten seconds on 100 visits,
+where one OR-Tools perturbation costs milliseconds.
 
-Feasibility is strict at every step: a time window per visit (on the start of service), each
-vehicle's shift and start and end location, capacity, a visit cap, allowed vehicles and the
-vehicle's travel profile. Problems with more than that (breaks, several windows, pins,
-synchronised visits, soft windows, span bounds) are not for this search:
-:func:`supports` tells, and the router then searches with OR-Tools alone.
+Feasibility is strict at every step and checked in constant time per insertion from each
+route's earliest and latest start times. The rules kept: several start windows per visit, each
+vehicle's shift and start and end location, its travel profile, capacity, visit cap, allowed
+vehicles, optional visits with their penalties, extra costs per vehicle and visit, and the
+vehicle's rest (a break in one gap of the route: before leaving, between two stops, during
+travel, or after coming back, as the router's own schedule places it). Each route keeps two
+earliest-start chains (rest not taken yet / taken) and two latest-start chains (rest still to
+take / already taken), so an insertion tries the rest before, on either side of, and after the
+new visit. A span bound is kept where no visit can wait (every window covers the shift): the
+route's length is then fixed by its order. Pinned visits, synchronised visits and soft windows
+are not kept: :func:`supports` says so, and the router searches with OR-Tools alone.
 
-The result is a set of routes; the router loads them into its OR-Tools model (which checks
-them against the full model) and decodes the times there.
+The result is a set of routes; the router loads them into its OR-Tools model (which checks them
+against the full model) and decodes the times there.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -31,20 +37,31 @@ import numpy.typing as npt
 
 from solver.problem import RoutingProblem
 
-__all__ = ["SisrConfig", "SisrResult", "search", "supports"]
+__all__ = ["DEFAULT_CONFIG", "SisrConfig", "SisrResult", "insertion_fits", "search", "supports"]
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
-Flags = npt.NDArray[np.uint8]
 
+_njit: Any
 try:  # numba is a declared dependency; without it the router keeps to OR-Tools.
-    from numba import njit
+    from numba import njit as _njit
 except ImportError:  # pragma: no cover - exercised only on installs without numba
-    njit = None
+    _njit = None
 
 # A dropped mandatory visit costs this many times the largest arc: never worth it while a
 # feasible insertion exists.
 MANDATORY_WEIGHT = 1000
+INF = 1 << 50
+
+# Columns of the visit table.
+V_LOC, V_DUR, V_DEM, V_PEN, V_W0, V_W1 = range(6)
+# Columns of the vehicle table.
+K_START, K_END, K_SS, K_SE, K_PROF, K_CAP, K_MAXV, K_RE, K_RL, K_RD, K_REST = range(11)
+# Per-route facts: length, load, cost (travel plus vehicle-visit costs).
+R_LEN, R_LOAD, R_COST = range(3)
+# Time chains per route position: earliest start with the rest not yet taken / taken, latest
+# start with the rest still to take / already taken.
+E0, E1, L0, L1 = range(4)
 
 
 @dataclass(frozen=True)
@@ -55,7 +72,8 @@ class SisrConfig:
     string; ``split_rate`` the share of split strings and ``split_depth`` the chance to keep
     one more visit of a split string; ``blink`` the chance to skip an insertion position.
     ``start_temperature`` and ``end_temperature`` are in units of the mean arc of the first
-    solution (a scale of the problem, not of one instance).
+    solution (a scale of the problem, not of one instance). ``neighbours`` bounds the list of
+    nearby visits that strings are taken from.
     """
 
     avg_removed: float = 10.0
@@ -74,7 +92,7 @@ DEFAULT_CONFIG = SisrConfig()
 @dataclass(frozen=True)
 class SisrResult:
     """Routes (visit indices per vehicle, empty for unused ones), unplanned visits, objective
-    (travel plus the penalties of optional visits left out) and search figures."""
+    (travel, vehicle-visit costs and the penalties of visits left out) and search figures."""
 
     routes: tuple[tuple[int, ...], ...]
     dropped: tuple[int, ...]
@@ -83,17 +101,28 @@ class SisrResult:
     iterations: int
 
 
+def _no_waiting(problem: RoutingProblem, k: int) -> bool:
+    spec = problem.vehicles[k]
+    return all(
+        len(v.windows) == 1
+        and v.windows[0][0] <= spec.shift_start
+        and v.windows[0][1] >= spec.shift_end
+        for v in problem.visits
+    )
+
+
 def supports(problem: RoutingProblem) -> bool:
     """Whether every rule of ``problem`` is one this search keeps (see the module text)."""
-    if njit is None or not problem.visits or problem.syncs:
+    if _njit is None or not problem.visits or problem.syncs:
         return False
     for v in problem.visits:
-        if len(v.windows) != 1 or v.pinned_vehicle is not None or v.soft_latest is not None:
+        if not v.windows or v.pinned_vehicle is not None or v.soft_latest is not None:
             return False
-    for k in problem.vehicles:
-        if k.rest is not None:
-            return False
-        if k.max_duration is not None and k.max_duration < k.shift_end - k.shift_start:
+    for k, spec in enumerate(problem.vehicles):
+        bounded = spec.max_duration is not None and (
+            spec.max_duration < spec.shift_end - spec.shift_start
+        )
+        if bounded and (spec.rest is not None or not _no_waiting(problem, k)):
             return False
     return True
 
@@ -105,90 +134,201 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def _jit(f: _F) -> _F:
     """Compile ``f`` with numba (cached on disk); plain Python without numba."""
-    if njit is None:  # pragma: no cover
+    if _njit is None:  # pragma: no cover
         return f
-    return cast(_F, njit(cache=True, nogil=True)(f))
+    return cast(_F, _njit(cache=True, nogil=True)(f))
+
+
+def _inline(f: _F) -> _F:
+    """Like :func:`_jit`, inlined into its callers (no call or reference counts per use)."""
+    if _njit is None:  # pragma: no cover
+        return f
+    return cast(_F, _njit(cache=True, nogil=True, inline="always")(f))
+
+
+@_inline
+def _start_at(vis: Ints, win: Ints, c: int, t: int) -> int:
+    """Earliest start of visit ``c`` at or after ``t`` inside one of its windows (or INF)."""
+    w0 = vis[c, V_W0]
+    if vis[c, V_W1] == w0 + 1:
+        return max(t, win[w0, 0]) if t <= win[w0, 1] else INF
+    for w in range(w0, vis[c, V_W1]):
+        if t <= win[w, 1]:
+            return max(t, win[w, 0])
+    return INF
+
+
+@_inline
+def _latest_at(vis: Ints, win: Ints, c: int, t: int) -> int:
+    """Latest start of visit ``c`` at or before ``t`` inside one of its windows (or -INF)."""
+    for w in range(vis[c, V_W1] - 1, vis[c, V_W0] - 1, -1):
+        if t >= win[w, 0]:
+            return min(t, win[w, 1])
+    return -INF
 
 
 @_jit
 def _recompute(
     r: int,
     routes: Ints,
-    rlen: Ints,
-    E: Ints,
-    Ld: Ints,
-    rload: Ints,
-    rcost: Ints,
-    where: Ints,
-    pos: Ints,
+    rinfo: Ints,
+    times: Ints,
+    vinfo: Ints,
     tt: Ints,
-    vloc: Ints,
-    vdur: Ints,
-    ve: Ints,
-    vl: Ints,
-    vdem: Ints,
-    kstart: Ints,
-    kend: Ints,
-    kss: Ints,
-    kse: Ints,
-    kprof: Ints,
+    vis: Ints,
+    win: Ints,
+    veh: Ints,
+    vcost: Ints,
 ) -> None:
-    """Forward earliest starts, backward latest starts, load and cost of route ``r``."""
-    n = rlen[r]
-    p = kprof[r]
-    prev = kstart[r]
-    t = kss[r]
-    E[r, 0] = t
+    """Time chains, load and cost of route ``r``; where and position of its visits.
+
+    A vehicle without a rest keeps only the "taken" chains (E1, L1).
+    """
+    n = rinfo[r, R_LEN]
+    p = veh[r, K_PROF]
+    rest = veh[r, K_REST] != 0
+    re, rl, rd = veh[r, K_RE], veh[r, K_RL], veh[r, K_RD]
+    prev = veh[r, K_START]
+    e0 = veh[r, K_SS]
+    e1 = e0
+    if rest:
+        e1 = max(e0, re + rd) if re + rd <= rl else INF
+    times[r, E0, 0] = e0
+    times[r, E1, 0] = e1
     load = 0
     cost = 0
-    prev_dur = 0
+    dur = 0
     for i in range(n):
         c = routes[r, i]
-        where[c] = r
-        pos[c] = i
-        loc = vloc[c]
+        vinfo[c, 0] = r
+        vinfo[c, 1] = i
+        loc = vis[c, V_LOC]
         d = tt[p, prev, loc]
-        cost += d
-        t = max(t + prev_dur + d, ve[c])
-        E[r, i + 1] = t
-        prev_dur = vdur[c]
+        cost += d + vcost[r, c]
+        n1 = _start_at(vis, win, c, e1 + dur + d) if e1 < INF else INF
+        if rest:
+            if max(e0 + dur, re) + rd <= rl:
+                n1 = min(n1, _start_at(vis, win, c, max(e0 + dur + d, re) + rd))
+            e0 = _start_at(vis, win, c, e0 + dur + d) if e0 < INF else INF
+            times[r, E0, i + 1] = e0
+        e1 = n1
+        times[r, E1, i + 1] = e1
+        dur = vis[c, V_DUR]
         prev = loc
-        load += vdem[c]
-    d = tt[p, prev, kend[r]]
+        load += vis[c, V_DEM]
+    d = tt[p, prev, veh[r, K_END]]
     cost += d
-    E[r, n + 1] = t + prev_dur + d
-    rload[r] = load
-    rcost[r] = cost
-    # Latest starts: Ld[r, q] is the latest start at position q that keeps the rest feasible.
-    nxt = kend[r]
-    late = kse[r]
-    Ld[r, n + 1] = late
+    n1 = e1 + dur + d if e1 < INF else INF
+    if rest:
+        if max(e0 + dur, re) + rd <= rl:
+            n1 = min(n1, max(e0 + dur + d, re) + rd)
+        times[r, E0, n + 1] = e0 + dur + d if e0 < INF else INF
+    times[r, E1, n + 1] = n1
+    rinfo[r, R_LOAD] = load
+    rinfo[r, R_COST] = cost
+    # Latest starts, from the end back.
+    l1 = veh[r, K_SE]
+    l0 = l1
+    if rest:
+        l0 = min(l1, rl - rd) if re + rd <= rl else -INF
+        times[r, L0, n + 1] = l0
+    times[r, L1, n + 1] = l1
+    nxt = veh[r, K_END]
     for i in range(n - 1, -1, -1):
         c = routes[r, i]
-        loc = vloc[c]
-        late = min(vl[c], late - tt[p, loc, nxt] - vdur[c])
-        Ld[r, i + 1] = late
+        loc = vis[c, V_LOC]
+        d = tt[p, loc, nxt]
+        dur = vis[c, V_DUR]
+        m1 = _latest_at(vis, win, c, l1 - d - dur) if l1 > -INF else -INF
+        if rest:
+            l0 = _latest_at(vis, win, c, l0 - d - dur) if l0 > -INF else -INF
+            if re + rd <= min(rl, l1):
+                bound = min(rl - rd, l1 - d - rd) - dur
+                l0 = max(l0, _latest_at(vis, win, c, bound))
+            times[r, L0, i + 1] = l0
+        l1 = m1
+        times[r, L1, i + 1] = l1
         nxt = loc
-    Ld[r, 0] = min(kse[r], late - tt[p, kstart[r], nxt])
+    if rest:
+        times[r, L0, 0] = l0
+    times[r, L1, 0] = l1
 
 
 @_jit
+def _fits_with_rest(
+    r: int,
+    i: int,
+    c: int,
+    d1: int,
+    d2: int,
+    prev_dur: int,
+    times: Ints,
+    vis: Ints,
+    win: Ints,
+    veh: Ints,
+) -> bool:
+    """Whether visit ``c`` fits between positions ``i`` and ``i + 1`` of route ``r`` with the
+    vehicle's rest just before it, just after it, or later on (the rest-taken-before case is
+    the caller's). ``d1``/``d2`` are the travel in and out; ``prev_dur`` the service at
+    position ``i``.
+    """
+    e0 = times[r, E0, i]
+    if e0 >= INF:
+        return False
+    dur = vis[c, V_DUR]
+    l1 = times[r, L1, i + 1]
+    re, rl, rd = veh[r, K_RE], veh[r, K_RL], veh[r, K_RD]
+    dep = e0 + prev_dur
+    # the rest between position i and the new visit
+    if max(dep, re) + rd <= rl:
+        s = _start_at(vis, win, c, max(dep + d1, re) + rd)
+        if s + dur + d2 <= l1:
+            return True
+    s = _start_at(vis, win, c, dep + d1)
+    if s >= INF:
+        return False
+    out = s + dur
+    # the rest between the new visit and position i + 1
+    if max(out, re) + rd <= rl and max(out + d2, re) + rd <= l1:
+        return True
+    # the rest later on
+    return out + d2 <= times[r, L0, i + 1]
+
+
+@_inline
 def _remove_range(
-    r: int, a: int, b: int, routes: Ints, rlen: Ints, where: Ints, removed: Ints, nrem: int
+    r: int, a: int, b: int, routes: Ints, rinfo: Ints, vinfo: Ints, removed: Ints, nrem: int
 ) -> int:
     """Remove positions ``a..b-1`` of route ``r`` into ``removed``; returns the new count."""
-    n = rlen[r]
+    n = rinfo[r, R_LEN]
     for i in range(a, b):
         c = routes[r, i]
-        where[c] = -1
+        vinfo[c, 0] = -1
         removed[nrem] = c
         nrem += 1
     w = a
     for i in range(b, n):
         routes[r, w] = routes[r, i]
         w += 1
-    rlen[r] = n - (b - a)
+    rinfo[r, R_LEN] = n - (b - a)
     return nrem
+
+
+@_inline
+def _copy_route(r: int, rest: bool, src_routes: Ints, src_rinfo: Ints, src_times: Ints,
+                dst_routes: Ints, dst_rinfo: Ints, dst_times: Ints) -> None:  # fmt: skip
+    n = src_rinfo[r, R_LEN]
+    for j in range(3):
+        dst_rinfo[r, j] = src_rinfo[r, j]
+    for i in range(n):
+        dst_routes[r, i] = src_routes[r, i]
+    for i in range(n + 2):
+        dst_times[r, E1, i] = src_times[r, E1, i]
+        dst_times[r, L1, i] = src_times[r, L1, i]
+    if rest:
+        for i in range(n + 2):
+            dst_times[r, E0, i] = src_times[r, E0, i]
+            dst_times[r, L0, i] = src_times[r, L0, i]
 
 
 @_jit
@@ -197,56 +337,37 @@ def _iterate(
     t_start: float,
     t_end: float,
     seed_rng: int,
-    state_i: Ints,
-    routes: Ints,
-    rlen: Ints,
-    E: Ints,
-    Ld: Ints,
-    rload: Ints,
-    rcost: Ints,
-    where: Ints,
-    pos: Ints,
-    c_routes: Ints,
-    c_rlen: Ints,
-    c_E: Ints,
-    c_Ld: Ints,
-    c_rload: Ints,
-    c_rcost: Ints,
-    c_where: Ints,
-    c_pos: Ints,
-    b_routes: Ints,
-    b_rlen: Ints,
-    b_where: Ints,
+    work: tuple[Ints, Ints, Ints, Ints],
+    cur: tuple[Ints, Ints, Ints, Ints],
+    best: tuple[Ints, Ints, Ints],
     costs: Ints,
     tt: Ints,
-    vloc: Ints,
-    vdur: Ints,
-    ve: Ints,
-    vl: Ints,
-    vdem: Ints,
-    vpen: Ints,
-    kstart: Ints,
-    kend: Ints,
-    kss: Ints,
-    kse: Ints,
-    kprof: Ints,
-    kcap: Ints,
-    kmaxv: Ints,
-    allowed: Flags,
+    vis: Ints,
+    win: Ints,
+    veh: Ints,
+    vcost: Ints,
     neigh: Ints,
     depot_dist: Floats,
     params: Floats,
 ) -> int:
-    """Run ``iters`` iterations from the current state; ``costs`` holds [current, best]."""
+    """Run ``iters`` iterations from the current state.
+
+    ``costs`` holds [current objective, best objective, penalties of the current state].
+    Returns the number of accepted iterations.
+    """
     np.random.seed(seed_rng)
-    nvis = vloc.shape[0]
-    nveh = kstart.shape[0]
+    routes, rinfo, times, vinfo = work
+    c_routes, c_rinfo, c_times, c_vinfo = cur
+    b_routes, b_rlen, b_where = best
+    nvis = vis.shape[0]
+    nveh = veh.shape[0]
     avg_removed = params[0]
     max_string = params[1]
     split_rate = params[2]
     split_depth = params[3]
     blink = params[4]
     removed = np.empty(nvis, dtype=np.int64)
+    in_removed = np.zeros(nvis, dtype=np.uint8)
     ruined = np.zeros(nveh, dtype=np.uint8)
     touched = np.zeros(nveh, dtype=np.uint8)
     touched_list = np.empty(nveh, dtype=np.int64)
@@ -256,20 +377,18 @@ def _iterate(
     best_cost = costs[1]
     accepted = 0
     for it in range(iters):
-        frac = it / max(iters, 1)
-        temperature = t_start * (t_end / t_start) ** frac
+        temperature = t_start * (t_end / t_start) ** (it / max(iters, 1))
         nrem = 0
         ntouched = 0
         # ---- ruin: strings from routes near a random seed visit
         assigned = 0
         used = 0
         for r in range(nveh):
-            if rlen[r] > 0:
-                assigned += rlen[r]
+            if rinfo[r, R_LEN] > 0:
+                assigned += rinfo[r, R_LEN]
                 used += 1
         if used > 0:
-            avg_card = assigned / used
-            ls_max = min(max_string, avg_card)
+            ls_max = min(max_string, assigned / used)
             ks_max = 4.0 * avg_removed / (1.0 + ls_max) - 1.0
             ks = int(np.random.random() * ks_max) + 1
             seed_visit = np.random.randint(nvis)
@@ -278,72 +397,44 @@ def _iterate(
                 if strings >= ks:
                     break
                 c = seed_visit if q == 0 else neigh[seed_visit, q - 1]
-                r = where[c]
+                r = vinfo[c, 0]
                 if r < 0 or ruined[r]:
                     continue
-                n = rlen[r]
-                lmax = min(float(n), ls_max)
-                ln = int(np.random.random() * lmax) + 1
-                pc = pos[c]
+                n = rinfo[r, R_LEN]
+                ln = int(np.random.random() * min(float(n), ls_max)) + 1
+                pc = vinfo[c, 1]
                 if ln < n and np.random.random() < split_rate:
                     m = 1
                     while ln + m < n and np.random.random() < split_depth:
                         m += 1
                     span = ln + m
                     lo = max(0, pc - span + 1)
-                    hi = min(pc, n - span)
-                    a = lo + np.random.randint(hi - lo + 1)
-                    keep = np.random.randint(ln + 1)  # kept block starts after `keep` removed
-                    # remove [a+keep+m, a+span) then [a, a+keep), keeping the middle block
-                    nrem = _remove_range(
-                        r, a + keep + m, a + span, routes, rlen, where, removed, nrem
-                    )
-                    nrem = _remove_range(r, a, a + keep, routes, rlen, where, removed, nrem)
+                    a = lo + np.random.randint(min(pc, n - span) - lo + 1)
+                    keep = np.random.randint(ln + 1)  # removed visits before the kept block
+                    nrem = _remove_range(r, a + keep + m, a + span, routes, rinfo, vinfo,
+                                         removed, nrem)  # fmt: skip
+                    nrem = _remove_range(r, a, a + keep, routes, rinfo, vinfo, removed, nrem)
                 else:
                     lo = max(0, pc - ln + 1)
-                    hi = min(pc, n - ln)
-                    a = lo + np.random.randint(hi - lo + 1)
-                    nrem = _remove_range(r, a, a + ln, routes, rlen, where, removed, nrem)
+                    a = lo + np.random.randint(min(pc, n - ln) - lo + 1)
+                    nrem = _remove_range(r, a, a + ln, routes, rinfo, vinfo, removed, nrem)
                 ruined[r] = 1
                 touched[r] = 1
                 touched_list[ntouched] = r
                 ntouched += 1
                 strings += 1
-                _recompute(
-                    r,
-                    routes,
-                    rlen,
-                    E,
-                    Ld,
-                    rload,
-                    rcost,
-                    where,
-                    pos,
-                    tt,
-                    vloc,
-                    vdur,
-                    ve,
-                    vl,
-                    vdem,
-                    kstart,
-                    kend,
-                    kss,
-                    kse,
-                    kprof,
-                )
-        for r in range(nveh):
-            ruined[r] = 0
+                _recompute(r, routes, rinfo, times, vinfo, tt, vis, win, veh, vcost)
+        for q in range(ntouched):
+            ruined[touched_list[q]] = 0
+        for q in range(nrem):
+            in_removed[removed[q]] = 1
         # visits that were left out before get another chance
         for c in range(nvis):
-            if where[c] < 0:
-                dup = False
-                for q in range(nrem):
-                    if removed[q] == c:
-                        dup = True
-                        break
-                if not dup:
-                    removed[nrem] = c
-                    nrem += 1
+            if vinfo[c, 0] < 0 and not in_removed[c]:
+                removed[nrem] = c
+                nrem += 1
+        for q in range(nrem):
+            in_removed[removed[q]] = 0
         # ---- recreate: in random, demand, far or close order
         pick = np.random.random() * 11.0
         for q in range(nrem):
@@ -351,7 +442,7 @@ def _iterate(
             if pick < 4.0:
                 keys[q] = np.random.random()
             elif pick < 8.0:
-                keys[q] = -vdem[c] + 1e-3 * np.random.random()
+                keys[q] = -vis[c, V_DEM] + 1e-3 * np.random.random()
             elif pick < 10.0:
                 keys[q] = -depot_dist[c] + 1e-3 * np.random.random()
             else:
@@ -360,133 +451,114 @@ def _iterate(
         unplanned_pen = 0
         for oq in range(nrem):
             c = removed[order[oq]]
-            loc = vloc[c]
-            best_delta = np.int64(1) << 62
+            loc = vis[c, V_LOC]
+            cdur = vis[c, V_DUR]
+            best_delta = INF
             best_r = -1
             best_p = -1
             for r in range(nveh):
-                if not allowed[r, c]:
+                if vcost[r, c] >= INF:
                     continue
-                n = rlen[r]
-                if n + 1 > kmaxv[r] or rload[r] + vdem[c] > kcap[r]:
+                n = rinfo[r, R_LEN]
+                if n + 1 > veh[r, K_MAXV] or rinfo[r, R_LOAD] + vis[c, V_DEM] > veh[r, K_CAP]:
                     continue
-                pr = kprof[r]
-                prev = kstart[r]
+                pr = veh[r, K_PROF]
+                prev = veh[r, K_START]
                 prev_dur = 0
+                extra = vcost[r, c]
+                rest = veh[r, K_REST] != 0
                 for i in range(n + 1):
                     if i < n:
                         nc = routes[r, i]
-                        nloc = vloc[nc]
+                        nloc = vis[nc, V_LOC]
+                        ndur = vis[nc, V_DUR]
                     else:
-                        nc = -1
-                        nloc = kend[r]
+                        nloc = veh[r, K_END]
+                        ndur = 0
                     if blink > 0.0 and np.random.random() < blink:
                         prev = nloc
-                        prev_dur = vdur[nc] if nc >= 0 else 0
+                        prev_dur = ndur
                         continue
                     d1 = tt[pr, prev, loc]
                     d2 = tt[pr, loc, nloc]
-                    delta = d1 + d2 - tt[pr, prev, nloc]
+                    delta = d1 + d2 - tt[pr, prev, nloc] + extra
                     if delta < best_delta:
-                        start = max(E[r, i] + prev_dur + d1, ve[c])
-                        if start <= vl[c] and start + vdur[c] + d2 <= Ld[r, i + 1]:
+                        # the rest (if any) taken before: the one case without a rest
+                        s = _start_at(vis, win, c, times[r, E1, i] + prev_dur + d1)
+                        if (s + cdur + d2 <= times[r, L1, i + 1]) or (
+                            rest
+                            and _fits_with_rest(r, i, c, d1, d2, prev_dur, times, vis, win, veh)
+                        ):
                             best_delta = delta
                             best_r = r
                             best_p = i
                     prev = nloc
-                    prev_dur = vdur[nc] if nc >= 0 else 0
-            if best_r < 0 or best_delta >= vpen[c]:
-                unplanned_pen += vpen[c]
+                    prev_dur = ndur
+            if best_r < 0 or best_delta >= vis[c, V_PEN]:
+                unplanned_pen += vis[c, V_PEN]
                 continue
             r = best_r
-            n = rlen[r]
+            n = rinfo[r, R_LEN]
             for i in range(n, best_p, -1):
                 routes[r, i] = routes[r, i - 1]
             routes[r, best_p] = c
-            rlen[r] = n + 1
+            rinfo[r, R_LEN] = n + 1
             if not touched[r]:
                 touched[r] = 1
                 touched_list[ntouched] = r
                 ntouched += 1
-            _recompute(
-                r,
-                routes,
-                rlen,
-                E,
-                Ld,
-                rload,
-                rcost,
-                where,
-                pos,
-                tt,
-                vloc,
-                vdur,
-                ve,
-                vl,
-                vdem,
-                kstart,
-                kend,
-                kss,
-                kse,
-                kprof,
-            )
+            _recompute(r, routes, rinfo, times, vinfo, tt, vis, win, veh, vcost)
         # ---- accept or restore
-        new_cost = cur_cost - state_i[0]  # state_i[0]: penalties of the current state
+        new_cost = cur_cost - costs[2] + unplanned_pen
         for q in range(ntouched):
             r = touched_list[q]
-            new_cost += rcost[r] - c_rcost[r]
-        new_cost += unplanned_pen
+            new_cost += rinfo[r, R_COST] - c_rinfo[r, R_COST]
         threshold = cur_cost - temperature * math.log(np.random.random() + 1e-300)
         if new_cost < threshold:
             accepted += 1
             cur_cost = new_cost
-            state_i[0] = unplanned_pen
+            costs[2] = unplanned_pen
             for q in range(ntouched):
-                r = touched_list[q]
-                n = rlen[r]
-                c_rlen[r] = n
-                c_rload[r] = rload[r]
-                c_rcost[r] = rcost[r]
-                for i in range(n):
-                    c_routes[r, i] = routes[r, i]
-                for i in range(n + 2):
-                    c_E[r, i] = E[r, i]
-                    c_Ld[r, i] = Ld[r, i]
+                _copy_route(
+                    touched_list[q],
+                    veh[touched_list[q], K_REST] != 0,
+                    routes,
+                    rinfo,
+                    times,
+                    c_routes,
+                    c_rinfo,
+                    c_times,
+                )
             for q in range(nrem):
                 c = removed[q]
-                c_where[c] = where[c]
-                c_pos[c] = pos[c]
+                c_vinfo[c, 0] = vinfo[c, 0]
+                c_vinfo[c, 1] = vinfo[c, 1]
             for q in range(ntouched):
                 r = touched_list[q]
-                for i in range(rlen[r]):
+                for i in range(rinfo[r, R_LEN]):
                     c = routes[r, i]
-                    c_where[c] = r
-                    c_pos[c] = i
+                    c_vinfo[c, 0] = r
+                    c_vinfo[c, 1] = i
             if cur_cost < best_cost:
                 best_cost = cur_cost
                 for r in range(nveh):
-                    b_rlen[r] = rlen[r]
-                    for i in range(rlen[r]):
+                    b_rlen[r] = rinfo[r, R_LEN]
+                    for i in range(rinfo[r, R_LEN]):
                         b_routes[r, i] = routes[r, i]
                 for c in range(nvis):
-                    b_where[c] = where[c]
+                    b_where[c] = vinfo[c, 0]
         else:
             for q in range(nrem):
-                where[removed[q]] = -1
+                vinfo[removed[q], 0] = -1
             for q in range(ntouched):
                 r = touched_list[q]
-                n = c_rlen[r]
-                rlen[r] = n
-                rload[r] = c_rload[r]
-                rcost[r] = c_rcost[r]
-                for i in range(n):
-                    c = c_routes[r, i]
-                    routes[r, i] = c
-                    where[c] = r
-                    pos[c] = i
-                for i in range(n + 2):
-                    E[r, i] = c_E[r, i]
-                    Ld[r, i] = c_Ld[r, i]
+                _copy_route(
+                    r, veh[r, K_REST] != 0, c_routes, c_rinfo, c_times, routes, rinfo, times
+                )
+                for i in range(rinfo[r, R_LEN]):
+                    c = routes[r, i]
+                    vinfo[c, 0] = r
+                    vinfo[c, 1] = i
         for q in range(ntouched):
             touched[touched_list[q]] = 0
     costs[0] = cur_cost
@@ -497,60 +569,127 @@ def _iterate(
 # --------------------------------------------------------------------------- driver
 
 
-def _arrays(problem: RoutingProblem, config: SisrConfig) -> dict[str, np.ndarray]:
+@dataclass(frozen=True, eq=False)
+class _Tables:
+    tt: Ints
+    vis: Ints
+    win: Ints
+    veh: Ints
+    vcost: Ints
+    neigh: Ints
+    depot_dist: Floats
+
+
+def _tables(
+    problem: RoutingProblem,
+    config: SisrConfig,
+    vehicle_costs: Mapping[int, Sequence[int]] | None,
+) -> _Tables:
     visits, vehicles = problem.visits, problem.vehicles
     nvis, nveh = len(visits), len(vehicles)
     tt = np.ascontiguousarray(np.stack([np.asarray(m, dtype=np.int64) for m in problem.matrices]))
     big = int(tt.max(initial=1)) + 1
     total_demand = sum(max(v.demand, 0) for v in visits)
-    allowed = np.ones((nveh, nvis), dtype=np.uint8)
+    windows: list[tuple[int, int]] = []
+    vis = np.zeros((nvis, 6), dtype=np.int64)
+    for i, v in enumerate(visits):
+        vis[i, V_LOC] = v.location
+        vis[i, V_DUR] = v.duration
+        vis[i, V_DEM] = v.demand
+        vis[i, V_PEN] = MANDATORY_WEIGHT * big * 4 if v.penalty is None else v.penalty
+        vis[i, V_W0] = len(windows)
+        windows.extend(v.windows)
+        vis[i, V_W1] = len(windows)
+    veh = np.zeros((nveh, 11), dtype=np.int64)
+    for k, spec in enumerate(vehicles):
+        shift_end = spec.shift_end
+        if spec.max_duration is not None:
+            # Only where no visit can wait (see supports): the span is the route's own length.
+            shift_end = min(shift_end, spec.shift_start + spec.max_duration)
+        veh[k] = (
+            spec.start_location,
+            spec.end_location,
+            spec.shift_start,
+            shift_end,
+            spec.profile,
+            total_demand + 1 if spec.capacity is None else spec.capacity,
+            nvis + 1 if spec.max_visits is None else spec.max_visits,
+            0 if spec.rest is None else spec.rest.earliest,
+            0 if spec.rest is None else spec.rest.latest_end,
+            0 if spec.rest is None else spec.rest.duration,
+            0 if spec.rest is None else 1,
+        )
+    vcost = np.zeros((nveh, nvis), dtype=np.int64)
     for i, v in enumerate(visits):
         if v.allowed_vehicles is not None:
-            allowed[:, i] = 0
+            vcost[:, i] = INF
             for k in v.allowed_vehicles:
                 if 0 <= k < nveh:
-                    allowed[k, i] = 1
-    vloc = np.array([v.location for v in visits], dtype=np.int64)
-    loc_matrix = tt[0][np.ix_(vloc, vloc)]
+                    vcost[k, i] = 0
+    if vehicle_costs:
+        for i, per_vehicle in vehicle_costs.items():
+            for k, extra in enumerate(per_vehicle):
+                if vcost[k, i] < INF:
+                    vcost[k, i] = int(extra)
+    loc_matrix = tt[0][np.ix_(vis[:, V_LOC], vis[:, V_LOC])]
     m = min(nvis - 1, config.neighbours)
     if m > 0:
         closeness = loc_matrix + loc_matrix.T
         np.fill_diagonal(closeness, -1)
-        order = np.argsort(closeness, axis=1, kind="stable")
-        neigh = np.ascontiguousarray(order[:, 1 : m + 1], dtype=np.int64)
+        neigh = np.ascontiguousarray(np.argsort(closeness, axis=1, kind="stable")[:, 1 : m + 1])
     else:
         neigh = np.zeros((nvis, 0), dtype=np.int64)
     start0 = vehicles[0].start_location
-    return {
-        "tt": tt,
-        "vloc": vloc,
-        "vdur": np.array([v.duration for v in visits], dtype=np.int64),
-        "ve": np.array([v.windows[0][0] for v in visits], dtype=np.int64),
-        "vl": np.array([v.windows[0][1] for v in visits], dtype=np.int64),
-        "vdem": np.array([v.demand for v in visits], dtype=np.int64),
-        "vpen": np.array(
-            [MANDATORY_WEIGHT * big * 4 if v.penalty is None else v.penalty for v in visits],
-            dtype=np.int64,
-        ),
-        "kstart": np.array([k.start_location for k in vehicles], dtype=np.int64),
-        "kend": np.array([k.end_location for k in vehicles], dtype=np.int64),
-        "kss": np.array([k.shift_start for k in vehicles], dtype=np.int64),
-        "kse": np.array([k.shift_end for k in vehicles], dtype=np.int64),
-        "kprof": np.array([k.profile for k in vehicles], dtype=np.int64),
-        "kcap": np.array(
-            [total_demand + 1 if k.capacity is None else k.capacity for k in vehicles],
-            dtype=np.int64,
-        ),
-        "kmaxv": np.array(
-            [nvis + 1 if k.max_visits is None else k.max_visits for k in vehicles],
-            dtype=np.int64,
-        ),
-        "allowed": allowed,
-        "neigh": neigh,
-        "depot_dist": np.array(
-            [float(tt[0, start0, v.location]) for v in visits], dtype=np.float64
-        ),
-    }
+    return _Tables(
+        tt=tt,
+        vis=vis,
+        win=np.array(windows, dtype=np.int64).reshape(-1, 2),
+        veh=veh,
+        vcost=vcost,
+        neigh=neigh.astype(np.int64),
+        depot_dist=tt[0, start0, vis[:, V_LOC]].astype(np.float64),
+    )
+
+
+def _state(nveh: int, nvis: int) -> tuple[Ints, Ints, Ints, Ints]:
+    width = nvis + 2
+    return (
+        np.zeros((nveh, width), dtype=np.int64),  # visits of each route
+        np.zeros((nveh, 3), dtype=np.int64),  # length, load, cost
+        np.zeros((nveh, 4, width), dtype=np.int64),  # time chains
+        np.full((nvis, 2), -1, dtype=np.int64),  # route and position of each visit
+    )
+
+
+def _load(
+    t: _Tables,
+    state: tuple[Ints, Ints, Ints, Ints],
+    initial: Sequence[Sequence[int]],
+) -> None:
+    """Put the ``initial`` routes into ``state``; a route that breaks a rule stays empty."""
+    routes, rinfo, times, vinfo = state
+    vis, veh = t.vis, t.veh
+    for r, seq in enumerate(initial):
+        if r >= veh.shape[0] or not seq:
+            continue
+        ok = (
+            len(seq) <= veh[r, K_MAXV]
+            and sum(int(vis[c, V_DEM]) for c in seq) <= veh[r, K_CAP]
+            and all(vinfo[c, 0] < 0 and t.vcost[r, c] < INF for c in seq)
+        )
+        if ok:
+            routes[r, : len(seq)] = seq
+            rinfo[r, R_LEN] = len(seq)
+            _recompute(r, routes, rinfo, times, vinfo, t.tt, vis, t.win, veh, t.vcost)
+            n = len(seq)
+            if times[r, E1, n + 1] <= times[r, L1, n + 1] or (
+                veh[r, K_REST] and times[r, E0, n + 1] <= times[r, L0, n + 1]
+            ):
+                continue
+        for c in routes[r, : rinfo[r, R_LEN]]:
+            vinfo[c] = -1
+        rinfo[r, R_LEN] = 0
+        _recompute(r, routes, rinfo, times, vinfo, t.tt, vis, t.win, veh, t.vcost)
 
 
 def search(
@@ -559,112 +698,58 @@ def search(
     time_limit: float,
     seed: int = 0,
     iteration_limit: int | None = None,
+    initial: Sequence[Sequence[int]] | None = None,
+    vehicle_costs: Mapping[int, Sequence[int]] | None = None,
     config: SisrConfig = DEFAULT_CONFIG,
 ) -> SisrResult:
     """Search ``problem`` (which :func:`supports` must accept) for ``time_limit`` seconds.
 
-    With ``iteration_limit`` the search stops after that many iterations and its cooling
-    follows the iterations, so the same seed and limit give the same routes on any machine
-    (unless the time limit comes first).
+    ``initial[k]`` (optional) lists visits of vehicle ``k`` to start from (a route that breaks a
+    rule is dropped, its visits start unplanned); ``vehicle_costs[i][k]`` is added when vehicle
+    ``k`` serves visit ``i``. With ``iteration_limit`` the search stops after that many
+    iterations and cools along them, so the same seed and limit give the same routes on any
+    machine (unless the time limit comes first). Raises ``ValueError`` for a problem it does
+    not support.
     """
     if not supports(problem):
         raise ValueError("problem has rules the string-removal search does not keep")
-    a = _arrays(problem, config)
+    t = _tables(problem, config, vehicle_costs)
     nvis, nveh = len(problem.visits), len(problem.vehicles)
-    width = nvis + 2
-
-    def state() -> list[np.ndarray]:
-        return [
-            np.zeros((nveh, width), dtype=np.int64),  # routes
-            np.zeros(nveh, dtype=np.int64),  # rlen
-            np.zeros((nveh, width), dtype=np.int64),  # E
-            np.zeros((nveh, width), dtype=np.int64),  # Ld
-            np.zeros(nveh, dtype=np.int64),  # rload
-            np.zeros(nveh, dtype=np.int64),  # rcost
-            np.full(nvis, -1, dtype=np.int64),  # where
-            np.zeros(nvis, dtype=np.int64),  # pos
-        ]
-
-    work, cur = state(), state()
+    work, cur = _state(nveh, nvis), _state(nveh, nvis)
+    routes, rinfo, times, vinfo = work
     for r in range(nveh):
-        _recompute(
-            r,
-            *work[:8],
-            a["tt"],
-            a["vloc"],
-            a["vdur"],
-            a["ve"],
-            a["vl"],
-            a["vdem"],
-            a["kstart"],
-            a["kend"],
-            a["kss"],
-            a["kse"],
-            a["kprof"],
-        )
+        _recompute(r, routes, rinfo, times, vinfo, t.tt, t.vis, t.win, t.veh, t.vcost)
+    if initial is not None:
+        _load(t, work, initial)
     for w, c in zip(work, cur, strict=True):
         c[...] = w
-    b_routes = np.zeros((nveh, width), dtype=np.int64)
-    b_rlen = np.zeros(nveh, dtype=np.int64)
-    b_where = np.full(nvis, -1, dtype=np.int64)
-    all_pen = int(a["vpen"].sum())
-    empty_cost = int(work[5].sum())
-    costs = np.array([empty_cost + all_pen, empty_cost + all_pen + 1], dtype=np.int64)
-    state_i = np.array([all_pen], dtype=np.int64)
-    params = np.array(
-        [
-            config.avg_removed,
-            config.max_string,
-            config.split_rate,
-            config.split_depth,
-            config.blink,
-        ],
-        dtype=np.float64,
+    best = (
+        routes.copy(),
+        rinfo[:, R_LEN].copy(),
+        vinfo[:, 0].copy(),
     )
+    unplanned = int(t.vis[vinfo[:, 0] < 0, V_PEN].sum())
+    start_cost = int(rinfo[:, R_COST].sum()) + unplanned
+    costs = np.array([start_cost, start_cost, unplanned], dtype=np.int64)
+    params = np.array(
+        [config.avg_removed, config.max_string, config.split_rate, config.split_depth,
+         config.blink], dtype=np.float64,
+    )  # fmt: skip
 
-    def run(iters: int, t0: float, t1: float, rng: int) -> None:
-        _iterate(
-            iters,
-            t0,
-            t1,
-            rng,
-            state_i,
-            *work,
-            *cur,
-            b_routes,
-            b_rlen,
-            b_where,
-            costs,
-            a["tt"],
-            a["vloc"],
-            a["vdur"],
-            a["ve"],
-            a["vl"],
-            a["vdem"],
-            a["vpen"],
-            a["kstart"],
-            a["kend"],
-            a["kss"],
-            a["kse"],
-            a["kprof"],
-            a["kcap"],
-            a["kmaxv"],
-            a["allowed"],
-            a["neigh"],
-            a["depot_dist"],
-            params,
-        )
+    def run(iters: int, hot: float, cold: float, rng: int) -> None:
+        _iterate(iters, hot, cold, rng, work, cur, best, costs, t.tt, t.vis, t.win, t.veh,
+                 t.vcost, t.neigh, t.depot_dist, params)  # fmt: skip
 
-    # One iteration from the empty routes inserts every visit: the first solution, whose mean
-    # arc sets the temperature scale.
+    # One cold iteration inserts whatever is unplanned: the first solution, whose mean arc sets
+    # the temperature scale.
     run(1, 1e-9, 1e-9, seed)
-    arcs = int(cur[1].sum()) + int((cur[1] > 0).sum())
-    scale = float(cur[5].sum()) / max(arcs, 1)
+    arcs = int(best[1].sum()) + int((best[1] > 0).sum())
+    scale = float(cur[1][:, R_COST].sum()) / max(arcs, 1)
     hot = max(config.start_temperature * scale, 1e-6)
     cold = max(config.end_temperature * scale, 1e-7)
     done = 1
-    start = time.perf_counter()
-    deadline = start + time_limit
+    clock = time.perf_counter()
+    deadline = clock + time_limit
     rng = np.random.default_rng(seed)
     if iteration_limit is not None:
         total = max(iteration_limit, 1)
@@ -682,20 +767,49 @@ def search(
             if now >= deadline:
                 break
             # cool along the elapsed time: this chunk spans its expected share of the budget
-            f0 = (now - start) / span
+            f0 = (now - clock) / span
             f1 = min(f0 + chunk * rate / span, 1.0)
             run(chunk, hot * (cold / hot) ** f0, hot * (cold / hot) ** f1, int(rng.integers(2**31)))
             done += chunk
             rate = max((time.perf_counter() - now) / chunk, 1e-8)
             left = deadline - time.perf_counter()
             chunk = int(min(max(min(0.05, left) / rate, 10), 1_000_000))
-    routes = tuple(tuple(int(c) for c in b_routes[r, : b_rlen[r]]) for r in range(nveh))
+    b_routes, b_rlen, b_where = best
+    out = tuple(tuple(int(c) for c in b_routes[r, : b_rlen[r]]) for r in range(nveh))
     dropped = tuple(i for i in range(nvis) if b_where[i] < 0)
-    mandatory_dropped = any(problem.visits[i].penalty is None for i in dropped)
     return SisrResult(
-        routes=routes,
+        routes=out,
         dropped=dropped,
         objective=int(costs[1]),
-        feasible=not mandatory_dropped,
+        feasible=not any(problem.visits[i].penalty is None for i in dropped),
         iterations=done,
+    )
+
+
+def insertion_fits(
+    problem: RoutingProblem, vehicle: int, seq: Sequence[int], visit: int, position: int
+) -> bool:
+    """Whether the times of route ``seq`` of ``vehicle`` allow ``visit`` at ``position``.
+
+    Windows, shift and rest only (capacity, caps and allowed vehicles are the caller's): the
+    constant-time test the search makes for every insertion, exposed for checks against the
+    router's own schedule.
+    """
+    t = _tables(problem, DEFAULT_CONFIG, None)
+    routes, rinfo, times, vinfo = _state(len(problem.vehicles), len(problem.visits))
+    r = vehicle
+    routes[r, : len(seq)] = seq
+    rinfo[r, R_LEN] = len(seq)
+    _recompute(r, routes, rinfo, times, vinfo, t.tt, t.vis, t.win, t.veh, t.vcost)
+    p = int(t.veh[r, K_PROF])
+    prev = int(t.veh[r, K_START]) if position == 0 else int(t.vis[seq[position - 1], V_LOC])
+    prev_dur = 0 if position == 0 else int(t.vis[seq[position - 1], V_DUR])
+    nxt = int(t.veh[r, K_END]) if position == len(seq) else int(t.vis[seq[position], V_LOC])
+    loc = int(t.vis[visit, V_LOC])
+    d1, d2 = int(t.tt[p, prev, loc]), int(t.tt[p, loc, nxt])
+    start = _start_at(t.vis, t.win, visit, int(times[r, E1, position]) + prev_dur + d1)
+    if start + int(t.vis[visit, V_DUR]) + d2 <= times[r, L1, position + 1]:
+        return True
+    return bool(t.veh[r, K_REST]) and bool(
+        _fits_with_rest(r, position, visit, d1, d2, prev_dur, times, t.vis, t.win, t.veh)
     )

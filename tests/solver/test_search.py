@@ -1,4 +1,8 @@
-"""Search rounds: restarts from the best routes never lose them and stay feasible."""
+"""Search rounds: restarts from the best routes never lose them and stay feasible.
+
+These are the OR-Tools rounds, so the string-removal search that runs first on the problems it
+supports is switched off (``ORTOOLS``); ``test_sisr`` covers the hand-over between the two.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +20,14 @@ from solver.search import (
 )
 from tests.solver.test_routing import random_problem, verify
 
+ORTOOLS = SearchConfig(sisr=False)
+
 
 def test_later_rounds_start_from_the_best_routes() -> None:
     problem = random_problem(5, n=20)
     params = SolveParams(time_limit=60.0, seed=4, iteration_limit=20)
-    one = run_search(problem, params, config=SearchConfig(rounds=1))
-    three = run_search(problem, params, config=SearchConfig(rounds=3))
+    one = run_search(problem, params, config=SearchConfig(sisr=False, rounds=1))
+    three = run_search(problem, params, config=SearchConfig(sisr=False, rounds=3))
     verify(problem, one)
     verify(problem, three)
     assert three.stats["rounds"] == 3
@@ -41,7 +47,7 @@ def test_a_round_starts_from_its_hint_in_a_reshuffled_model() -> None:
     # With a budget of one solution, a round given good routes as a hint ends far below a round
     # started from scratch in the same (reshuffled) model.
     problem = random_problem(6, n=16)
-    first = run_search(problem, SolveParams(time_limit=60.0, iteration_limit=10))
+    first = run_search(problem, SolveParams(time_limit=60.0, iteration_limit=10), config=ORTOOLS)
     model = build_model(problem, shuffle_seed=99)
     hint = _hint_routes(model, first)
     solution = _round(model, SolveParams(iteration_limit=1), SearchConfig(), 60.0, hint)
@@ -82,9 +88,11 @@ def test_search_parameters_carry_the_ruin_mix_sorting_and_cooling() -> None:
 def test_a_polish_round_after_the_search_keeps_the_best_routes() -> None:
     problem = random_problem(5, n=20)
     params = SolveParams(time_limit=60.0, seed=3, iteration_limit=15)
-    plain = run_search(problem, params, config=SearchConfig())
+    plain = run_search(problem, params, config=ORTOOLS)
     polished = run_search(
-        problem, params, config=SearchConfig(polish="GUIDED_LOCAL_SEARCH", polish_share=0.5)
+        problem,
+        params,
+        config=SearchConfig(sisr=False, polish="GUIDED_LOCAL_SEARCH", polish_share=0.5),
     )
     verify(problem, polished)
     assert polished.stats["rounds"] == 2
@@ -94,7 +102,9 @@ def test_a_polish_round_after_the_search_keeps_the_best_routes() -> None:
 def test_plain_rounds_recreate_in_node_order_and_stay_reproducible() -> None:
     problem = random_problem(7, n=18)
     params = SolveParams(time_limit=60.0, seed=1, iteration_limit=15)
-    config = SearchConfig(rounds=2, recreate_sorting=("SORTING_PROPERTY_RANDOM",), plain_rounds=1)
+    config = SearchConfig(
+        sisr=False, rounds=2, recreate_sorting=("SORTING_PROPERTY_RANDOM",), plain_rounds=1
+    )
     first = run_search(problem, params, config=config)
     again = run_search(problem, params, config=config)
     verify(problem, first)
@@ -120,9 +130,9 @@ def test_insertion_order_ties_only_when_no_visit_ranks_first() -> None:
 def test_random_ties_change_the_search_but_not_its_reproducibility() -> None:
     problem = random_problem(8, n=20)
     params = SolveParams(time_limit=60.0, seed=2, iteration_limit=40)
-    shuffled = run_search(problem, params)
-    again = run_search(problem, params)
-    fixed = run_search(problem, params, config=SearchConfig(random_ties=False))
+    shuffled = run_search(problem, params, config=ORTOOLS)
+    again = run_search(problem, params, config=ORTOOLS)
+    fixed = run_search(problem, params, config=SearchConfig(sisr=False, random_ties=False))
     verify(problem, shuffled)
     verify(problem, fixed)
     assert [r.visits for r in shuffled.routes] == [r.visits for r in again.routes]

@@ -153,11 +153,18 @@ def test_same_seed_and_iteration_budget_give_the_same_routes() -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        {"vehicles": (vehicle(rest=BreakSpec(earliest=10, latest_end=100, duration=30)),)},
-        {"visits": (VisitSpec(location=1, duration=0, windows=((0, 10), (50, 60))),)},
         {"visits": (VisitSpec(location=1, duration=0, windows=((0, 10),), pinned_vehicle=0),)},
         {"visits": (VisitSpec(location=1, duration=0, windows=((0, 10),), soft_latest=5),)},
-        {"vehicles": (vehicle(max_duration=10),)},
+        # A span bound where a visit may wait for its window.
+        {
+            "visits": (VisitSpec(location=1, duration=0, windows=((500, 1000),)),),
+            "vehicles": (vehicle(max_duration=100),),
+        },
+        {
+            "vehicles": (
+                vehicle(max_duration=100, rest=BreakSpec(earliest=0, latest_end=99, duration=9)),
+            )
+        },
     ],
 )
 def test_rules_the_search_does_not_keep_are_left_to_or_tools(change: dict) -> None:
@@ -174,6 +181,185 @@ def test_rules_the_search_does_not_keep_are_left_to_or_tools(change: dict) -> No
     result = solve(problem, QUICK)
     assert "sisr_iterations" not in result.stats
     verify(problem, result)
+
+
+def test_a_visit_starts_in_its_second_window_when_the_first_has_passed() -> None:
+    # Location 3 is 30 away; its first window closes at 20, its second opens at 100.
+    problem = RoutingProblem(
+        matrices=(line_matrix(4),),
+        visits=(VisitSpec(location=3, duration=10, windows=((0, 20), (100, 120))),),
+        vehicles=(vehicle(),),
+    )
+    assert sisr.supports(problem)
+    assert sisr.insertion_fits(problem, 0, [], 0, 0)
+    late = RoutingProblem(
+        matrices=problem.matrices, visits=problem.visits, vehicles=(vehicle(shift_end=139),)
+    )
+    # start 100 + 10 service + 30 back = 140 > 139
+    assert not sisr.insertion_fits(late, 0, [], 0, 0)
+    result = solve(problem, QUICK)
+    verify(problem, result)
+    assert result.routes[0].starts == (100,)
+
+
+def test_the_rest_goes_where_it_fits_and_the_shift_must_hold_it() -> None:
+    # Two visits at location 1 (10 away): the first at 100 sharp for 50, the second in
+    # [150, 210] for 50; a rest of 60 inside [60, 210].
+    rest = BreakSpec(earliest=60, latest_end=210, duration=60)
+    visits = (
+        VisitSpec(location=1, duration=50, windows=((100, 100),)),
+        VisitSpec(location=1, duration=50, windows=((150, 210),)),
+    )
+
+    def problem(shift_end: int) -> RoutingProblem:
+        return RoutingProblem(
+            matrices=(line_matrix(2),),
+            visits=visits,
+            vehicles=(vehicle(shift_end=shift_end, rest=rest),),
+        )
+
+    # Before leaving (60-120) the first visit is missed; before the first visit it ends past
+    # 100; after either visit it ends past 210. Only 150-210 between them is left: the second
+    # visit starts at 210 and the vehicle is back at 270.
+    assert sisr.insertion_fits(problem(270), 0, [0], 1, 1)
+    assert not sisr.insertion_fits(problem(269), 0, [0], 1, 1)
+    assert not sisr.insertion_fits(problem(400), 0, [1], 0, 1)  # the other order
+    result = solve(problem(270), QUICK)
+    verify(problem(270), result)
+    assert result.dropped == ()
+    assert result.routes[0].starts == (100, 210)
+    assert result.routes[0].rest_start == 150
+    assert "sisr_iterations" in result.stats
+
+
+def _random_problem(seed: int) -> RoutingProblem:
+    """Visits with one or two windows, vehicles with and without a rest, two profiles."""
+    rng = np.random.default_rng(seed)
+    n = 12
+    xy = rng.integers(0, 40, size=(n + 2, 2))
+    base = np.floor(np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))).astype(np.int64)
+    visits = []
+    for i in range(n):
+        a = int(rng.integers(0, 300))
+        w: tuple[tuple[int, int], ...] = ((a, a + int(rng.integers(0, 60))),)
+        if rng.random() < 0.4:
+            b = w[0][1] + int(rng.integers(20, 100))
+            w = (*w, (b, b + int(rng.integers(0, 60))))
+        visits.append(
+            VisitSpec(location=i + 2, duration=int(rng.integers(5, 40)), windows=w, penalty=500)
+        )
+    vehicles = []
+    for k in range(3):
+        rest = None
+        if k != 2:
+            e = int(rng.integers(50, 250))
+            rest = BreakSpec(earliest=e, latest_end=e + int(rng.integers(30, 120)), duration=30)
+        vehicles.append(
+            vehicle(
+                start_location=k % 2,
+                end_location=k % 2,
+                shift_start=int(rng.integers(0, 60)),
+                shift_end=int(rng.integers(300, 450)),
+                profile=k % 2,
+                rest=rest,
+            )
+        )
+    return RoutingProblem(matrices=(base, 2 * base), visits=tuple(visits), vehicles=tuple(vehicles))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_insertion_test_agrees_with_the_routers_schedule(seed: int) -> None:
+    """Sound and complete: a visit fits exactly where the router's schedule finds it feasible
+    (every rest gap tried, earliest starts, then the latest leave)."""
+    from solver.schedule import schedule_route
+
+    problem = _random_problem(seed)
+    rng = np.random.default_rng(100 + seed)
+    checked = 0
+    for _ in range(300):
+        k = int(rng.integers(len(problem.vehicles)))
+        order = [int(i) for i in rng.permutation(len(problem.visits))]
+        seq: list[int] = []
+        for i in order[:4]:  # a random feasible route, built visit by visit
+            if schedule_route(problem, k, [*seq, i]).feasible:
+                seq.append(i)
+        visit = order[5]
+        for position in range(len(seq) + 1):
+            expected = schedule_route(problem, k, [*seq[:position], visit, *seq[position:]])
+            assert sisr.insertion_fits(problem, k, seq, visit, position) == expected.feasible, (
+                k,
+                seq,
+                visit,
+                position,
+            )
+            checked += 1
+    assert checked > 300
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_routes_with_rests_and_windows_load_into_the_or_tools_model(seed: int) -> None:
+    from solver.routing import build_model
+    from solver.schedule import schedule_route
+
+    problem = _random_problem(seed)
+    found = sisr.search(problem, time_limit=30, seed=seed, iteration_limit=3000)
+    for k, route in enumerate(found.routes):
+        if route:
+            assert schedule_route(problem, k, route).feasible
+    model = build_model(problem)
+    hint = [[model.index_of_visit(i) for i in route] for route in found.routes]
+    model.routing.CloseModel()
+    assert model.routing.ReadAssignmentFromRoutes(hint, True) is not None
+    result = solve(problem, SolveParams(time_limit=30, seed=seed, iteration_limit=3000))
+    verify(problem, result)
+    assert result.stats["sisr_iterations"] == 3000
+    assert result.objective <= found.objective
+
+
+def test_vehicle_costs_steer_visits_to_their_caregiver() -> None:
+    problem = RoutingProblem(
+        matrices=(line_matrix(3),),
+        visits=(VisitSpec(location=1, duration=0, windows=((0, 1000),)),),
+        vehicles=(vehicle(), vehicle()),
+    )
+    # Serving with vehicle 0 costs 50 more: vehicle 1 gets it, the objective holds travel only.
+    found = sisr.search(problem, time_limit=1, iteration_limit=100, vehicle_costs={0: [50, 0]})
+    assert found.routes == ((), (0,))
+    assert found.objective == 20
+
+
+def test_starts_from_given_routes_and_never_ends_worse() -> None:
+    problem = _random_problem(1)
+    first = sisr.search(problem, time_limit=30, seed=1, iteration_limit=2000)
+    # From those routes, a short cold run keeps them or finds better.
+    again = sisr.search(
+        problem,
+        time_limit=30,
+        seed=2,
+        iteration_limit=50,
+        initial=first.routes,
+        config=sisr.SisrConfig(start_temperature=1e-6, end_temperature=1e-7),
+    )
+    assert again.objective <= first.objective
+    # A route that breaks a rule is dropped from the start: its visits begin unplanned.
+    broken = [list(r) for r in first.routes]
+    broken[2] = broken[2] + broken[2][:1]  # a visit twice on one route
+    start = sisr.search(problem, time_limit=30, seed=2, iteration_limit=1, initial=broken)
+    assert start.objective >= 0
+
+
+def test_a_span_bound_without_waiting_limits_the_route_length() -> None:
+    # No window ever makes a vehicle wait: three visits of 10 at location 1 (10 away); a span
+    # bound of 45 holds two of them (20 travel + 20 service) but not three (50).
+    visits = tuple(VisitSpec(location=1, duration=10, windows=((0, 1000),)) for _ in range(3))
+    problem = RoutingProblem(
+        matrices=(line_matrix(4),), visits=visits, vehicles=(vehicle(max_duration=45),) * 2
+    )
+    assert sisr.supports(problem)
+    found = sisr.search(problem, time_limit=1, iteration_limit=300)
+    assert found.feasible
+    assert sorted(len(r) for r in found.routes) == [1, 2]
+    verify(problem, solve(problem, QUICK))
 
 
 def test_synchronised_visits_are_left_to_or_tools() -> None:
