@@ -85,3 +85,11 @@ def write_csv(path: Path, rows: Sequence[Mapping[str, object]]) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def warm_up_router() -> None:
+    """Compile the router's string-removal search before any run is timed (numba compiles it
+    on first use, then loads it from its disk cache), so no run pays for compiling."""
+    from solver.sisr import warm_up
+
+    warm_up()

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from benchmarks.common import format_table, write_csv
+from benchmarks.common import format_table, warm_up_router, write_csv
 from dispatch.checker import check_plan
 from dispatch.model import Plan, Scenario
 
@@ -332,6 +332,7 @@ def main(argv: Sequence[str] | None = None, *, planners: Mapping[str, Planner] =
     reported, not failed: they measure quality, not correctness).
     """
     args = build_parser().parse_args(argv)
+    warm_up_router()
     sizes: list[int] = args.sizes
     limits: list[float] = args.time_limit or [default_time_limit(h) for h in sizes]
     if len(limits) == 1:

@@ -26,7 +26,7 @@ from typing import TextIO
 
 import numpy as np
 
-from benchmarks.common import SHARED_BENCHMARKS, format_table, gap_pct, write_csv
+from benchmarks.common import SHARED_BENCHMARKS, format_table, gap_pct, warm_up_router, write_csv
 from solver.periodic import DayFleet, PeriodicProblem, PeriodicTask, solve_periodic
 from solver.problem import SolveParams
 
@@ -255,6 +255,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         )
         return 2
     bks = load_bks(args.bks) if args.bks.is_file() else {}
+    warm_up_router()
     rows: list[list[str]] = []
     records: list[dict[str, object]] = []
     gaps: list[float] = []

@@ -41,6 +41,7 @@ from benchmarks.common import (
     format_table,
     gap_pct,
     import_optional,
+    warm_up_router,
     write_csv,
 )
 
@@ -802,6 +803,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except MissingDependencyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if "ours" in solvers:
+        warm_up_router()
     bks: dict[str, BestKnown] = {}
     if args.bks.is_file():
         bks = read_bks(args.bks)

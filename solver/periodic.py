@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from solver import sisr
 from solver.problem import RoutingProblem, SolveParams, SolverResult, VehicleSpec, VisitSpec
 
 __all__ = [
@@ -41,6 +42,10 @@ __all__ = [
 
 IntMatrix = npt.NDArray[np.int64]
 INFEASIBLE = 1 << 60
+
+#: Share of :func:`improve_routes`' budget that the string-removal search takes (the rest is
+#: OR-Tools' descent and the decoding of times).
+SISR_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -378,16 +383,22 @@ def improve_routes(
     seed: int = 0,
     vehicle_costs: Mapping[int, Sequence[int]] | None = None,
 ) -> SolverResult | None:
-    """Improve given routes of ``problem`` with the OR-Tools router (guided local search).
+    """Improve given routes of ``problem``.
 
     ``routes[k]`` lists the visit indices of vehicle ``k`` in order (missing vehicles are
-    empty; visits on no route start unperformed and may be inserted). Routes the model rejects
-    on their own are left out of the start. ``vehicle_costs[i][k]`` (optional, in the
-    matrices' unit) is added to the objective when vehicle ``k`` serves visit ``i``. Returns
+    empty; visits on no route start unperformed and may be inserted). ``vehicle_costs[i][k]``
+    (optional, in the matrices' unit) is added to the objective when vehicle ``k`` serves visit
+    ``i``. Problems the compiled string-removal search supports are searched there from those
+    routes (see :func:`_improve_by_string_removals`); the others with OR-Tools' guided local
+    search, leaving out of the start the routes its model rejects on their own. Returns
     ``None`` when no start can be built (the caller then solves from scratch).
     """
     from solver.routing import build_model, decode
 
+    if sisr.supports(problem):
+        return _improve_by_string_removals(
+            problem, routes, time_limit=time_limit, seed=seed, vehicle_costs=vehicle_costs
+        )
     model = build_model(problem, shuffle_seed=seed)
     if vehicle_costs:
         _add_vehicle_costs(model, vehicle_costs)
@@ -438,6 +449,46 @@ def _add_vehicle_costs(model: Any, costs: Mapping[int, Sequence[int]]) -> None:
         matrix = base[vehicle.profile] + extra[None, :]
         callback = model.routing.RegisterTransitMatrix(matrix.tolist())
         model.routing.SetArcCostEvaluatorOfVehicle(callback, k)
+
+
+def _improve_by_string_removals(
+    problem: RoutingProblem,
+    routes: Sequence[Sequence[int]],
+    *,
+    time_limit: float,
+    seed: int,
+    vehicle_costs: Mapping[int, Sequence[int]] | None,
+) -> SolverResult:
+    """String removals from ``routes`` for most of ``time_limit``, then a greedy descent of
+    OR-Tools' operators from the best routes (timed by the router's schedule where the OR-Tools
+    model rejects them). The search never ends worse than its start: it keeps the best."""
+    from solver.routing import build_model, decode, scheduled_result
+
+    end = time.perf_counter() + time_limit
+    found = sisr.search(
+        problem,
+        time_limit=SISR_SHARE * time_limit,
+        seed=seed,
+        initial=routes,
+        vehicle_costs=vehicle_costs,
+    )
+    model = build_model(problem, shuffle_seed=seed)
+    if vehicle_costs:
+        _add_vehicle_costs(model, vehicle_costs)
+    sp = _polish_parameters(max(end - time.perf_counter(), 0.01))
+    sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    model.routing.CloseModelWithParameters(sp)
+    hint = [[model.index_of_visit(i) for i in r] for r in found.routes]
+    start = model.routing.ReadAssignmentFromRoutes(hint, True)
+    if start is not None:
+        solution = model.routing.SolveFromAssignmentWithParameters(start, sp)
+        if solution is not None:
+            result = decode(model, solution)
+            if result.objective <= found.objective:
+                return result
+    scheduled = scheduled_result(problem, found.routes, objective=found.objective)
+    assert scheduled is not None, "the string-removal search keeps the schedule's rules"
+    return scheduled
 
 
 def routes_accepted(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -> tuple[bool, ...]:

@@ -22,7 +22,7 @@ from solver.problem import RoutingProblem, SolvedRoute, SolveParams, SolverResul
 from solver.schedule import RouteTimes, schedule_route
 from solver.sync import add_soft_windows, add_sync_constraints, decode_synced, times_from_starts
 
-__all__ = ["RoutingModel", "build_model", "decode", "solve"]
+__all__ = ["RoutingModel", "build_model", "decode", "scheduled_result", "solve"]
 
 TIME = "time"
 COUNT = "count"
@@ -396,6 +396,35 @@ def _route_travel(problem: RoutingProblem, vehicle: VehicleSpec, seq: Sequence[i
         vehicle.end_location,
     ]
     return int(sum(int(matrix[a, b]) for a, b in pairwise(locs)))
+
+
+def scheduled_result(
+    problem: RoutingProblem, routes: Sequence[Sequence[int]], *, objective: int
+) -> SolverResult | None:
+    """A result of the visits ``routes[k]`` of each vehicle ``k``, timed by the router's own
+    schedule (earliest starts, the rest in its best gap, the latest leave) without OR-Tools.
+
+    ``None`` when a route has no feasible schedule.
+    """
+    out: list[SolvedRoute] = []
+    served: set[int] = set()
+    travel = 0
+    for k, seq in enumerate(routes):
+        if not seq:
+            continue
+        times = schedule_route(problem, k, list(seq))
+        if not times.feasible:
+            return None
+        out.append(_route(k, list(seq), times))
+        served.update(seq)
+        travel += _route_travel(problem, problem.vehicles[k], seq)
+    return SolverResult(
+        routes=tuple(out),
+        dropped=tuple(i for i in range(len(problem.visits)) if i not in served),
+        travel=travel,
+        objective=objective,
+        feasible=True,
+    )
 
 
 def infeasible_result(problem: RoutingProblem, stats: dict[str, float]) -> SolverResult:

@@ -30,7 +30,14 @@ from ortools.constraint_solver import (
 
 from solver import sisr
 from solver.problem import RoutingProblem, SolveParams, SolverResult
-from solver.routing import RoutingModel, build_model, decode, infeasible_result, pinned_routes
+from solver.routing import (
+    RoutingModel,
+    build_model,
+    decode,
+    infeasible_result,
+    pinned_routes,
+    scheduled_result,
+)
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -303,10 +310,12 @@ def run_search(
 def _sisr_first(
     problem: RoutingProblem, params: SolveParams, config: SearchConfig
 ) -> SolverResult | None:
-    """The string-removal search's routes, checked and finished by one OR-Tools round.
+    """The string-removal search's routes, checked and finished by OR-Tools.
 
-    ``None`` when that search found no plan with every mandatory visit or the OR-Tools model
-    rejects its routes (then the caller searches with OR-Tools alone, on the full budget).
+    A greedy descent of OR-Tools' own operators runs from those routes over the rest of the
+    budget; where the OR-Tools model rejects them (its rest has less freedom than the router's
+    schedule) they are timed by the schedule alone. ``None`` when the search found no plan
+    with every mandatory visit (the caller then searches with OR-Tools alone).
     """
     end = time.perf_counter() + params.time_limit
     share = min(max(config.sisr_share, 0.0), 1.0)
@@ -318,6 +327,11 @@ def _sisr_first(
     )
     if not found.feasible:
         return None
+    stats = {
+        "rounds": 1.0,
+        "sisr_iterations": float(found.iterations),
+        "sisr_objective": float(found.objective),
+    }
     model = build_model(problem, shuffle_seed=params.seed * 7919)
     sp = search_parameters(
         config,
@@ -329,18 +343,13 @@ def _sisr_first(
     model.routing.CloseModelWithParameters(sp)
     hint = [[model.index_of_visit(i) for i in route] for route in found.routes]
     start = model.routing.ReadAssignmentFromRoutes(hint, True)
-    if start is None:
+    if start is not None:
+        solution = model.routing.SolveFromAssignmentWithParameters(start, sp)
+        if solution is not None:
+            result = decode(model, solution)
+            if result.objective <= found.objective:
+                return replace(result, stats=stats)
+    scheduled = scheduled_result(problem, found.routes, objective=found.objective)
+    if scheduled is None:  # pragma: no cover - the search keeps the schedule's rules
         return None
-    # A descent to OR-Tools' local optimum from those routes (its operators differ).
-    solution = model.routing.SolveFromAssignmentWithParameters(start, sp)
-    if solution is None:
-        return None
-    result = decode(model, solution)
-    if result.objective > found.objective:  # pragma: no cover - a descent never worsens
-        return None
-    stats = {
-        "rounds": 1.0,
-        "sisr_iterations": float(found.iterations),
-        "sisr_objective": float(found.objective),
-    }
-    return replace(result, stats=stats)
+    return replace(scheduled, stats={**stats, "scheduled": 1.0})

@@ -37,7 +37,15 @@ import numpy.typing as npt
 
 from solver.problem import RoutingProblem
 
-__all__ = ["DEFAULT_CONFIG", "SisrConfig", "SisrResult", "insertion_fits", "search", "supports"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "SisrConfig",
+    "SisrResult",
+    "insertion_fits",
+    "search",
+    "supports",
+    "warm_up",
+]
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -813,3 +821,25 @@ def insertion_fits(
     return bool(t.veh[r, K_REST]) and bool(
         _fits_with_rest(r, position, visit, d1, d2, prev_dur, times, t.vis, t.win, t.veh)
     )
+
+
+def warm_up() -> None:
+    """Compile the search now (a few seconds the first time, then loaded from numba's disk
+    cache), so that the first real search spends its whole budget searching."""
+    if _njit is None:  # pragma: no cover
+        return
+    from solver.problem import BreakSpec, VehicleSpec, VisitSpec
+
+    matrix = np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0]], dtype=np.int64)
+    problem = RoutingProblem(
+        matrices=(matrix,),
+        visits=(
+            VisitSpec(location=1, duration=1, windows=((0, 50),)),
+            VisitSpec(location=2, duration=1, windows=((0, 10), (20, 50)), penalty=5),
+        ),
+        vehicles=(
+            VehicleSpec(0, 0, 0, 100, rest=BreakSpec(earliest=0, latest_end=100, duration=5)),
+        ),
+    )
+    search(problem, time_limit=1.0, iteration_limit=2)
+    insertion_fits(problem, 0, [0], 1, 1)

@@ -373,3 +373,14 @@ def test_synchronised_visits_are_left_to_or_tools() -> None:
         syncs=(Sync(first=0, second=1),),
     )
     assert not sisr.supports(problem)
+
+
+def test_improve_routes_searches_from_the_given_routes() -> None:
+    from solver.periodic import improve_routes
+
+    problem = _random_problem(2)
+    start = sisr.search(problem, time_limit=5, seed=0, iteration_limit=1)  # the greedy insertion
+    result = improve_routes(problem, start.routes, time_limit=1.0, seed=0)
+    assert result is not None
+    verify(problem, result)
+    assert result.objective <= start.objective
