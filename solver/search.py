@@ -111,7 +111,7 @@ class SearchConfig:
     polish: str | None = None
     polish_share: float = 0.2
     sisr: bool = True
-    sisr_share: float = 0.95
+    sisr_share: float = 0.97
 
 
 DEFAULT_CONFIG = SearchConfig()

@@ -304,6 +304,15 @@ def _fits_with_rest(
 
 
 @_inline
+def _gap_to_blink(log_keep: float) -> int:
+    """Positions until the next skipped one, counting it (geometric; never when ``log_keep``
+    is 0, i.e. no blinks)."""
+    if log_keep == 0.0:
+        return 1 << 62
+    return int(math.log(1.0 - np.random.random()) / log_keep) + 1
+
+
+@_inline
 def _remove_range(
     r: int, a: int, b: int, routes: Ints, rinfo: Ints, vinfo: Ints, removed: Ints, nrem: int
 ) -> int:
@@ -381,6 +390,10 @@ def _iterate(
     touched_list = np.empty(nveh, dtype=np.int64)
     keys = np.empty(nvis, dtype=np.float64)
     nneigh = neigh.shape[1]
+    # Each insertion position is skipped with probability `blink`: draw the number of positions
+    # to the next skip (geometric) instead of one random number per position.
+    log_keep = math.log(1.0 - blink) if 0.0 < blink < 1.0 else 0.0
+    until_blink = _gap_to_blink(log_keep)
     cur_cost = costs[0]
     best_cost = costs[1]
     accepted = 0
@@ -461,6 +474,7 @@ def _iterate(
             c = removed[order[oq]]
             loc = vis[c, V_LOC]
             cdur = vis[c, V_DUR]
+            clast = win[vis[c, V_W1] - 1, 1]
             best_delta = INF
             best_r = -1
             best_p = -1
@@ -476,6 +490,10 @@ def _iterate(
                 extra = vcost[r, c]
                 rest = veh[r, K_REST] != 0
                 for i in range(n + 1):
+                    # departures only get later along a route: once past the visit's last
+                    # window, no later position can hold it
+                    if (times[r, E0, i] if rest else times[r, E1, i]) + prev_dur > clast:
+                        break
                     if i < n:
                         nc = routes[r, i]
                         nloc = vis[nc, V_LOC]
@@ -483,7 +501,9 @@ def _iterate(
                     else:
                         nloc = veh[r, K_END]
                         ndur = 0
-                    if blink > 0.0 and np.random.random() < blink:
+                    until_blink -= 1
+                    if until_blink == 0:
+                        until_blink = _gap_to_blink(log_keep)
                         prev = nloc
                         prev_dur = ndur
                         continue
