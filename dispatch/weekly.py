@@ -10,13 +10,14 @@ The way through :func:`plan_week`:
    days and routes; stations whose caregivers share no request are planned apart (a caregiver
    works for one station), the others together; groups are planned one after another or, with
    ``workers``, in a pool of processes, each within its share of one deadline;
-3. every station-day is routed again by the OR-Tools router starting from its current routes
-   and kept only when it serves more (by priority) or as much with less travel — so the plan
-   never serves less than the greedy one; routes the router's model cannot represent (a rest
-   placed where the model has no room for it) stay as they are; the search prefers each
-   request's caregivers of the other days (:data:`CONTINUITY_MINUTES`); a group of several
-   stations, whose days are too large for the router, re-routes each station's routes of a day
-   among themselves instead;
+3. every station-day is routed again starting from its current routes (by the router's
+   compiled string-removal search where it keeps every rule of the day, else by OR-Tools'
+   guided local search) and kept only when it serves more (by priority) or as much with less
+   travel — so the plan never serves less than the greedy one; routes the router's model
+   cannot represent (a rest placed where the model has no room for it) stay as they are; the
+   search prefers each request's caregivers of the other days (:data:`CONTINUITY_MINUTES`);
+   a group of several stations, whose days are too large for the router, re-routes each
+   station's routes of a day among themselves instead;
 4. requests planned short get visits added on days that keep them inside a pattern;
 5. a large-neighbourhood search moves one request to another of its patterns, or keeps a
    household with its preferred or most frequent caregiver (continuity of care), re-routing the
