@@ -462,7 +462,7 @@ def _improve_by_string_removals(
     """String removals from ``routes`` for most of ``time_limit``, then a greedy descent of
     OR-Tools' operators from the best routes (timed by the router's schedule where the OR-Tools
     model rejects them). The search never ends worse than its start: it keeps the best."""
-    from solver.routing import build_model, decode, scheduled_result
+    from solver.routing import build_model, descend_from
 
     end = time.perf_counter() + time_limit
     found = sisr.search(
@@ -477,18 +477,9 @@ def _improve_by_string_removals(
         _add_vehicle_costs(model, vehicle_costs)
     sp = _polish_parameters(max(end - time.perf_counter(), 0.01))
     sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
-    model.routing.CloseModelWithParameters(sp)
-    hint = [[model.index_of_visit(i) for i in r] for r in found.routes]
-    start = model.routing.ReadAssignmentFromRoutes(hint, True)
-    if start is not None:
-        solution = model.routing.SolveFromAssignmentWithParameters(start, sp)
-        if solution is not None:
-            result = decode(model, solution)
-            if result.objective <= found.objective:
-                return result
-    scheduled = scheduled_result(problem, found.routes, objective=found.objective)
-    assert scheduled is not None, "the string-removal search keeps the schedule's rules"
-    return scheduled
+    result = descend_from(model, found.routes, sp, objective=found.objective)
+    assert result is not None, "the string-removal search keeps the schedule's rules"
+    return result
 
 
 def routes_accepted(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -> tuple[bool, ...]:

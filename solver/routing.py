@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp
@@ -22,7 +23,14 @@ from solver.problem import RoutingProblem, SolvedRoute, SolveParams, SolverResul
 from solver.schedule import RouteTimes, schedule_route
 from solver.sync import add_soft_windows, add_sync_constraints, decode_synced, times_from_starts
 
-__all__ = ["RoutingModel", "build_model", "decode", "scheduled_result", "solve"]
+__all__ = [
+    "RoutingModel",
+    "build_model",
+    "decode",
+    "descend_from",
+    "scheduled_result",
+    "solve",
+]
 
 TIME = "time"
 COUNT = "count"
@@ -425,6 +433,29 @@ def scheduled_result(
         objective=objective,
         feasible=True,
     )
+
+
+def descend_from(
+    model: RoutingModel, routes: Sequence[Sequence[int]], parameters: Any, *, objective: int
+) -> SolverResult | None:
+    """Load the visits ``routes[k]`` of each vehicle into ``model``, run OR-Tools with
+    ``parameters`` (a greedy descent, say) from there and decode the result.
+
+    ``objective`` is what the routes are worth by the caller's count; where the model rejects
+    the routes (its rest has less freedom than the router's schedule) or ends above that, the
+    routes are timed by the schedule alone (:func:`scheduled_result`).
+    """
+    routing = model.routing
+    routing.CloseModelWithParameters(parameters)
+    hint = [[model.index_of_visit(i) for i in route] for route in routes]
+    start = routing.ReadAssignmentFromRoutes(hint, True)
+    if start is not None:
+        solution = routing.SolveFromAssignmentWithParameters(start, parameters)
+        if solution is not None:
+            result = decode(model, solution)
+            if result.objective <= objective:
+                return result
+    return scheduled_result(model.problem, routes, objective=objective)
 
 
 def infeasible_result(problem: RoutingProblem, stats: dict[str, float]) -> SolverResult:

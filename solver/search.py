@@ -34,9 +34,9 @@ from solver.routing import (
     RoutingModel,
     build_model,
     decode,
+    descend_from,
     infeasible_result,
     pinned_routes,
-    scheduled_result,
 )
 
 __all__ = [
@@ -340,16 +340,7 @@ def _sisr_first(
         log=params.log,
         metaheuristic="GREEDY_DESCENT",
     )
-    model.routing.CloseModelWithParameters(sp)
-    hint = [[model.index_of_visit(i) for i in route] for route in found.routes]
-    start = model.routing.ReadAssignmentFromRoutes(hint, True)
-    if start is not None:
-        solution = model.routing.SolveFromAssignmentWithParameters(start, sp)
-        if solution is not None:
-            result = decode(model, solution)
-            if result.objective <= found.objective:
-                return replace(result, stats=stats)
-    scheduled = scheduled_result(problem, found.routes, objective=found.objective)
-    if scheduled is None:  # pragma: no cover - the search keeps the schedule's rules
+    result = descend_from(model, found.routes, sp, objective=found.objective)
+    if result is None:  # pragma: no cover - the search keeps the schedule's rules
         return None
-    return replace(scheduled, stats={**stats, "scheduled": 1.0})
+    return replace(result, stats=stats)
