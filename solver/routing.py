@@ -30,6 +30,7 @@ __all__ = [
     "descend_from",
     "scheduled_result",
     "solve",
+    "timed_result",
 ]
 
 TIME = "time"
@@ -303,10 +304,8 @@ def decode(model: RoutingModel, assignment: pywrapcp.Assignment) -> SolverResult
         return decode_synced(model, assignment)
     problem, routing = model.problem, model.routing
     time_dim = routing.GetDimensionOrDie(TIME)
-    routes: list[SolvedRoute] = []
-    served: set[int] = set()
-    travel_total = 0
-    for k, vehicle in enumerate(problem.vehicles):
+    timed: list[tuple[int, list[int], RouteTimes]] = []
+    for k in range(len(problem.vehicles)):
         index = routing.Start(k)
         seq: list[int] = []
         cumuls: list[int] = []
@@ -349,15 +348,30 @@ def decode(model: RoutingModel, assignment: pywrapcp.Assignment) -> SolverResult
                 back=end_cumul,
                 rest_start=assignment.StartMin(interval) if interval is not None else None,
             )
-        routes.append(_route(k, seq, times))
+        timed.append((k, seq, times))
+    return timed_result(problem, timed, objective=int(assignment.ObjectiveValue()))
+
+
+def timed_result(
+    problem: RoutingProblem,
+    timed: Sequence[tuple[int, Sequence[int], RouteTimes]],
+    *,
+    objective: int,
+) -> SolverResult:
+    """The result of routes given as (vehicle, visits in order, their times): each route's
+    travel summed, the visits on no route dropped."""
+    routes: list[SolvedRoute] = []
+    served: set[int] = set()
+    travel = 0
+    for k, seq, times in timed:
+        routes.append(_route(k, list(seq), times))
         served.update(seq)
-        travel_total += _route_travel(problem, vehicle, seq)
-    dropped = tuple(i for i in range(len(problem.visits)) if i not in served)
+        travel += _route_travel(problem, problem.vehicles[k], seq)
     return SolverResult(
         routes=tuple(routes),
-        dropped=dropped,
-        travel=travel_total,
-        objective=int(assignment.ObjectiveValue()),
+        dropped=tuple(i for i in range(len(problem.visits)) if i not in served),
+        travel=travel,
+        objective=objective,
         feasible=True,
     )
 
@@ -414,25 +428,15 @@ def scheduled_result(
 
     ``None`` when a route has no feasible schedule.
     """
-    out: list[SolvedRoute] = []
-    served: set[int] = set()
-    travel = 0
+    timed: list[tuple[int, Sequence[int], RouteTimes]] = []
     for k, seq in enumerate(routes):
         if not seq:
             continue
         times = schedule_route(problem, k, list(seq))
         if not times.feasible:
             return None
-        out.append(_route(k, list(seq), times))
-        served.update(seq)
-        travel += _route_travel(problem, problem.vehicles[k], seq)
-    return SolverResult(
-        routes=tuple(out),
-        dropped=tuple(i for i in range(len(problem.visits)) if i not in served),
-        travel=travel,
-        objective=objective,
-        feasible=True,
-    )
+        timed.append((k, seq, times))
+    return timed_result(problem, timed, objective=objective)
 
 
 def descend_from(

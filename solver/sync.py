@@ -167,7 +167,7 @@ def times_from_starts(
 
 def decode_synced(model: RoutingModel, assignment: pywrapcp.Assignment) -> SolverResult:
     """Routes of a solution of a problem with syncs (see the module docstring)."""
-    from solver.routing import _break_gap, _route, _route_travel
+    from solver.routing import _break_gap, timed_result
 
     problem, routing = model.problem, model.routing
     time_dim = routing.GetDimensionOrDie("time")
@@ -191,9 +191,7 @@ def decode_synced(model: RoutingModel, assignment: pywrapcp.Assignment) -> Solve
 
     drop = unsupported_visits(problem.syncs, served)
     synced = {s.first for s in problem.syncs} | {s.second for s in problem.syncs}
-    routes = []
-    travel_total = 0
-    kept: set[int] = set()
+    timed: list[tuple[int, list[int], RouteTimes]] = []
     for k, seq, cumuls, leave, back, rest_start in raw:
         pairs = [(i, t) for i, t in zip(seq, cumuls, strict=True) if i not in drop]
         if not pairs:
@@ -212,13 +210,5 @@ def decode_synced(model: RoutingModel, assignment: pywrapcp.Assignment) -> Solve
                 dur = rest.duration if rest is not None else 0
                 gap = _break_gap(problem, seq, starts, leave, back, rest_start, dur)
                 times = schedule_route(problem, k, seq, rest_gap=gap)
-        routes.append(_route(k, seq, times))
-        kept.update(seq)
-        travel_total += _route_travel(problem, problem.vehicles[k], seq)
-    return SolverResult(
-        routes=tuple(routes),
-        dropped=tuple(i for i in range(len(problem.visits)) if i not in kept),
-        travel=travel_total,
-        objective=int(assignment.ObjectiveValue()),
-        feasible=True,
-    )
+        timed.append((k, seq, times))
+    return timed_result(problem, timed, objective=int(assignment.ObjectiveValue()))
