@@ -43,10 +43,6 @@ __all__ = [
 IntMatrix = npt.NDArray[np.int64]
 INFEASIBLE = 1 << 60
 
-#: Share of :func:`improve_routes`' budget that the string-removal search takes (the rest is
-#: OR-Tools' descent and the decoding of times).
-SISR_SHARE = 0.9
-
 
 @dataclass(frozen=True)
 class PeriodicTask:
@@ -463,11 +459,12 @@ def _improve_by_string_removals(
     OR-Tools' operators from the best routes (timed by the router's schedule where the OR-Tools
     model rejects them). The search never ends worse than its start: it keeps the best."""
     from solver.routing import build_model, descend_from
+    from solver.search import DEFAULT_CONFIG
 
     end = time.perf_counter() + time_limit
     found = sisr.search(
         problem,
-        time_limit=SISR_SHARE * time_limit,
+        time_limit=DEFAULT_CONFIG.sisr_share * time_limit,
         seed=seed,
         initial=routes,
         vehicle_costs=vehicle_costs,

@@ -255,11 +255,14 @@ def run_search(
     limit give the same routes whatever the machine's speed (as long as the time limit is not
     reached first).
     """
+    end = time.perf_counter() + params.time_limit
     if config.sisr and sisr.supports(problem):
         found = _sisr_first(problem, params, config)
         if found is not None:
             return found
-    end = time.perf_counter() + params.time_limit
+        # No plan with every mandatory visit: OR-Tools tries within what is left of the budget.
+        params = replace(params, time_limit=max(end - time.perf_counter(), 0.05))
+        end = time.perf_counter() + params.time_limit
     share = min(max(config.polish_share, 0.0), 1.0) if config.polish else 0.0
     deadline = end - share * params.time_limit
     best: SolverResult | None = None
@@ -315,7 +318,8 @@ def _sisr_first(
     A greedy descent of OR-Tools' own operators runs from those routes over the rest of the
     budget; where the OR-Tools model rejects them (its rest has less freedom than the router's
     schedule) they are timed by the schedule alone. ``None`` when the search found no plan
-    with every mandatory visit (the caller then searches with OR-Tools alone).
+    with every mandatory visit (the caller then searches with OR-Tools alone, in the time
+    that is left).
     """
     end = time.perf_counter() + params.time_limit
     share = min(max(config.sisr_share, 0.0), 1.0)
