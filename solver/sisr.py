@@ -369,7 +369,8 @@ def _iterate(
 ) -> int:
     """Run ``iters`` iterations from the current state.
 
-    ``costs`` holds [current objective, best objective, penalties of the current state].
+    ``costs`` holds [current objective, best objective, penalties and number of the visits the
+    current state leaves out].
     Returns the number of accepted iterations.
     """
     np.random.seed(seed_rng)
@@ -385,8 +386,7 @@ def _iterate(
     blink = params[4]
     removed = np.empty(nvis, dtype=np.int64)
     in_removed = np.zeros(nvis, dtype=np.uint8)
-    ruined = np.zeros(nveh, dtype=np.uint8)
-    touched = np.zeros(nveh, dtype=np.uint8)
+    touched = np.zeros(nveh, dtype=np.uint8)  # routes ruined or given a visit
     touched_list = np.empty(nveh, dtype=np.int64)
     keys = np.empty(nvis, dtype=np.float64)
     nneigh = neigh.shape[1]
@@ -419,7 +419,7 @@ def _iterate(
                     break
                 c = seed_visit if q == 0 else neigh[seed_visit, q - 1]
                 r = vinfo[c, 0]
-                if r < 0 or ruined[r]:
+                if r < 0 or touched[r]:
                     continue
                 n = rinfo[r, R_LEN]
                 ln = int(np.random.random() * min(float(n), ls_max)) + 1
@@ -439,23 +439,21 @@ def _iterate(
                     lo = max(0, pc - ln + 1)
                     a = lo + np.random.randint(min(pc, n - ln) - lo + 1)
                     nrem = _remove_range(r, a, a + ln, routes, rinfo, vinfo, removed, nrem)
-                ruined[r] = 1
                 touched[r] = 1
                 touched_list[ntouched] = r
                 ntouched += 1
                 strings += 1
                 _recompute(r, routes, rinfo, times, vinfo, tt, vis, win, veh, vcost)
-        for q in range(ntouched):
-            ruined[touched_list[q]] = 0
-        for q in range(nrem):
-            in_removed[removed[q]] = 1
         # visits that were left out before get another chance
-        for c in range(nvis):
-            if vinfo[c, 0] < 0 and not in_removed[c]:
-                removed[nrem] = c
-                nrem += 1
-        for q in range(nrem):
-            in_removed[removed[q]] = 0
+        if costs[3] > 0:
+            for q in range(nrem):
+                in_removed[removed[q]] = 1
+            for c in range(nvis):
+                if vinfo[c, 0] < 0 and not in_removed[c]:
+                    removed[nrem] = c
+                    nrem += 1
+            for q in range(nrem):
+                in_removed[removed[q]] = 0
         # ---- recreate: in random, demand, far or close order
         pick = np.random.random() * 11.0
         for q in range(nrem):
@@ -470,6 +468,7 @@ def _iterate(
                 keys[q] = depot_dist[c] + 1e-3 * np.random.random()
         order = np.argsort(keys[:nrem])
         unplanned_pen = 0
+        unplanned = 0
         for oq in range(nrem):
             c = removed[order[oq]]
             loc = vis[c, V_LOC]
@@ -524,6 +523,7 @@ def _iterate(
                     prev_dur = ndur
             if best_r < 0 or best_delta >= vis[c, V_PEN]:
                 unplanned_pen += vis[c, V_PEN]
+                unplanned += 1
                 continue
             r = best_r
             n = rinfo[r, R_LEN]
@@ -546,6 +546,7 @@ def _iterate(
             accepted += 1
             cur_cost = new_cost
             costs[2] = unplanned_pen
+            costs[3] = unplanned
             for q in range(ntouched):
                 _copy_route(
                     touched_list[q],
@@ -694,16 +695,21 @@ def _load(
     state: tuple[Ints, Ints, Ints, Ints],
     initial: Sequence[Sequence[int]],
 ) -> None:
-    """Put the ``initial`` routes into ``state``; a route that breaks a rule stays empty."""
+    """Put the ``initial`` routes into ``state``; a route that breaks a rule (an unknown visit,
+    one twice or already on another route, caps, capacity, allowed vehicles, times) stays
+    empty."""
     routes, rinfo, times, vinfo = state
     vis, veh = t.vis, t.veh
     for r, seq in enumerate(initial):
         if r >= veh.shape[0] or not seq:
             continue
+        nvis = vis.shape[0]
         ok = (
-            len(seq) <= veh[r, K_MAXV]
-            and sum(int(vis[c, V_DEM]) for c in seq) <= veh[r, K_CAP]
+            all(0 <= c < nvis for c in seq)
+            and len(set(seq)) == len(seq)
+            and len(seq) <= veh[r, K_MAXV]
             and all(vinfo[c, 0] < 0 and t.vcost[r, c] < INF for c in seq)
+            and sum(int(vis[c, V_DEM]) for c in seq) <= veh[r, K_CAP]
         )
         if ok:
             routes[r, : len(seq)] = seq
@@ -756,9 +762,10 @@ def search(
         rinfo[:, R_LEN].copy(),
         vinfo[:, 0].copy(),
     )
-    unplanned = int(t.vis[vinfo[:, 0] < 0, V_PEN].sum())
+    out_now = vinfo[:, 0] < 0
+    unplanned = int(t.vis[out_now, V_PEN].sum())
     start_cost = int(rinfo[:, R_COST].sum()) + unplanned
-    costs = np.array([start_cost, start_cost, unplanned], dtype=np.int64)
+    costs = np.array([start_cost, start_cost, unplanned, int(out_now.sum())], dtype=np.int64)
     params = np.array(
         [config.avg_removed, config.max_string, config.split_rate, config.split_depth,
          config.blink], dtype=np.float64,
@@ -823,7 +830,7 @@ def insertion_fits(
     constant-time test the search makes for every insertion, exposed for checks against the
     router's own schedule.
     """
-    t = _tables(problem, DEFAULT_CONFIG, None)
+    t = _tables(problem, SisrConfig(neighbours=0), None)  # no strings: no neighbour lists
     routes, rinfo, times, vinfo = _state(len(problem.vehicles), len(problem.visits))
     r = vehicle
     routes[r, : len(seq)] = seq
