@@ -18,7 +18,11 @@ The way through :func:`plan_week`:
    search prefers each request's caregivers of the other days (:data:`CONTINUITY_MINUTES`);
    a group of several stations, whose days are too large for the router, re-routes each
    station's routes of a day among themselves instead;
-4. requests planned short get visits added on days that keep them inside a pattern;
+4. requests planned short get visits added on days that keep them inside a pattern; one
+   whose days fit no pattern (the greedy week's first fitting days can leave Tuesday and
+   Friday for three visits two days apart) moves to the pattern that keeps most of them, and
+   what that pushes out goes to another of its days; in a group of several stations this
+   re-routes only the request's own station;
 5. a large-neighbourhood search moves one request to another of its patterns, or keeps a
    household with its preferred or most frequent caregiver (continuity of care), re-routing the
    days it touches and keeping what is worth more;
@@ -83,6 +87,9 @@ DEFAULT_PARAMS = SolveParams()
 #: (measured on generated districts: a 75-visit day gains 15 % in 0.5 s, 37 % in 1 s, 40 % in
 #: 3 s against the greedy routes).
 POLISH_SECONDS_PER_VISIT = 0.03
+#: Seconds kept for adding the missing visits of each request the first week plans short (a
+#: move to another pattern re-routes three or four days).
+FILL_SECONDS_PER_SHORT = 1.0
 
 #: Minutes of travel the router gives up to keep a visit with the caregiver who makes the
 #: request's other visits this week (continuity of care, 服务连续性).
@@ -267,20 +274,29 @@ def _plan_group(
     # Handing routes over is quick but not free: keep a little for it.
     end = began + 0.97 * seconds
     stations = sorted({c.station for c in sub.caregivers})
+    # Missing visits count more than travel: requests planned short keep time for filling.
+    short = sum(1 for t in group if len(t.days) < max(len(p) for p in t.patterns))
+    reserve = max(0.15 * seconds, FILL_SECONDS_PER_SHORT * short)
     if len(stations) > 1:
         # Stations that share requests make days too large for the router in the time there
-        # is: improve each station's routes of a day among themselves, round after round.
-        _polish_by_station(sub, key, stations, provider, params, end, out)
+        # is: improve each station's routes of a day among themselves, round after round,
+        # then add missing visits to the routes of their own station.
+        polished = began + max(0.5 * seconds, seconds - reserve) if short else end
+        _polish_by_station(sub, key, stations, provider, params, min(end, polished), out)
+        left = end - time.perf_counter()
+        if short and left > 0.05:
+            _fill_group(sub, key, group, provider, params, left, out, stations=stations)
         _relabel_group(sub, key, provider, out)
         return
     # The router needs about POLISH_SECONDS_PER_VISIT to converge on a day: large groups
     # spend most of their time there, small ones leave more to the moves that follow.
     visits = sum(len(t.days) for t in group)
     polish = max(0.6 * seconds, min(0.85 * seconds, POLISH_SECONDS_PER_VISIT * visits))
+    polish = max(0.5 * seconds, min(polish, seconds - reserve))
     _polish_group(sub, key, group, provider, params, began + polish, out)
     now = time.perf_counter()
-    # Missing visits count more than travel: their share of time holds even after an overrun.
-    fill = max(began + 0.75 * seconds - now, min(0.15 * seconds, end - now))
+    # Their share of time holds even after an overrun.
+    fill = max(began + 0.75 * seconds - now, min(reserve, end - now))
     if fill > 0.05:
         _fill_group(sub, key, group, provider, params, fill, out)
     rng = random.Random(f"{params.seed}:{key}")
@@ -992,19 +1008,38 @@ def _reroute_day(
     extra: Sequence[_Task] = (),
     widen: frozenset[str] = frozenset(),
     keep_better: bool,
+    station: str | None = None,
 ) -> bool:
     """Route ``day`` again from its current routes with the group's tasks of that day plus
     ``extra`` ones (``widen``: requests any qualified caregiver may serve). With
     ``keep_better`` the new routes replace the old only when they are worth more (served by
-    priority, then less travel); returns whether they did. Tasks' days follow."""
-    todo = [t for t in group if day in t.days] + [t for t in extra if day not in t.days]
+    priority, then less travel); returns whether they did. Tasks' days follow. With
+    ``station``, only that station's caregivers are routed again, with the visits their
+    routes hold (a group of several stations is too large to route at once)."""
+    whole = out.routes.get((key, day), ())
+    kept: tuple[Route, ...]
+    if station is None:
+        day_sub, kept, old = sub, (), whole
+        todo = [t for t in group if day in t.days]
+    else:
+        mine = {c.id for c in sub.caregivers if c.station == station}
+        day_sub = replace(sub, caregivers=tuple(c for c in sub.caregivers if c.id in mine))
+        kept = tuple(r for r in whole if r.caregiver not in mine)
+        old = tuple(r for r in whole if r.caregiver in mine)
+        held = {s.request for r in old for s in r.stops}
+        todo = [t for t in group if day in t.days and t.request.id in held]
+    todo += [t for t in extra if day not in t.days]
     visits = [DayVisit(t.request.id, t.household.id) for t in todo]
+    # A station's routes are polished with anyone of the station serving (see
+    # _reroute_station_day): narrowing them again would take stops out of the current routes.
     teams = {
-        t.request.id: None if t.request.id in widen else _first_choice(sub, t, day) for t in todo
+        t.request.id: None
+        if t.request.id in widen or station is not None
+        else _first_choice(sub, t, day)
+        for t in todo
     }
-    old = out.routes.get((key, day), ())
     routes, dropped, _ = _solve_day(
-        sub,
+        day_sub,
         day,
         visits,
         teams,
@@ -1020,7 +1055,7 @@ def _reroute_day(
         # Placing a new visit may need others swapped out, which a search started from the
         # current routes seldom finds; a fresh solve of the day does.
         fresh = _solve_day(
-            sub,
+            day_sub,
             day,
             visits,
             teams,
@@ -1035,7 +1070,13 @@ def _reroute_day(
             routes, dropped = fresh[0], fresh[1]
     if keep_better and _day_value(sub, routes) <= _day_value(sub, old):
         return False
-    out.routes[(key, day)] = routes
+    if station is not None:  # what the other stations left out stays as it was
+        asked = {v.request for v in visits}
+        dropped = [
+            *(e for e in out.dropped.get((key, day), []) if e[0].request not in asked),
+            *dropped,
+        ]
+    out.routes[(key, day)] = (*kept, *routes)
     out.dropped[(key, day)] = dropped
     served = {s.request for r in routes for s in r.stops}
     for t in todo:
@@ -1056,14 +1097,28 @@ def _fill_group(
     params: SolveParams,
     seconds: float,
     out: _Outcome,
+    *,
+    stations: Sequence[str] | None = None,
 ) -> None:
     """Add missing visits of requests planned short: on a day that keeps them inside one of
-    their patterns, re-routing that day from its current routes."""
+    their patterns, re-routing that day from its current routes; a request whose days fit no
+    pattern moves to one that keeps most of them (:func:`_move_to_pattern`, the best two of
+    :func:`_ranked_patterns`). With ``stations`` (a group of several), only the routes of a
+    request's own station are routed again."""
     deadline = time.perf_counter() + seconds
-    short = sorted(
-        (t for t in group if len(t.days) < max(len(p) for p in t.patterns)),
-        key=lambda t: -t.request.priority,
-    )
+
+    def short_tasks() -> list[_Task]:
+        return sorted(
+            (
+                t
+                for t in group
+                if len(t.days) < max(len(p) for p in t.patterns) and t.request.id not in tried
+            ),
+            key=lambda t: -t.request.priority,
+        )
+
+    tried: set[str] = set()
+    short = short_tasks()
     if not short:
         return
     working = [d for d in sub.days if any(d in c.shifts for c in sub.caregivers)]
@@ -1071,7 +1126,37 @@ def _fill_group(
     # What one re-route really takes (search plus compiling), measured as it goes; the first
     # one is always tried, as adding a visit is worth more than the seconds it may overrun.
     spent = each
-    for task in short:
+    moved = False  # the first move to another pattern is always tried, as above
+    # Adding a visit may push out others: they are tried in turn, once each.
+    while short:
+        task = short[0]
+        tried.add(task.request.id)
+        if not _fill_days(task, working):
+            # Its days fit no pattern (two visits Tuesday and Friday, three needed two days
+            # apart): the next visit needs one of them moved.
+            for pattern in _ranked_patterns(sub, out, key, task, stations)[:2]:
+                if time.perf_counter() + (3 * spent if moved else 0.0) > deadline:
+                    return
+                moved = True
+                began = time.perf_counter()
+                done = _move_to_pattern(
+                    sub,
+                    key,
+                    task,
+                    pattern,
+                    group,
+                    provider,
+                    params,
+                    each,
+                    out,
+                    deadline=deadline,
+                    stations=stations,
+                )
+                spent = max(spent, (time.perf_counter() - began) / 3)
+                if done:
+                    break
+            short = short_tasks()
+            continue
         for day in _fill_days(task, working):
             if time.perf_counter() + spent > deadline:
                 return
@@ -1092,8 +1177,193 @@ def _fill_group(
                 extra=[task],
                 widen=frozenset({task.request.id}),
                 keep_better=True,
+                station=_home_station(sub, out, key, task, stations),
             )
             spent = max(spent, time.perf_counter() - began)
+        short = short_tasks()
+
+
+def _ranked_patterns(
+    sub: Scenario, out: _Outcome, key: str, task: _Task, stations: Sequence[str] | None
+) -> list[tuple[str, ...]]:
+    """The patterns a short request could move to, best first: those that keep most of its
+    days, then those whose new days have the most time to spare at its station."""
+    current = set(task.days)
+    if task.pinned:
+        return []
+    options = [p for p in task.patterns if not current <= set(p)]
+    home = _home_station(sub, out, key, task, stations)
+    mine = {c.id for c in sub.caregivers if home is None or c.station == home}
+    minutes = {r.id: r.minutes for _, r in sub.requests()}
+    busy = {
+        d: sum(
+            minutes.get(s.request, 0)
+            for r in out.routes.get((key, d), ())
+            if r.caregiver in mine
+            for s in r.stops
+        )
+        - sum(_capacity_minutes(c, (d,)) for c in sub.caregivers if c.id in mine)
+        for d in DAYS
+    }
+    return sorted(
+        options,
+        key=lambda p: (-len(current & set(p)), sum(busy[d] for d in p if d not in current), p),
+    )
+
+
+def _move_to_pattern(
+    sub: Scenario,
+    key: str,
+    task: _Task,
+    pattern: tuple[str, ...],
+    group: Sequence[_Task],
+    provider: TravelProvider,
+    params: SolveParams,
+    seconds: float,
+    out: _Outcome,
+    *,
+    deadline: float,
+    stations: Sequence[str] | None = None,
+) -> bool:
+    """Move a short request onto ``pattern``: its visits leave the days outside it and go to
+    the pattern's other days, each day re-routed from its current routes; visits this pushes
+    out go to another day of theirs where they fit, while there is time before ``deadline``
+    (``time.perf_counter``). Kept (returns True) when the days touched serve more by
+    priority. ``stations`` as in :func:`_fill_group`."""
+    current = set(task.days)
+    home = _home_station(sub, out, key, task, stations)
+    gone = [d for d in DAYS if d in current and d not in pattern]
+    new = [d for d in pattern if d not in current]
+    affected = [*gone, *new]
+    saved_days = {t.request.id: (t.days, t.widened) for t in group}
+    saved = {d: (out.routes.get((key, d), ()), out.dropped.get((key, d), [])) for d in affected}
+    before = sum(_score(sub, saved[d][0]) for d in affected)
+    task.days = tuple(d for d in task.days if d in pattern)
+    for day in gone:  # taking a visit out keeps every other stop's times: no search needed
+        shorter = _without(sub, out.routes.get((key, day), ()), task.request.id)
+        if shorter is not None:
+            out.routes[(key, day)] = shorter
+            continue
+        holder = _station_of_visit(sub, out, key, day, task.request.id)
+        _reroute_day(
+            sub,
+            key,
+            day,
+            group,
+            provider,
+            params,
+            seconds,
+            out,
+            keep_better=False,
+            station=holder if stations is not None else None,
+        )
+    for day in new:
+        _reroute_day(
+            sub,
+            key,
+            day,
+            group,
+            provider,
+            params,
+            seconds,
+            out,
+            extra=[task],
+            widen=frozenset({task.request.id}),
+            keep_better=False,
+            station=home,
+        )
+    # Visits the move pushed out go to another day of theirs where they fit.
+    working = [d for d in sub.days if any(d in c.shifts for c in sub.caregivers)]
+    for other in group:
+        if other is task or len(other.days) >= len(saved_days[other.request.id][0]):
+            continue
+        lost = set(saved_days[other.request.id][0]) - set(other.days)
+        for n, day in enumerate(d for d in _fill_days(other, working) if d not in lost):
+            # One day each even past the deadline: the move is only worth it when they fit.
+            if n and time.perf_counter() + seconds > deadline:
+                break
+            if day not in saved:
+                saved[day] = (out.routes.get((key, day), ()), out.dropped.get((key, day), []))
+                before += _score(sub, saved[day][0])
+                affected.append(day)
+            placed = _reroute_day(
+                sub,
+                key,
+                day,
+                group,
+                provider,
+                params,
+                seconds,
+                out,
+                extra=[other],
+                widen=frozenset({other.request.id}),
+                keep_better=True,
+                station=_home_station(sub, out, key, other, stations),
+            )
+            if placed:
+                break
+    if sum(_score(sub, out.routes.get((key, d), ())) for d in affected) > before:
+        return True
+    for d, (routes, dropped) in saved.items():
+        out.routes[(key, d)] = routes
+        out.dropped[(key, d)] = dropped
+    for t in group:
+        t.days, t.widened = saved_days[t.request.id]
+    return False
+
+
+def _without(sub: Scenario, routes: Sequence[Route], request: str) -> tuple[Route, ...] | None:
+    """``routes`` with the stops of ``request`` taken out (a route left empty goes), the other
+    stops keeping their times; ``None`` when riding straight on would take longer than the
+    detour did (a travel model without the triangle inequality)."""
+    index = ScenarioIndex.of(sub)
+    minutes = scenario_travel(sub)
+    out = []
+    for r in routes:
+        stops = tuple(s for s in r.stops if s.request != request)
+        if len(stops) == len(r.stops):
+            out.append(r)
+            continue
+        if not stops:
+            continue
+        shorter = replace(r, stops=stops)
+        legs = route_leg_minutes(index, shorter, minutes)
+        departs = [shorter.leave, *(s.end for s in stops)]
+        arrives = [*(s.arrival for s in stops), shorter.back]
+        if any(
+            leg is None or a < d + leg for leg, d, a in zip(legs, departs, arrives, strict=True)
+        ):
+            return None
+        out.append(shorter)
+    return tuple(out)
+
+
+def _station_of_visit(sub: Scenario, out: _Outcome, key: str, day: str, request: str) -> str | None:
+    """The station of the caregiver whose route holds ``request`` on ``day``, if any."""
+    for route in out.routes.get((key, day), ()):
+        if any(s.request == request for s in route.stops):
+            return sub.caregiver(route.caregiver).station
+    return None
+
+
+def _home_station(
+    sub: Scenario, out: _Outcome, key: str, task: _Task, stations: Sequence[str] | None
+) -> str | None:
+    """Of ``stations`` (``None``: the group is one station), the one whose caregivers make
+    most of ``task``'s visits, else the nearest with a caregiver qualified for it."""
+    if stations is None:
+        return None
+    count: dict[str, int] = defaultdict(int)
+    for d in task.days:
+        st = _station_of_visit(sub, out, key, d, task.request.id)
+        if st is not None:
+            count[st] += 1
+    if count:
+        return max(count, key=lambda st: (count[st], st))
+    h, r = task.household, task.request
+    able = {c.station for c in sub.caregivers if qualified(c, h, r)} & set(stations)
+    where = [s for s in sub.stations if s.id in (able or set(stations))]
+    return min(where, key=lambda s: haversine_km(h.lat, h.lon, s.lat, s.lon)).id
 
 
 def _fits_pattern(task: _Task, days: Sequence[str]) -> bool:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from dispatch.checker import check_plan
 from dispatch.daily import DayVisit, compile_day
+from dispatch.greedy import plan_greedy
 from dispatch.model import (
     DAYS,
     Break,
@@ -144,6 +145,63 @@ def test_three_visits_two_days_apart_fall_on_mon_wed_fri() -> None:
     plan = plan_week(sc, params=FAST)
     clean(sc, plan)
     assert planned_days(plan, "R") == ["mon", "wed", "fri"]
+
+
+def _dead_pattern_week(*, second_station: bool = False) -> Scenario:
+    """One caregiver, Tuesday to Saturday, mornings; Saturday is longer. B (a long visit, on
+    Thursday or Saturday) comes first: the greedy week puts it on Thursday, where A no longer
+    fits, so A gets Tuesday and Friday, and the third visit two days on has no day left. A's
+    only pattern is Tuesday, Thursday, Saturday; on Saturday both fit.
+
+    With ``second_station``, station T 11 km north has D1, who works Fridays and does personal
+    care only; C's visits (Wednesday and Friday) go to C1 on Wednesday and, as C1's Friday is
+    full, to D1 on Friday: the two stations share a request and are planned as one group."""
+    days = ("tue", "wed", "thu", "fri", "sat")
+    hours = {d: (hm("08:00"), hm("11:00")) for d in days} | {"sat": (hm("08:00"), hm("13:00"))}
+    c1 = replace(caregiver("C1", days=days), shifts=MappingProxyType(hours))
+    b = request("B", minutes=150, windows=((hm("08:00"), hm("10:30")),), days=("thu", "sat"))
+    a = request(
+        "A", windows=((hm("08:00"), hm("10:00")),), visits_per_week=3, min_gap_days=2, priority=80
+    )
+    homes = [household("H1", replace(b, priority=40)), household("H2", a, north=0.008)]
+    if not second_station:
+        return week((c1,), *homes, days=days)
+    d1 = replace(caregiver("D1", days=("fri",), skills=("care",)), station="T")
+    c = request("C", service="care", minutes=120, visits_per_week=2, patterns=(("wed", "fri"),))
+    return Scenario(
+        name="two stations, one group",
+        days=days,
+        stations=(Station("S", 38.0, 106.0), Station("T", 38.1, 106.0)),
+        caregivers=(c1, d1),
+        households=(*homes, household("H3", c, north=-0.004)),
+    )
+
+
+def test_visits_left_on_days_of_no_pattern_are_moved_onto_one() -> None:
+    sc = _dead_pattern_week()
+    greedy = plan_greedy(sc)
+    assert planned_days(greedy, "A") == ["tue", "fri"] and planned_days(greedy, "B") == ["thu"]
+    plan = plan_week(sc, params=SolveParams(time_limit=5))
+    clean(sc, plan)
+    assert planned_days(plan, "A") == ["tue", "thu", "sat"]
+    assert planned_days(plan, "B") == ["sat"]
+    assert plan.unassigned == ()
+
+
+def test_a_group_of_stations_moves_visits_onto_a_pattern_too() -> None:
+    sc = _dead_pattern_week(second_station=True)
+    greedy = plan_greedy(sc)
+    assert planned_days(greedy, "A") == ["tue", "fri"] and planned_days(greedy, "B") == ["thu"]
+    assert {r.caregiver for r in greedy.routes for s in r.stops if s.request == "C"} == {
+        "C1",
+        "D1",
+    }
+    plan = plan_week(sc, params=SolveParams(time_limit=5))
+    clean(sc, plan)
+    assert planned_days(plan, "A") == ["tue", "thu", "sat"]
+    assert planned_days(plan, "B") == ["sat"]
+    assert planned_days(plan, "C") == ["wed", "fri"]
+    assert plan.unassigned == ()
 
 
 def test_visits_that_cannot_be_spread_are_frequency_spacing() -> None:
