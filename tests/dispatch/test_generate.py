@@ -251,12 +251,12 @@ def test_load_of_a_hand_built_scenario():
 
 
 @pytest.mark.parametrize("seed", [1, 5, 9])
-def test_required_work_is_at_most_seventy_percent_of_capacity(seed):
-    # Skills and the morning peak need more hands than the total alone: the load comes out
-    # below the target, but not far below.
+def test_required_work_is_about_seventy_percent_of_capacity(seed):
+    # Skills and the morning peak need more hands than the total alone; with days off moved to
+    # where the slack is and spare slots dropped, the load comes within a few points of target.
     sc = generate_district(households=300, stations=6, seed=seed)
     load = estimate_load(sc)
-    assert 0.5 < load.ratio <= TARGET_LOAD + 0.01
+    assert TARGET_LOAD - 0.04 < load.ratio <= TARGET_LOAD + 0.01
     assert 0 < load.travel_minutes < load.service_minutes
 
 
@@ -270,8 +270,11 @@ def _station_of(sc: Scenario, h: Household) -> str:
     return min(sc.stations, key=lambda s: haversine_km(h.lat, h.lon, s.lat, s.lon)).id
 
 
-def _day_need(sc: Scenario, station: str, day: str, skill: str | None, *, morning: bool) -> float:
-    """Service + one-leg travel minutes a day, each request's visits spread over its days."""
+def _day_need(
+    sc: Scenario, station: str, day: str, skill: str | None, *, morning: bool, noon: bool = False
+) -> float:
+    """Service + one-leg travel minutes a day, each request's visits spread over its days
+    (``morning``: those whose windows close by 12:30; ``noon``: those over by 12:00)."""
     st = sc.station(station)
     modes = [c.mode for c in sc.caregivers if c.station == station]
     need = 0.0
@@ -279,6 +282,8 @@ def _day_need(sc: Scenario, station: str, day: str, skill: str | None, *, mornin
         if _station_of(sc, h) != station or (skill is not None and r.required_skill != skill):
             continue
         if morning and max(end for _, end in r.windows) > parse_hhmm("12:30"):
+            continue
+        if noon and max(end for _, end in r.windows) + r.minutes > parse_hhmm("12:00"):
             continue
         allowed = [d for d in sc.days if r.days is None or d in r.days]
         if day not in allowed:
@@ -289,13 +294,17 @@ def _day_need(sc: Scenario, station: str, day: str, skill: str | None, *, mornin
     return need
 
 
-def _day_supply(sc: Scenario, station: str, day: str, skill: str | None, *, morning: bool) -> float:
+def _day_supply(
+    sc: Scenario, station: str, day: str, skill: str | None, *, morning: bool, noon: bool = False
+) -> float:
     total = 0.0
     for c in sc.caregivers:
         if c.station != station or day not in c.shifts or (skill and skill not in c.skills):
             continue
         start, end = c.shifts[day]
-        if morning:
+        if noon:
+            total += max(0, min(end, parse_hhmm("12:00")) - start)
+        elif morning:
             total += max(0, min(end, parse_hhmm("12:30")) - start)
         else:
             total += productive_minutes(c, sc.days) / len(c.shifts)
@@ -303,7 +312,7 @@ def _day_supply(sc: Scenario, station: str, day: str, skill: str | None, *, morn
 
 
 @pytest.mark.parametrize("seed", [1, 6])
-def test_each_skill_and_the_morning_peak_fit_every_station_and_day(seed):
+def test_each_skill_and_the_morning_peaks_fit_every_station_and_day(seed):
     sc = generate_district(households=200, stations=4, seed=seed)
     for st in sc.stations:
         for day in sc.days:
@@ -313,6 +322,8 @@ def test_each_skill_and_the_morning_peak_fit_every_station_and_day(seed):
             for skill in ("personal_care", None):  # personal care and the lunch round
                 need = _day_need(sc, st.id, day, skill, morning=True)
                 assert need <= 0.80 * _day_supply(sc, st.id, day, skill, morning=True) + 1e-6
+                need = _day_need(sc, st.id, day, skill, morning=False, noon=True)
+                assert need <= 0.75 * _day_supply(sc, st.id, day, skill, morning=False, noon=True)
     part = [c for c in sc.caregivers if c.max_minutes_per_week == 1200]
     assert part and all(set(c.shifts.values()) == {(450, 690)} for c in part)  # 07:30-11:30
     saturday = [c for c in sc.caregivers if "sat" in c.shifts]
