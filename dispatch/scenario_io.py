@@ -912,11 +912,29 @@ class _Parser:
             if cid not in caregiver_ids:
                 self.r.error(path, f"unknown caregiver {cid}{_hint(cid, caregiver_ids)}")
         request_ids = {q for q, _ in refs.requests}
+        follows: dict[str, tuple[str, str]] = {}
         for rid, path, owner in refs.after_refs:
             if rid == owner:
                 self.r.error(path, "a request cannot follow itself")
             elif rid not in request_ids:
                 self.r.error(path, f"unknown request {rid}{_hint(rid, request_ids)}")
+            else:
+                follows[owner] = (rid, path)
+        reported: set[str] = set()
+        for owner in follows:
+            chain = [owner]
+            while chain[-1] in follows and follows[chain[-1]][0] not in chain:
+                chain.append(follows[chain[-1]][0])
+            back_to = follows.get(chain[-1], (None, ""))[0]
+            if back_to is None or back_to in reported:
+                continue
+            circle = chain[chain.index(back_to) :]
+            reported.update(circle)
+            self.r.error(
+                follows[circle[0]][1],
+                "requests " + " → ".join([*circle, circle[0]]) + " follow each other in a "
+                "circle; one of them must come first (关联服务不能成环)",
+            )
 
 
 def _warn_doubtful(scenario: Scenario, r: DocumentReader) -> None:
