@@ -120,6 +120,7 @@ def compile_day(
     pins: Sequence[Pin] = (),
     minutes_used: Mapping[str, int] | None = None,
     optional: bool = True,
+    fixed_starts: Mapping[str, int] | None = None,
 ) -> DayProblem:
     """Build the integer routing problem of ``day`` for ``visits``.
 
@@ -128,7 +129,10 @@ def compile_day(
     request with ``after`` is synced to its first request's visit when that one is routed too.
 
     ``minutes_used`` is the working time each caregiver already has this week (their weekly cap
-    then bounds the day's route length). Visits no caregiver could ever do (skill, gender,
+    then bounds the day's route length). ``fixed_starts`` are the starts of visits routed
+    elsewhere this day and not moved (a kept route): a visit linked to one of them (``after``,
+    either way) keeps its delay through narrowed windows. Visits no caregiver could ever do
+    (skill, gender,
     forbidden, no shift) are not sent to the solver; they come back in ``prefiltered`` with their
     reason. ``optional=False`` makes every visit mandatory (benchmarks whose instances demand it).
     Raises ``KeyError`` for ids that are not in the scenario.
@@ -193,8 +197,13 @@ def compile_day(
             continue
         kept.append(visit)
         kept_specs.append((h, r, frozenset(allowed)))
-    kept, kept_specs, linked_out = _drop_unlinked(kept, kept_specs, day)
+    fixed = dict(fixed_starts or {})
+    kept, kept_specs, linked_out = _drop_unlinked(kept, kept_specs, day, fixed, requests)
     prefiltered.extend(linked_out)
+    windows_of = {
+        v.request: _linked_windows(r, fixed, requests)
+        for v, (_h, r, _a) in zip(kept, kept_specs, strict=True)
+    }
 
     hh_loc = {h.id: place(f"household:{h.id}", h.lat, h.lon) for h, _, _ in kept_specs}
     matrices = tuple(np.asarray(travel.matrix(places, m), dtype=np.int64) for m in modes)
@@ -215,7 +224,7 @@ def compile_day(
                 VisitSpec(
                     location=hh_loc[h.id],
                     duration=r.minutes,
-                    windows=tuple(sorted(r.windows)),
+                    windows=windows_of[v.request],
                     allowed_vehicles=allowed if len(allowed) < len(working) else None,
                     penalty=None
                     if (not optional or spot is not None)
@@ -226,8 +235,8 @@ def compile_day(
                 )
             )
     for v, (_h, r, _allowed) in zip(kept, kept_specs, strict=True):
-        if r.after is None:
-            continue
+        if r.after is None or r.after.request not in first_node:
+            continue  # no link, or to a fixed visit: kept by the narrowed windows
         for k in range(max(1, r.staff)):
             syncs.append(
                 Sync(
@@ -306,39 +315,68 @@ def decode_day(
     return tuple(routes), tuple(unassigned)
 
 
+def _linked_windows(
+    r: ServiceRequest,
+    fixed: Mapping[str, int],
+    requests: Mapping[str, tuple[Household, ServiceRequest]],
+) -> tuple[tuple[int, int], ...]:
+    """``r``'s start windows, narrowed by its links to visits with ``fixed`` starts: after its
+    first visit, or before a visit that follows it (empty when no start keeps the delays)."""
+    bounds = [(lo, hi) for lo, hi in sorted(r.windows)]
+    limits: list[tuple[int, int]] = []
+    if r.after is not None and r.after.request in fixed:
+        start = fixed[r.after.request]
+        limits.append((start + r.after.min_minutes, start + r.after.max_minutes))
+    for rid, start in fixed.items():
+        link = requests[rid][1].after if rid in requests else None
+        if link is not None and link.request == r.id:
+            limits.append((start - link.max_minutes, start - link.min_minutes))
+    for lo_l, hi_l in limits:
+        bounds = [(max(lo, lo_l), min(hi, hi_l)) for lo, hi in bounds]
+        bounds = [(lo, hi) for lo, hi in bounds if lo <= hi]
+    return tuple(bounds)
+
+
 def _drop_unlinked(
     kept: list[DayVisit],
     specs: list[tuple[Household, ServiceRequest, frozenset[int]]],
     day: str,
+    fixed: Mapping[str, int],
+    requests: Mapping[str, tuple[Household, ServiceRequest]],
 ) -> tuple[
     list[DayVisit],
     list[tuple[Household, ServiceRequest, frozenset[int]]],
     list[tuple[DayVisit, Reason, str]],
 ]:
-    """Leave out linked visits (``after``) whose first visit is not routed this day, repeatedly
-    (a chain breaks from its first missing link)."""
+    """Leave out linked visits (``after``) whose first visit is neither routed this day nor
+    ``fixed``, repeatedly (a chain breaks from its first missing link), and visits whose links to
+    ``fixed`` visits leave no start."""
     out: list[tuple[DayVisit, Reason, str]] = []
     while True:
-        present = {v.request for v in kept}
-        bad = [
-            i
-            for i, (_h, r, _a) in enumerate(specs)
-            if r.after is not None and r.after.request not in present
-        ]
+        present = {v.request for v in kept} | set(fixed)
+        bad: list[tuple[int, str]] = []
+        for i, (_h, r, _a) in enumerate(specs):
+            link = r.after
+            if link is not None and link.request not in present:
+                bad.append(
+                    (
+                        i,
+                        f"follows request {link.request}, which is not routed on {day} "
+                        "(关联的前序服务当天未安排)",
+                    )
+                )
+            elif fixed and not _linked_windows(r, fixed, requests):
+                bad.append(
+                    (
+                        i,
+                        f"no start in its windows keeps its delay to the visits kept on {day} "
+                        "(与已排关联服务的间隔无法满足)",
+                    )
+                )
         if not bad:
             return kept, specs, out
-        for i in bad:
-            link = specs[i][1].after
-            assert link is not None
-            out.append(
-                (
-                    kept[i],
-                    Reason.LINKED_VISIT,
-                    f"follows request {link.request}, which is not routed on {day} "
-                    "(关联的前序服务当天未安排)",
-                )
-            )
-        drop = set(bad)
+        out += [(kept[i], Reason.LINKED_VISIT, detail) for i, detail in bad]
+        drop = {i for i, _ in bad}
         kept = [v for i, v in enumerate(kept) if i not in drop]
         specs = [s for i, s in enumerate(specs) if i not in drop]
 

@@ -376,6 +376,7 @@ def _reroute_station_day(
         hint=part,
         locked=frozenset(c for c, d in out.locked if d == day),
         affinity=_affinity(out, key, day),
+        fixed=[r for r in routes if r.caregiver not in mine],
     )
     served = {s.request for r in new for s in r.stops}
     if any(v.request not in served for v in visits):
@@ -717,12 +718,14 @@ def _solve_day(
     hint: Sequence[Route] = (),
     locked: frozenset[str] = frozenset(),
     affinity: Mapping[str, Mapping[str, int]] | None = None,
+    fixed: Sequence[Route] = (),
 ) -> tuple[tuple[Route, ...], list[tuple[DayVisit, Reason, str]], int]:
     """Route ``visits`` on ``day``; ``teams[request]`` narrows who may serve (``None``: any
     qualified). The search starts from the ``hint`` routes when they are still feasible;
     ``affinity[request][caregiver]`` (visits on the other days) makes the search prefer a
-    request's usual caregivers (:data:`CONTINUITY_MINUTES`). Returns routes, dropped visits
-    with reasons, and the priority-weighted score."""
+    request's usual caregivers (:data:`CONTINUITY_MINUTES`). ``fixed`` are routes of the day
+    that stay as they are (another station's): visits linked to theirs keep the delays.
+    Returns routes, dropped visits with reasons, and the priority-weighted score."""
     if not any(day in c.shifts for c in sub.caregivers) or not visits:
         dropped: list[tuple[DayVisit, Reason, str]] = []
         for v in visits:
@@ -748,16 +751,20 @@ def _solve_day(
             provider,
             used,
             others,
+            (*kept, *fixed),
         )
         if frozen:
             off = {r.caregiver for r in frozen}
-            fixed = {s.request for r in frozen for s in r.stops}
+            held = {s.request for r in frozen for s in r.stops}
             sub = replace(sub, caregivers=tuple(c for c in sub.caregivers if c.id not in off))
-            visits = [v for v in visits if v.request not in fixed]
+            visits = [v for v in visits if v.request not in held]
             hint = [r for r in hint if r.caregiver not in off]
             if not visits or not any(day in c.shifts for c in sub.caregivers):
                 return frozen, [], _score(sub, frozen)
-    compiled = compile_day(sub, day, travel=provider, visits=visits, minutes_used=used)
+    starts = {s.request: s.start for r in (*frozen, *fixed) for s in r.stops}
+    compiled = compile_day(
+        sub, day, travel=provider, visits=visits, minutes_used=used, fixed_starts=starts
+    )
     compiled = _narrow(compiled, teams)
     result = None
     if hint:
@@ -848,12 +855,18 @@ def _unrepresentable(
     provider: TravelProvider,
     used: Mapping[str, int],
     hint: Sequence[Route],
+    fixed: Sequence[Route] = (),
 ) -> tuple[Route, ...]:
-    """The ``hint`` routes the router's model rejects on their own."""
+    """The ``hint`` routes the router's model rejects on their own (``fixed`` as in
+    :func:`_solve_day`)."""
     if not hint or not any(day in c.shifts for c in sub.caregivers):
         return ()
+    starts = {s.request: s.start for r in fixed for s in r.stops}
     compiled = _narrow(
-        compile_day(sub, day, travel=provider, visits=visits, minutes_used=used), teams
+        compile_day(
+            sub, day, travel=provider, visits=visits, minutes_used=used, fixed_starts=starts
+        ),
+        teams,
     )
     start = _hint_indices(compiled, hint)
     verdict = routes_accepted(compiled.problem, start)
@@ -1050,6 +1063,7 @@ def _reroute_day(
         hint=old,
         locked=frozenset(c for c, d in out.locked if d == day),
         affinity=_affinity(out, key, day),
+        fixed=kept,
     )
     if extra and _day_value(sub, routes) <= _day_value(sub, old):
         # Placing a new visit may need others swapped out, which a search started from the
@@ -1065,6 +1079,7 @@ def _reroute_day(
             seconds=seconds,
             hint=tuple(r for r in old if (r.caregiver, day) in out.locked),
             locked=frozenset(c for c, d in out.locked if d == day),
+            fixed=kept,
         )
         if _day_value(sub, fresh[0]) > _day_value(sub, routes):
             routes, dropped = fresh[0], fresh[1]
