@@ -13,7 +13,9 @@ What a dispatcher does today, written down so that the optimiser has something h
   and the carrying capacity.
 
 A two-person visit goes to the nearest pair of qualified caregivers who can both start it at the
-same minute. Every visit that finds no place is reported in ``unassigned`` with the first reason of
+same minute. A linked visit (``after``) comes after the request it follows, on a day that one is
+visited, starting within its delay; that visit's start is then held where it is. Every visit
+that finds no place is reported in ``unassigned`` with the first reason of
 :class:`dispatch.reasons.Reason` that applies. Times are minutes from midnight.
 """
 
@@ -231,6 +233,7 @@ class _Week:
         self.loc = loc
         self.routes: dict[tuple[str, str], _DayRoute] = {}
         self.used: dict[str, int] = {}
+        self.visits: dict[str, dict[str, list[str]]] = {}  # request -> day -> caregivers
 
     def empty_route(self, c: Caregiver, day: str) -> _DayRoute:
         """A new, unregistered empty route of ``c`` on ``day`` (a shift that day is required)."""
@@ -286,6 +289,30 @@ class _Week:
         self.used[c.id] = self.used.get(c.id, 0) - old + schedule.span
         route.nodes.insert(position, node)
         route.schedule = schedule
+        self.visits.setdefault(node.request, {}).setdefault(route.day, []).append(c.id)
+
+    def hold(self, request: str, day: str) -> tuple[int, list[tuple[_DayRoute, int, _Node]]]:
+        """Fix the start of ``request``'s visit on ``day`` where it is (a one-minute window on
+        every caregiver's node), so that later insertions cannot move it. Returns the start
+        and what :meth:`release` needs to undo it."""
+        held: list[tuple[_DayRoute, int, _Node]] = []
+        start = -1
+        for cid in self.visits[request][day]:
+            route = self.routes[(cid, day)]
+            assert route.schedule is not None
+            i = next(k for k, n in enumerate(route.nodes) if n.request == request)
+            node = route.nodes[i]
+            start = route.schedule.starts[i]
+            held.append((route, i, node))
+            route.nodes[i] = _Node(
+                node.request, node.household, node.loc, node.minutes, ((start, start),), node.load
+            )
+        return start, held
+
+    def release(self, held: Sequence[tuple[_DayRoute, int, _Node]]) -> None:
+        """Undo :meth:`hold` (the routes have not changed since)."""
+        for route, i, node in held:
+            route.nodes[i] = node
 
     def place_single(self, route: _DayRoute, node: _Node) -> bool:
         """Insert ``node`` at the cheapest feasible position of ``route``; False when none."""
@@ -388,6 +415,17 @@ def _reasons(
             scenario, h, r, scenario.caregivers, day=allowed_days[0] if allowed_days else "-"
         )
         return [entry(reason or Reason.NO_QUALIFIED_CAREGIVER, missing, detail)]
+    if r.after is not None:
+        first = sorted(week.visits.get(r.after.request, {}), key=DAYS.index)
+        return [
+            entry(
+                Reason.LINKED_VISIT,
+                missing,
+                f"follows request {r.after.request}, planned on {', '.join(first) or 'no day'}; "
+                f"no qualified caregiver could start it {r.after.min_minutes}-"
+                f"{r.after.max_minutes} min after that visit (关联服务间隔无法满足)",
+            )
+        ]
     working = [d for d in allowed_days if any(d in c.shifts for c in candidates)]
     if not working:
         days = ", ".join(allowed_days) or "none"
@@ -471,7 +509,7 @@ def plan_greedy(scenario: Scenario, *, travel: TravelProvider | None = None) -> 
     }
     week = _Week(scenario, matrices, loc)
     unassigned: list[Unassigned] = []
-    for h, r in scenario.requests():
+    for h, r in _linked_order(scenario):
         if r.visits_per_week < 1:
             continue
         hloc = loc[f"household:{h.id}"]
@@ -483,11 +521,12 @@ def plan_greedy(scenario: Scenario, *, travel: TravelProvider | None = None) -> 
         allowed_days = [d for d in scenario.days if r.days is None or d in r.days]
         chosen: list[str] = []
         for _ in range(r.visits_per_week):
-            placed = (
-                _place_single(week, node, candidates, allowed_days, chosen, r)
-                if r.staff <= 1
-                else _place_pair(week, node, candidates, allowed_days, chosen, r)
-            )
+            if r.after is not None:
+                placed = _place_linked(week, node, candidates, allowed_days, chosen, r)
+            elif r.staff <= 1:
+                placed = _place_single(week, node, candidates, allowed_days, chosen, r)
+            else:
+                placed = _place_pair(week, node, candidates, allowed_days, chosen, r)
             if placed is None:
                 break
             chosen.append(placed)
@@ -497,6 +536,59 @@ def plan_greedy(scenario: Scenario, *, travel: TravelProvider | None = None) -> 
     plan = Plan(scenario=scenario.name, routes=_routes(week), unassigned=tuple(unassigned))
     kpis = plan_kpis(scenario, plan, travel=_travel_fn(matrices, loc))
     return Plan(plan.scenario, plan.routes, plan.unassigned, MappingProxyType(kpis))
+
+
+def _linked_order(scenario: Scenario) -> list[tuple[Household, ServiceRequest]]:
+    """Requests in order of arrival, each linked one (``after``) moved to just after the request
+    it follows when that one comes later; links in a circle keep their order."""
+    pending = list(scenario.requests())
+    ids = {r.id for _, r in pending}
+    out: list[tuple[Household, ServiceRequest]] = []
+    done: set[str] = set()
+    while pending:
+        ready = [
+            (h, r)
+            for h, r in pending
+            if r.after is None or r.after.request in done or r.after.request not in ids
+        ]
+        if not ready:  # a circle of links: the rest in their order
+            out += pending
+            break
+        first = ready[0]
+        out.append(first)
+        done.add(first[1].id)
+        pending.remove(first)
+    return out
+
+
+def _place_linked(
+    week: _Week,
+    node: _Node,
+    candidates: Sequence[Caregiver],
+    allowed_days: Sequence[str],
+    chosen: Sequence[str],
+    r: ServiceRequest,
+) -> str | None:
+    """A visit of linked request ``r`` on a day its first request is visited, starting within
+    the delay after that visit, whose start is held from then on."""
+    link = r.after
+    assert link is not None
+    visited = week.visits.get(link.request, {})
+    for d in allowed_days:
+        if d not in visited or not _day_fits(d, chosen, r):
+            continue
+        start, held = week.hold(link.request, d)
+        lo, hi = start + link.min_minutes, start + link.max_minutes
+        windows = tuple(
+            (max(a, lo), min(b, hi)) for a, b in node.windows if max(a, lo) <= min(b, hi)
+        )
+        linked = _Node(node.request, node.household, node.loc, node.minutes, windows, node.load)
+        if windows:
+            place = _place_single if r.staff <= 1 else _place_pair
+            if place(week, linked, candidates, [d], chosen, r) is not None:
+                return d
+        week.release(held)
+    return None
 
 
 def _place_single(

@@ -6,7 +6,7 @@ from types import MappingProxyType
 
 from hypothesis import strategies as st
 
-from dispatch.model import Break, Caregiver, Household, Scenario, ServiceRequest, Station
+from dispatch.model import After, Break, Caregiver, Household, Scenario, ServiceRequest, Station
 
 SKILLS = ("cleaning", "bathing", "meal_delivery")
 WEEK = ("mon", "tue", "wed", "thu", "fri")
@@ -34,6 +34,7 @@ def scenarios(
     ``days`` fixes the planned days (default: a random subset of Monday-Friday). ``weekly``
     draws frequencies, spacing, allowed days and two-person visits; without it every request
     wants one one-person visit on any day and a random priority (what one routed day asks).
+    A household's second request follows its first (``after``) one time in three.
     """
     if days is None:
         days = tuple(d for d in WEEK if draw(st.booleans())) or ("mon",)
@@ -84,6 +85,9 @@ def scenarios(
                 }
             else:
                 extra = {"priority": draw(st.integers(1, 100))}
+            if j == 1 and draw(st.integers(0, 2)) == 0:  # linked to the first: 关联服务
+                low = draw(st.sampled_from([0, 30, 60]))
+                extra["after"] = After(f"H{i}-R0", low, low + draw(st.sampled_from([0, 30, 90])))
             requests.append(ServiceRequest(**common, **extra))  # type: ignore[arg-type]
         households.append(
             Household(

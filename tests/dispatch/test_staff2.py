@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from dispatch.checker import check_plan
-from dispatch.daily import route_day
+from dispatch.daily import DayVisit, compile_day, route_day
 from dispatch.generate import generate_district
+from dispatch.greedy import plan_greedy
 from dispatch.model import (
     After,
     Break,
@@ -24,6 +25,7 @@ from dispatch.model import (
 from dispatch.reasons import Reason
 from dispatch.scenario_io import ScenarioError, parse_scenario, scenario_to_dict
 from dispatch.timeutil import parse_hhmm as hm
+from dispatch.travel import provider_for
 from dispatch.weekly import plan_week
 from solver.problem import SolveParams
 
@@ -62,6 +64,15 @@ def test_after_min_minutes_defaults_to_zero(tiny_scenario_data: Doc) -> None:
     assert req.after == After("H1-clean", 0, 5)
 
 
+def test_links_in_a_circle_are_rejected(tiny_scenario_data: Doc) -> None:
+    _request(tiny_scenario_data, "H3-nurse")["after"] = {"request": "H1-clean", "max_minutes": 5}
+    _request(tiny_scenario_data, "H1-clean")["after"] = {"request": "H3-nurse", "max_minutes": 5}
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(tiny_scenario_data)
+    texts = [str(i) for i in info.value.issues]
+    assert len(texts) == 1 and "circle" in texts[0] and ".after" in texts[0], texts
+
+
 @pytest.mark.parametrize(
     ("after", "fragment"),
     [
@@ -98,6 +109,7 @@ def ward(
     dress_window: tuple[str, str] = ("08:00", "16:00"),
     bathers: tuple[str, ...] = ("C1", "C2", "C3"),
     c2_shift: tuple[str, str] = ("08:00", "17:00"),
+    days: tuple[str, ...] = ("mon",),
 ) -> Scenario:
     def cg(cid: str, shift: tuple[str, str], rest: Break | None = None) -> Caregiver:
         skills = {"cleaning", "nursing"} | ({"bathing"} if cid in bathers else set())
@@ -105,7 +117,7 @@ def ward(
             id=cid,
             station="S1",
             skills=frozenset(skills),
-            shifts=MappingProxyType({"mon": (hm(shift[0]), hm(shift[1]))}),
+            shifts=MappingProxyType(dict.fromkeys(days, (hm(shift[0]), hm(shift[1])))),
             rest=rest,
         )
 
@@ -129,7 +141,7 @@ def ward(
     )
     return Scenario(
         name="ward",
-        days=("mon",),
+        days=days,
         travel=TravelSettings(circuity=1.0, speed_kmh=MappingProxyType({"ebike": 60.0})),
         stations=(Station("S1", 38.00, LON),),
         caregivers=(
@@ -213,3 +225,130 @@ def test_weekly_plan_of_a_district_with_bed_baths_is_checker_clean() -> None:
                 together.setdefault((s.request, route.day), set()).add(s.start)
     assert together, "no two-person visit was planned"
     assert all(len(starts) == 1 for starts in together.values())
+
+
+# --- linked visits in the greedy week and the weekly planner ------------------------------------
+
+
+def delays(plan: Plan, first: str, then: str) -> list[int]:
+    """Minutes from ``first``'s start to ``then``'s on each day both are visited."""
+    starts: dict[tuple[str, str], int] = {}
+    for route in plan.routes:
+        for s in route.stops:
+            starts[(s.request, route.day)] = s.start
+    return [
+        starts[(then, d)] - starts[(first, d)]
+        for (rid, d) in sorted(starts)
+        if rid == then and (first, d) in starts
+    ]
+
+
+def test_greedy_starts_a_linked_visit_inside_its_delay() -> None:
+    sc = ward()
+    plan = plan_greedy(sc)
+    assert check_plan(sc, plan).violations == ()
+    (delay,) = delays(plan, "H2-bath", "H2-dress")
+    assert 60 <= delay <= 90
+
+
+def test_greedy_linked_visit_that_cannot_keep_its_delay_is_unassigned() -> None:
+    # The greedy week starts the bath at 10:00; the dressing's window opens at 13:00, 180 min on.
+    sc = ward(dress_window=("13:00", "16:00"))
+    plan = plan_greedy(sc)
+    assert check_plan(sc, plan).violations == ()
+    assert reasons(plan) == {"H2-dress": Reason.LINKED_VISIT.value}
+    assert "H2-bath" in plan.unassigned[0].detail
+
+
+def test_greedy_holds_the_first_visit_once_a_linked_one_follows() -> None:
+    # C1 cleans A (from 09:30, 30 min); C2, the nurse, starts B 30 min after A. C, later, is a
+    # cleaning that must start at 09:00: it fits C1's day only in front of A, which would push A
+    # to 10:00 and break B's delay on the other route. A is held: C stays unassigned.
+    def cg(cid: str, skill: str) -> Caregiver:
+        return Caregiver(
+            cid,
+            station="S1",
+            skills=frozenset({skill}),
+            shifts=MappingProxyType({"mon": (hm("08:00"), hm("12:00"))}),
+        )
+
+    a = ServiceRequest("A", "cleaning", 30, ((hm("09:30"), hm("10:30")),))
+    b = ServiceRequest("B", "nursing", 30, ((hm("08:00"), hm("12:00")),), after=After("A", 30, 30))
+    c = ServiceRequest("C", "cleaning", 60, ((hm("09:00"), hm("09:00")),))
+    sc = Scenario(
+        name="held",
+        days=("mon",),
+        travel=TravelSettings(circuity=1.0, speed_kmh=MappingProxyType({"ebike": 60.0})),
+        stations=(Station("S1", 38.00, LON),),
+        caregivers=(cg("C1", "cleaning"), cg("C2", "nursing")),
+        households=(Household("H1", 38.01, LON, (a, b)), Household("H2", 38.01, LON, (c,))),
+    )
+    plan = plan_greedy(sc)
+    assert check_plan(sc, plan).violations == ()
+    assert delays(plan, "A", "B") == [30]
+    assert reasons(plan) == {"C": Reason.CAPACITY.value}
+
+
+def test_weekly_plan_keeps_a_bath_and_its_dressing_together() -> None:
+    sc = ward(days=("mon", "tue", "wed"))
+    plan = plan_week(sc, params=SolveParams(time_limit=3, seed=0))
+    assert check_plan(sc, plan).violations == ()
+    assert plan.unassigned == ()
+    (delay,) = delays(plan, "H2-bath", "H2-dress")
+    assert 60 <= delay <= 90
+
+
+def test_weekly_plan_routes_a_linked_pair_of_one_caregiver_visits_on_the_same_days() -> None:
+    cg = Caregiver(
+        "C1",
+        station="S1",
+        skills=frozenset({"cleaning", "nursing"}),
+        shifts=MappingProxyType(dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), (480, 1020))),
+    )
+    clean = ServiceRequest(
+        "H1-clean", "cleaning", 60, ((hm("08:30"), hm("15:00")),), visits_per_week=2, min_gap_days=2
+    )
+    dress = ServiceRequest(
+        "H1-dress",
+        "nursing",
+        30,
+        ((hm("08:00"), hm("16:00")),),
+        visits_per_week=2,
+        min_gap_days=2,
+        after=After("H1-clean", 90, 120),
+    )
+    sc = Scenario(
+        name="linked week",
+        days=("mon", "tue", "wed", "thu", "fri"),
+        travel=TravelSettings(circuity=1.0, speed_kmh=MappingProxyType({"ebike": 60.0})),
+        stations=(Station("S1", 38.00, LON),),
+        caregivers=(cg,),
+        households=(Household("H1", 38.05, LON, (clean, dress)),),
+    )
+    plan = plan_week(sc, params=SolveParams(time_limit=3, seed=0))
+    assert check_plan(sc, plan).violations == ()
+    assert plan.unassigned == ()
+    assert all(90 <= d <= 120 for d in delays(plan, "H1-clean", "H1-dress"))
+    assert len(delays(plan, "H1-clean", "H1-dress")) == 2
+
+
+def test_a_visit_linked_to_a_kept_visit_keeps_the_delay_through_its_windows() -> None:
+    # The bath stays on a kept route at 10:00: the dressing may start 11:00-11:30 only.
+    sc = ward()
+    travel = provider_for(sc)
+    dress = compile_day(
+        sc, "mon", travel=travel, visits=[DayVisit("H2-dress", "H2")], fixed_starts={"H2-bath": 600}
+    )
+    assert [v.windows for v in dress.problem.visits] == [((660, 690),)]
+    assert dress.problem.syncs == ()
+    # The other way: the dressing is kept at 11:40, so both bath nodes start 10:10-10:40.
+    bath = compile_day(
+        sc, "mon", travel=travel, visits=[DayVisit("H2-bath", "H2")], fixed_starts={"H2-dress": 700}
+    )
+    assert [v.windows for v in bath.problem.visits] == [((610, 640),), ((610, 640),)]
+    # A kept dressing at 15:00 leaves the bath no start in 10:00-11:30.
+    late = compile_day(
+        sc, "mon", travel=travel, visits=[DayVisit("H2-bath", "H2")], fixed_starts={"H2-dress": 900}
+    )
+    assert late.problem.visits == ()
+    assert [(v.request, r) for v, r, _ in late.prefiltered] == [("H2-bath", Reason.LINKED_VISIT)]

@@ -20,6 +20,7 @@ from dispatch.daily import DayVisit, compile_day
 from dispatch.greedy import plan_greedy
 from dispatch.model import (
     DAYS,
+    After,
     Break,
     Caregiver,
     Household,
@@ -368,6 +369,9 @@ def small_weeks(draw: st.DrawFn) -> Scenario:
                     min_gap_days=draw(st.integers(1, 2)),
                     priority=draw(st.integers(1, 100)),
                     staff=draw(st.sampled_from([1, 1, 1, 2])),
+                    after=After(f"H{j}-R0", 30, draw(st.sampled_from([30, 120])))
+                    if k == 1 and draw(st.booleans())
+                    else None,
                 )
             )
         households.append(
