@@ -13,10 +13,10 @@ What a dispatcher does today, written down so that the optimiser has something h
   and the carrying capacity.
 
 A two-person visit goes to the nearest pair of qualified caregivers who can both start it at the
-same minute. A linked visit (``after``) comes after the request it follows, on a day that one is
-visited, starting within its delay; that visit's start is then held where it is. Every visit
-that finds no place is reported in ``unassigned`` with the first reason of
-:class:`dispatch.reasons.Reason` that applies. Times are minutes from midnight.
+same minute, the pair of its other visits first. A linked visit (``after``) comes after the
+request it follows, on a day that one is visited, starting within its delay; that visit's start
+is then held where it is. Every visit that finds no place is reported in ``unassigned`` with the
+first reason of :class:`dispatch.reasons.Reason` that applies. Times are minutes from midnight.
 """
 
 from __future__ import annotations
@@ -618,14 +618,17 @@ def _place_pair(
     chosen: Sequence[str],
     r: ServiceRequest,
 ) -> str | None:
+    # Continuity of care for the pair: the two who made the request's other visits first.
+    before = {cid for cids in week.visits.get(node.request, {}).values() for cid in cids}
     for d in allowed_days:
         if not _day_fits(d, chosen, r):
             continue
         team = [c for c in candidates if d in c.shifts][:_PAIR_CANDIDATES]
-        for i, a in enumerate(team):
-            for b in team[i + 1 :]:
-                if week.place_pair(week.route(a, d), week.route(b, d), node):
-                    return d
+        pairs = [(a, b) for i, a in enumerate(team) for b in team[i + 1 :]]
+        pairs.sort(key=lambda ab: -((ab[0].id in before) + (ab[1].id in before)))
+        for a, b in pairs:
+            if week.place_pair(week.route(a, d), week.route(b, d), node):
+                return d
     return None
 
 

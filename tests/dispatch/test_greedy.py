@@ -205,6 +205,21 @@ def test_two_person_visit_starts_together():
     assert len({s for *_, s in got}) == 1
 
 
+def test_two_person_visits_of_a_week_keep_their_pair():
+    # C3 comes first in the list but works Wednesday only: Monday's pair is C1 and C2, and
+    # Wednesday's visit goes to the same two, not to C3 and C1.
+    bath = request("H2-bath", service="bed_bath", skill="bathing", minutes=60, staff=2,
+                   visits_per_week=2, min_gap_days=2,
+                   windows=((hm("10:00"), hm("11:30")),))  # fmt: skip
+    sc = scenario(
+        [caregiver("C3", shifts=shifts(("wed",))), caregiver("C1"), caregiver("C2")],
+        [household("H2", bath)],
+    )
+    plan = clean(sc)
+    pairs = {d: sorted(c for c, day, *_ in stops_of(plan) if day == d) for d in ("mon", "wed")}
+    assert pairs == {"mon": ["C1", "C2"], "wed": ["C1", "C2"]}
+
+
 def test_reasons_skill_gender_forbidden_no_shift():
     sc = scenario(
         [caregiver("C1", gender="M"), caregiver("C2", shifts=shifts(("mon",)))],
