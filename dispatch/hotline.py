@@ -8,7 +8,8 @@ earlier, only later), the rest (it may slide later inside its window), the shift
 daily visit cap, the weekly working minutes (the day's span from leaving the station to coming
 back, plus the minutes worked on the other days, at most ``max_minutes_per_week``) and the
 vehicle's load capacity. One option per caregiver is kept, the cheapest; the best few are
-returned. A two-caregiver visit is not searched here (it needs a planner).
+returned. :func:`find_pair_insertions` finds two caregivers who can start a two-person visit
+(双人服务) at the same minute, each inserted into their own route that way.
 
 Ranking: ``normal`` and ``urgent`` calls by added travel minutes, then by the total delay of
 the later visits, then by start; ``emergency`` calls (助急) by arrival time, and the answer says
@@ -21,7 +22,7 @@ all routes at once with numpy. Times are integer minutes from midnight.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -38,10 +39,13 @@ __all__ = [
     "HotlineAnswer",
     "InsertionOption",
     "Move",
+    "PairAnswer",
+    "PairOption",
     "RouteVisit",
     "Urgency",
     "apply_option",
     "find_insertions",
+    "find_pair_insertions",
 ]
 
 Urgency = Literal["normal", "urgent", "emergency"]
@@ -329,6 +333,37 @@ def _rank(call: Call, o: InsertionOption) -> tuple[int, ...]:
     return (o.added_travel, o.total_delay, o.start)
 
 
+def _options(
+    call: Call, candidates: Sequence[DayRoute], settings: TravelSettings, *, now: int
+) -> list[InsertionOption | None]:
+    """The cheapest option of each of ``candidates`` (``None`` where the call does not fit)."""
+    if not candidates:
+        return []
+    # Nodes of every route, concatenated: station, visits, station again.
+    lat: list[float] = []
+    lon: list[float] = []
+    offsets: list[int] = []
+    for r in candidates:
+        offsets.append(len(lat))
+        lat += [r.station_lat, *(v.lat for v in r.visits), r.station_lat]
+        lon += [r.station_lon, *(v.lon for v in r.visits), r.station_lon]
+    lat_a, lon_a = np.asarray(lat), np.asarray(lon)
+    km_new = haversine_km(call.lat, call.lon, lat_a, lon_a)
+    km_leg = np.append(haversine_km(lat_a[:-1], lon_a[:-1], lat_a[1:], lon_a[1:]), 0.0)
+    by_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    out: list[InsertionOption | None] = []
+    for r, off in zip(candidates, offsets, strict=True):
+        mode = r.caregiver.mode
+        if mode not in by_mode:
+            by_mode[mode] = (_minutes(km_new, settings, mode), _minutes(km_leg, settings, mode))
+        to_new, leg = by_mode[mode]
+        size = len(r.visits) + 2
+        out.append(
+            _try_route(call, r, now=now, to_new=to_new[off : off + size], leg=leg[off : off + size])
+        )
+    return out
+
+
 def find_insertions(
     call: Call,
     routes: Sequence[DayRoute],
@@ -351,38 +386,7 @@ def find_insertions(
         raise ValueError(f"window {call.window} ends before it starts")
     settings = travel if travel is not None else TravelSettings()
     candidates = [r for r in routes if _qualified(r.caregiver, call)]
-    options: list[InsertionOption] = []
-    if candidates:
-        # Nodes of every route, concatenated: station, visits, station again.
-        lat: list[float] = []
-        lon: list[float] = []
-        offsets: list[int] = []
-        for r in candidates:
-            offsets.append(len(lat))
-            lat += [r.station_lat, *(v.lat for v in r.visits), r.station_lat]
-            lon += [r.station_lon, *(v.lon for v in r.visits), r.station_lon]
-        lat_a, lon_a = np.asarray(lat), np.asarray(lon)
-        km_new = haversine_km(call.lat, call.lon, lat_a, lon_a)
-        km_leg = np.append(haversine_km(lat_a[:-1], lon_a[:-1], lat_a[1:], lon_a[1:]), 0.0)
-        by_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for r, off in zip(candidates, offsets, strict=True):
-            mode = r.caregiver.mode
-            if mode not in by_mode:
-                by_mode[mode] = (
-                    _minutes(km_new, settings, mode),
-                    _minutes(km_leg, settings, mode),
-                )
-            to_new, leg = by_mode[mode]
-            size = len(r.visits) + 2
-            option = _try_route(
-                call,
-                r,
-                now=now,
-                to_new=to_new[off : off + size],
-                leg=leg[off : off + size],
-            )
-            if option is not None:
-                options.append(option)
+    options = [o for o in _options(call, candidates, settings, now=now) if o is not None]
     options.sort(key=lambda o: (*_rank(call, o), o.caregiver))
     chosen = tuple(options[:limit])
     if call.urgency != "emergency":
@@ -403,6 +407,114 @@ def find_insertions(
             f"{emergency_minutes} minutes, nor later today"
         )
     return HotlineAnswer(chosen, len(candidates), within, message)
+
+
+@dataclass(frozen=True)
+class PairOption:
+    """Two caregivers who start a two-person visit (双人服务) together: ``first`` and
+    ``second`` are their own insertions, with the same ``start``."""
+
+    first: InsertionOption
+    second: InsertionOption
+
+    @property
+    def start(self) -> int:
+        return self.first.start
+
+    @property
+    def arrival(self) -> int:
+        """When the later of the two arrives."""
+        return max(self.first.arrival, self.second.arrival)
+
+    @property
+    def added_travel(self) -> int:
+        return self.first.added_travel + self.second.added_travel
+
+    @property
+    def total_delay(self) -> int:
+        return self.first.total_delay + self.second.total_delay
+
+    @property
+    def caregivers(self) -> tuple[str, str]:
+        return (self.first.caregiver, self.second.caregiver)
+
+
+@dataclass(frozen=True)
+class PairAnswer:
+    """The best pairs (best first), how many qualified caregivers were considered, and for an
+    emergency whether a pair can start within :data:`EMERGENCY_MINUTES`, with a message."""
+
+    options: tuple[PairOption, ...]
+    considered: int
+    within_emergency_minutes: bool | None = None
+    message: str = ""
+
+
+def _pair_rank(call: Call, o: PairOption) -> tuple[int, ...]:
+    if call.urgency == "emergency":
+        return (o.start, o.added_travel, o.total_delay)
+    return (o.added_travel, o.total_delay, o.start)
+
+
+def find_pair_insertions(
+    call: Call,
+    routes: Sequence[DayRoute],
+    *,
+    now: int,
+    travel: TravelSettings | None = None,
+    limit: int = 3,
+    emergency_minutes: int = EMERGENCY_MINUTES,
+    pairs_per_start: int = 3,
+) -> PairAnswer:
+    """The best ``limit`` pairs of caregivers to start a two-person ``call`` together today.
+
+    The common start is looked for among the minutes at which some qualified caregiver can
+    start it on their own (:func:`find_insertions`'s options): at each, every caregiver's
+    cheapest insertion starting exactly then, and the ``pairs_per_start`` cheapest pairs of
+    them. Ranking as :func:`find_insertions`, the pair's added travel and delays summed; an
+    emergency by the common start. Raises ``ValueError`` as :func:`find_insertions` does.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    if call.window[0] > call.window[1]:
+        raise ValueError(f"window {call.window} ends before it starts")
+    settings = travel if travel is not None else TravelSettings()
+    candidates = [r for r in routes if _qualified(r.caregiver, call)]
+    alone = [o for o in _options(call, candidates, settings, now=now) if o is not None]
+    best: dict[frozenset[str], PairOption] = {}
+    for t in sorted({o.start for o in alone}):
+        at = replace(call, window=(t, t))
+        options = sorted(
+            (o for o in _options(at, candidates, settings, now=now) if o is not None),
+            key=lambda o: (*_rank(at, o), o.caregiver),
+        )
+        pairs = sorted(
+            (PairOption(a, b) for i, a in enumerate(options) for b in options[i + 1 :]),
+            key=lambda p: _pair_rank(call, p),
+        )
+        for pair in pairs[:pairs_per_start]:
+            key = frozenset(pair.caregivers)
+            if key not in best or _pair_rank(call, pair) < _pair_rank(call, best[key]):
+                best[key] = pair
+    chosen = tuple(
+        sorted(best.values(), key=lambda p: (*_pair_rank(call, p), p.caregivers))[:limit]
+    )
+    if not chosen:
+        message = (
+            "今天没有两名护理员能同时到场 / no two caregivers can start this visit together today"
+        )
+    elif call.urgency == "emergency" and chosen[0].start > now + emergency_minutes:
+        message = (
+            f"{emergency_minutes}分钟内无两人可到，最早{chosen[0].start - now}分钟 / no pair can "
+            f"start within {emergency_minutes} minutes; the earliest starts in "
+            f"{chosen[0].start - now} minutes"
+        )
+    else:
+        message = ""
+    within = None
+    if call.urgency == "emergency":
+        within = bool(chosen) and chosen[0].start <= now + emergency_minutes
+    return PairAnswer(chosen, len(candidates), within, message)
 
 
 def apply_option(

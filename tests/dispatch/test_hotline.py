@@ -15,7 +15,14 @@ import pytest
 
 from dispatch.checker import check_plan
 from dispatch.daily import day_visits, route_day
-from dispatch.hotline import Call, DayRoute, RouteVisit, apply_option, find_insertions
+from dispatch.hotline import (
+    Call,
+    DayRoute,
+    RouteVisit,
+    apply_option,
+    find_insertions,
+    find_pair_insertions,
+)
 from dispatch.model import Break, Caregiver, Route, RouteBreak, Stop, TravelSettings
 from dispatch.scenario_io import parse_scenario
 from dispatch.travel import EARTH_RADIUS_KM
@@ -232,3 +239,95 @@ def test_load_capacity_is_kept() -> None:
     loaded = route(van, V1, V2, load=3)
     assert find_insertions(call(load=1), [loaded], now=480, travel=TRAVEL).options
     assert find_insertions(call(load=2), [loaded], now=480, travel=TRAVEL).options == ()
+
+
+# --- two-person calls (双人服务) ---------------------------------------------------------------
+
+
+def test_a_pair_starts_together_where_their_added_travel_is_least() -> None:
+    # C1 is free: alone it could start at B at 08:21 (+42). C2 has V1 at A 09:00-10:00: before
+    # V1 it starts 08:21 and delays V1 by 2 minutes (+21), after V1 at 10:11 (+21). Together:
+    # 08:21 (+63, 2 minutes of delay) or 10:11 (+63, none): 10:11 wins. C3 lacks the skill.
+    routes = [
+        route(caregiver("C1")),
+        route(caregiver("C2"), V1),
+        route(caregiver("C3", skills=frozenset({"emergency"}))),
+    ]
+    answer = find_pair_insertions(call(), routes, now=480, travel=TRAVEL)
+    assert answer.considered == 2
+    best = answer.options[0]
+    assert set(best.caregivers) == {"C1", "C2"}
+    assert (best.start, best.first.start, best.second.start) == (611, 611, 611)
+    assert (best.added_travel, best.total_delay) == (63, 0)
+    assert len(answer.options) == 1  # one pair of two caregivers
+
+
+def test_an_emergency_pair_starts_as_early_as_both_can_be_there() -> None:
+    routes = [route(caregiver("C1")), route(caregiver("C2"), V1)]
+    emergency = call(urgency="emergency")
+    answer = find_pair_insertions(emergency, routes, now=480, travel=TRAVEL)
+    best = answer.options[0]
+    assert (best.start, best.arrival, best.total_delay) == (501, 501, 2)
+    assert answer.within_emergency_minutes is False  # 21 minutes away
+    assert "21" in answer.message
+
+
+def test_no_pair_when_only_one_caregiver_is_qualified() -> None:
+    routes = [route(caregiver("C1")), route(caregiver("C2", skills=frozenset({"emergency"})))]
+    answer = find_pair_insertions(call(), routes, now=480, travel=TRAVEL)
+    assert answer.options == () and answer.considered == 1
+    assert "two caregivers" in answer.message
+
+
+def test_an_inserted_pair_passes_the_checker() -> None:
+    """As above for one caregiver, with H2's welfare visit made a two-person one: both
+    insertions go in, and the checker sees one synchronised visit."""
+    tiny = parse_scenario(fixture_data("tiny_scenario.json")).scenario
+    left_out = "H2-visit"
+    household = tiny.household("H2")
+    request = replace(next(r for r in household.requests if r.id == left_out), staff=2)
+    household = replace(
+        household,
+        requests=tuple(request if r.id == left_out else r for r in household.requests),
+    )
+    tiny = replace(
+        tiny, households=tuple(household if h.id == "H2" else h for h in tiny.households)
+    )
+    todo = [v for v in day_visits(tiny, "mon") if v.request != left_out]
+    day = route_day(tiny, "mon", visits=todo, params=SolveParams(time_limit=1))
+    minutes = {r.id: r for _, r in tiny.requests()}
+    homes = {h.id: h for h in tiny.households}
+    routes = {r.caregiver: r for r in day.routes}
+    day_routes = []
+    for c in tiny.caregivers:
+        if "mon" not in c.shifts:
+            continue
+        old = routes.get(c.id) or Route(c.id, "mon", c.shifts["mon"][0], c.shifts["mon"][0])
+        routes[c.id] = old
+        station = tiny.station(c.station)
+        visits = tuple(
+            RouteVisit(
+                s.request,
+                homes[s.household].lat,
+                homes[s.household].lon,
+                s.start,
+                s.end,
+                minutes[s.request].windows,
+            )
+            for s in old.stops
+        )
+        day_routes.append(DayRoute(c, "mon", station.lat, station.lon, visits, old.rest))
+    window = request.windows[0]
+    pair_call = Call(household.lat, household.lon, request.minutes, window, "welfare_visit")
+    answer = find_pair_insertions(pair_call, day_routes, now=0, travel=tiny.travel, limit=5)
+    assert answer.options
+    for pair in answer.options:
+        new = {}
+        for option in (pair.first, pair.second):
+            old = routes[option.caregiver]
+            stop = Stop(left_out, household.id, option.arrival, option.start, option.end)
+            new[option.caregiver] = apply_option(old, option, stop, [s.request for s in old.stops])
+        others = tuple(r for r in day.routes if r.caregiver not in new)
+        plan = replace(day, routes=(*others, *new.values()))
+        report = check_plan(tiny, plan)
+        assert report.ok, (pair, report.violations)
