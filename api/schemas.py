@@ -319,9 +319,23 @@ class MovedVisitPublic(BaseModel):
     delay: int
 
 
+class PartnerPublic(BaseModel):
+    """The second caregiver of a two-person option (双人服务): their own ETA, the added
+    travel of their route and their later visits that move; the start is the option's."""
+
+    caregiver: str
+    caregiver_name: str
+    position: int
+    eta: str
+    minutes_to_arrive: int
+    added_travel: int
+    moved: list[MovedVisitPublic]
+
+
 class HotlineOptionPublic(BaseModel):
     """One caregiver who can take the call: ``eta`` at the home, service ``start``–``end``,
-    the route's ``added_travel`` minutes and the later visits that move."""
+    the route's ``added_travel`` minutes and the later visits that move. A two-person service
+    names the ``partner`` who starts it together with them (``null`` otherwise)."""
 
     option: int
     caregiver: str
@@ -333,6 +347,7 @@ class HotlineOptionPublic(BaseModel):
     end: str
     added_travel: int
     moved: list[MovedVisitPublic]
+    partner: PartnerPublic | None = None
 
 
 class HotlinePublic(BaseModel):
@@ -360,12 +375,14 @@ class ConfirmCreate(_In):
 
 
 class ConfirmPublic(BaseModel):
-    """The confirmed order and the new published plan version."""
+    """The confirmed order and the new published plan version; for a two-person service
+    also the partner's work order."""
 
     work_order: WorkOrderPublic
     plan_id: int
     plan_version: int
     moved: list[MovedVisitPublic]
+    partner_work_order: WorkOrderPublic | None = None
 
 
 class AbsenceCreate(_In):

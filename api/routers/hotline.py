@@ -4,6 +4,7 @@ caregivers' absences."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from api.schemas import (
     HotlinePublic,
     MovedVisitPublic,
     NotKeptPublic,
+    PartnerPublic,
     ReassignedPublic,
     WindowPublic,
     WorkOrderPublic,
@@ -32,6 +34,7 @@ from api.services import hotline as service
 from api.services.errors import Conflict, FieldProblem, InputError
 from api.services.plans import published_plan
 from api.services.work_orders import assignments
+from dispatch.hotline import InsertionOption, PairOption
 from dispatch.timeutil import format_hhmm, parse_hhmm
 
 __all__ = ["router"]
@@ -81,7 +84,8 @@ def hotline_request(
     session: SessionDep, settings: SettingsDep, _who: Dispatcher, body: HotlineCreate
 ) -> HotlinePublic:
     """A hotline request (热线派单): opens a work order and proposes the best caregivers
-    with their ETA, the added travel and the later visits that would move."""
+    with their ETA, the added travel and the later visits that would move; for a two-person
+    service (双人服务) pairs who start it together."""
     if (body.household is None) == (body.caller is None):
         raise InputError(
             "需要 household 或 caller 之一 / give either household or caller",
@@ -109,21 +113,37 @@ def hotline_request(
     )
     result = service.open_call(session, request)
     names = service.caregiver_names(session)
-    options = [
-        HotlineOptionPublic(
-            option=i,
-            caregiver=o.caregiver,
-            caregiver_name=names.get(o.caregiver, ""),
-            position=o.position,
-            eta=format_hhmm(o.arrival),
-            minutes_to_arrive=o.arrival - request.now,
-            start=format_hhmm(o.start),
-            end=format_hhmm(o.end),
-            added_travel=o.added_travel,
-            moved=[_moved(m) for m in result.moved[i]],
+    options = []
+    offered: Sequence[InsertionOption | PairOption] = result.answer.options
+    for i, option in enumerate(offered):
+        o = option.first if isinstance(option, PairOption) else option
+        partner = None
+        if isinstance(option, PairOption):
+            p = option.second
+            partner = PartnerPublic(
+                caregiver=p.caregiver,
+                caregiver_name=names.get(p.caregiver, ""),
+                position=p.position,
+                eta=format_hhmm(p.arrival),
+                minutes_to_arrive=p.arrival - request.now,
+                added_travel=p.added_travel,
+                moved=[_moved(m) for m in (result.partner_moved or [])[i]],
+            )
+        options.append(
+            HotlineOptionPublic(
+                option=i,
+                caregiver=o.caregiver,
+                caregiver_name=names.get(o.caregiver, ""),
+                position=o.position,
+                eta=format_hhmm(o.arrival),
+                minutes_to_arrive=o.arrival - request.now,
+                start=format_hhmm(o.start),
+                end=format_hhmm(o.end),
+                added_travel=o.added_travel,
+                moved=[_moved(m) for m in result.moved[i]],
+                partner=partner,
+            )
         )
-        for i, o in enumerate(result.answer.options)
-    ]
     order = result.order
     assert order.visit_date is not None
     return HotlinePublic(
@@ -156,6 +176,9 @@ def confirm(
         plan_id=result.plan.id,
         plan_version=result.plan.version,
         moved=[_moved(m) for m in result.moved],
+        partner_work_order=None
+        if result.partner is None
+        else _answer(session, result.partner, who, settings),
     )
 
 

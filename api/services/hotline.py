@@ -48,8 +48,18 @@ from api.services.work_orders import OPEN_STATES, get_order, transition
 from dispatch.catalogue import Catalogue, default_catalogue
 from dispatch.coords import to_wgs84
 from dispatch.daily import DayVisit, Pin, route_day
-from dispatch.hotline import Call, DayRoute, HotlineAnswer, RouteVisit, Urgency, find_insertions
-from dispatch.model import DAYS, Household, RouteBreak, Scenario, ServiceRequest
+from dispatch.hotline import (
+    Call,
+    DayRoute,
+    HotlineAnswer,
+    InsertionOption,
+    PairAnswer,
+    RouteVisit,
+    Urgency,
+    find_insertions,
+    find_pair_insertions,
+)
+from dispatch.model import DAYS, Household, Route, RouteBreak, Scenario, ServiceRequest, Stop
 from dispatch.plan_io import plan_to_dict
 from dispatch.reasons import Reason
 from dispatch.timeutil import format_hhmm, parse_hhmm
@@ -129,21 +139,26 @@ class CallRequest:
 
 @dataclass(frozen=True)
 class HotlineResult:
-    """The opened work order, the call as solved, the answer and the routes it used."""
+    """The opened work order, the call as solved, the answer, and per option the later
+    visits that move (for a two-person call, of the first caregiver; ``partner_moved`` of
+    the second)."""
 
     order: WorkOrder
     call: Call
-    answer: HotlineAnswer
+    answer: HotlineAnswer | PairAnswer
     moved: list[list[dict[str, Any]]]
+    partner_moved: list[list[dict[str, Any]]] | None = None
 
 
 @dataclass(frozen=True)
 class ConfirmResult:
-    """The dispatched order, the new plan row and the visits that moved."""
+    """The dispatched order, the new plan row and the visits that moved; for a two-person
+    call also the partner's order (a second work order of the same visit)."""
 
     order: WorkOrder
     plan: PlanRow
     moved: list[dict[str, Any]]
+    partner: WorkOrder | None = None
 
 
 @dataclass(frozen=True)
@@ -393,11 +408,11 @@ def _call_of(
             f"未知服务 / unknown service {request.service!r}",
             [FieldProblem("body.service", f"one of {', '.join(catalogue)}")],
         )
-    if service.staff > 1:
+    if service.staff > 2:
         raise InputError(
-            f"双人服务需由调度员排班，热线无法直接派单 / {request.service} needs two caregivers "
-            "at once: a staff-2 hotline request needs a planner",
-            [FieldProblem("body.service", "a two-caregiver service")],
+            f"{service.staff}人服务需由调度员排班 / {request.service} needs {service.staff} "
+            "caregivers at once: the hotline pairs two at most",
+            [FieldProblem("body.service", "more than two caregivers")],
         )
     minutes = request.minutes if request.minutes is not None else service.minutes
     if request.window is not None:
@@ -468,13 +483,26 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
         household = session.get(HouseholdRow, request.household)
         if household is None:
             raise NotFound(f"服务对象不存在 / no household {request.household}")
-    call, window, minutes = _call_of(request, default_catalogue(), household)
+    catalogue = default_catalogue()
+    call, window, minutes = _call_of(request, catalogue, household)
+    staff = catalogue[request.service].staff
     day, routes, by_caregiver = day_routes(session, scenario, plan, request.visit_date)
-    answer = find_insertions(
-        call, routes, now=request.now, travel=scenario.travel, limit=request.options
-    )
     orders = {o.id: o for os_ in by_caregiver.values() for o in os_}
-    moved = [_moves(o.moves, orders) for o in answer.options]
+    answer: HotlineAnswer | PairAnswer
+    partner_moved: list[list[dict[str, Any]]] | None = None
+    if staff == 2:
+        answer = find_pair_insertions(
+            call, routes, now=request.now, travel=scenario.travel, limit=request.options
+        )
+        firsts = [p.first for p in answer.options]
+        seconds = [p.second for p in answer.options]
+        partner_moved = [_moves(o.moves, orders) for o in seconds]
+    else:
+        answer = find_insertions(
+            call, routes, now=request.now, travel=scenario.travel, limit=request.options
+        )
+        firsts, seconds = list(answer.options), []
+    moved = [_moves(o.moves, orders) for o in firsts]
     now = utcnow()
     order = WorkOrder(
         source="hotline",
@@ -503,24 +531,28 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
     session.flush()
     if household is None:
         order.household_id = f"caller-{order.id}"
+
+    def stored(option: InsertionOption, moves: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "caregiver": option.caregiver,
+            "position": option.position,
+            "depart": option.depart,
+            "arrival": option.arrival,
+            "start": option.start,
+            "end": option.end,
+            "back": option.back,
+            "added_travel": option.added_travel,
+            "rest": None if option.rest is None else [option.rest.start, option.rest.end],
+            "moves": moves,
+            "fingerprint": _fingerprint(by_caregiver.get(option.caregiver, [])),
+        }
+
     offered = []
-    for i, option in enumerate(answer.options):
-        offered.append(
-            {
-                "option": i,
-                "caregiver": option.caregiver,
-                "position": option.position,
-                "depart": option.depart,
-                "arrival": option.arrival,
-                "start": option.start,
-                "end": option.end,
-                "back": option.back,
-                "added_travel": option.added_travel,
-                "rest": None if option.rest is None else [option.rest.start, option.rest.end],
-                "moves": moved[i],
-                "fingerprint": _fingerprint(by_caregiver.get(option.caregiver, [])),
-            }
-        )
+    for i, option in enumerate(firsts):
+        entry = {"option": i, **stored(option, moved[i])}
+        if partner_moved is not None:
+            entry["partner"] = stored(seconds[i], partner_moved[i])
+        offered.append(entry)
     session.add(
         HotlineCall(
             work_order_id=order.id,
@@ -532,7 +564,7 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
         )
     )
     session.commit()
-    return HotlineResult(order, call, answer, moved)
+    return HotlineResult(order, call, answer, moved, partner_moved)
 
 
 # --- new plan versions ---------------------------------------------------------------------------
@@ -589,7 +621,13 @@ def _stop(request: str, household: str, arrival: int, start: int, end: int) -> d
 
 
 def _add_one_off_request(
-    session: Session, scenario: Scenario, order: WorkOrder, request_id: str, day: str
+    session: Session,
+    scenario: Scenario,
+    order: WorkOrder,
+    request_id: str,
+    day: str,
+    *,
+    staff: int = 1,
 ) -> Household:
     """Add the hotline visit to the stored scenario as a one-off request of its household (a
     new caller becomes a household); no commit. Returns the household as it now is in
@@ -627,7 +665,7 @@ def _add_one_off_request(
         "min_gap_days": 1,
         "days": [day],
         "windows": [[format_hhmm(order.window_from), format_hhmm(order.window_to)]],
-        "staff": 1,
+        "staff": staff,
     }
     if service is not None:
         request["skill"] = service.skill
@@ -660,6 +698,7 @@ def _add_one_off_request(
         days=(day,),
         skill=request.get("skill"),
         load=load,
+        staff=staff,
     )
     try:
         known = scenario.household(household.id)
@@ -692,46 +731,12 @@ def _remember(session: Session, scenario: Scenario, household: Household) -> Non
         _scenario_cache[key] = updated
 
 
-def confirm(session: Session, order_id: int, caregiver: str, option_index: int) -> ConfirmResult:
-    """Dispatch hotline order ``order_id`` to ``caregiver`` as in option ``option_index``;
-    commits a new published plan version.
-
-    Raises :class:`NotFound`, :class:`InputError` for an option that was not offered to that
-    caregiver, :class:`Conflict` when the order is not open or the caregiver's route changed
-    since the options were computed (ask again).
-    """
-    order = get_order(session, order_id)
-    call = session.get(HotlineCall, order_id)
-    if call is None or order.source != "hotline":
-        raise NotFound(f"不是热线工单 / work order {order_id} is not a hotline request")
-    if order.status != "created":
-        raise Conflict(
-            f"工单{order_id}已派出 / work order {order_id} is {order.status}, not waiting for "
-            "a caregiver"
-        )
-    chosen = next(
-        (o for o in call.options if o["option"] == option_index and o["caregiver"] == caregiver),
-        None,
-    )
-    if chosen is None:
-        raise InputError(
-            f"没有这个选项 / option {option_index} was not offered for caregiver {caregiver}",
-            [FieldProblem("body.option", "not among the offered options")],
-        )
-    plan = _published(session, lock=True)
-    _claim(session, plan)
-    scenario = _scenario(session)
-    assert order.visit_date is not None
-    day, _routes, by_caregiver = day_routes(session, scenario, plan, order.visit_date)
-    current = by_caregiver.get(caregiver, [])
-    if _fingerprint(current) != chosen["fingerprint"]:
-        session.rollback()
-        raise Conflict(
-            f"护理员{caregiver}的路线已变更，请重新查询 / caregiver {caregiver}'s route changed "
-            "since the options were given; ask again"
-        )
-    request_id = f"hotline-{order.id}"
-    document = copy.deepcopy(plan.document or {"format": 1, "routes": [], "unassigned": []})
+def _insert(
+    document: dict[str, Any], day: str, chosen: dict[str, Any], request_id: str, household: str
+) -> None:
+    """Put the hotline stop into ``chosen["caregiver"]``'s route of ``day`` in the plan
+    ``document``: later stops at their new times, leave, back and rest as the option says."""
+    caregiver = chosen["caregiver"]
     routes = document.setdefault("routes", [])
     route = next((r for r in routes if r["caregiver"] == caregiver and r["day"] == day), None)
     if route is None:
@@ -744,8 +749,6 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
         }
         routes.append(route)
     moved_by_request = {m["request"]: m for m in chosen["moves"] if m["request"] is not None}
-    ids = [o.id for o in current]
-    orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids)))}
     for stop in route["stops"]:
         m = moved_by_request.get(stop["request"])
         if m is not None:
@@ -756,8 +759,7 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
     stops_before = [s for s in route["stops"] if parse_hhmm(s["start"]) < chosen["start"]]
     position = len(stops_before)
     route["stops"].insert(
-        position,
-        _stop(request_id, order.household_id, chosen["arrival"], chosen["start"], chosen["end"]),
+        position, _stop(request_id, household, chosen["arrival"], chosen["start"], chosen["end"])
     )
     route["back"] = format_hhmm(max(parse_hhmm(route["back"]), chosen["back"]))
     if position == 0:
@@ -767,24 +769,115 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
             "start": format_hhmm(chosen["rest"][0]),
             "end": format_hhmm(chosen["rest"][1]),
         }
-    household = _add_one_off_request(session, scenario, order, request_id, day)
-    row = _new_version(session, plan, document, f"hotline work order {order.id} → {caregiver}")
+
+
+def _move_orders(
+    session: Session, current: Sequence[OrderView], chosen: dict[str, Any], booked: WorkOrder
+) -> None:
+    """The caregiver's work orders of the day at their new times, numbered in visiting order
+    with the ``booked`` one."""
+    ids = [o.id for o in current]
+    orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids)))}
     for m in chosen["moves"]:
         moved = orders[m["work_order"]]
         length = (moved.end or 0) - (moved.start or 0)
         moved.start, moved.end = m["start_after"], m["start_after"] + length
         moved.arrival = m["arrival_after"]
         moved.updated_at = utcnow()
+    for seq, o in enumerate(sorted([*orders.values(), booked], key=lambda o: o.start or 0), 1):
+        o.sequence = seq
+
+
+def confirm(session: Session, order_id: int, caregiver: str, option_index: int) -> ConfirmResult:
+    """Dispatch hotline order ``order_id`` to ``caregiver`` as in option ``option_index``;
+    commits a new published plan version. For a two-person call ``caregiver`` is either of
+    the option's pair: both routes get the visit, and the partner a work order of their own.
+
+    Raises :class:`NotFound`, :class:`InputError` for an option that was not offered to that
+    caregiver, :class:`Conflict` when the order is not open or a caregiver's route changed
+    since the options were computed (ask again).
+    """
+    order = get_order(session, order_id)
+    call = session.get(HotlineCall, order_id)
+    if call is None or order.source != "hotline":
+        raise NotFound(f"不是热线工单 / work order {order_id} is not a hotline request")
+    if order.status != "created":
+        raise Conflict(
+            f"工单{order_id}已派出 / work order {order_id} is {order.status}, not waiting for "
+            "a caregiver"
+        )
+    offered = next((o for o in call.options if o["option"] == option_index), None)
+    pair = [offered, offered["partner"]] if offered is not None and "partner" in offered else []
+    if offered is None or caregiver not in {o["caregiver"] for o in pair or [offered]}:
+        raise InputError(
+            f"没有这个选项 / option {option_index} was not offered for caregiver {caregiver}",
+            [FieldProblem("body.option", "not among the offered options")],
+        )
+    booked = pair or [offered]
+    plan = _published(session, lock=True)
+    _claim(session, plan)
+    scenario = _scenario(session)
+    assert order.visit_date is not None
+    day, _routes, by_caregiver = day_routes(session, scenario, plan, order.visit_date)
+    for chosen in booked:
+        who = chosen["caregiver"]
+        if _fingerprint(by_caregiver.get(who, [])) != chosen["fingerprint"]:
+            session.rollback()
+            raise Conflict(
+                f"护理员{who}的路线已变更，请重新查询 / caregiver {who}'s route changed "
+                "since the options were given; ask again"
+            )
+    request_id = f"hotline-{order.id}"
+    document = copy.deepcopy(plan.document or {"format": 1, "routes": [], "unassigned": []})
+    for chosen in booked:
+        _insert(document, day, chosen, request_id, order.household_id)
+    household = _add_one_off_request(session, scenario, order, request_id, day, staff=len(booked))
+    names = " + ".join(c["caregiver"] for c in booked)
+    row = _new_version(session, plan, document, f"hotline work order {order.id} → {names}")
+    first = booked[0]
     transition(order, "dispatched")
-    order.caregiver_id = caregiver
+    order.caregiver_id = first["caregiver"]
     order.plan_id = row.id
     order.request_id = request_id
-    order.arrival, order.start, order.end = chosen["arrival"], chosen["start"], chosen["end"]
-    for seq, o in enumerate(sorted([*orders.values(), order], key=lambda o: o.start or 0), start=1):
-        o.sequence = seq
+    order.arrival, order.start, order.end = first["arrival"], first["start"], first["end"]
+    _move_orders(session, by_caregiver.get(first["caregiver"], []), first, order)
+    partner = None
+    if len(booked) == 2:
+        second = booked[1]
+        now = utcnow()
+        partner = WorkOrder(
+            source="hotline",
+            plan_id=row.id,
+            status="created",
+            caregiver_id=second["caregiver"],
+            household_id=order.household_id,
+            request_id=request_id,
+            service=order.service,
+            day=order.day,
+            visit_date=order.visit_date,
+            sequence=0,
+            planned_minutes=order.planned_minutes,
+            window_from=order.window_from,
+            window_to=order.window_to,
+            household_name=order.household_name,
+            address=order.address,
+            lat=order.lat,
+            lon=order.lon,
+            notes=order.notes,
+            flags=[*order.flags, f"pair:{order.id}"],
+            created_at=now,
+            updated_at=now,
+            arrival=second["arrival"],
+            start=second["start"],
+            end=second["end"],
+        )
+        session.add(partner)
+        transition(partner, "dispatched")
+        _move_orders(session, by_caregiver.get(second["caregiver"], []), second, partner)
     _commit_version(session)
     _remember(session, scenario, household)
-    return ConfirmResult(order, row, list(chosen["moves"]))
+    moved = [m for chosen in booked for m in chosen["moves"]]
+    return ConfirmResult(order, row, moved, partner)
 
 
 # --- absences ----------------------------------------------------------------------------------
@@ -855,14 +948,20 @@ def report_absence(
         for cid, os_ in pins_by.items()
         if cid in working
     ]
-    visits = [
-        DayVisit(o.request_id or "", o.household_id)
-        for o in [*standing, *(o for os_ in pins_by.values() for o in os_)]
-    ]
+    # A two-person visit has an order per caregiver: one visit of the day.
+    visits = list(
+        dict.fromkeys(
+            DayVisit(o.request_id or "", o.household_id)
+            for o in [*standing, *(o for os_ in pins_by.values() for o in os_)]
+        )
+    )
     result = route_day(
         sub, day, visits=visits, pins=pins, params=SolveParams(time_limit=time_limit)
     )
-    placed = {stop.request: (route, stop) for route in result.routes for stop in route.stops}
+    placed: dict[str, list[tuple[Route, Stop]]] = defaultdict(list)
+    for route in result.routes:
+        for stop in route.stops:
+            placed[stop.request].append((route, stop))
     now = utcnow()
     document = copy.deepcopy(plan.document or {"format": 1, "routes": [], "unassigned": []})
     keep_routes = [
@@ -878,11 +977,17 @@ def report_absence(
     document["routes"] = keep_routes + new_routes
     row = _new_version(session, plan, document, f"absence of {caregiver} on {visit_date}")
     reassigned: list[WorkOrder] = []
-    for o in standing:
-        where = placed.get(o.request_id or "")
-        if where is None:
+    # Each order takes a stop of its request: its own caregiver's when there is one (a pair
+    # whose other caregiver is absent keeps the one who stays), else one left over.
+    for o in sorted(
+        standing,
+        key=lambda o: all(r.caregiver != o.caregiver_id for r, _ in placed[o.request_id or ""]),
+    ):
+        spots = placed.get(o.request_id or "")
+        if not spots:
             continue
-        route, stop = where
+        mine = [i for i, (r, _) in enumerate(spots) if r.caregiver == o.caregiver_id]
+        route, stop = spots.pop(mine[0] if mine else 0)
         if route.caregiver == o.caregiver_id:
             o.arrival, o.start, o.end = stop.arrival, stop.start, stop.end
             o.updated_at = now
@@ -918,20 +1023,23 @@ def report_absence(
         if o.caregiver_id == caregiver:
             reassigned.append(fresh)
     lost = {u.request: u for u in result.unassigned}
+    listed: set[str] = set()
     for o in standing:
         u = lost.get(o.request_id or "")
         if u is None:
             continue
         transition(o, "cancelled")
-        document.setdefault("unassigned", []).append(
-            {
-                "request": u.request,
-                "household": u.household,
-                "missing_visits": 1,
-                "reason": u.reason,
-                "detail": u.detail,
-            }
-        )
+        if u.request not in listed:  # once for both orders of a two-person visit
+            listed.add(u.request)
+            document.setdefault("unassigned", []).append(
+                {
+                    "request": u.request,
+                    "household": u.household,
+                    "missing_visits": 1,
+                    "reason": u.reason,
+                    "detail": u.detail,
+                }
+            )
         not_kept.append(
             {
                 "request": o.request_id,

@@ -373,13 +373,56 @@ def test_absence_keeps_started_visits_and_reroutes_hotline_visits(client: TestCl
     assert list(_check_published(client)) == []
 
 
-def test_two_caregiver_services_need_a_planner(
+def test_a_two_person_call_is_booked_on_a_pair_and_survives_an_absence(
+    client: TestClient,
+) -> None:
+    """C1 and C2 give bed baths: one for H4 (双人服务) goes to both together. Both get the
+    visit at one start, each with a work order; the published plan keeps every rule, also
+    after C2 falls ill (nobody else bathes, so the visit is reported, not half kept)."""
+    doc = week_scenario_doc()
+    for c in doc["caregivers"][:2]:
+        c["skills"].append("bed_bath")
+    _publish(client, doc, plan_to_dict(plan_greedy(parse_scenario(doc).scenario)))
+    assert _check_published(client) == []
+    answer = ask(
+        client, household="H4", service="bed_bath", window={"from": "08:00", "to": "10:00"}
+    )
+    assert answer.status_code == 201, answer.text
+    options = answer.json()["options"]
+    assert options, (answer.json()["message"], answer.json())
+    best = options[0]
+    assert best["partner"] is not None
+    assert {best["caregiver"], best["partner"]["caregiver"]} == {"C1", "C2"}
+    assert best["eta"] <= best["start"] and best["partner"]["eta"] <= best["start"]
+    order = answer.json()["work_order"]
+    confirmed = client.post(
+        f"/api/v1/work-orders/{order}/confirm",
+        json={"caregiver": best["partner"]["caregiver"], "option": best["option"]},
+        headers=ADMIN,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    body = confirmed.json()
+    request = f"hotline-{order}"
+    assert body["partner_work_order"]["request"] == request
+    starts = {c: [start for r, start, _ in visits(client, c) if r == request] for c in ("C1", "C2")}
+    assert starts["C1"] == starts["C2"] == [best["start"]]
+    assert _check_published(client) == []
+    stored = parse_scenario(client.get("/api/v1/scenario", headers=ADMIN).json()).scenario
+    assert next(r for _, r in stored.requests() if r.id == request).staff == 2
+    gone = client.post("/api/v1/caregivers/C2/absence", json={"date": MONDAY}, headers=ADMIN)
+    assert gone.status_code == 200, gone.text
+    lost = [n for n in gone.json()["not_kept"] if n["request"] == request]
+    assert len(lost) == 2 and {n["reason"] for n in lost} <= {r.value for r in Reason}
+    assert _check_published(client) == []
+
+
+def test_a_two_person_call_without_a_second_caregiver_says_so(
     client: TestClient, monday_plan: dict[str, Any]
 ) -> None:
     response = ask(client, household="H4", service="bed_bath")
-    assert response.status_code == 422, response.text
-    message = response.json()["error"]["message"]
-    assert "needs a planner" in message and "双人服务" in message
+    assert response.status_code == 201, response.text
+    assert response.json()["options"] == []
+    assert "two caregivers" in response.json()["message"]
 
 
 def _publish(client: TestClient, scenario: dict[str, Any], plan: dict[str, Any]) -> None:
