@@ -333,6 +333,19 @@ def _rank(call: Call, o: InsertionOption) -> tuple[int, ...]:
     return (o.added_travel, o.total_delay, o.start)
 
 
+def _candidates(
+    call: Call, routes: Sequence[DayRoute], travel: TravelSettings | None, limit: int
+) -> tuple[TravelSettings, list[DayRoute]]:
+    """The travel settings and the routes of the caregivers qualified for ``call``; raises
+    ``ValueError`` for a non-positive ``limit`` or an inverted window."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    if call.window[0] > call.window[1]:
+        raise ValueError(f"window {call.window} ends before it starts")
+    settings = travel if travel is not None else TravelSettings()
+    return settings, [r for r in routes if _qualified(r.caregiver, call)]
+
+
 def _options(
     call: Call, candidates: Sequence[DayRoute], settings: TravelSettings, *, now: int
 ) -> list[InsertionOption | None]:
@@ -380,12 +393,7 @@ def find_insertions(
     the skill, of the wrong gender or on the caller's forbidden list are skipped. Raises
     ``ValueError`` for a non-positive ``limit`` or an inverted window.
     """
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-    if call.window[0] > call.window[1]:
-        raise ValueError(f"window {call.window} ends before it starts")
-    settings = travel if travel is not None else TravelSettings()
-    candidates = [r for r in routes if _qualified(r.caregiver, call)]
+    settings, candidates = _candidates(call, routes, travel, limit)
     options = [o for o in _options(call, candidates, settings, now=now) if o is not None]
     options.sort(key=lambda o: (*_rank(call, o), o.caregiver))
     chosen = tuple(options[:limit])
@@ -474,12 +482,7 @@ def find_pair_insertions(
     them. Ranking as :func:`find_insertions`, the pair's added travel and delays summed; an
     emergency by the common start. Raises ``ValueError`` as :func:`find_insertions` does.
     """
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-    if call.window[0] > call.window[1]:
-        raise ValueError(f"window {call.window} ends before it starts")
-    settings = travel if travel is not None else TravelSettings()
-    candidates = [r for r in routes if _qualified(r.caregiver, call)]
+    settings, candidates = _candidates(call, routes, travel, limit)
     alone = [o for o in _options(call, candidates, settings, now=now) if o is not None]
     best: dict[frozenset[str], PairOption] = {}
     for t in sorted({o.start for o in alone}):

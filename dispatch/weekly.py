@@ -1180,20 +1180,7 @@ def _fill_group(
             if day in task.days or not _fits_pattern(task, (*task.days, day)):
                 continue
             began = time.perf_counter()
-            _reroute_day(
-                sub,
-                key,
-                day,
-                group,
-                provider,
-                params,
-                each,
-                out,
-                extra=[task],
-                widen=frozenset({task.request.id}),
-                keep_better=True,
-                station=_home_station(sub, out, key, task, stations),
-            )
+            _add_visit(sub, key, day, task, group, provider, params, each, out, stations=stations)
             spent = max(spent, time.perf_counter() - began)
         short = short_tasks()
 
@@ -1273,17 +1260,17 @@ def _move_to_pattern(
             station=holder if stations is not None else None,
         )
     for day in new:
-        _reroute_day(
+        _add_visit(
             sub,
             key,
             day,
+            task,
             group,
             provider,
             params,
             seconds,
             out,
-            extra=[task],
-            widen=frozenset({task.request.id}),
+            stations=stations,
             keep_better=False,
             station=home,
         )
@@ -1301,21 +1288,9 @@ def _move_to_pattern(
                 saved[day] = (out.routes.get((key, day), ()), out.dropped.get((key, day), []))
                 before += _score(sub, saved[day][0])
                 affected.append(day)
-            placed = _reroute_day(
-                sub,
-                key,
-                day,
-                group,
-                provider,
-                params,
-                seconds,
-                out,
-                extra=[other],
-                widen=frozenset({other.request.id}),
-                keep_better=True,
-                station=_home_station(sub, out, key, other, stations),
-            )
-            if placed:
+            if _add_visit(
+                sub, key, day, other, group, provider, params, seconds, out, stations=stations
+            ):
                 break
     if sum(_score(sub, out.routes.get((key, d), ())) for d in affected) > before:
         return True
@@ -1325,6 +1300,42 @@ def _move_to_pattern(
     for t in group:
         t.days, t.widened = saved_days[t.request.id]
     return False
+
+
+def _add_visit(
+    sub: Scenario,
+    key: str,
+    day: str,
+    task: _Task,
+    group: Sequence[_Task],
+    provider: TravelProvider,
+    params: SolveParams,
+    seconds: float,
+    out: _Outcome,
+    *,
+    stations: Sequence[str] | None,
+    keep_better: bool = True,
+    station: str | None = None,
+) -> bool:
+    """:func:`_reroute_day` of ``day`` with one more visit of ``task`` (any qualified
+    caregiver may serve it), on its own station's routes when ``stations`` are a group
+    (``station``: that one, else :func:`_home_station`)."""
+    if stations is not None and station is None:
+        station = _home_station(sub, out, key, task, stations)
+    return _reroute_day(
+        sub,
+        key,
+        day,
+        group,
+        provider,
+        params,
+        seconds,
+        out,
+        extra=[task],
+        widen=frozenset({task.request.id}),
+        keep_better=keep_better,
+        station=station,
+    )
 
 
 def _without(sub: Scenario, routes: Sequence[Route], request: str) -> tuple[Route, ...] | None:

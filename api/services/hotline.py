@@ -788,6 +788,32 @@ def _move_orders(
         o.sequence = seq
 
 
+def _same_visit(o: WorkOrder, **changes: Any) -> WorkOrder:
+    """A new work order for the visit of ``o`` (household, request, service, date, window,
+    place, notes), with ``changes`` (plan, status, caregiver, times, flags)."""
+    now = utcnow()
+    fields: dict[str, Any] = {
+        "source": o.source,
+        "household_id": o.household_id,
+        "request_id": o.request_id,
+        "service": o.service,
+        "day": o.day,
+        "visit_date": o.visit_date,
+        "sequence": 0,
+        "planned_minutes": o.planned_minutes,
+        "window_from": o.window_from,
+        "window_to": o.window_to,
+        "household_name": o.household_name,
+        "address": o.address,
+        "lat": o.lat,
+        "lon": o.lon,
+        "notes": o.notes,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return WorkOrder(**{**fields, **changes})
+
+
 def confirm(session: Session, order_id: int, caregiver: str, option_index: int) -> ConfirmResult:
     """Dispatch hotline order ``order_id`` to ``caregiver`` as in option ``option_index``;
     commits a new published plan version. For a two-person call ``caregiver`` is either of
@@ -844,29 +870,12 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
     partner = None
     if len(booked) == 2:
         second = booked[1]
-        now = utcnow()
-        partner = WorkOrder(
-            source="hotline",
+        partner = _same_visit(
+            order,
             plan_id=row.id,
             status="created",
             caregiver_id=second["caregiver"],
-            household_id=order.household_id,
-            request_id=request_id,
-            service=order.service,
-            day=order.day,
-            visit_date=order.visit_date,
-            sequence=0,
-            planned_minutes=order.planned_minutes,
-            window_from=order.window_from,
-            window_to=order.window_to,
-            household_name=order.household_name,
-            address=order.address,
-            lat=order.lat,
-            lon=order.lon,
-            notes=order.notes,
             flags=[*order.flags, f"pair:{order.id}"],
-            created_at=now,
-            updated_at=now,
             arrival=second["arrival"],
             start=second["start"],
             end=second["end"],
@@ -993,31 +1002,15 @@ def report_absence(
             o.updated_at = now
             continue
         transition(o, "cancelled")
-        fresh = WorkOrder(
-            source=o.source,
+        fresh = _same_visit(
+            o,
             plan_id=row.id,
             status="dispatched",
             caregiver_id=route.caregiver,
-            household_id=o.household_id,
-            request_id=o.request_id,
-            service=o.service,
-            day=o.day,
-            visit_date=o.visit_date,
-            sequence=0,
             arrival=stop.arrival,
             start=stop.start,
             end=stop.end,
-            planned_minutes=o.planned_minutes,
-            window_from=o.window_from,
-            window_to=o.window_to,
-            household_name=o.household_name,
-            address=o.address,
-            lat=o.lat,
-            lon=o.lon,
-            notes=o.notes,
             flags=[],
-            created_at=now,
-            updated_at=now,
         )
         session.add(fresh)
         if o.caregiver_id == caregiver:
