@@ -198,10 +198,11 @@ def compile_day(
         kept.append(visit)
         kept_specs.append((h, r, frozenset(allowed)))
     fixed = dict(fixed_starts or {})
-    kept, kept_specs, linked_out = _drop_unlinked(kept, kept_specs, day, fixed, requests)
+    followers = _followers(fixed, requests)
+    kept, kept_specs, linked_out = _drop_unlinked(kept, kept_specs, day, fixed, followers)
     prefiltered.extend(linked_out)
     windows_of = {
-        v.request: _linked_windows(r, fixed, requests)
+        v.request: _linked_windows(r, fixed, followers)
         for v, (_h, r, _a) in zip(kept, kept_specs, strict=True)
     }
 
@@ -315,22 +316,31 @@ def decode_day(
     return tuple(routes), tuple(unassigned)
 
 
+def _followers(
+    fixed: Mapping[str, int], requests: Mapping[str, tuple[Household, ServiceRequest]]
+) -> dict[str, list[tuple[int, int]]]:
+    """For each request that a visit with a ``fixed`` start follows (``after``), the starts
+    that keep those delays."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for rid, start in fixed.items():
+        link = requests[rid][1].after if rid in requests else None
+        if link is not None:
+            bound = (start - link.max_minutes, start - link.min_minutes)
+            out.setdefault(link.request, []).append(bound)
+    return out
+
+
 def _linked_windows(
-    r: ServiceRequest,
-    fixed: Mapping[str, int],
-    requests: Mapping[str, tuple[Household, ServiceRequest]],
+    r: ServiceRequest, fixed: Mapping[str, int], followers: Mapping[str, list[tuple[int, int]]]
 ) -> tuple[tuple[int, int], ...]:
     """``r``'s start windows, narrowed by its links to visits with ``fixed`` starts: after its
-    first visit, or before a visit that follows it (empty when no start keeps the delays)."""
+    first visit, or before the visits that follow it (``followers``, see :func:`_followers`);
+    empty when no start keeps the delays."""
     bounds = [(lo, hi) for lo, hi in sorted(r.windows)]
-    limits: list[tuple[int, int]] = []
+    limits = list(followers.get(r.id, ()))
     if r.after is not None and r.after.request in fixed:
         start = fixed[r.after.request]
         limits.append((start + r.after.min_minutes, start + r.after.max_minutes))
-    for rid, start in fixed.items():
-        link = requests[rid][1].after if rid in requests else None
-        if link is not None and link.request == r.id:
-            limits.append((start - link.max_minutes, start - link.min_minutes))
     for lo_l, hi_l in limits:
         bounds = [(max(lo, lo_l), min(hi, hi_l)) for lo, hi in bounds]
         bounds = [(lo, hi) for lo, hi in bounds if lo <= hi]
@@ -342,7 +352,7 @@ def _drop_unlinked(
     specs: list[tuple[Household, ServiceRequest, frozenset[int]]],
     day: str,
     fixed: Mapping[str, int],
-    requests: Mapping[str, tuple[Household, ServiceRequest]],
+    followers: Mapping[str, list[tuple[int, int]]],
 ) -> tuple[
     list[DayVisit],
     list[tuple[Household, ServiceRequest, frozenset[int]]],
@@ -365,7 +375,7 @@ def _drop_unlinked(
                         "(关联的前序服务当天未安排)",
                     )
                 )
-            elif fixed and not _linked_windows(r, fixed, requests):
+            elif fixed and not _linked_windows(r, fixed, followers):
                 bad.append(
                     (
                         i,

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import math
 import random
 import sys
@@ -707,14 +708,18 @@ class _Demand:
 _Supply = dict[str, dict[str, list[float]]]
 
 
-def _role_minutes(role: _Role) -> dict[str, list[float]]:
-    """Productive minutes per working day of a slot, then its minutes in each peak."""
+@functools.cache
+def _role_minutes(role: _Role) -> Mapping[str, tuple[float, ...]]:
+    """Productive minutes per working day of a slot, then its minutes in each peak (the
+    trimming asks for them thousands of times: there are a few dozen kinds of slot)."""
     c = _caregiver_from(role, frozenset())
     per_day = productive_minutes(c, DEFAULT_DAYS) / len(c.shifts)
-    return {
-        d: [per_day] + [float(max(0, min(end, p.until) - start)) for p in _PEAKS]
-        for d, (start, end) in c.shifts.items()
-    }
+    return MappingProxyType(
+        {
+            d: (per_day, *(float(max(0, min(end, p.until) - start)) for p in _PEAKS))
+            for d, (start, end) in c.shifts.items()
+        }
+    )
 
 
 def _supply(roles: Sequence[_Role]) -> tuple[_Supply, float]:

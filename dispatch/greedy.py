@@ -540,25 +540,28 @@ def plan_greedy(scenario: Scenario, *, travel: TravelProvider | None = None) -> 
 
 def _linked_order(scenario: Scenario) -> list[tuple[Household, ServiceRequest]]:
     """Requests in order of arrival, each linked one (``after``) moved to just after the request
-    it follows when that one comes later; links in a circle keep their order."""
-    pending = list(scenario.requests())
-    ids = {r.id for _, r in pending}
+    it follows when that one comes later; links in a circle keep their order at the end."""
+    requests = list(scenario.requests())
+    known = {r.id for _, r in requests}
+    waiting: dict[str, list[tuple[Household, ServiceRequest]]] = {}
     out: list[tuple[Household, ServiceRequest]] = []
     done: set[str] = set()
-    while pending:
-        ready = [
-            (h, r)
-            for h, r in pending
-            if r.after is None or r.after.request in done or r.after.request not in ids
-        ]
-        if not ready:  # a circle of links: the rest in their order
-            out += pending
-            break
-        first = ready[0]
-        out.append(first)
-        done.add(first[1].id)
-        pending.remove(first)
-    return out
+
+    def emit(item: tuple[Household, ServiceRequest]) -> None:
+        stack = [item]
+        while stack:
+            h, r = stack.pop()
+            out.append((h, r))
+            done.add(r.id)
+            stack.extend(reversed(waiting.pop(r.id, [])))
+
+    for h, r in requests:
+        first = r.after.request if r.after is not None else None
+        if first is None or first in done or first not in known:
+            emit((h, r))
+        else:
+            waiting.setdefault(first, []).append((h, r))
+    return out + [item for items in waiting.values() for item in items]
 
 
 def _place_linked(

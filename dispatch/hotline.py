@@ -346,10 +346,13 @@ def _candidates(
     return settings, [r for r in routes if _qualified(r.caregiver, call)]
 
 
-def _options(
-    call: Call, candidates: Sequence[DayRoute], settings: TravelSettings, *, now: int
-) -> list[InsertionOption | None]:
-    """The cheapest option of each of ``candidates`` (``None`` where the call does not fit)."""
+_Legs = list[tuple[DayRoute, np.ndarray, np.ndarray]]
+
+
+def _legs(call: Call, candidates: Sequence[DayRoute], settings: TravelSettings) -> _Legs:
+    """Each of ``candidates`` with its travel minutes: ``to_new[k]`` between node ``k`` (0 =
+    station, 1.. visits) and the caller, ``leg[k]`` from node ``k`` to the next (all routes at
+    once with numpy)."""
     if not candidates:
         return []
     # Nodes of every route, concatenated: station, visits, station again.
@@ -364,17 +367,21 @@ def _options(
     km_new = haversine_km(call.lat, call.lon, lat_a, lon_a)
     km_leg = np.append(haversine_km(lat_a[:-1], lon_a[:-1], lat_a[1:], lon_a[1:]), 0.0)
     by_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    out: list[InsertionOption | None] = []
+    out: _Legs = []
     for r, off in zip(candidates, offsets, strict=True):
         mode = r.caregiver.mode
         if mode not in by_mode:
             by_mode[mode] = (_minutes(km_new, settings, mode), _minutes(km_leg, settings, mode))
         to_new, leg = by_mode[mode]
         size = len(r.visits) + 2
-        out.append(
-            _try_route(call, r, now=now, to_new=to_new[off : off + size], leg=leg[off : off + size])
-        )
+        out.append((r, to_new[off : off + size], leg[off : off + size]))
     return out
+
+
+def _options(call: Call, legs: _Legs, *, now: int) -> list[InsertionOption]:
+    """The cheapest option of each route of ``legs`` where the call fits."""
+    found = (_try_route(call, r, now=now, to_new=to_new, leg=leg) for r, to_new, leg in legs)
+    return [o for o in found if o is not None]
 
 
 def find_insertions(
@@ -394,7 +401,7 @@ def find_insertions(
     ``ValueError`` for a non-positive ``limit`` or an inverted window.
     """
     settings, candidates = _candidates(call, routes, travel, limit)
-    options = [o for o in _options(call, candidates, settings, now=now) if o is not None]
+    options = _options(call, _legs(call, candidates, settings), now=now)
     options.sort(key=lambda o: (*_rank(call, o), o.caregiver))
     chosen = tuple(options[:limit])
     if call.urgency != "emergency":
@@ -483,12 +490,13 @@ def find_pair_insertions(
     emergency by the common start. Raises ``ValueError`` as :func:`find_insertions` does.
     """
     settings, candidates = _candidates(call, routes, travel, limit)
-    alone = [o for o in _options(call, candidates, settings, now=now) if o is not None]
+    legs = _legs(call, candidates, settings)  # the same for every start tried
+    alone = _options(call, legs, now=now)
     best: dict[frozenset[str], PairOption] = {}
     for t in sorted({o.start for o in alone}):
         at = replace(call, window=(t, t))
         options = sorted(
-            (o for o in _options(at, candidates, settings, now=now) if o is not None),
+            _options(at, legs, now=now),
             key=lambda o: (*_rank(at, o), o.caregiver),
         )
         pairs = sorted(

@@ -23,7 +23,16 @@ from dispatch.hotline import (
     find_insertions,
     find_pair_insertions,
 )
-from dispatch.model import Break, Caregiver, Route, RouteBreak, Stop, TravelSettings
+from dispatch.model import (
+    Break,
+    Caregiver,
+    Plan,
+    Route,
+    RouteBreak,
+    Scenario,
+    Stop,
+    TravelSettings,
+)
 from dispatch.scenario_io import parse_scenario
 from dispatch.travel import EARTH_RADIUS_KM
 from solver.problem import SolveParams
@@ -173,18 +182,9 @@ def test_invalid_arguments() -> None:
         find_insertions(call((700, 600)), [], now=480)
 
 
-@pytest.mark.parametrize("window", [(540, 720), (540, 560)])
-def test_an_inserted_visit_passes_the_checker(window: tuple[int, int]) -> None:
-    """Route the tiny Monday without H2's welfare visit, insert it through the hotline search
-    on each caregiver's best position, and check the whole day with the checker (the early
-    window pushes later visits)."""
-    tiny = parse_scenario(fixture_data("tiny_scenario.json")).scenario
-    left_out = "H2-visit"
-    todo = [v for v in day_visits(tiny, "mon") if v.request != left_out]
-    day = route_day(tiny, "mon", visits=todo, params=SolveParams(time_limit=1))
-    assert check_plan(tiny, replace(day, unassigned=(*day.unassigned,))).violations  # H2 missing
-    household = tiny.household("H2")
-    request = next(r for r in household.requests if r.id == left_out)
+def _monday_routes(tiny: Scenario, day: Plan) -> tuple[dict[str, Route], list[DayRoute]]:
+    """Monday's routes of ``day`` by caregiver (an empty one for a caregiver without visits)
+    and the same as the hotline search sees them."""
     minutes = {r.id: r for _, r in tiny.requests()}
     homes = {h.id: h for h in tiny.households}
     routes = {r.caregiver: r for r in day.routes}
@@ -207,6 +207,22 @@ def test_an_inserted_visit_passes_the_checker(window: tuple[int, int]) -> None:
             for s in route.stops
         )
         day_routes.append(DayRoute(c, "mon", station.lat, station.lon, visits, route.rest))
+    return routes, day_routes
+
+
+@pytest.mark.parametrize("window", [(540, 720), (540, 560)])
+def test_an_inserted_visit_passes_the_checker(window: tuple[int, int]) -> None:
+    """Route the tiny Monday without H2's welfare visit, insert it through the hotline search
+    on each caregiver's best position, and check the whole day with the checker (the early
+    window pushes later visits)."""
+    tiny = parse_scenario(fixture_data("tiny_scenario.json")).scenario
+    left_out = "H2-visit"
+    todo = [v for v in day_visits(tiny, "mon") if v.request != left_out]
+    day = route_day(tiny, "mon", visits=todo, params=SolveParams(time_limit=1))
+    assert check_plan(tiny, replace(day, unassigned=(*day.unassigned,))).violations  # H2 missing
+    household = tiny.household("H2")
+    request = next(r for r in household.requests if r.id == left_out)
+    routes, day_routes = _monday_routes(tiny, day)
     assert any(lo <= window[0] and window[1] <= hi for lo, hi in request.windows)
     call = Call(household.lat, household.lon, request.minutes, window, "welfare_visit")
     answer = find_insertions(call, day_routes, now=0, travel=tiny.travel, limit=5)
@@ -295,28 +311,7 @@ def test_an_inserted_pair_passes_the_checker() -> None:
     )
     todo = [v for v in day_visits(tiny, "mon") if v.request != left_out]
     day = route_day(tiny, "mon", visits=todo, params=SolveParams(time_limit=1))
-    minutes = {r.id: r for _, r in tiny.requests()}
-    homes = {h.id: h for h in tiny.households}
-    routes = {r.caregiver: r for r in day.routes}
-    day_routes = []
-    for c in tiny.caregivers:
-        if "mon" not in c.shifts:
-            continue
-        old = routes.get(c.id) or Route(c.id, "mon", c.shifts["mon"][0], c.shifts["mon"][0])
-        routes[c.id] = old
-        station = tiny.station(c.station)
-        visits = tuple(
-            RouteVisit(
-                s.request,
-                homes[s.household].lat,
-                homes[s.household].lon,
-                s.start,
-                s.end,
-                minutes[s.request].windows,
-            )
-            for s in old.stops
-        )
-        day_routes.append(DayRoute(c, "mon", station.lat, station.lon, visits, old.rest))
+    routes, day_routes = _monday_routes(tiny, day)
     window = request.windows[0]
     pair_call = Call(household.lat, household.lon, request.minutes, window, "welfare_visit")
     answer = find_pair_insertions(pair_call, day_routes, now=0, travel=tiny.travel, limit=5)
