@@ -226,12 +226,12 @@ def parse_instance(path: Path) -> HhcInstance:
 # --- the solver model --------------------------------------------------------------------------
 
 
-def build_problem(inst: HhcInstance, *, tardiness_cost: int = 2) -> RoutingProblem:
+def build_problem(inst: HhcInstance) -> RoutingProblem:
     """The instance as a :class:`RoutingProblem` in units of ``1 / inst.scale``.
 
     Travel and durations are rounded up; every service may start at or after its window start
-    and pays ``tardiness_cost`` per unit after the window end (2 stands for the objective's T +
-    Tmax, of which the solver sees only the sum); services are kept by a large drop penalty.
+    and pays 1 per unit after the window end (the objective's T), the latest of them 1 more
+    (``max_tardiness_cost``: its Tmax); services are kept by a large drop penalty.
     """
     sc = inst.scale
     travel = np.ceil(inst.distance * sc - 1e-9).astype(np.int64)
@@ -251,7 +251,7 @@ def build_problem(inst: HhcInstance, *, tardiness_cost: int = 2) -> RoutingProbl
                 allowed_vehicles=allowed,
                 penalty=DROP_PENALTY,
                 soft_latest=math.floor(l_ * sc + 1e-9),
-                tardiness_cost=tardiness_cost,
+                tardiness_cost=1,
             )
         )
     vehicles = tuple(VehicleSpec(0, 0, 0, horizon + longest) for _ in inst.qualified)
@@ -266,7 +266,13 @@ def build_problem(inst: HhcInstance, *, tardiness_cost: int = 2) -> RoutingProbl
         )
         for d in inst.doubles
     )
-    return RoutingProblem(matrices=(travel,), visits=tuple(visits), vehicles=vehicles, syncs=syncs)
+    return RoutingProblem(
+        matrices=(travel,),
+        visits=tuple(visits),
+        vehicles=vehicles,
+        syncs=syncs,
+        max_tardiness_cost=1,
+    )
 
 
 def solve_instance(

@@ -102,13 +102,17 @@ class VehicleSpec:
 class RoutingProblem:
     """Travel matrices (one per profile, square, integer time units), visits and vehicles.
 
-    ``syncs`` link the starts of pairs of visits (see :class:`Sync`).
+    ``syncs`` link the starts of pairs of visits (see :class:`Sync`). ``max_tardiness_cost``
+    charges the largest lateness past a ``soft_latest`` once more, per unit (the home-health-care
+    objective's maximum tardiness); only the synchronised search of :mod:`solver.syncsearch`
+    prices it, OR-Tools sees the per-visit ``tardiness_cost`` alone.
     """
 
     matrices: tuple[IntMatrix, ...]
     visits: tuple[VisitSpec, ...]
     vehicles: tuple[VehicleSpec, ...]
     syncs: tuple[Sync, ...] = ()
+    max_tardiness_cost: int = 0
 
     @property
     def num_locations(self) -> int:

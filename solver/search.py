@@ -3,7 +3,10 @@
 Problems whose every rule the compiled string-removal search of :mod:`solver.sisr` keeps are
 searched there first, for ``sisr_share`` of the budget; its routes then load into the OR-Tools
 model (which checks them against every rule of the model), a greedy descent of OR-Tools' own
-operators may still improve them, and the times are decoded there.
+operators may still improve them, and the times are decoded there. Problems with synchronised
+visits or soft window ends that :mod:`solver.syncsearch` keeps are searched there, for the same
+share of the budget, and its own times are the answer. Either way, when the compiled search
+finds no plan with every mandatory visit, OR-Tools tries in the rest of the budget.
 
 Each round is an OR-Tools iterated local search (ruin and recreate by string removals, simulated
 annealing acceptance, local search on every perturbed solution). When no visit ranks before
@@ -28,7 +31,7 @@ from ortools.constraint_solver import (
     routing_ils_pb2,
 )
 
-from solver import sisr
+from solver import sisr, syncsearch
 from solver.problem import RoutingProblem, SolveParams, SolverResult
 from solver.routing import (
     RoutingModel,
@@ -82,6 +85,9 @@ class SearchConfig:
     ``improve_perturbed`` runs local search on every perturbed solution; ``temperatures``
     the simulated annealing start/end temperatures in objective units (``None``: derived by
     OR-Tools from the arc costs); ``cooling`` the schedule (``EXPONENTIAL`` or ``LINEAR``);
+    ``sync_search`` searches problems with synchronised visits or soft window ends that the
+    compiled search of :mod:`solver.syncsearch` supports there, for ``sisr_share`` of the
+    budget.
     ``polish`` (an OR-Tools ``LocalSearchMetaheuristic`` name) runs after the rounds from the
     best routes for ``polish_share`` of the budget;
     ``operators_off`` names further local-search operators to switch off; ``bandit`` lets a
@@ -112,6 +118,7 @@ class SearchConfig:
     polish_share: float = 0.2
     sisr: bool = True
     sisr_share: float = 0.97
+    sync_search: bool = True
 
 
 DEFAULT_CONFIG = SearchConfig()
@@ -261,6 +268,17 @@ def run_search(
         if found is not None:
             return found
         # No plan with every mandatory visit: OR-Tools tries within what is left of the budget.
+        params = replace(params, time_limit=max(end - time.perf_counter(), 0.05))
+        end = time.perf_counter() + params.time_limit
+    elif config.sync_search and syncsearch.supports(problem):
+        timed = syncsearch.search(
+            problem,
+            time_limit=min(max(config.sisr_share, 0.0), 1.0) * params.time_limit,
+            seed=params.seed,
+            iteration_limit=params.iteration_limit,
+        )
+        if timed is not None:
+            return replace(timed, stats={"rounds": 1.0, **timed.stats})
         params = replace(params, time_limit=max(end - time.perf_counter(), 0.05))
         end = time.perf_counter() + params.time_limit
     share = min(max(config.polish_share, 0.0), 1.0) if config.polish else 0.0

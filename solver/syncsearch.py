@@ -1,0 +1,946 @@
+"""A compiled ruin-and-recreate search for days with synchronised visits and soft window ends.
+
+The string-removal search of :mod:`solver.sisr` keeps hard windows in constant time per
+insertion; it cannot keep two visits whose starts are linked, nor price lateness. This search
+does both, at the price of a walk along the rest of the route for every insertion it tries
+(routes of home-care days hold a handful of visits, so the walk is short):
+
+- a **synchronised pair** (a :class:`solver.problem.Sync` with ``both`` and ``distinct``) is one
+  unit of the search. It is removed whole and inserted whole, on two different vehicles, at the
+  earliest starts that keep its delay: ``start(second) - start(first)`` in
+  ``[min_delay, max_delay]``. Once placed, a synchronised visit keeps its start while other
+  visits come and go around it (an insertion may not make either caregiver late for it); after
+  each recreate the pairs are moved earlier wherever both routes allow (a fixed point: no start
+  ever gets later), so their times follow the routes they sit in.
+- a visit's **soft window end** (``soft_latest``) charges ``tardiness_cost`` per unit of
+  lateness; ``problem.max_tardiness_cost`` charges the largest lateness of the plan once more
+  (the home-health-care objective: distance + total + maximum tardiness).
+
+The rest of the model kept: one hard window per visit, each vehicle's shift, its start and end
+location and travel profile, capacity, visit cap, allowed vehicles, optional visits with their
+penalties. Not kept (:func:`supports` says so, and the router uses OR-Tools): several windows
+per visit, pinned visits, rests, a span bound shorter than the shift, linked visits that need not
+both be served, and a visit in more than one sync.
+
+Iterations remove strings of consecutive visits from routes near a random seed visit (the
+partners of removed synchronised visits go with them), re-insert every unplanned unit at its
+cheapest feasible place (each place skipped with a small "blink" probability) and accept the
+result by simulated annealing, as in Christiaens and Vanden Berghe's SISR. The result's times
+are the search's own; they are checked again in plain Python before they are returned.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from solver.problem import RoutingProblem, SolvedRoute, SolverResult
+
+__all__ = ["DEFAULT_CONFIG", "SyncSearchConfig", "search", "supports"]
+
+Ints = npt.NDArray[np.int64]
+
+_njit: Any
+try:  # numba is a declared dependency; without it the router keeps to OR-Tools.
+    from numba import njit as _njit
+except ImportError:  # pragma: no cover - exercised only on installs without numba
+    _njit = None
+
+MANDATORY_WEIGHT = 1000
+INF = 1 << 50
+
+# Columns of the visit table: location, duration, hard window, soft end and its cost per unit,
+# penalty, partner (-1: none), delay bounds of the pair, role (0 free, 1 first, 2 second),
+# demand.
+C_LOC, C_DUR, C_E, C_L, C_SOFT, C_W, C_PEN, C_PART, C_MN, C_MX, C_ROLE, C_DEM = range(12)
+# Columns of the vehicle table.
+K_START, K_END, K_SS, K_SE, K_PROF, K_CAP, K_MAXV = range(7)
+# Per-route facts: length, travel, weighted tardiness, largest tardiness, load.
+R_LEN, R_TRAV, R_TARD, R_MAX, R_LOAD = range(5)
+
+
+@dataclass(frozen=True)
+class SyncSearchConfig:
+    """Knobs of the search, one set for every problem (never tuned per instance).
+
+    ``avg_removed`` and ``max_string`` are the average number of removed visits and the longest
+    removed string; ``blink`` the chance to skip an insertion place; ``start_temperature`` and
+    ``end_temperature`` are in units of the mean arc of the first solution; ``neighbours``
+    bounds the list of nearby visits strings are taken from; ``retime_passes`` bounds the
+    rounds of moving pairs earlier after each recreate.
+    """
+
+    avg_removed: float = 10.0
+    max_string: int = 10
+    blink: float = 0.01
+    start_temperature: float = 1.0
+    end_temperature: float = 0.01
+    neighbours: int = 100
+    retime_passes: int = 30
+
+
+DEFAULT_CONFIG = SyncSearchConfig()
+
+
+def supports(problem: RoutingProblem) -> bool:
+    """Whether every rule of ``problem`` is one this search keeps (see the module text)."""
+    if _njit is None or not problem.visits:
+        return False
+    for v in problem.visits:
+        if len(v.windows) != 1 or v.pinned_vehicle is not None:
+            return False
+    for spec in problem.vehicles:
+        if spec.rest is not None:
+            return False
+        if spec.max_duration is not None and spec.max_duration < spec.shift_end - spec.shift_start:
+            return False
+    seen: set[int] = set()
+    n = len(problem.visits)
+    for s in problem.syncs:
+        if not (s.both and s.distinct) or s.max_delay < s.min_delay:
+            return False
+        if not (0 <= s.first < n and 0 <= s.second < n) or s.first == s.second:
+            return False
+        if s.first in seen or s.second in seen:
+            return False
+        seen.update((s.first, s.second))
+    return True
+
+
+# --------------------------------------------------------------------------- compiled core
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _jit(f: _F) -> _F:
+    """Compile ``f`` with numba (cached on disk); plain Python without numba."""
+    if _njit is None:  # pragma: no cover
+        return f
+    return cast(_F, _njit(cache=True, nogil=True)(f))
+
+
+@_jit
+def _eval_route(
+    r: int,
+    routes: Ints,
+    rinfo: Ints,
+    st: Ints,
+    arrv: Ints,
+    where: Ints,
+    pmax: Ints,
+    smax: Ints,
+    tt: Ints,
+    vis: Ints,
+    veh: Ints,
+) -> bool:
+    """Times, travel, tardiness and load of route ``r`` (synchronised visits keep ``st``).
+
+    ``pmax[r, q]`` is the largest tardiness before position ``q``, ``smax[r, q]`` from ``q`` on.
+    Returns whether the route keeps every rule.
+    """
+    n = rinfo[r, R_LEN]
+    p = veh[r, K_PROF]
+    prev = veh[r, K_START]
+    t = veh[r, K_SS]
+    trav = 0
+    tard = 0
+    worst = 0
+    load = 0
+    ok = True
+    for q in range(n):
+        c = routes[r, q]
+        where[c, 0] = r
+        where[c, 1] = q
+        loc = vis[c, C_LOC]
+        d = tt[p, prev, loc]
+        trav += d
+        arr = t + d
+        arrv[c] = arr
+        if vis[c, C_ROLE] != 0:
+            s = st[c]
+            if arr > s:
+                ok = False
+        else:
+            s = max(arr, vis[c, C_E])
+            st[c] = s
+        if s > vis[c, C_L]:
+            ok = False
+        late = max(0, s - vis[c, C_SOFT])
+        tard += late * vis[c, C_W]
+        pmax[r, q] = worst
+        worst = max(worst, late)
+        load += vis[c, C_DEM]
+        t = s + vis[c, C_DUR]
+        prev = loc
+    pmax[r, n] = worst
+    d = tt[p, prev, veh[r, K_END]]
+    trav += d
+    if n > 0 and t + d > veh[r, K_SE]:
+        ok = False
+    if n == 0:
+        trav = 0
+    smax[r, n] = 0
+    for q in range(n - 1, -1, -1):
+        c = routes[r, q]
+        smax[r, q] = max(smax[r, q + 1], max(0, st[c] - vis[c, C_SOFT]))
+    rinfo[r, R_TRAV] = trav
+    rinfo[r, R_TARD] = tard
+    rinfo[r, R_MAX] = worst
+    rinfo[r, R_LOAD] = load
+    return ok
+
+
+@_jit
+def _try(
+    r: int,
+    p: int,
+    c: int,
+    forced: int,
+    routes: Ints,
+    rinfo: Ints,
+    st: Ints,
+    pmax: Ints,
+    smax: Ints,
+    tt: Ints,
+    vis: Ints,
+    veh: Ints,
+    out: Ints,
+) -> bool:
+    """Visit ``c`` at position ``p`` of route ``r``, starting at ``forced`` (or at its earliest
+    when ``forced < 0``): whether it fits, and in ``out`` its start, the extra travel, the extra
+    weighted tardiness and the route's new largest tardiness."""
+    n = rinfo[r, R_LEN]
+    pr = veh[r, K_PROF]
+    if p == 0:
+        ploc = veh[r, K_START]
+        t = veh[r, K_SS]
+    else:
+        b = routes[r, p - 1]
+        ploc = vis[b, C_LOC]
+        t = st[b] + vis[b, C_DUR]
+    loc = vis[c, C_LOC]
+    nloc = veh[r, K_END] if p == n else vis[routes[r, p], C_LOC]
+    arr = t + tt[pr, ploc, loc]
+    if forced >= 0:
+        if arr > forced:
+            return False
+        s = forced
+    else:
+        s = max(arr, vis[c, C_E])
+    if s > vis[c, C_L]:
+        return False
+    dtrav = tt[pr, ploc, loc] + tt[pr, loc, nloc]
+    if n > 0:
+        dtrav -= tt[pr, ploc, nloc]
+    late = max(0, s - vis[c, C_SOFT])
+    dtard = late * vis[c, C_W]
+    worst = max(pmax[r, p], late)
+    t = s + vis[c, C_DUR]
+    ploc = loc
+    absorbed = False
+    for q in range(p, n):
+        d = routes[r, q]
+        a = t + tt[pr, ploc, vis[d, C_LOC]]
+        if vis[d, C_ROLE] != 0:
+            if a > st[d]:
+                return False
+            worst = max(worst, smax[r, q])
+            absorbed = True
+            break
+        s2 = max(a, vis[d, C_E])
+        if s2 == st[d]:
+            worst = max(worst, smax[r, q])
+            absorbed = True
+            break
+        if s2 > vis[d, C_L]:
+            return False
+        old = max(0, st[d] - vis[d, C_SOFT])
+        new = max(0, s2 - vis[d, C_SOFT])
+        dtard += (new - old) * vis[d, C_W]
+        worst = max(worst, new)
+        t = s2 + vis[d, C_DUR]
+        ploc = vis[d, C_LOC]
+    if not absorbed and t + tt[pr, ploc, veh[r, K_END]] > veh[r, K_SE]:
+        return False
+    out[0] = s
+    out[1] = dtrav
+    out[2] = dtard
+    out[3] = worst
+    return True
+
+
+@_jit
+def _top3(rinfo: Ints, nveh: int, top: Ints) -> None:
+    """Routes with the three largest tardiness figures (``top[0..2]`` routes, ``top[3..5]``
+    their values; -1 / 0 when there are fewer)."""
+    top[0] = top[1] = top[2] = -1
+    top[3] = top[4] = top[5] = 0
+    for r in range(nveh):
+        v = rinfo[r, R_MAX]
+        if top[0] < 0 or v > top[3]:
+            top[2], top[5] = top[1], top[4]
+            top[1], top[4] = top[0], top[3]
+            top[0], top[3] = r, v
+        elif top[1] < 0 or v > top[4]:
+            top[2], top[5] = top[1], top[4]
+            top[1], top[4] = r, v
+        elif top[2] < 0 or v > top[5]:
+            top[2], top[5] = r, v
+
+
+@_jit
+def _max_without(top: Ints, a: int, b: int) -> int:
+    for j in range(3):
+        if top[j] >= 0 and top[j] != a and top[j] != b:
+            return top[3 + j]
+    return 0
+
+
+@_jit
+def _place(
+    r: int,
+    p: int,
+    c: int,
+    s: int,
+    routes: Ints,
+    rinfo: Ints,
+    st: Ints,
+) -> None:
+    n = rinfo[r, R_LEN]
+    for q in range(n, p, -1):
+        routes[r, q] = routes[r, q - 1]
+    routes[r, p] = c
+    rinfo[r, R_LEN] = n + 1
+    st[c] = s
+
+
+@_jit
+def _candidates(
+    c: int,
+    routes: Ints,
+    rinfo: Ints,
+    st: Ints,
+    pmax: Ints,
+    smax: Ints,
+    tt: Ints,
+    vis: Ints,
+    veh: Ints,
+    allow: Ints,
+    skip_route: int,
+    blink: float,
+    cand: Ints,
+    out: Ints,
+) -> int:
+    """Every place where ``c`` fits at its earliest start: rows of (route, position, start,
+    travel + tardiness, new largest tardiness of the route); returns their number."""
+    nveh = veh.shape[0]
+    m = 0
+    for r in range(nveh):
+        if r == skip_route or allow[c, r] == 0:
+            continue
+        n = rinfo[r, R_LEN]
+        if n + 1 > veh[r, K_MAXV] or rinfo[r, R_LOAD] + vis[c, C_DEM] > veh[r, K_CAP]:
+            continue
+        for p in range(n + 1):
+            if blink > 0.0 and np.random.random() < blink:
+                continue
+            if _try(r, p, c, -1, routes, rinfo, st, pmax, smax, tt, vis, veh, out):
+                cand[m, 0] = r
+                cand[m, 1] = p
+                cand[m, 2] = out[0]
+                cand[m, 3] = out[1] + out[2]
+                cand[m, 4] = out[3]
+                m += 1
+    return m
+
+
+@_jit
+def _insert_unit(
+    c: int,
+    routes: Ints,
+    rinfo: Ints,
+    st: Ints,
+    arrv: Ints,
+    where: Ints,
+    pmax: Ints,
+    smax: Ints,
+    tt: Ints,
+    vis: Ints,
+    veh: Ints,
+    allow: Ints,
+    wmax: int,
+    blink: float,
+    cand_a: Ints,
+    cand_b: Ints,
+    top: Ints,
+    out: Ints,
+) -> bool:
+    """Insert the unit of ``c`` (a free visit, or the pair whose first visit ``c`` is) at its
+    cheapest feasible place, when that costs less than leaving it out."""
+    nveh = veh.shape[0]
+    _top3(rinfo, nveh, top)
+    gmax = top[3] if top[0] >= 0 else 0
+    if vis[c, C_ROLE] == 0:
+        m = _candidates(c, routes, rinfo, st, pmax, smax, tt, vis, veh, allow, -1, blink,
+                        cand_a, out)  # fmt: skip
+        best = vis[c, C_PEN]
+        bi = -1
+        for i in range(m):
+            r = cand_a[i, 0]
+            cost = cand_a[i, 3] + wmax * (max(_max_without(top, r, -1), cand_a[i, 4]) - gmax)
+            if cost < best:
+                best = cost
+                bi = i
+        if bi < 0:
+            return False
+        r = cand_a[bi, 0]
+        _place(r, cand_a[bi, 1], c, cand_a[bi, 2], routes, rinfo, st)
+        _eval_route(r, routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh)
+        return True
+    b = vis[c, C_PART]
+    mn, mx = vis[c, C_MN], vis[c, C_MX]
+    ma = _candidates(c, routes, rinfo, st, pmax, smax, tt, vis, veh, allow, -1, blink,
+                     cand_a, out)  # fmt: skip
+    if ma == 0:
+        return False
+    mb = _candidates(b, routes, rinfo, st, pmax, smax, tt, vis, veh, allow, -1, blink,
+                     cand_b, out)  # fmt: skip
+    if mb == 0:
+        return False
+    oa = np.argsort(cand_a[:ma, 3])
+    ob = np.argsort(cand_b[:mb, 3])
+    best = vis[c, C_PEN] + vis[b, C_PEN]
+    best_i, best_j, best_ta, best_tb = -1, -1, 0, 0
+    lb0 = cand_b[ob[0], 3]
+    for ii in range(ma):
+        i = oa[ii]
+        if cand_a[i, 3] + lb0 >= best:
+            break
+        ra, pa, ea = cand_a[i, 0], cand_a[i, 1], cand_a[i, 2]
+        for jj in range(mb):
+            j = ob[jj]
+            if cand_a[i, 3] + cand_b[j, 3] >= best:
+                break
+            rb = cand_b[j, 0]
+            if rb == ra:
+                continue
+            eb = cand_b[j, 2]
+            ta = max(ea, eb - mx)
+            tb = max(eb, ta + mn)
+            cost_a, worst_a = cand_a[i, 3], cand_a[i, 4]
+            if ta != ea:
+                if not _try(ra, pa, c, ta, routes, rinfo, st, pmax, smax, tt, vis, veh, out):
+                    continue
+                cost_a, worst_a = out[1] + out[2], out[3]
+            cost_b, worst_b = cand_b[j, 3], cand_b[j, 4]
+            if tb != eb:
+                pb = cand_b[j, 1]
+                if not _try(rb, pb, b, tb, routes, rinfo, st, pmax, smax, tt, vis, veh, out):
+                    continue
+                cost_b, worst_b = out[1] + out[2], out[3]
+            worst = max(_max_without(top, ra, rb), worst_a, worst_b)
+            cost = cost_a + cost_b + wmax * (worst - gmax)
+            if cost < best:
+                best = cost
+                best_i, best_j, best_ta, best_tb = i, j, ta, tb
+    if best_i < 0:
+        return False
+    ra, rb = cand_a[best_i, 0], cand_b[best_j, 0]
+    _place(ra, cand_a[best_i, 1], c, best_ta, routes, rinfo, st)
+    _place(rb, cand_b[best_j, 1], b, best_tb, routes, rinfo, st)
+    _eval_route(ra, routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh)
+    _eval_route(rb, routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh)
+    return True
+
+
+@_jit
+def _retime(
+    routes: Ints,
+    rinfo: Ints,
+    st: Ints,
+    arrv: Ints,
+    where: Ints,
+    pmax: Ints,
+    smax: Ints,
+    tt: Ints,
+    vis: Ints,
+    veh: Ints,
+    firsts: Ints,
+    passes: int,
+) -> None:
+    """Move every placed pair to the earliest starts both its routes allow, until nothing
+    moves (each step only makes starts earlier, so every rule still holds)."""
+    for _ in range(passes):
+        moved = False
+        for c in firsts:
+            if where[c, 0] < 0:
+                continue
+            b = vis[c, C_PART]
+            ea = max(arrv[c], vis[c, C_E])
+            eb = max(arrv[b], vis[b, C_E])
+            ta = max(ea, eb - vis[c, C_MX])
+            tb = max(eb, ta + vis[c, C_MN])
+            if ta < st[c] or tb < st[b]:
+                st[c] = min(ta, st[c])
+                st[b] = min(tb, st[b])
+                moved = True
+                # later visits of both routes move with them at the next evaluation
+                _eval_route(where[c, 0], routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh)
+                _eval_route(where[b, 0], routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh)
+        if not moved:
+            break
+
+
+@_jit
+def _remove_marked(r: int, routes: Ints, rinfo: Ints, where: Ints, gone: Ints) -> None:
+    n = rinfo[r, R_LEN]
+    k = 0
+    for q in range(n):
+        c = routes[r, q]
+        if gone[c]:
+            where[c, 0] = -1
+            where[c, 1] = -1
+        else:
+            routes[r, k] = c
+            k += 1
+    rinfo[r, R_LEN] = k
+
+
+@_jit
+def _ruin(
+    routes: Ints,
+    rinfo: Ints,
+    st: Ints,
+    arrv: Ints,
+    where: Ints,
+    pmax: Ints,
+    smax: Ints,
+    tt: Ints,
+    vis: Ints,
+    veh: Ints,
+    neigh: Ints,
+    avg_removed: float,
+    max_string: int,
+    gone: Ints,
+    touched: Ints,
+) -> None:
+    """Remove strings of consecutive visits from routes near a random seed visit; partners of
+    removed synchronised visits go too. Routes that break a rule afterwards (travel that does
+    not keep the triangle inequality) lose the visits that break it."""
+    nvis = vis.shape[0]
+    nveh = veh.shape[0]
+    gone[:] = 0
+    touched[:] = 0
+    planned = 0
+    used = 0
+    for r in range(nveh):
+        if rinfo[r, R_LEN] > 0:
+            planned += rinfo[r, R_LEN]
+            used += 1
+    if planned == 0:
+        return
+    avg_len = planned / used
+    ls_max = min(float(max_string), avg_len)
+    ks_max = 4.0 * avg_removed / (1.0 + ls_max) - 1.0
+    ks = int(np.random.random() * ks_max) + 1
+    seed = np.random.randint(0, nvis)
+    ruined = 0
+    for j in range(-1, neigh.shape[1]):
+        if ruined >= ks:
+            break
+        c = seed if j < 0 else neigh[seed, j]
+        r = where[c, 0]
+        if r < 0 or touched[r] == 2:
+            continue
+        n = rinfo[r, R_LEN]
+        length = min(int(np.random.random() * ls_max) + 1, n)
+        pos = where[c, 1]
+        lo = max(0, pos - length + 1)
+        hi = min(pos, n - length)
+        first = lo + int(np.random.random() * (hi - lo + 1))
+        for q in range(first, first + length):
+            gone[routes[r, q]] = 1
+        touched[r] = 2
+        ruined += 1
+    for c in range(nvis):
+        if gone[c] and vis[c, C_PART] >= 0:
+            b = vis[c, C_PART]
+            if where[b, 0] >= 0 and not gone[b]:
+                gone[b] = 1
+                if touched[where[b, 0]] == 0:
+                    touched[where[b, 0]] = 1
+    changed = True
+    while changed:
+        changed = False
+        for r in range(nveh):
+            if touched[r] == 0:
+                continue
+            _remove_marked(r, routes, rinfo, where, gone)
+            if _eval_route(r, routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh):
+                continue
+            # drop the first visit that no longer fits, with its partner, and look again
+            for q in range(rinfo[r, R_LEN]):
+                c = routes[r, q]
+                late = arrv[c] > st[c] if vis[c, C_ROLE] != 0 else False
+                if late or st[c] > vis[c, C_L] or q == rinfo[r, R_LEN] - 1:
+                    gone[c] = 1
+                    b = vis[c, C_PART]
+                    if b >= 0 and where[b, 0] >= 0:
+                        gone[b] = 1
+                        if touched[where[b, 0]] == 0:
+                            touched[where[b, 0]] = 1
+                    break
+            changed = True
+
+
+@_jit
+def _total(rinfo: Ints, where: Ints, vis: Ints, wmax: int) -> int:
+    cost = 0
+    worst = 0
+    for r in range(rinfo.shape[0]):
+        cost += rinfo[r, R_TRAV] + rinfo[r, R_TARD]
+        worst = max(worst, rinfo[r, R_MAX])
+    for c in range(vis.shape[0]):
+        if where[c, 0] < 0:
+            cost += vis[c, C_PEN]
+    return cost + wmax * worst
+
+
+_State = tuple[Ints, Ints, Ints, Ints, Ints, Ints, Ints]
+
+
+@_jit
+def _copy(src: _State, dst: _State) -> None:
+    dst[0][:, :] = src[0]
+    dst[1][:, :] = src[1]
+    dst[2][:] = src[2]
+    dst[3][:] = src[3]
+    dst[4][:, :] = src[4]
+    dst[5][:, :] = src[5]
+    dst[6][:, :] = src[6]
+
+
+@_jit
+def _iterate(
+    iters: int,
+    hot: float,
+    cold: float,
+    rng: int,
+    work: _State,
+    cur: _State,
+    best: _State,
+    costs: Ints,
+    tt: Ints,
+    vis: Ints,
+    veh: Ints,
+    allow: Ints,
+    neigh: Ints,
+    depot_dist: Ints,
+    firsts: Ints,
+    wmax: int,
+    params: npt.NDArray[np.float64],
+) -> None:
+    """``iters`` iterations cooling from ``hot`` to ``cold``; ``costs`` holds the current and
+    best objective."""
+    np.random.seed(rng)
+    routes, rinfo, st, arrv, where, pmax, smax = work
+    nvis = vis.shape[0]
+    nveh = veh.shape[0]
+    avg_removed, max_string, blink, passes = params[0], int(params[1]), params[2], int(params[3])
+    gone = np.zeros(nvis, dtype=np.int64)
+    touched = np.zeros(nveh, dtype=np.int64)
+    cand_a = np.zeros((nvis + nveh + 1, 5), dtype=np.int64)
+    cand_b = np.zeros((nvis + nveh + 1, 5), dtype=np.int64)
+    top = np.zeros(6, dtype=np.int64)
+    out = np.zeros(4, dtype=np.int64)
+    units = np.zeros(nvis, dtype=np.int64)
+    keys = np.zeros(nvis, dtype=np.float64)
+    for it in range(iters):
+        temp = hot * (cold / hot) ** (it / max(iters - 1, 1))
+        if costs[0] < INF:
+            _ruin(routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh, neigh, avg_removed,
+                  max_string, gone, touched)  # fmt: skip
+        nu = 0
+        for c in range(nvis):
+            if where[c, 0] < 0 and vis[c, C_ROLE] != 2:
+                units[nu] = c
+                nu += 1
+        u = np.random.random()
+        for k in range(nu):
+            c = units[k]
+            noise = np.random.random()
+            if u < 0.4:
+                keys[k] = noise
+            elif u < 0.7:
+                keys[k] = -float(depot_dist[c]) - noise * 1e-3
+            elif u < 0.9:
+                keys[k] = float(vis[c, C_L] - vis[c, C_E]) + noise * 1e-3
+            else:
+                keys[k] = -float(vis[c, C_DUR]) - noise * 1e-3
+        order = np.argsort(keys[:nu])
+        for k in range(nu):
+            _insert_unit(units[order[k]], routes, rinfo, st, arrv, where, pmax, smax, tt, vis,
+                         veh, allow, wmax, blink, cand_a, cand_b, top, out)  # fmt: skip
+        if firsts.shape[0] > 0:
+            _retime(routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh, firsts, passes)
+        cost = _total(rinfo, where, vis, wmax)
+        accept = cost < costs[0] - temp * math.log(np.random.random() + 1e-300)
+        if accept:
+            _copy(work, cur)
+            costs[0] = cost
+            if cost < costs[1]:
+                _copy(work, best)
+                costs[1] = cost
+        else:
+            _copy(cur, work)
+
+
+# --------------------------------------------------------------------------- driver
+
+
+@dataclass(frozen=True, eq=False)
+class _Tables:
+    tt: Ints
+    vis: Ints
+    veh: Ints
+    allow: Ints
+    neigh: Ints
+    depot_dist: Ints
+    firsts: Ints
+
+
+def _tables(problem: RoutingProblem, config: SyncSearchConfig) -> _Tables:
+    visits, vehicles = problem.visits, problem.vehicles
+    nvis, nveh = len(visits), len(vehicles)
+    tt = np.ascontiguousarray(np.stack([np.asarray(m, dtype=np.int64) for m in problem.matrices]))
+    big = int(tt.max(initial=1)) + 1
+    vis = np.zeros((nvis, 12), dtype=np.int64)
+    for i, v in enumerate(visits):
+        ((e, l_),) = v.windows
+        soft = l_ if v.soft_latest is None else min(v.soft_latest, l_)
+        vis[i] = (
+            v.location,
+            v.duration,
+            e,
+            l_,
+            soft,
+            max(v.tardiness_cost, 0) if v.soft_latest is not None else 0,
+            MANDATORY_WEIGHT * big * 4 if v.penalty is None else v.penalty,
+            -1,
+            0,
+            0,
+            0,
+            v.demand,
+        )
+    firsts = []
+    for s in problem.syncs:
+        firsts.append(s.first)
+        vis[s.first, C_PART], vis[s.second, C_PART] = s.second, s.first
+        vis[s.first, C_ROLE], vis[s.second, C_ROLE] = 1, 2
+        for j in (s.first, s.second):
+            vis[j, C_MN], vis[j, C_MX] = s.min_delay, s.max_delay
+    total_demand = sum(max(v.demand, 0) for v in visits)
+    veh = np.zeros((nveh, 7), dtype=np.int64)
+    for k, spec in enumerate(vehicles):
+        veh[k] = (
+            spec.start_location,
+            spec.end_location,
+            spec.shift_start,
+            spec.shift_end,
+            spec.profile,
+            total_demand + 1 if spec.capacity is None else spec.capacity,
+            nvis + 1 if spec.max_visits is None else spec.max_visits,
+        )
+    allow = np.ones((nvis, nveh), dtype=np.int64)
+    for i, v in enumerate(visits):
+        if v.allowed_vehicles is not None:
+            allow[i, :] = 0
+            for k in v.allowed_vehicles:
+                if 0 <= k < nveh:
+                    allow[i, k] = 1
+    locs = vis[:, C_LOC]
+    loc_matrix = tt[0][np.ix_(locs, locs)]
+    m = min(nvis - 1, config.neighbours)
+    if m > 0:
+        closeness = loc_matrix + loc_matrix.T
+        np.fill_diagonal(closeness, -1)
+        neigh = np.argsort(closeness, axis=1, kind="stable")[:, 1 : m + 1]
+    else:
+        neigh = np.zeros((nvis, 0), dtype=np.int64)
+    start0 = vehicles[0].start_location
+    return _Tables(
+        tt=tt,
+        vis=vis,
+        veh=veh,
+        allow=allow,
+        neigh=np.ascontiguousarray(neigh, dtype=np.int64),
+        depot_dist=np.ascontiguousarray(tt[0, start0, locs], dtype=np.int64),
+        firsts=np.array(firsts, dtype=np.int64),
+    )
+
+
+def _state(nveh: int, nvis: int) -> _State:
+    width = nvis + 2
+    return (
+        np.zeros((nveh, width), dtype=np.int64),  # visits of each route
+        np.zeros((nveh, 5), dtype=np.int64),  # length, travel, tardiness, largest, load
+        np.zeros(nvis, dtype=np.int64),  # start of each visit
+        np.zeros(nvis, dtype=np.int64),  # arrival at each visit
+        np.full((nvis, 2), -1, dtype=np.int64),  # route and position of each visit
+        np.zeros((nveh, width), dtype=np.int64),  # largest tardiness before a position
+        np.zeros((nveh, width), dtype=np.int64),  # largest tardiness from a position on
+    )
+
+
+def search(
+    problem: RoutingProblem,
+    *,
+    time_limit: float,
+    seed: int = 0,
+    iteration_limit: int | None = None,
+    config: SyncSearchConfig = DEFAULT_CONFIG,
+) -> SolverResult | None:
+    """Search ``problem`` (which :func:`supports` must accept) for ``time_limit`` seconds.
+
+    Returns the best plan, timed, when it serves every mandatory visit (``None`` otherwise).
+    With ``iteration_limit`` the search stops after that many iterations and cools along
+    them, so the same seed and limit give the same routes on any machine (unless the time limit
+    comes first). Raises ``ValueError`` for a problem it does not support.
+    """
+    if not supports(problem):
+        raise ValueError("problem has rules the synchronised search does not keep")
+    t = _tables(problem, config)
+    nvis, nveh = len(problem.visits), len(problem.vehicles)
+    work, cur, best = _state(nveh, nvis), _state(nveh, nvis), _state(nveh, nvis)
+    wmax = max(int(problem.max_tardiness_cost), 0)
+    costs = np.array([INF, INF], dtype=np.int64)
+    params = np.array(
+        [config.avg_removed, config.max_string, config.blink, config.retime_passes],
+        dtype=np.float64,
+    )
+
+    def run(iters: int, hot: float, cold: float, rng: int) -> None:
+        _iterate(iters, hot, cold, rng, work, cur, best, costs, t.tt, t.vis, t.veh, t.allow,
+                 t.neigh, t.depot_dist, t.firsts, wmax, params)  # fmt: skip
+
+    # One cold iteration from nothing planned: the first solution, whose mean arc sets the
+    # temperature scale.
+    run(1, 1e-9, 1e-9, seed)
+    rlen = cur[1][:, R_LEN]
+    arcs = int(rlen.sum()) + int((rlen > 0).sum())
+    scale = float(cur[1][:, R_TRAV].sum()) / max(arcs, 1)
+    hot = max(config.start_temperature * scale, 1e-6)
+    cold = max(config.end_temperature * scale, 1e-7)
+    done = 1
+    clock = time.perf_counter()
+    deadline = clock + time_limit
+    rng = np.random.default_rng(seed)
+    if iteration_limit is not None:
+        total = max(iteration_limit, 1)
+        chunk = max(total // 64, 1)
+        while done < total and time.perf_counter() < deadline:
+            k = min(chunk, total - done)
+            f0, f1 = done / total, (done + k) / total
+            run(k, hot * (cold / hot) ** f0, hot * (cold / hot) ** f1, int(rng.integers(2**31)))
+            done += k
+    else:
+        chunk, rate = 50, 1e-4
+        span = max(time_limit, 1e-9)
+        while True:
+            now = time.perf_counter()
+            if now >= deadline:
+                break
+            f0 = (now - clock) / span
+            f1 = min(f0 + chunk * rate / span, 1.0)
+            run(chunk, hot * (cold / hot) ** f0, hot * (cold / hot) ** f1, int(rng.integers(2**31)))
+            done += chunk
+            rate = max((time.perf_counter() - now) / chunk, 1e-8)
+            left = deadline - time.perf_counter()
+            chunk = int(min(max(min(0.05, left) / rate, 5), 1_000_000))
+    return _result(problem, best, int(costs[1]), {"sync_iterations": float(done)})
+
+
+def _result(
+    problem: RoutingProblem,
+    state: _State,
+    objective: int,
+    stats: dict[str, float],
+) -> SolverResult | None:
+    """The plan of ``state``, its times checked again here; ``None`` when a mandatory visit is
+    out or a time does not hold (the router then searches with OR-Tools)."""
+    routes, rinfo, st, _arrv, where, _pmax, _smax = state
+    dropped = tuple(i for i in range(len(problem.visits)) if where[i, 0] < 0)
+    if any(problem.visits[i].penalty is None for i in dropped):
+        return None
+    out: list[SolvedRoute] = []
+    travel = 0
+    start_of: dict[int, tuple[int, int]] = {}
+    for k, spec in enumerate(problem.vehicles):
+        seq = [int(c) for c in routes[k, : rinfo[k, R_LEN]]]
+        if not seq:
+            continue
+        m = problem.matrices[spec.profile]
+        starts = [int(st[c]) for c in seq]
+        leave = starts[0] - int(m[spec.start_location, problem.visits[seq[0]].location])
+        if leave < spec.shift_start:
+            return None
+        t, loc = leave, spec.start_location
+        arrivals = []
+        for c, s in zip(seq, starts, strict=True):
+            v = problem.visits[c]
+            d = int(m[loc, v.location])
+            travel += d
+            arrival = t + d
+            ((e, l_),) = v.windows
+            if not (arrival <= s and e <= s <= l_):
+                return None
+            if v.allowed_vehicles is not None and k not in v.allowed_vehicles:
+                return None
+            arrivals.append(arrival)
+            start_of[c] = (k, s)
+            t, loc = s + v.duration, v.location
+        d = int(m[loc, spec.end_location])
+        travel += d
+        back = t + d
+        if back > spec.shift_end:
+            return None
+        out.append(SolvedRoute(k, tuple(seq), tuple(arrivals), tuple(starts), leave, back))
+    for sync in problem.syncs:
+        a, b = start_of.get(sync.first), start_of.get(sync.second)
+        if (a is None) != (b is None):
+            return None
+        if (a is not None and b is not None) and (
+            a[0] == b[0] or not sync.min_delay <= b[1] - a[1] <= sync.max_delay
+        ):
+            return None
+    return SolverResult(
+        routes=tuple(out),
+        dropped=dropped,
+        travel=travel,
+        objective=objective,
+        feasible=True,
+        stats=stats,
+    )
+
+
+def warm_up() -> None:
+    """Compile the search (a tiny problem), so that the first real call does not wait."""
+    if _njit is None:  # pragma: no cover
+        return
+    from solver.problem import Sync, VehicleSpec, VisitSpec
+
+    matrix = np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]], dtype=np.int64)
+    visits = (
+        VisitSpec(location=1, duration=1, windows=((0, 100),), soft_latest=5, tardiness_cost=1),
+        VisitSpec(location=1, duration=1, windows=((0, 100),)),
+        VisitSpec(location=2, duration=1, windows=((0, 100),)),
+    )
+    vehicles = (VehicleSpec(0, 0, 0, 100), VehicleSpec(0, 0, 0, 100))
+    problem = RoutingProblem((matrix,), visits, vehicles, syncs=(Sync(0, 1),))
+    search(problem, time_limit=0.01, iteration_limit=3)
