@@ -719,13 +719,31 @@ def _solve_day(
     locked: frozenset[str] = frozenset(),
     affinity: Mapping[str, Mapping[str, int]] | None = None,
     fixed: Sequence[Route] = (),
+    anchor: bool = True,
 ) -> tuple[tuple[Route, ...], list[tuple[DayVisit, Reason, str]], int]:
     """Route ``visits`` on ``day``; ``teams[request]`` narrows who may serve (``None``: any
     qualified). The search starts from the ``hint`` routes when they are still feasible;
     ``affinity[request][caregiver]`` (visits on the other days) makes the search prefer a
     request's usual caregivers (:data:`CONTINUITY_MINUTES`). ``fixed`` are routes of the day
     that stay as they are (another station's): visits linked to theirs keep the delays.
+
+    The ``locked`` caregivers' hint routes hold two-person visits: with ``anchor`` each pair
+    keeps its two caregivers and start (:func:`_pair_anchors`) while the rest of both routes
+    is searched again; a pair that cannot be held that way (its partner's route is not in the
+    hint), or a result that loses a pair, keeps the locked routes as they are.
     Returns routes, dropped visits with reasons, and the priority-weighted score."""
+    args = (sub, day, visits, teams)
+    again = {
+        "provider": provider,
+        "used": used,
+        "params": params,
+        "seconds": seconds,
+        "hint": hint,
+        "locked": locked,
+        "affinity": affinity,
+        "fixed": fixed,
+        "anchor": False,
+    }
     if not any(day in c.shifts for c in sub.caregivers) or not visits:
         dropped: list[tuple[DayVisit, Reason, str]] = []
         for v in visits:
@@ -735,13 +753,21 @@ def _solve_day(
             dropped.append((v, reason or Reason.NO_SHIFT_ON_ALLOWED_DAYS, detail))
         return (), dropped, 0
     frozen: tuple[Route, ...] = ()
+    anchors: dict[str, tuple[tuple[str, int], ...]] = {}
+    whole = locked
+    if hint and locked and anchor:
+        anchors, whole = _pair_anchors(sub, hint, locked)
+        if anchors:
+            home = {s.request: s.household for r in hint for s in r.stops}
+            visits = [v for v in visits if v.request not in anchors]
+            visits += [DayVisit(rid, home[rid]) for rid in anchors]
     if hint:
         # Routes the router's model cannot represent (their rest falls where the model has no
         # room for it) stay as they are, with their caregivers and visits out of the search.
-        kept = tuple(r for r in hint if r.caregiver in locked)
+        kept = tuple(r for r in hint if r.caregiver in whole)
         fixed_stops = {s.request for r in kept for s in r.stops}
         rest = [v for v in visits if v.request not in fixed_stops]
-        others = [r for r in hint if r.caregiver not in locked]
+        others = [r for r in hint if r.caregiver not in whole]
         off_now = {r.caregiver for r in kept}
         frozen = kept + _unrepresentable(
             replace(sub, caregivers=tuple(c for c in sub.caregivers if c.id not in off_now)),
@@ -755,6 +781,8 @@ def _solve_day(
         )
         if frozen:
             off = {r.caregiver for r in frozen}
+            if any(len({c for c, _ in who} & off) == 1 for who in anchors.values()):
+                return _solve_day(*args, **again)  # type: ignore[arg-type]
             held = {s.request for r in frozen for s in r.stops}
             sub = replace(sub, caregivers=tuple(c for c in sub.caregivers if c.id not in off))
             visits = [v for v in visits if v.request not in held]
@@ -766,6 +794,10 @@ def _solve_day(
         sub, day, travel=provider, visits=visits, minutes_used=used, fixed_starts=starts
     )
     compiled = _narrow(compiled, teams)
+    if anchors:
+        held_pairs = {s.request for r in frozen for s in r.stops}
+        anchors = {rid: who for rid, who in anchors.items() if rid not in held_pairs}
+        compiled = _anchored(compiled, anchors)
     result = None
     if hint:
         start = _hint_indices(compiled, hint)
@@ -791,7 +823,89 @@ def _solve_day(
     priority = {r.id: r.priority for _, r in sub.requests()}
     served = {s.request for route in routes for s in route.stops}
     score = sum(100 + priority[v.request] for v in visits if v.request in served)
+    if anchors and not _pairs_kept(routes, anchors):
+        return _solve_day(*args, **again)  # type: ignore[arg-type]
     return routes, dropped, score
+
+
+def _pair_anchors(
+    sub: Scenario, hint: Sequence[Route], locked: frozenset[str]
+) -> tuple[dict[str, tuple[tuple[str, int], ...]], frozenset[str]]:
+    """The two-person visits on the ``locked`` caregivers' ``hint`` routes that can keep
+    their caregivers and start while the rest of the routes is searched again: request ->
+    ((caregiver, start), (caregiver, start)) in hint order. Also the locked caregivers whose
+    routes stay whole: those holding a pair whose partner route is not in the hint, and,
+    repeatedly, the partners of their pairs."""
+    pairs = {r.id for _, r in sub.requests() if r.staff > 1}
+    working = {c.id for c in sub.caregivers}
+    seats: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for route in hint:
+        if route.caregiver in locked:
+            for stop in route.stops:
+                if stop.request in pairs:
+                    seats[stop.request].append((route.caregiver, stop.start))
+    whole = {
+        c
+        for who in seats.values()
+        if len(who) != 2 or any(c not in working for c, _ in who)
+        for c, _ in who
+    }
+    whole |= {r.caregiver for r in hint if r.caregiver in locked and r.caregiver not in working}
+    while True:
+        more = {c for who in seats.values() if any(c in whole for c, _ in who) for c, _ in who}
+        if more <= whole:
+            break
+        whole |= more
+    anchors = {rid: tuple(who) for rid, who in seats.items() if not any(c in whole for c, _ in who)}
+    stays = frozenset(c for c in locked if c in whole or c not in working)
+    # A locked caregiver with no pair left to anchor keeps the route whole too (the lock had
+    # another reason).
+    anchored = {c for who in anchors.values() for c, _ in who}
+    stays |= frozenset(c for c in locked if c not in anchored)
+    return anchors, stays
+
+
+def _anchored(
+    compiled: DayProblem, anchors: Mapping[str, tuple[tuple[str, int], ...]]
+) -> DayProblem:
+    """``compiled`` with each anchored pair's two solver visits held to their caregiver and
+    start (one window of one minute, mandatory) and their start link dropped: two fixed starts
+    keep it by themselves, and the day becomes one the compiled search can take."""
+    if not anchors:
+        return compiled
+    vehicle = {c.id: k for k, c in enumerate(compiled.caregivers)}
+    nodes: dict[str, list[int]] = defaultdict(list)
+    for i, v in enumerate(compiled.visits):
+        if v.request in anchors:
+            nodes[v.request].append(i)
+    specs = list(compiled.problem.visits)
+    linked: set[tuple[int, int]] = set()
+    for rid, seats in anchors.items():
+        if len(nodes[rid]) != len(seats):
+            continue
+        for i, (cid, start) in zip(nodes[rid], seats, strict=True):
+            specs[i] = replace(
+                specs[i],
+                windows=((start, start),),
+                allowed_vehicles=frozenset({vehicle[cid]}),
+                penalty=None,
+            )
+        linked.add((nodes[rid][0], nodes[rid][1]))
+    syncs = tuple(s for s in compiled.problem.syncs if (s.first, s.second) not in linked)
+    problem = replace(compiled.problem, visits=tuple(specs), syncs=syncs)
+    return replace(compiled, problem=problem)
+
+
+def _pairs_kept(
+    routes: Sequence[Route], anchors: Mapping[str, tuple[tuple[str, int], ...]]
+) -> bool:
+    """Whether every anchored pair is on its two caregivers' routes at its start."""
+    seats: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    for route in routes:
+        for stop in route.stops:
+            if stop.request in anchors:
+                seats[stop.request].add((route.caregiver, stop.start))
+    return all(seats.get(rid) == set(who) for rid, who in anchors.items())
 
 
 def _affinity(out: _Outcome, key: str, day: str) -> dict[str, dict[str, int]]:
@@ -828,22 +942,23 @@ def _hint_indices(compiled: DayProblem, hint: Sequence[Route]) -> list[list[int]
     """The ``hint`` routes as visit indices per vehicle of ``compiled`` (stops the compiled
     day does not hold, or whose caregiver may not serve them, left out)."""
     vehicle = {c.id: k for k, c in enumerate(compiled.caregivers)}
-    node = {v.request: i for i, v in enumerate(compiled.visits)}
+    nodes: dict[str, list[int]] = defaultdict(list)  # a two-person visit has two
+    for i, v in enumerate(compiled.visits):
+        nodes[v.request].append(i)
     specs = compiled.problem.visits
+    taken: set[int] = set()
     start: list[list[int]] = [[] for _ in compiled.caregivers]
     for route in hint:
         k = vehicle.get(route.caregiver)
         if k is None:
             continue
-        start[k] = [
-            node[s.request]
-            for s in route.stops
-            if s.request in node
-            and (
-                specs[node[s.request]].allowed_vehicles is None
-                or k in (specs[node[s.request]].allowed_vehicles or ())
-            )
-        ]
+        for s in route.stops:
+            for i in nodes.get(s.request, ()):
+                allowed = specs[i].allowed_vehicles
+                if i not in taken and (allowed is None or k in allowed):
+                    start[k].append(i)
+                    taken.add(i)
+                    break
     return start
 
 

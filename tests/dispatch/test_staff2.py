@@ -11,22 +11,26 @@ from dispatch.checker import check_plan
 from dispatch.daily import DayVisit, compile_day, route_day
 from dispatch.generate import generate_district
 from dispatch.greedy import plan_greedy
+from dispatch.haversine import scenario_travel
+from dispatch.kpis import ScenarioIndex, route_leg_minutes
 from dispatch.model import (
     After,
     Break,
     Caregiver,
     Household,
     Plan,
+    Route,
     Scenario,
     ServiceRequest,
     Station,
+    Stop,
     TravelSettings,
 )
 from dispatch.reasons import Reason
 from dispatch.scenario_io import ScenarioError, parse_scenario, scenario_to_dict
 from dispatch.timeutil import parse_hhmm as hm
 from dispatch.travel import provider_for
-from dispatch.weekly import plan_week
+from dispatch.weekly import _solve_day, plan_week
 from solver.problem import SolveParams
 
 Doc = dict[str, Any]
@@ -352,3 +356,96 @@ def test_a_visit_linked_to_a_kept_visit_keeps_the_delay_through_its_windows() ->
     )
     assert late.problem.visits == ()
     assert [(v.request, r) for v, r, _ in late.prefiltered] == [("H2-bath", Reason.LINKED_VISIT)]
+
+
+# --- two-person visits inside the weekly planner's day search -----------------------------------
+
+
+def _pair_day() -> tuple[Scenario, tuple[Route, ...]]:
+    """C1 and C2 bathe H3 together at 10:30; C1's cleanings at H1 and H2 come in the worse
+    order on the given routes. H1, H2 and H3 lie 12, 23 and 34 minutes north of the station,
+    12 apart: H2 first travels 23 + 12 + 23 + 34 = 92 minutes, H1 first 12 + 12 + 12 + 34 = 70;
+    C2 travels 34 + 34 = 68."""
+
+    def cg(cid: str) -> Caregiver:
+        return Caregiver(
+            id=cid,
+            station="S1",
+            skills=frozenset({"cleaning", "bathing"}),
+            shifts=MappingProxyType({"mon": (hm("08:00"), hm("17:00"))}),
+        )
+
+    def clean(hid: str) -> ServiceRequest:
+        return ServiceRequest(
+            id=f"{hid}-clean",
+            service="cleaning",
+            minutes=30,
+            windows=((hm("08:00"), hm("16:00")),),
+        )
+
+    bath = ServiceRequest(
+        id="H3-bath",
+        service="bed_bath",
+        skill="bathing",
+        minutes=60,
+        windows=((hm("10:00"), hm("11:30")),),
+        staff=2,
+    )
+    sc = Scenario(
+        name="pair day",
+        days=("mon",),
+        travel=TravelSettings(circuity=1.0, speed_kmh=MappingProxyType({"ebike": 60.0})),
+        stations=(Station("S1", 38.00, LON),),
+        caregivers=(cg("C1"), cg("C2")),
+        households=(
+            Household("H1", 38.10, LON, (clean("H1"),)),
+            Household("H2", 38.20, LON, (clean("H2"),)),
+            Household("H3", 38.30, LON, (bath,)),
+        ),
+    )
+    at = hm("10:30")
+    first = Route(
+        "C1",
+        "mon",
+        hm("08:00"),
+        at + 60 + 34,
+        (
+            Stop("H2-clean", "H2", hm("08:23"), hm("08:23"), hm("08:53")),
+            Stop("H1-clean", "H1", hm("09:05"), hm("09:05"), hm("09:35")),
+            Stop("H3-bath", "H3", hm("09:58"), at, at + 60),
+        ),
+    )
+    second = Route("C2", "mon", at - 34, at + 60 + 34, (Stop("H3-bath", "H3", at, at, at + 60),))
+    return sc, (first, second)
+
+
+def _travel(sc: Scenario, routes: tuple[Route, ...]) -> int:
+    index, minutes = ScenarioIndex.of(sc), scenario_travel(sc)
+    return sum(m or 0 for r in routes for m in route_leg_minutes(index, r, minutes))
+
+
+@pytest.mark.parametrize("anchor", [True, False])
+def test_weekly_day_search_reroutes_around_a_two_person_visit(anchor: bool) -> None:
+    sc, hint = _pair_day()
+    assert _travel(sc, hint) == 92 + 68
+    routes, dropped, _ = _solve_day(
+        sc,
+        "mon",
+        [DayVisit("H1-clean", "H1"), DayVisit("H2-clean", "H2")],
+        {"H1-clean": None, "H2-clean": None},
+        provider=provider_for(sc),
+        used={},
+        params=SolveParams(time_limit=5, seed=0, iteration_limit=300),
+        seconds=2.0,
+        hint=hint,
+        locked=frozenset({"C1", "C2"}),
+        anchor=anchor,
+    )
+    plan = Plan(scenario=sc.name, routes=routes)
+    assert check_plan(sc, plan).violations == ()
+    assert dropped == []
+    # The pair keeps its caregivers and start either way.
+    assert stops_of(plan, "H3-bath") == [("C1", hm("10:30")), ("C2", hm("10:30"))]
+    # Held to its start, the bath no longer locks the routes: the cleanings are re-ordered (or
+    # shared with C2, which travels the same 138 minutes).
+    assert _travel(sc, routes) == (70 + 68 if anchor else 92 + 68)
