@@ -40,7 +40,7 @@ from api.services.scenario import current_scenario, load_demo
 from api.services.tokens import ensure_admin_token
 from api.settings import Settings
 from dispatch.scenario_io import DocumentError
-from solver.sisr import warm_up
+from solver import sisr, syncsearch
 
 __all__ = [
     "API_PREFIX",
@@ -235,9 +235,14 @@ def _start(app: FastAPI) -> None:
             load_demo(session, settings.demo_scenario)
     if settings.load_demo:
         _plan_demo(app)
-    # The router's compiled search is compiled (or loaded from numba's cache) once per process:
-    # do it now, beside serving, rather than inside the first planner job's time limit.
-    threading.Thread(target=warm_up, name="router warm-up", daemon=True).start()
+    # The router's compiled searches are compiled (or loaded from numba's cache) once per
+    # process: do it now, beside serving, rather than inside the first planner job's time limit.
+    threading.Thread(target=_warm_up, name="router warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    sisr.warm_up()
+    syncsearch.warm_up()
 
 
 @asynccontextmanager

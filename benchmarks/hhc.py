@@ -7,10 +7,13 @@ of each other. The objective is ``(D + T + Tmax) / 3``: total travel distance, t
 and the largest tardiness (``../shared/benchmarks/hhc/README.md``).
 
 The instance goes through the product's solver: each service is a visit restricted to the
-qualified caregivers, the window end is a soft one (:attr:`solver.problem.VisitSpec.soft_latest`)
-and double services are :class:`solver.problem.Sync` pairs on distinct caregivers. Travel and
-times are scaled by the format's scale and rounded up, so starts stay feasible for the real
-distances. An evaluator of its own recomputes D, T, Tmax and every rule from the routes.
+qualified caregivers, the window end is a soft one (:attr:`solver.problem.VisitSpec.soft_latest`,
+1 per unit late) with the largest lateness charged once more
+(:attr:`solver.problem.RoutingProblem.max_tardiness_cost`), and double services are
+:class:`solver.problem.Sync` pairs on distinct caregivers, so the router searches them with its
+synchronised search (:mod:`solver.syncsearch`). Travel and times are scaled by the format's
+scale and rounded up, so starts stay feasible for the real distances. An evaluator of its own
+recomputes D, T, Tmax and every rule from the routes.
 
 Usage::
 

@@ -14,8 +14,10 @@ The way through :func:`plan_week`:
    compiled string-removal search where it keeps every rule of the day, else by OR-Tools'
    guided local search) and kept only when it serves more (by priority) or as much with less
    travel — so the plan never serves less than the greedy one; routes the router's model
-   cannot represent (a rest placed where the model has no room for it) stay as they are; the
-   search prefers each request's caregivers of the other days (:data:`CONTINUITY_MINUTES`);
+   cannot represent (a rest placed where the model has no room for it) stay as they are; a
+   two-person visit keeps the two caregivers and start the greedy week gave it while the rest
+   of both routes is searched again; the search prefers each request's caregivers of the
+   other days (:data:`CONTINUITY_MINUTES`);
    a group of several stations, whose days are too large for the router, re-routes each
    station's routes of a day among themselves instead;
 4. requests planned short get visits added on days that keep them inside a pattern; one
@@ -476,8 +478,9 @@ def _read_only(values: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 def _pairs_missing(
     start: Plan, pairs: Sequence[tuple[Household, ServiceRequest]]
 ) -> list[Unassigned]:
-    """Two-person visits stay where the greedy week put them (their routes are kept as they
-    are); what it could not place is reported with its reason."""
+    """Two-person visits keep the days, caregivers and starts the greedy week gave them (the
+    rest of their routes is searched again around them); what it could not place is reported
+    with its reason."""
     days: dict[str, set[str]] = defaultdict(set)
     for route in start.routes:
         for stop in route.stops:
@@ -542,7 +545,8 @@ def _seed_from(
         key = keys[find(station_of[route.caregiver])]
         out.routes[(key, route.day)] = (*out.routes.get((key, route.day), ()), route)
         if any(s.request not in by_request for s in route.stops):
-            # A two-person visit: the route stays as it is, and so do the days of its requests.
+            # A two-person visit: it keeps its caregivers and start (see _pair_anchors), and the
+            # requests of the route keep their days.
             out.locked.add((route.caregiver, route.day))
             for s in route.stops:
                 if s.request in by_request:

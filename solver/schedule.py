@@ -8,7 +8,7 @@ or after coming back (``rest_gap=n+1``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -38,12 +38,19 @@ def earliest_start(windows: Sequence[tuple[int, int]], ready: int) -> int | None
 
 
 def schedule_route(
-    problem: RoutingProblem, vehicle: int, seq: Sequence[int], *, rest_gap: int | None = None
+    problem: RoutingProblem,
+    vehicle: int,
+    seq: Sequence[int],
+    *,
+    rest_gap: int | None = None,
+    fixed: Mapping[int, int] | None = None,
 ) -> RouteTimes:
     """Earliest starts along ``seq`` for ``vehicle``, then the latest leave keeping them.
 
     ``rest_gap`` places the vehicle's rest (ignored when the vehicle has none; ``None`` with a
-    rest means: choose the first gap that holds it). Times are in the problem's unit.
+    rest means: choose the first gap that holds it). ``fixed`` maps visits to the start they
+    must keep (a synchronised visit's); being late for one is infeasible. Times are in the
+    problem's unit.
     """
     spec = problem.vehicles[vehicle]
     matrix = problem.matrices[spec.profile]
@@ -52,15 +59,15 @@ def schedule_route(
     locs = [spec.start_location, *(problem.visits[i].location for i in seq), spec.end_location]
     travel = [int(matrix[a, b]) for a, b in pairwise(locs)]
     if rest is None:
-        return _forward(problem, vehicle, seq, travel, None)
+        return _forward(problem, vehicle, seq, travel, None, fixed)
     if rest_gap is not None:
-        return _forward(problem, vehicle, seq, travel, rest_gap)
+        return _forward(problem, vehicle, seq, travel, rest_gap, fixed)
     best: RouteTimes | None = None
     for gap in range(-1, n + 2):
-        times = _forward(problem, vehicle, seq, travel, gap)
+        times = _forward(problem, vehicle, seq, travel, gap, fixed)
         if times.feasible and (best is None or times.back - times.leave < best.back - best.leave):
             best = times
-    return best if best is not None else _forward(problem, vehicle, seq, travel, n + 1)
+    return best if best is not None else _forward(problem, vehicle, seq, travel, n + 1, fixed)
 
 
 def _forward(
@@ -69,6 +76,7 @@ def _forward(
     seq: Sequence[int],
     travel: list[int],
     rest_gap: int | None,
+    fixed: Mapping[int, int] | None = None,
 ) -> RouteTimes:
     spec = problem.vehicles[vehicle]
     rest = spec.rest
@@ -94,7 +102,12 @@ def _forward(
             back = ready
             break
         visit = problem.visits[seq[gap]]
-        start = earliest_start(visit.windows, ready)
+        if fixed is not None and seq[gap] in fixed:
+            at = fixed[seq[gap]]
+            inside = any(a <= at <= b for a, b in visit.windows)
+            start = at if ready <= at and inside else None
+        else:
+            start = earliest_start(visit.windows, ready)
         if start is None:
             ok = False
             start = ready

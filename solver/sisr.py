@@ -27,7 +27,6 @@ against the full model) and decodes the times there.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -35,6 +34,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
+from solver.anneal import cool
 from solver.problem import RoutingProblem
 
 __all__ = [
@@ -782,33 +782,17 @@ def search(
     scale = float(cur[1][:, R_COST].sum()) / max(arcs, 1)
     hot = max(config.start_temperature * scale, 1e-6)
     cold = max(config.end_temperature * scale, 1e-7)
-    done = 1
-    clock = time.perf_counter()
-    deadline = clock + time_limit
-    rng = np.random.default_rng(seed)
-    if iteration_limit is not None:
-        total = max(iteration_limit, 1)
-        chunk = max(total // 64, 1)
-        while done < total and time.perf_counter() < deadline:
-            k = min(chunk, total - done)
-            f0, f1 = done / total, (done + k) / total
-            run(k, hot * (cold / hot) ** f0, hot * (cold / hot) ** f1, int(rng.integers(2**31)))
-            done += k
-    else:
-        chunk, rate = 100, 2e-5  # iterations of the next chunk, seconds per iteration
-        span = max(time_limit, 1e-9)
-        while True:
-            now = time.perf_counter()
-            if now >= deadline:
-                break
-            # cool along the elapsed time: this chunk spans its expected share of the budget
-            f0 = (now - clock) / span
-            f1 = min(f0 + chunk * rate / span, 1.0)
-            run(chunk, hot * (cold / hot) ** f0, hot * (cold / hot) ** f1, int(rng.integers(2**31)))
-            done += chunk
-            rate = max((time.perf_counter() - now) / chunk, 1e-8)
-            left = deadline - time.perf_counter()
-            chunk = int(min(max(min(0.05, left) / rate, 10), 1_000_000))
+    done = 1 + cool(
+        run,
+        hot=hot,
+        cold=cold,
+        time_limit=time_limit,
+        iteration_limit=iteration_limit,
+        seed=seed,
+        first_chunk=100,
+        first_rate=2e-5,
+        min_chunk=10,
+    )
     b_routes, b_rlen, b_where = best
     out = tuple(tuple(int(c) for c in b_routes[r, : b_rlen[r]]) for r in range(nveh))
     dropped = tuple(i for i in range(nvis) if b_where[i] < 0)

@@ -18,29 +18,35 @@ does both, at the price of a walk along the rest of the route for every insertio
 
 The rest of the model kept: one hard window per visit, each vehicle's shift, its start and end
 location and travel profile, capacity, visit cap, allowed vehicles, optional visits with their
-penalties. Not kept (:func:`supports` says so, and the router uses OR-Tools): several windows
-per visit, pinned visits, rests, a span bound shorter than the shift, linked visits that need not
-both be served, and a visit in more than one sync.
+penalties, and the vehicle's rest (in one gap of the route, before leaving or after coming back,
+as the router's own schedule places it: each route keeps two chains of departures, rest not
+taken yet and taken, and an insertion walks both). Not kept (:func:`supports` says so, and the
+router uses OR-Tools): several windows per visit, pinned visits, a span bound shorter than the
+shift, linked visits that need not both be served, a visit in more than one sync, and soft
+window ends on a day with rests (where the rest goes would change what lateness costs).
 
 Iterations remove strings of consecutive visits from routes near a random seed visit (the
 partners of removed synchronised visits go with them), re-insert every unplanned unit at its
 cheapest feasible place (each place skipped with a small "blink" probability) and accept the
-result by simulated annealing, as in Christiaens and Vanden Berghe's SISR. The result's times
-are the search's own; they are checked again in plain Python before they are returned.
+result by simulated annealing, as in Christiaens and Vanden Berghe's SISR. The result is timed
+again by the router's schedule (:func:`solver.schedule.schedule_route`) with the synchronised
+starts held, which checks every rule once more in plain Python.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from solver.anneal import cool
 from solver.problem import RoutingProblem, SolvedRoute, SolverResult
+from solver.schedule import schedule_route
 
 __all__ = ["DEFAULT_CONFIG", "SyncSearchConfig", "search", "supports"]
 
@@ -60,7 +66,7 @@ INF = 1 << 50
 # demand.
 C_LOC, C_DUR, C_E, C_L, C_SOFT, C_W, C_PEN, C_PART, C_MN, C_MX, C_ROLE, C_DEM = range(12)
 # Columns of the vehicle table.
-K_START, K_END, K_SS, K_SE, K_PROF, K_CAP, K_MAXV = range(7)
+K_START, K_END, K_SS, K_SE, K_PROF, K_CAP, K_MAXV, K_RE, K_RL, K_RD, K_REST = range(11)
 # Per-route facts: length, travel, weighted tardiness, largest tardiness, load.
 R_LEN, R_TRAV, R_TARD, R_MAX, R_LOAD = range(5)
 
@@ -95,11 +101,15 @@ def supports(problem: RoutingProblem) -> bool:
     for v in problem.visits:
         if len(v.windows) != 1 or v.pinned_vehicle is not None:
             return False
+    rests = False
     for spec in problem.vehicles:
-        if spec.rest is not None:
-            return False
+        rests = rests or spec.rest is not None
         if spec.max_duration is not None and spec.max_duration < spec.shift_end - spec.shift_start:
             return False
+    if rests and (
+        problem.max_tardiness_cost > 0 or any(v.soft_latest is not None for v in problem.visits)
+    ):
+        return False  # the rest's place would change what lateness costs
     seen: set[int] = set()
     n = len(problem.visits)
     for s in problem.syncs:
@@ -125,6 +135,59 @@ def _jit(f: _F) -> _F:
     return cast(_F, _njit(cache=True, nogil=True)(f))
 
 
+def _inline(f: _F) -> _F:
+    """Like :func:`_jit`, inlined into its callers."""
+    if _njit is None:  # pragma: no cover
+        return f
+    return cast(_F, _njit(cache=True, nogil=True, inline="always")(f))
+
+
+@_inline
+def _gap(t0: int, t1: int, d: int, r: int, veh: Ints) -> tuple[int, int]:
+    """Arrivals after a leg of ``d`` from departures ``t0`` (rest not taken yet) and ``t1``
+    (taken): the rest may be taken on this leg, from ``max(t0, earliest)`` (INF: no way)."""
+    a0 = t0 + d if t0 < INF else INF
+    a1 = t1 + d if t1 < INF else INF
+    if veh[r, K_REST] != 0 and t0 < INF:
+        rd = veh[r, K_RD]
+        rs = max(t0, veh[r, K_RE])
+        if rs + rd <= veh[r, K_RL]:
+            a1 = min(a1, max(t0 + d + rd, rs + rd))
+    return a0, a1
+
+
+@_inline
+def _serve(c: int, a: int, forced: int, vis: Ints, st: Ints) -> int:
+    """Start of visit ``c`` reached at ``a``: ``forced`` when given (or the fixed start of a
+    synchronised visit), else the earliest in its window; INF when it cannot."""
+    if a >= INF:
+        return INF
+    fix = forced if forced >= 0 else (st[c] if vis[c, C_ROLE] != 0 else -1)
+    if fix >= 0:
+        return fix if a <= fix and fix <= vis[c, C_L] else INF
+    return _earliest(c, a, vis)
+
+
+@_inline
+def _earliest(c: int, a: int, vis: Ints) -> int:
+    """Earliest start of visit ``c`` in its window when reached at ``a`` (INF: none)."""
+    if a >= INF:
+        return INF
+    s = max(a, vis[c, C_E])
+    return s if s <= vis[c, C_L] else INF
+
+
+@_inline
+def _ends(t0: int, t1: int, d: int, r: int, veh: Ints) -> bool:
+    """Whether the route gets back in its shift with its rest taken (on the way, or after)."""
+    a0, a1 = _gap(t0, t1, d, r, veh)
+    if a1 <= veh[r, K_SE]:
+        return True
+    if veh[r, K_REST] == 0 or a0 > veh[r, K_SE]:
+        return False
+    return max(a0, veh[r, K_RE]) + veh[r, K_RD] <= veh[r, K_RL]
+
+
 @_jit
 def _eval_route(
     r: int,
@@ -135,24 +198,37 @@ def _eval_route(
     where: Ints,
     pmax: Ints,
     smax: Ints,
+    dep: Ints,
     tt: Ints,
     vis: Ints,
     veh: Ints,
-) -> bool:
+) -> int:
     """Times, travel, tardiness and load of route ``r`` (synchronised visits keep ``st``).
 
-    ``pmax[r, q]`` is the largest tardiness before position ``q``, ``smax[r, q]`` from ``q`` on.
-    Returns whether the route keeps every rule.
+    ``dep[r, 0 / 1, q]`` is the departure before position ``q`` with the rest not taken yet /
+    taken (INF: impossible); a vehicle without a rest keeps only the second. ``st`` of a free
+    visit is its earliest start, ``arrv`` the earliest arrival. ``pmax[r, q]`` is the largest
+    tardiness before position ``q``, ``smax[r, q]`` from ``q`` on. Returns -1 when the route
+    keeps every rule, else the first position that breaks one (its length: the way back).
     """
     n = rinfo[r, R_LEN]
     p = veh[r, K_PROF]
     prev = veh[r, K_START]
-    t = veh[r, K_SS]
+    ss = veh[r, K_SS]
+    if veh[r, K_REST] != 0:
+        t0 = ss
+        first = max(ss, veh[r, K_RE] + veh[r, K_RD])
+        t1 = first if veh[r, K_RE] + veh[r, K_RD] <= veh[r, K_RL] else INF
+    else:
+        t0 = INF
+        t1 = ss
+    dep[r, 0, 0] = t0
+    dep[r, 1, 0] = t1
     trav = 0
     tard = 0
     worst = 0
     load = 0
-    ok = True
+    fail = -1
     for q in range(n):
         c = routes[r, q]
         where[c, 0] = r
@@ -160,29 +236,30 @@ def _eval_route(
         loc = vis[c, C_LOC]
         d = tt[p, prev, loc]
         trav += d
-        arr = t + d
-        arrv[c] = arr
-        if vis[c, C_ROLE] != 0:
-            s = st[c]
-            if arr > s:
-                ok = False
-        else:
-            s = max(arr, vis[c, C_E])
-            st[c] = s
-        if s > vis[c, C_L]:
-            ok = False
-        late = max(0, s - vis[c, C_SOFT])
+        a0, a1 = _gap(t0, t1, d, r, veh)
+        arrv[c] = min(a0, a1)
+        s0 = _serve(c, a0, -1, vis, st)
+        s1 = _serve(c, a1, -1, vis, st)
+        if s0 >= INF and s1 >= INF and fail < 0:
+            fail = q
+        if vis[c, C_ROLE] == 0:
+            st[c] = min(s0, s1) if min(s0, s1) < INF else max(arrv[c], vis[c, C_E])
+        late = max(0, st[c] - vis[c, C_SOFT])
         tard += late * vis[c, C_W]
         pmax[r, q] = worst
         worst = max(worst, late)
         load += vis[c, C_DEM]
-        t = s + vis[c, C_DUR]
+        dur = vis[c, C_DUR]
+        t0 = s0 + dur if s0 < INF else INF
+        t1 = s1 + dur if s1 < INF else INF
+        dep[r, 0, q + 1] = t0
+        dep[r, 1, q + 1] = t1
         prev = loc
     pmax[r, n] = worst
     d = tt[p, prev, veh[r, K_END]]
     trav += d
-    if n > 0 and t + d > veh[r, K_SE]:
-        ok = False
+    if n > 0 and fail < 0 and not _ends(t0, t1, d, r, veh):
+        fail = n
     if n == 0:
         trav = 0
     smax[r, n] = 0
@@ -193,7 +270,7 @@ def _eval_route(
     rinfo[r, R_TARD] = tard
     rinfo[r, R_MAX] = worst
     rinfo[r, R_LOAD] = load
-    return ok
+    return fail
 
 
 @_jit
@@ -207,6 +284,7 @@ def _try(
     st: Ints,
     pmax: Ints,
     smax: Ints,
+    dep: Ints,
     tt: Ints,
     vis: Ints,
     veh: Ints,
@@ -214,64 +292,59 @@ def _try(
 ) -> bool:
     """Visit ``c`` at position ``p`` of route ``r``, starting at ``forced`` (or at its earliest
     when ``forced < 0``): whether it fits, and in ``out`` its start, the extra travel, the extra
-    weighted tardiness and the route's new largest tardiness."""
+    weighted tardiness, the route's new largest tardiness and its start on either chain
+    (lateness is priced on vehicles without a rest only: :func:`supports` keeps soft windows
+    off the others)."""
     n = rinfo[r, R_LEN]
     pr = veh[r, K_PROF]
-    if p == 0:
-        ploc = veh[r, K_START]
-        t = veh[r, K_SS]
-    else:
-        b = routes[r, p - 1]
-        ploc = vis[b, C_LOC]
-        t = st[b] + vis[b, C_DUR]
+    ploc = veh[r, K_START] if p == 0 else vis[routes[r, p - 1], C_LOC]
     loc = vis[c, C_LOC]
     nloc = veh[r, K_END] if p == n else vis[routes[r, p], C_LOC]
-    arr = t + tt[pr, ploc, loc]
-    if forced >= 0:
-        if arr > forced:
-            return False
-        s = forced
-    else:
-        s = max(arr, vis[c, C_E])
-    if s > vis[c, C_L]:
+    a0, a1 = _gap(dep[r, 0, p], dep[r, 1, p], tt[pr, ploc, loc], r, veh)
+    # the new visit starts at ``forced`` or at its earliest, whatever its role
+    s0 = _serve(c, a0, forced, vis, st) if forced >= 0 else _earliest(c, a0, vis)
+    s1 = _serve(c, a1, forced, vis, st) if forced >= 0 else _earliest(c, a1, vis)
+    if s0 >= INF and s1 >= INF:
         return False
+    s = min(s0, s1)
     dtrav = tt[pr, ploc, loc] + tt[pr, loc, nloc]
     if n > 0:
         dtrav -= tt[pr, ploc, nloc]
     late = max(0, s - vis[c, C_SOFT])
     dtard = late * vis[c, C_W]
     worst = max(pmax[r, p], late)
-    t = s + vis[c, C_DUR]
+    dur = vis[c, C_DUR]
+    t0 = s0 + dur if s0 < INF else INF
+    t1 = s1 + dur if s1 < INF else INF
     ploc = loc
     absorbed = False
     for q in range(p, n):
         d = routes[r, q]
-        a = t + tt[pr, ploc, vis[d, C_LOC]]
-        if vis[d, C_ROLE] != 0:
-            if a > st[d]:
-                return False
-            worst = max(worst, smax[r, q])
-            absorbed = True
-            break
-        s2 = max(a, vis[d, C_E])
-        if s2 == st[d]:
-            worst = max(worst, smax[r, q])
-            absorbed = True
-            break
-        if s2 > vis[d, C_L]:
+        b0, b1 = _gap(t0, t1, tt[pr, ploc, vis[d, C_LOC]], r, veh)
+        u0 = _serve(d, b0, -1, vis, st)
+        u1 = _serve(d, b1, -1, vis, st)
+        if u0 >= INF and u1 >= INF:
             return False
+        new = max(0, min(u0, u1) - vis[d, C_SOFT])
         old = max(0, st[d] - vis[d, C_SOFT])
-        new = max(0, s2 - vis[d, C_SOFT])
         dtard += (new - old) * vis[d, C_W]
         worst = max(worst, new)
-        t = s2 + vis[d, C_DUR]
+        dd = vis[d, C_DUR]
+        t0 = u0 + dd if u0 < INF else INF
+        t1 = u1 + dd if u1 < INF else INF
         ploc = vis[d, C_LOC]
-    if not absorbed and t + tt[pr, ploc, veh[r, K_END]] > veh[r, K_SE]:
+        if t0 == dep[r, 0, q + 1] and t1 == dep[r, 1, q + 1]:
+            worst = max(worst, smax[r, q])
+            absorbed = True
+            break
+    if not absorbed and not _ends(t0, t1, tt[pr, ploc, veh[r, K_END]], r, veh):
         return False
     out[0] = s
     out[1] = dtrav
     out[2] = dtard
     out[3] = worst
+    out[4] = s0
+    out[5] = s1
     return True
 
 
@@ -328,6 +401,7 @@ def _candidates(
     st: Ints,
     pmax: Ints,
     smax: Ints,
+    dep: Ints,
     tt: Ints,
     vis: Ints,
     veh: Ints,
@@ -338,7 +412,12 @@ def _candidates(
     out: Ints,
 ) -> int:
     """Every place where ``c`` fits at its earliest start: rows of (route, position, start,
-    travel + tardiness, new largest tardiness of the route); returns their number."""
+    travel + tardiness, new largest tardiness of the route); returns their number.
+
+    For a synchronised visit on a vehicle with a rest, a place gives a row for each start that
+    holds as a fixed start: before the rest is taken and after (the earliest start alone may
+    hold only with the rest before it on one chain and after it on the other).
+    """
     nveh = veh.shape[0]
     m = 0
     for r in range(nveh):
@@ -347,17 +426,33 @@ def _candidates(
         n = rinfo[r, R_LEN]
         if n + 1 > veh[r, K_MAXV] or rinfo[r, R_LOAD] + vis[c, C_DEM] > veh[r, K_CAP]:
             continue
+        fixed = vis[c, C_ROLE] != 0 and veh[r, K_REST] != 0
         for p in range(n + 1):
             if blink > 0.0 and np.random.random() < blink:
                 continue
-            if _try(r, p, c, -1, routes, rinfo, st, pmax, smax, tt, vis, veh, out):
-                cand[m, 0] = r
-                cand[m, 1] = p
-                cand[m, 2] = out[0]
-                cand[m, 3] = out[1] + out[2]
-                cand[m, 4] = out[3]
-                m += 1
+            if not _try(r, p, c, -1, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, out):
+                continue
+            if not fixed:
+                m = _add_row(cand, m, r, p, out)
+                continue
+            s0, s1 = out[4], out[5]
+            for k in range(2):
+                s = s0 if k == 0 else s1
+                if s >= INF or (k == 1 and s1 == s0):
+                    continue
+                if _try(r, p, c, s, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, out):
+                    m = _add_row(cand, m, r, p, out)
     return m
+
+
+@_inline
+def _add_row(cand: Ints, m: int, r: int, p: int, out: Ints) -> int:
+    cand[m, 0] = r
+    cand[m, 1] = p
+    cand[m, 2] = out[0]
+    cand[m, 3] = out[1] + out[2]
+    cand[m, 4] = out[3]
+    return m + 1
 
 
 @_jit
@@ -370,6 +465,7 @@ def _insert_unit(
     where: Ints,
     pmax: Ints,
     smax: Ints,
+    dep: Ints,
     tt: Ints,
     vis: Ints,
     veh: Ints,
@@ -387,7 +483,7 @@ def _insert_unit(
     _top3(rinfo, nveh, top)
     gmax = top[3] if top[0] >= 0 else 0
     if vis[c, C_ROLE] == 0:
-        m = _candidates(c, routes, rinfo, st, pmax, smax, tt, vis, veh, allow, -1, blink,
+        m = _candidates(c, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, allow, -1, blink,
                         cand_a, out)  # fmt: skip
         best = vis[c, C_PEN]
         bi = -1
@@ -401,15 +497,15 @@ def _insert_unit(
             return False
         r = cand_a[bi, 0]
         _place(r, cand_a[bi, 1], c, cand_a[bi, 2], routes, rinfo, st)
-        _eval_route(r, routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh)
+        _eval_route(r, routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh)
         return True
     b = vis[c, C_PART]
     mn, mx = vis[c, C_MN], vis[c, C_MX]
-    ma = _candidates(c, routes, rinfo, st, pmax, smax, tt, vis, veh, allow, -1, blink,
+    ma = _candidates(c, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, allow, -1, blink,
                      cand_a, out)  # fmt: skip
     if ma == 0:
         return False
-    mb = _candidates(b, routes, rinfo, st, pmax, smax, tt, vis, veh, allow, -1, blink,
+    mb = _candidates(b, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, allow, -1, blink,
                      cand_b, out)  # fmt: skip
     if mb == 0:
         return False
@@ -435,13 +531,13 @@ def _insert_unit(
             tb = max(eb, ta + mn)
             cost_a, worst_a = cand_a[i, 3], cand_a[i, 4]
             if ta != ea:
-                if not _try(ra, pa, c, ta, routes, rinfo, st, pmax, smax, tt, vis, veh, out):
+                if not _try(ra, pa, c, ta, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, out):
                     continue
                 cost_a, worst_a = out[1] + out[2], out[3]
             cost_b, worst_b = cand_b[j, 3], cand_b[j, 4]
             if tb != eb:
                 pb = cand_b[j, 1]
-                if not _try(rb, pb, b, tb, routes, rinfo, st, pmax, smax, tt, vis, veh, out):
+                if not _try(rb, pb, b, tb, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, out):
                     continue
                 cost_b, worst_b = out[1] + out[2], out[3]
             worst = max(_max_without(top, ra, rb), worst_a, worst_b)
@@ -454,8 +550,8 @@ def _insert_unit(
     ra, rb = cand_a[best_i, 0], cand_b[best_j, 0]
     _place(ra, cand_a[best_i, 1], c, best_ta, routes, rinfo, st)
     _place(rb, cand_b[best_j, 1], b, best_tb, routes, rinfo, st)
-    _eval_route(ra, routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh)
-    _eval_route(rb, routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh)
+    _eval_route(ra, routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh)
+    _eval_route(rb, routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh)
     return True
 
 
@@ -468,6 +564,7 @@ def _retime(
     where: Ints,
     pmax: Ints,
     smax: Ints,
+    dep: Ints,
     tt: Ints,
     vis: Ints,
     veh: Ints,
@@ -475,7 +572,8 @@ def _retime(
     passes: int,
 ) -> None:
     """Move every placed pair to the earliest starts both its routes allow, until nothing
-    moves (each step only makes starts earlier, so every rule still holds)."""
+    moves. Without rests each step only makes starts earlier, so every rule still holds; with
+    a rest an earlier start can leave it no room, and the step is taken back."""
     for _ in range(passes):
         moved = False
         for c in firsts:
@@ -487,12 +585,19 @@ def _retime(
             ta = max(ea, eb - vis[c, C_MX])
             tb = max(eb, ta + vis[c, C_MN])
             if ta < st[c] or tb < st[b]:
+                ra, rb = where[c, 0], where[b, 0]
+                old_a, old_b = st[c], st[b]
                 st[c] = min(ta, st[c])
                 st[b] = min(tb, st[b])
-                moved = True
-                # later visits of both routes move with them at the next evaluation
-                _eval_route(where[c, 0], routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh)
-                _eval_route(where[b, 0], routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh)
+                # later visits of both routes move with them
+                fa = _eval_route(ra, routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh)
+                fb = _eval_route(rb, routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh)
+                if fa < 0 and fb < 0:
+                    moved = True
+                    continue
+                st[c], st[b] = old_a, old_b
+                _eval_route(ra, routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh)
+                _eval_route(rb, routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh)
         if not moved:
             break
 
@@ -521,6 +626,7 @@ def _ruin(
     where: Ints,
     pmax: Ints,
     smax: Ints,
+    dep: Ints,
     tt: Ints,
     vis: Ints,
     veh: Ints,
@@ -582,20 +688,18 @@ def _ruin(
             if touched[r] == 0:
                 continue
             _remove_marked(r, routes, rinfo, where, gone)
-            if _eval_route(r, routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh):
+            fail = _eval_route(r, routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh)
+            if fail < 0:
                 continue
-            # drop the first visit that no longer fits, with its partner, and look again
-            for q in range(rinfo[r, R_LEN]):
-                c = routes[r, q]
-                late = arrv[c] > st[c] if vis[c, C_ROLE] != 0 else False
-                if late or st[c] > vis[c, C_L] or q == rinfo[r, R_LEN] - 1:
-                    gone[c] = 1
-                    b = vis[c, C_PART]
-                    if b >= 0 and where[b, 0] >= 0:
-                        gone[b] = 1
-                        if touched[where[b, 0]] == 0:
-                            touched[where[b, 0]] = 1
-                    break
+            # drop the first visit that no longer fits (the last one when the way back does
+            # not), with its partner, and look again
+            c = routes[r, min(fail, rinfo[r, R_LEN] - 1)]
+            gone[c] = 1
+            b = vis[c, C_PART]
+            if b >= 0 and where[b, 0] >= 0:
+                gone[b] = 1
+                if touched[where[b, 0]] == 0:
+                    touched[where[b, 0]] = 1
             changed = True
 
 
@@ -612,7 +716,7 @@ def _total(rinfo: Ints, where: Ints, vis: Ints, wmax: int) -> int:
     return cost + wmax * worst
 
 
-_State = tuple[Ints, Ints, Ints, Ints, Ints, Ints, Ints]
+_State = tuple[Ints, Ints, Ints, Ints, Ints, Ints, Ints, Ints]
 
 
 @_jit
@@ -624,6 +728,7 @@ def _copy(src: _State, dst: _State) -> None:
     dst[4][:, :] = src[4]
     dst[5][:, :] = src[5]
     dst[6][:, :] = src[6]
+    dst[7][:, :, :] = src[7]
 
 
 @_jit
@@ -649,22 +754,25 @@ def _iterate(
     """``iters`` iterations cooling from ``hot`` to ``cold``; ``costs`` holds the current and
     best objective."""
     np.random.seed(rng)
-    routes, rinfo, st, arrv, where, pmax, smax = work
+    routes, rinfo, st, arrv, where, pmax, smax, dep = work
     nvis = vis.shape[0]
     nveh = veh.shape[0]
     avg_removed, max_string, blink, passes = params[0], int(params[1]), params[2], int(params[3])
     gone = np.zeros(nvis, dtype=np.int64)
     touched = np.zeros(nveh, dtype=np.int64)
-    cand_a = np.zeros((nvis + nveh + 1, 5), dtype=np.int64)
-    cand_b = np.zeros((nvis + nveh + 1, 5), dtype=np.int64)
+    cand_a = np.zeros((2 * (nvis + nveh + 1), 5), dtype=np.int64)
+    cand_b = np.zeros((2 * (nvis + nveh + 1), 5), dtype=np.int64)
     top = np.zeros(6, dtype=np.int64)
-    out = np.zeros(4, dtype=np.int64)
+    out = np.zeros(6, dtype=np.int64)
     units = np.zeros(nvis, dtype=np.int64)
     keys = np.zeros(nvis, dtype=np.float64)
+    if costs[0] >= INF:  # the first call: times of the empty routes
+        for r in range(nveh):
+            _eval_route(r, routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh)
     for it in range(iters):
         temp = hot * (cold / hot) ** (it / max(iters - 1, 1))
         if costs[0] < INF:
-            _ruin(routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh, neigh, avg_removed,
+            _ruin(routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh, neigh, avg_removed,
                   max_string, gone, touched)  # fmt: skip
         nu = 0
         for c in range(nvis):
@@ -685,10 +793,10 @@ def _iterate(
                 keys[k] = -float(vis[c, C_DUR]) - noise * 1e-3
         order = np.argsort(keys[:nu])
         for k in range(nu):
-            _insert_unit(units[order[k]], routes, rinfo, st, arrv, where, pmax, smax, tt, vis,
+            _insert_unit(units[order[k]], routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis,
                          veh, allow, wmax, blink, cand_a, cand_b, top, out)  # fmt: skip
         if firsts.shape[0] > 0:
-            _retime(routes, rinfo, st, arrv, where, pmax, smax, tt, vis, veh, firsts, passes)
+            _retime(routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh, firsts, passes)
         cost = _total(rinfo, where, vis, wmax)
         accept = cost < costs[0] - temp * math.log(np.random.random() + 1e-300)
         if accept:
@@ -746,8 +854,9 @@ def _tables(problem: RoutingProblem, config: SyncSearchConfig) -> _Tables:
         for j in (s.first, s.second):
             vis[j, C_MN], vis[j, C_MX] = s.min_delay, s.max_delay
     total_demand = sum(max(v.demand, 0) for v in visits)
-    veh = np.zeros((nveh, 7), dtype=np.int64)
+    veh = np.zeros((nveh, 11), dtype=np.int64)
     for k, spec in enumerate(vehicles):
+        rest = spec.rest
         veh[k] = (
             spec.start_location,
             spec.end_location,
@@ -756,6 +865,10 @@ def _tables(problem: RoutingProblem, config: SyncSearchConfig) -> _Tables:
             spec.profile,
             total_demand + 1 if spec.capacity is None else spec.capacity,
             nvis + 1 if spec.max_visits is None else spec.max_visits,
+            0 if rest is None else rest.earliest,
+            0 if rest is None else rest.latest_end,
+            0 if rest is None else rest.duration,
+            0 if rest is None else 1,
         )
     allow = np.ones((nvis, nveh), dtype=np.int64)
     for i, v in enumerate(visits):
@@ -795,6 +908,7 @@ def _state(nveh: int, nvis: int) -> _State:
         np.full((nvis, 2), -1, dtype=np.int64),  # route and position of each visit
         np.zeros((nveh, width), dtype=np.int64),  # largest tardiness before a position
         np.zeros((nveh, width), dtype=np.int64),  # largest tardiness from a position on
+        np.zeros((nveh, 2, width), dtype=np.int64),  # departures, rest not taken / taken
     )
 
 
@@ -837,32 +951,17 @@ def search(
     scale = float(cur[1][:, R_TRAV].sum()) / max(arcs, 1)
     hot = max(config.start_temperature * scale, 1e-6)
     cold = max(config.end_temperature * scale, 1e-7)
-    done = 1
-    clock = time.perf_counter()
-    deadline = clock + time_limit
-    rng = np.random.default_rng(seed)
-    if iteration_limit is not None:
-        total = max(iteration_limit, 1)
-        chunk = max(total // 64, 1)
-        while done < total and time.perf_counter() < deadline:
-            k = min(chunk, total - done)
-            f0, f1 = done / total, (done + k) / total
-            run(k, hot * (cold / hot) ** f0, hot * (cold / hot) ** f1, int(rng.integers(2**31)))
-            done += k
-    else:
-        chunk, rate = 50, 1e-4
-        span = max(time_limit, 1e-9)
-        while True:
-            now = time.perf_counter()
-            if now >= deadline:
-                break
-            f0 = (now - clock) / span
-            f1 = min(f0 + chunk * rate / span, 1.0)
-            run(chunk, hot * (cold / hot) ** f0, hot * (cold / hot) ** f1, int(rng.integers(2**31)))
-            done += chunk
-            rate = max((time.perf_counter() - now) / chunk, 1e-8)
-            left = deadline - time.perf_counter()
-            chunk = int(min(max(min(0.05, left) / rate, 5), 1_000_000))
+    done = 1 + cool(
+        run,
+        hot=hot,
+        cold=cold,
+        time_limit=time_limit,
+        iteration_limit=iteration_limit,
+        seed=seed,
+        first_chunk=50,
+        first_rate=1e-4,
+        min_chunk=5,
+    )
     return _result(problem, best, int(costs[1]), {"sync_iterations": float(done)})
 
 
@@ -874,10 +973,11 @@ def _result(
 ) -> SolverResult | None:
     """The plan of ``state``, its times checked again here; ``None`` when a mandatory visit is
     out or a time does not hold (the router then searches with OR-Tools)."""
-    routes, rinfo, st, _arrv, where, _pmax, _smax = state
+    routes, rinfo, st, _arrv, where, _pmax, _smax, _dep = state
     dropped = tuple(i for i in range(len(problem.visits)) if where[i, 0] < 0)
     if any(problem.visits[i].penalty is None for i in dropped):
         return None
+    synced = {x for sync in problem.syncs for x in (sync.first, sync.second)}
     out: list[SolvedRoute] = []
     travel = 0
     start_of: dict[int, tuple[int, int]] = {}
@@ -885,32 +985,24 @@ def _result(
         seq = [int(c) for c in routes[k, : rinfo[k, R_LEN]]]
         if not seq:
             continue
+        if any(
+            (allowed := problem.visits[c].allowed_vehicles) is not None and k not in allowed
+            for c in seq
+        ):
+            return None
+        times = schedule_route(problem, k, seq, fixed={c: int(st[c]) for c in seq if c in synced})
+        if not times.feasible:
+            return None
         m = problem.matrices[spec.profile]
-        starts = [int(st[c]) for c in seq]
-        leave = starts[0] - int(m[spec.start_location, problem.visits[seq[0]].location])
-        if leave < spec.shift_start:
-            return None
-        t, loc = leave, spec.start_location
-        arrivals = []
-        for c, s in zip(seq, starts, strict=True):
-            v = problem.visits[c]
-            d = int(m[loc, v.location])
-            travel += d
-            arrival = t + d
-            ((e, l_),) = v.windows
-            if not (arrival <= s and e <= s <= l_):
-                return None
-            if v.allowed_vehicles is not None and k not in v.allowed_vehicles:
-                return None
-            arrivals.append(arrival)
-            start_of[c] = (k, s)
-            t, loc = s + v.duration, v.location
-        d = int(m[loc, spec.end_location])
-        travel += d
-        back = t + d
-        if back > spec.shift_end:
-            return None
-        out.append(SolvedRoute(k, tuple(seq), tuple(arrivals), tuple(starts), leave, back))
+        locs = [spec.start_location, *(problem.visits[c].location for c in seq), spec.end_location]
+        travel += sum(int(m[x, y]) for x, y in pairwise(locs))
+        start_of.update((c, (k, s)) for c, s in zip(seq, times.starts, strict=True))
+        out.append(
+            SolvedRoute(
+                k, tuple(seq), times.arrivals, times.starts, times.leave, times.back,
+                times.rest_start,
+            )
+        )  # fmt: skip
     for sync in problem.syncs:
         a, b = start_of.get(sync.first), start_of.get(sync.second)
         if (a is None) != (b is None):

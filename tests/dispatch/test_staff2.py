@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
 import pytest
 
 from dispatch.checker import check_plan
-from dispatch.daily import DayVisit, compile_day, route_day
+from dispatch.daily import DayVisit, compile_day, day_visits, route_day
 from dispatch.generate import generate_district
 from dispatch.greedy import plan_greedy
 from dispatch.haversine import scenario_travel
@@ -31,6 +32,7 @@ from dispatch.scenario_io import ScenarioError, parse_scenario, scenario_to_dict
 from dispatch.timeutil import parse_hhmm as hm
 from dispatch.travel import provider_for
 from dispatch.weekly import _solve_day, plan_week
+from solver import syncsearch
 from solver.problem import SolveParams
 
 Doc = dict[str, Any]
@@ -449,3 +451,24 @@ def test_weekly_day_search_reroutes_around_a_two_person_visit(anchor: bool) -> N
     # Held to its start, the bath no longer locks the routes: the cleanings are re-ordered (or
     # shared with C2, which travels the same 138 minutes).
     assert _travel(sc, routes) == (70 + 68 if anchor else 92 + 68)
+
+
+@pytest.mark.parametrize("rests", [True, False])
+def test_a_day_of_two_person_visits_is_routed_by_the_synchronised_search(rests: bool) -> None:
+    # Without linked visits the day is one solver.syncsearch keeps whole, C1's rest included.
+    sc = ward()
+    sc = replace(
+        sc,
+        caregivers=tuple(c if rests else replace(c, rest=None) for c in sc.caregivers),
+        households=tuple(
+            replace(h, requests=tuple(r for r in h.requests if r.after is None))
+            for h in sc.households
+        ),
+    )
+    compiled = compile_day(sc, "mon", travel=provider_for(sc), visits=day_visits(sc, "mon"))
+    assert syncsearch.supports(compiled.problem)
+    plan = route_day(sc, "mon", params=PARAMS)
+    assert check_plan(sc, plan).violations == ()
+    bath = stops_of(plan, "H2-bath")
+    assert len(bath) == 2 and bath[0][0] != bath[1][0] and bath[0][1] == bath[1][1]
+    assert plan.unassigned == ()

@@ -174,18 +174,56 @@ def test_the_largest_lateness_is_charged_once_more() -> None:
     assert check(dear, split) == split.objective == 40
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"rest": BreakSpec(100, 200, 30)},
-        {"max_duration": 50},
-    ],
-)
-def test_vehicle_rules_it_does_not_keep_are_left_to_or_tools(change: dict) -> None:
+def test_vehicle_rules_it_does_not_keep_are_left_to_or_tools() -> None:
+    plain = RoutingProblem(matrices=(line_matrix(2),), visits=(visit(1),), vehicles=(vehicle(),))
+    rest = replace(plain, vehicles=(vehicle(rest=BreakSpec(100, 200, 30)),))
+    assert supports(plain) and supports(rest)
+    assert not supports(replace(plain, vehicles=(vehicle(max_duration=50),)))
+    # lateness and a rest together are left to OR-Tools
+    late = (visit(1, soft_latest=5, tardiness_cost=1),)
+    assert supports(replace(plain, visits=late))
+    assert not supports(replace(rest, visits=late))
+    assert not supports(replace(rest, max_tardiness_cost=1))
+
+
+def test_a_pair_waits_for_the_caregiver_who_rests_first() -> None:
+    # Vehicle 0 must rest 50 minutes by 60 (from 0), so it reaches location 1 at 60; vehicle 1
+    # is there at 10. The pair starts at 60.
     problem = RoutingProblem(
-        matrices=(line_matrix(2),), visits=(visit(1),), vehicles=(vehicle(**change),)
+        matrices=(line_matrix(2),),
+        visits=(visit(1, dur=30), visit(1, dur=30)),
+        vehicles=(vehicle(rest=BreakSpec(0, 60, 50)), vehicle()),
+        syncs=(Sync(0, 1),),
     )
-    assert not supports(problem)
+    result = search(problem, time_limit=5, iteration_limit=100)
+    assert result is not None
+    assert check(problem, result) == result.objective == 40
+    assert {r.vehicle: r.starts for r in result.routes} == {0: (60,), 1: (60,)}
+    rested = next(r for r in result.routes if r.vehicle == 0)
+    assert rested.rest_start is not None and rested.rest_start + 50 <= 60
+
+
+def test_an_earlier_pair_start_that_leaves_no_room_for_the_rest_is_not_taken() -> None:
+    # Vehicle 0 rests 60 minutes inside [100, 170] and serves a visit at location 1 fixed to
+    # [100, 110] first; the pair at location 2 (30 minutes) cannot start before the rest is over
+    # on vehicle 0, however early vehicle 1 gets there.
+    problem = RoutingProblem(
+        matrices=(line_matrix(3),),
+        visits=(
+            visit(1, dur=5, lo=100, hi=110, allowed_vehicles=frozenset({0})),
+            visit(2, dur=30, allowed_vehicles=frozenset({0, 1})),
+            visit(2, dur=30, allowed_vehicles=frozenset({0, 1})),
+        ),
+        vehicles=(vehicle(rest=BreakSpec(100, 170, 60)), vehicle()),
+        syncs=(Sync(1, 2),),
+    )
+    result = search(problem, time_limit=5, iteration_limit=300)
+    assert result is not None
+    check(problem, result)
+    start = {i: s for r in result.routes for i, s in zip(r.visits, r.starts, strict=True)}
+    # before the visit at 1 (at 20 from both, 30 long) or after it and the rest (from 175)
+    assert start[1] == start[2]
+    assert start[1] == 20 or start[1] >= 175
 
 
 def test_visit_and_sync_rules_it_does_not_keep_are_left_to_or_tools() -> None:
@@ -205,7 +243,9 @@ def test_visit_and_sync_rules_it_does_not_keep_are_left_to_or_tools() -> None:
     assert not supports(replace(base, syncs=(Sync(0, 1), Sync(1, 2))))
 
 
-def _random_problem(seed: int, *, visits: int, vehicles: int, pairs: int) -> RoutingProblem:
+def _random_problem(
+    seed: int, *, visits: int, vehicles: int, pairs: int, rests: bool = False
+) -> RoutingProblem:
     rng = random.Random(seed)
     n = visits + 1
     pts = [(rng.randint(0, 40), rng.randint(0, 40)) for _ in range(n)]
@@ -230,12 +270,24 @@ def _random_problem(seed: int, *, visits: int, vehicles: int, pairs: int) -> Rou
         specs[b] = replace(specs[b], location=specs[a].location, penalty=specs[a].penalty)
         lo = rng.choice([0, 0, 10])
         syncs.append(Sync(a, b, lo, lo + rng.choice([0, 30])))
+    if not rests:
+        return RoutingProblem(
+            matrices=(m,),
+            visits=tuple(specs),
+            vehicles=tuple(vehicle(shift_end=800) for _ in range(vehicles)),
+            syncs=tuple(syncs),
+            max_tardiness_cost=rng.randint(0, 2),
+        )
+    fleet = []
+    for _ in range(vehicles):
+        earliest = rng.randint(60, 250)
+        span = rng.randint(60, 160)
+        fleet.append(vehicle(shift_end=800, rest=BreakSpec(earliest, earliest + span, 45)))
     return RoutingProblem(
         matrices=(m,),
-        visits=tuple(specs),
-        vehicles=tuple(vehicle(shift_end=800) for _ in range(vehicles)),
+        visits=tuple(replace(v, soft_latest=None, tardiness_cost=0) for v in specs),
+        vehicles=tuple(fleet),
         syncs=tuple(syncs),
-        max_tardiness_cost=rng.randint(0, 2),
     )
 
 
@@ -335,6 +387,19 @@ def test_random_problems_give_plans_the_checker_accepts(seed: int) -> None:
         return
     assert check(problem, result) == result.objective
     assert_earliest(problem, result)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_problems_with_rests_give_plans_the_checker_accepts(seed: int) -> None:
+    problem = _random_problem(seed, visits=20, vehicles=4, pairs=4, rests=True)
+    assert supports(problem)
+    result = search(problem, time_limit=20, seed=seed, iteration_limit=1500)
+    if result is None:
+        alone = replace(DEFAULT_CONFIG, sync_search=False)
+        assert not run_search(problem, SolveParams(time_limit=5), config=alone).feasible
+        return
+    assert check(problem, result) == result.objective
+    assert any(r.rest_start is not None for r in result.routes)
 
 
 def test_same_seed_and_iteration_budget_give_the_same_plan() -> None:
