@@ -85,9 +85,9 @@ class SearchConfig:
     ``improve_perturbed`` runs local search on every perturbed solution; ``temperatures``
     the simulated annealing start/end temperatures in objective units (``None``: derived by
     OR-Tools from the arc costs); ``cooling`` the schedule (``EXPONENTIAL`` or ``LINEAR``);
-    ``sync_search`` searches problems with synchronised visits or soft window ends that the
-    compiled search of :mod:`solver.syncsearch` supports there, for ``sisr_share`` of the
-    budget.
+    ``sync_search`` searches the problems that :mod:`solver.sisr` does not keep (synchronised
+    visits, soft window ends) with the compiled search of :mod:`solver.syncsearch` where it
+    keeps them, for ``sisr_share`` of the budget.
     ``polish`` (an OR-Tools ``LocalSearchMetaheuristic`` name) runs after the rounds from the
     best routes for ``polish_share`` of the budget;
     ``operators_off`` names further local-search operators to switch off; ``bandit`` lets a
@@ -270,7 +270,7 @@ def run_search(
         # No plan with every mandatory visit: OR-Tools tries within what is left of the budget.
         params = replace(params, time_limit=max(end - time.perf_counter(), 0.05))
         end = time.perf_counter() + params.time_limit
-    elif config.sync_search and syncsearch.supports(problem):
+    elif config.sync_search and not sisr.supports(problem) and syncsearch.supports(problem):
         timed = syncsearch.search(
             problem,
             time_limit=min(max(config.sisr_share, 0.0), 1.0) * params.time_limit,

@@ -27,14 +27,13 @@ against the full model) and decodes the times there.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from solver.anneal import cool
+from solver.compiled import HAVE_NUMBA, cool, inline, jit
 from solver.problem import RoutingProblem
 
 __all__ = [
@@ -49,12 +48,6 @@ __all__ = [
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
-
-_njit: Any
-try:  # numba is a declared dependency; without it the router keeps to OR-Tools.
-    from numba import njit as _njit
-except ImportError:  # pragma: no cover - exercised only on installs without numba
-    _njit = None
 
 # A dropped mandatory visit costs this many times the largest arc: never worth it while a
 # feasible insertion exists.
@@ -121,7 +114,7 @@ def _no_waiting(problem: RoutingProblem, k: int) -> bool:
 
 def supports(problem: RoutingProblem) -> bool:
     """Whether every rule of ``problem`` is one this search keeps (see the module text)."""
-    if _njit is None or not problem.visits or problem.syncs:
+    if not HAVE_NUMBA or not problem.visits or problem.syncs:
         return False
     for v in problem.visits:
         if not v.windows or v.pinned_vehicle is not None or v.soft_latest is not None:
@@ -137,24 +130,8 @@ def supports(problem: RoutingProblem) -> bool:
 
 # --------------------------------------------------------------------------- compiled core
 
-_F = TypeVar("_F", bound=Callable[..., Any])
 
-
-def _jit(f: _F) -> _F:
-    """Compile ``f`` with numba (cached on disk); plain Python without numba."""
-    if _njit is None:  # pragma: no cover
-        return f
-    return cast(_F, _njit(cache=True, nogil=True)(f))
-
-
-def _inline(f: _F) -> _F:
-    """Like :func:`_jit`, inlined into its callers (no call or reference counts per use)."""
-    if _njit is None:  # pragma: no cover
-        return f
-    return cast(_F, _njit(cache=True, nogil=True, inline="always")(f))
-
-
-@_inline
+@inline
 def _start_at(vis: Ints, win: Ints, c: int, t: int) -> int:
     """Earliest start of visit ``c`` at or after ``t`` inside one of its windows (or INF)."""
     w0 = vis[c, V_W0]
@@ -166,7 +143,7 @@ def _start_at(vis: Ints, win: Ints, c: int, t: int) -> int:
     return INF
 
 
-@_inline
+@inline
 def _latest_at(vis: Ints, win: Ints, c: int, t: int) -> int:
     """Latest start of visit ``c`` at or before ``t`` inside one of its windows (or -INF)."""
     for w in range(vis[c, V_W1] - 1, vis[c, V_W0] - 1, -1):
@@ -175,7 +152,7 @@ def _latest_at(vis: Ints, win: Ints, c: int, t: int) -> int:
     return -INF
 
 
-@_jit
+@jit
 def _recompute(
     r: int,
     routes: Ints,
@@ -262,7 +239,7 @@ def _recompute(
     times[r, L1, 0] = l1
 
 
-@_jit
+@jit
 def _fits_with_rest(
     r: int,
     i: int,
@@ -303,7 +280,7 @@ def _fits_with_rest(
     return out + d2 <= times[r, L0, i + 1]
 
 
-@_inline
+@inline
 def _gap_to_blink(log_keep: float) -> int:
     """Positions until the next skipped one, counting it (geometric; never when ``log_keep``
     is 0, i.e. no blinks)."""
@@ -312,7 +289,7 @@ def _gap_to_blink(log_keep: float) -> int:
     return int(math.log(1.0 - np.random.random()) / log_keep) + 1
 
 
-@_inline
+@inline
 def _remove_range(
     r: int, a: int, b: int, routes: Ints, rinfo: Ints, vinfo: Ints, removed: Ints, nrem: int
 ) -> int:
@@ -331,7 +308,7 @@ def _remove_range(
     return nrem
 
 
-@_inline
+@inline
 def _copy_route(r: int, rest: bool, src_routes: Ints, src_rinfo: Ints, src_times: Ints,
                 dst_routes: Ints, dst_rinfo: Ints, dst_times: Ints) -> None:  # fmt: skip
     n = src_rinfo[r, R_LEN]
@@ -348,7 +325,7 @@ def _copy_route(r: int, rest: bool, src_routes: Ints, src_rinfo: Ints, src_times
             dst_times[r, L0, i] = src_times[r, L0, i]
 
 
-@_jit
+@jit
 def _iterate(
     iters: int,
     t_start: float,
@@ -780,12 +757,10 @@ def search(
     run(1, 1e-9, 1e-9, seed)
     arcs = int(best[1].sum()) + int((best[1] > 0).sum())
     scale = float(cur[1][:, R_COST].sum()) / max(arcs, 1)
-    hot = max(config.start_temperature * scale, 1e-6)
-    cold = max(config.end_temperature * scale, 1e-7)
     done = 1 + cool(
         run,
-        hot=hot,
-        cold=cold,
+        scale=scale,
+        temperatures=(config.start_temperature, config.end_temperature),
         time_limit=time_limit,
         iteration_limit=iteration_limit,
         seed=seed,
@@ -837,7 +812,7 @@ def insertion_fits(
 def warm_up() -> None:
     """Compile the search now (a few seconds the first time, then loaded from numba's disk
     cache), so that the first real search spends its whole budget searching."""
-    if _njit is None:  # pragma: no cover
+    if not HAVE_NUMBA:  # pragma: no cover
         return
     from solver.problem import BreakSpec, VehicleSpec, VisitSpec
 

@@ -36,27 +36,19 @@ starts held, which checks every rule once more in plain Python.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from solver.anneal import cool
+from solver.compiled import HAVE_NUMBA, cool, inline, jit
 from solver.problem import RoutingProblem, SolvedRoute, SolverResult
 from solver.schedule import schedule_route
 
 __all__ = ["DEFAULT_CONFIG", "SyncSearchConfig", "search", "supports"]
 
 Ints = npt.NDArray[np.int64]
-
-_njit: Any
-try:  # numba is a declared dependency; without it the router keeps to OR-Tools.
-    from numba import njit as _njit
-except ImportError:  # pragma: no cover - exercised only on installs without numba
-    _njit = None
 
 MANDATORY_WEIGHT = 1000
 INF = 1 << 50
@@ -96,7 +88,7 @@ DEFAULT_CONFIG = SyncSearchConfig()
 
 def supports(problem: RoutingProblem) -> bool:
     """Whether every rule of ``problem`` is one this search keeps (see the module text)."""
-    if _njit is None or not problem.visits:
+    if not HAVE_NUMBA or not problem.visits:
         return False
     for v in problem.visits:
         if len(v.windows) != 1 or v.pinned_vehicle is not None:
@@ -125,24 +117,8 @@ def supports(problem: RoutingProblem) -> bool:
 
 # --------------------------------------------------------------------------- compiled core
 
-_F = TypeVar("_F", bound=Callable[..., Any])
 
-
-def _jit(f: _F) -> _F:
-    """Compile ``f`` with numba (cached on disk); plain Python without numba."""
-    if _njit is None:  # pragma: no cover
-        return f
-    return cast(_F, _njit(cache=True, nogil=True)(f))
-
-
-def _inline(f: _F) -> _F:
-    """Like :func:`_jit`, inlined into its callers."""
-    if _njit is None:  # pragma: no cover
-        return f
-    return cast(_F, _njit(cache=True, nogil=True, inline="always")(f))
-
-
-@_inline
+@inline
 def _gap(t0: int, t1: int, d: int, r: int, veh: Ints) -> tuple[int, int]:
     """Arrivals after a leg of ``d`` from departures ``t0`` (rest not taken yet) and ``t1``
     (taken): the rest may be taken on this leg, from ``max(t0, earliest)`` (INF: no way)."""
@@ -156,7 +132,7 @@ def _gap(t0: int, t1: int, d: int, r: int, veh: Ints) -> tuple[int, int]:
     return a0, a1
 
 
-@_inline
+@inline
 def _serve(c: int, a: int, forced: int, vis: Ints, st: Ints) -> int:
     """Start of visit ``c`` reached at ``a``: ``forced`` when given (or the fixed start of a
     synchronised visit), else the earliest in its window; INF when it cannot."""
@@ -168,7 +144,7 @@ def _serve(c: int, a: int, forced: int, vis: Ints, st: Ints) -> int:
     return _earliest(c, a, vis)
 
 
-@_inline
+@inline
 def _earliest(c: int, a: int, vis: Ints) -> int:
     """Earliest start of visit ``c`` in its window when reached at ``a`` (INF: none)."""
     if a >= INF:
@@ -177,7 +153,7 @@ def _earliest(c: int, a: int, vis: Ints) -> int:
     return s if s <= vis[c, C_L] else INF
 
 
-@_inline
+@inline
 def _ends(t0: int, t1: int, d: int, r: int, veh: Ints) -> bool:
     """Whether the route gets back in its shift with its rest taken (on the way, or after)."""
     a0, a1 = _gap(t0, t1, d, r, veh)
@@ -188,7 +164,7 @@ def _ends(t0: int, t1: int, d: int, r: int, veh: Ints) -> bool:
     return max(a0, veh[r, K_RE]) + veh[r, K_RD] <= veh[r, K_RL]
 
 
-@_jit
+@jit
 def _eval_route(
     r: int,
     routes: Ints,
@@ -273,7 +249,7 @@ def _eval_route(
     return fail
 
 
-@_jit
+@jit
 def _try(
     r: int,
     p: int,
@@ -348,7 +324,7 @@ def _try(
     return True
 
 
-@_jit
+@jit
 def _top3(rinfo: Ints, nveh: int, top: Ints) -> None:
     """Routes with the three largest tardiness figures (``top[0..2]`` routes, ``top[3..5]``
     their values; -1 / 0 when there are fewer)."""
@@ -367,7 +343,7 @@ def _top3(rinfo: Ints, nveh: int, top: Ints) -> None:
             top[2], top[5] = r, v
 
 
-@_jit
+@jit
 def _max_without(top: Ints, a: int, b: int) -> int:
     for j in range(3):
         if top[j] >= 0 and top[j] != a and top[j] != b:
@@ -375,7 +351,7 @@ def _max_without(top: Ints, a: int, b: int) -> int:
     return 0
 
 
-@_jit
+@jit
 def _place(
     r: int,
     p: int,
@@ -393,7 +369,7 @@ def _place(
     st[c] = s
 
 
-@_jit
+@jit
 def _candidates(
     c: int,
     routes: Ints,
@@ -445,7 +421,7 @@ def _candidates(
     return m
 
 
-@_inline
+@inline
 def _add_row(cand: Ints, m: int, r: int, p: int, out: Ints) -> int:
     cand[m, 0] = r
     cand[m, 1] = p
@@ -455,7 +431,7 @@ def _add_row(cand: Ints, m: int, r: int, p: int, out: Ints) -> int:
     return m + 1
 
 
-@_jit
+@jit
 def _insert_unit(
     c: int,
     routes: Ints,
@@ -555,7 +531,7 @@ def _insert_unit(
     return True
 
 
-@_jit
+@jit
 def _retime(
     routes: Ints,
     rinfo: Ints,
@@ -602,7 +578,7 @@ def _retime(
             break
 
 
-@_jit
+@jit
 def _remove_marked(r: int, routes: Ints, rinfo: Ints, where: Ints, gone: Ints) -> None:
     n = rinfo[r, R_LEN]
     k = 0
@@ -617,7 +593,7 @@ def _remove_marked(r: int, routes: Ints, rinfo: Ints, where: Ints, gone: Ints) -
     rinfo[r, R_LEN] = k
 
 
-@_jit
+@jit
 def _ruin(
     routes: Ints,
     rinfo: Ints,
@@ -703,7 +679,7 @@ def _ruin(
             changed = True
 
 
-@_jit
+@jit
 def _total(rinfo: Ints, where: Ints, vis: Ints, wmax: int) -> int:
     cost = 0
     worst = 0
@@ -719,7 +695,7 @@ def _total(rinfo: Ints, where: Ints, vis: Ints, wmax: int) -> int:
 _State = tuple[Ints, Ints, Ints, Ints, Ints, Ints, Ints, Ints]
 
 
-@_jit
+@jit
 def _copy(src: _State, dst: _State) -> None:
     dst[0][:, :] = src[0]
     dst[1][:, :] = src[1]
@@ -731,7 +707,7 @@ def _copy(src: _State, dst: _State) -> None:
     dst[7][:, :, :] = src[7]
 
 
-@_jit
+@jit
 def _iterate(
     iters: int,
     hot: float,
@@ -949,12 +925,10 @@ def search(
     rlen = cur[1][:, R_LEN]
     arcs = int(rlen.sum()) + int((rlen > 0).sum())
     scale = float(cur[1][:, R_TRAV].sum()) / max(arcs, 1)
-    hot = max(config.start_temperature * scale, 1e-6)
-    cold = max(config.end_temperature * scale, 1e-7)
     done = 1 + cool(
         run,
-        hot=hot,
-        cold=cold,
+        scale=scale,
+        temperatures=(config.start_temperature, config.end_temperature),
         time_limit=time_limit,
         iteration_limit=iteration_limit,
         seed=seed,
@@ -1023,7 +997,7 @@ def _result(
 
 def warm_up() -> None:
     """Compile the search (a tiny problem), so that the first real call does not wait."""
-    if _njit is None:  # pragma: no cover
+    if not HAVE_NUMBA:  # pragma: no cover
         return
     from solver.problem import Sync, VehicleSpec, VisitSpec
 

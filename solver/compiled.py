@@ -1,5 +1,8 @@
-"""The cooling schedule shared by the router's compiled ruin-and-recreate searches.
+"""What the router's compiled ruin-and-recreate searches share: numba decorators and the cooling
+schedule.
 
+:func:`jit` and :func:`inline` compile with numba (cached on disk) and leave plain Python where
+numba is missing (:data:`HAVE_NUMBA` is then False and the searches say they support nothing).
 A search exposes ``run(iterations, hot, cold, rng_seed)``, which runs that many compiled
 iterations cooling exponentially from ``hot`` to ``cold``; :func:`cool` calls it in chunks so
 that the temperature follows the budget: the share of ``iteration_limit`` done, or the share of
@@ -10,17 +13,42 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
-__all__ = ["cool"]
+__all__ = ["HAVE_NUMBA", "cool", "inline", "jit"]
+
+_njit: Any
+try:  # numba is a declared dependency; without it the router keeps to OR-Tools.
+    from numba import njit as _njit
+except ImportError:  # pragma: no cover - exercised only on installs without numba
+    _njit = None
+
+HAVE_NUMBA = _njit is not None
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def jit(f: _F) -> _F:
+    """Compile ``f`` with numba (cached on disk); plain Python without numba."""
+    if _njit is None:  # pragma: no cover
+        return f
+    return cast(_F, _njit(cache=True, nogil=True)(f))
+
+
+def inline(f: _F) -> _F:
+    """Like :func:`jit`, inlined into its callers (no call or reference counts per use)."""
+    if _njit is None:  # pragma: no cover
+        return f
+    return cast(_F, _njit(cache=True, nogil=True, inline="always")(f))
 
 
 def cool(
     run: Callable[[int, float, float, int], None],
     *,
-    hot: float,
-    cold: float,
+    scale: float,
+    temperatures: tuple[float, float],
     time_limit: float,
     iteration_limit: int | None,
     seed: int,
@@ -28,13 +56,16 @@ def cool(
     first_rate: float,
     min_chunk: int,
 ) -> int:
-    """Run iterations from ``hot`` down to ``cold`` over the budget; returns how many ran.
+    """Run iterations from ``temperatures[0]`` down to ``temperatures[1]`` times ``scale`` (the
+    mean arc of the first solution) over the budget; returns how many ran.
 
     With ``iteration_limit`` the search stops after that many iterations (or at the time
     limit) and cools along them, so the same seed and limit give the same result on any
     machine. Otherwise it cools along the elapsed time, starting with ``first_chunk``
     iterations at an assumed ``first_rate`` seconds each, later chunks at least ``min_chunk``.
     """
+    hot = max(temperatures[0] * scale, 1e-6)
+    cold = max(temperatures[1] * scale, 1e-7)
     done = 0
     clock = time.perf_counter()
     deadline = clock + time_limit
