@@ -46,6 +46,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from functools import partial
 from itertools import combinations, pairwise
 from types import MappingProxyType
 from typing import Any
@@ -736,18 +737,22 @@ def _solve_day(
     is searched again; a pair that cannot be held that way (its partner's route is not in the
     hint), or a result that loses a pair, keeps the locked routes as they are.
     Returns routes, dropped visits with reasons, and the priority-weighted score."""
-    args = (sub, day, visits, teams)
-    again = {
-        "provider": provider,
-        "used": used,
-        "params": params,
-        "seconds": seconds,
-        "hint": hint,
-        "locked": locked,
-        "affinity": affinity,
-        "fixed": fixed,
-        "anchor": False,
-    }
+    routes_whole = partial(
+        _solve_day,
+        sub,
+        day,
+        visits,
+        teams,
+        provider=provider,
+        used=used,
+        params=params,
+        seconds=seconds,
+        hint=hint,
+        locked=locked,
+        affinity=affinity,
+        fixed=fixed,
+        anchor=False,
+    )
     if not any(day in c.shifts for c in sub.caregivers) or not visits:
         dropped: list[tuple[DayVisit, Reason, str]] = []
         for v in visits:
@@ -786,7 +791,7 @@ def _solve_day(
         if frozen:
             off = {r.caregiver for r in frozen}
             if any(len({c for c, _ in who} & off) == 1 for who in anchors.values()):
-                return _solve_day(*args, **again)  # type: ignore[arg-type]
+                return routes_whole()
             held = {s.request for r in frozen for s in r.stops}
             sub = replace(sub, caregivers=tuple(c for c in sub.caregivers if c.id not in off))
             visits = [v for v in visits if v.request not in held]
@@ -828,7 +833,7 @@ def _solve_day(
     served = {s.request for route in routes for s in route.stops}
     score = sum(100 + priority[v.request] for v in visits if v.request in served)
     if anchors and not _pairs_kept(routes, anchors):
-        return _solve_day(*args, **again)  # type: ignore[arg-type]
+        return routes_whole()
     return routes, dropped, score
 
 
@@ -854,19 +859,16 @@ def _pair_anchors(
         if len(who) != 2 or any(c not in working for c, _ in who)
         for c, _ in who
     }
-    whole |= {r.caregiver for r in hint if r.caregiver in locked and r.caregiver not in working}
     while True:
         more = {c for who in seats.values() if any(c in whole for c, _ in who) for c, _ in who}
         if more <= whole:
             break
         whole |= more
     anchors = {rid: tuple(who) for rid, who in seats.items() if not any(c in whole for c, _ in who)}
-    stays = frozenset(c for c in locked if c in whole or c not in working)
-    # A locked caregiver with no pair left to anchor keeps the route whole too (the lock had
-    # another reason).
-    anchored = {c for who in anchors.values() for c, _ in who}
-    stays |= frozenset(c for c in locked if c not in anchored)
-    return anchors, stays
+    # A locked route with no pair left to hold stays whole (as does one whose lock had another
+    # reason).
+    held = {c for who in anchors.values() for c, _ in who}
+    return anchors, frozenset(locked - held)
 
 
 def _anchored(

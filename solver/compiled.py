@@ -16,8 +16,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 
-__all__ = ["HAVE_NUMBA", "cool", "inline", "jit"]
+__all__ = ["HAVE_NUMBA", "cool", "inline", "jit", "nearest_visits"]
 
 _njit: Any
 try:  # numba is a declared dependency; without it the router keeps to OR-Tools.
@@ -42,6 +43,20 @@ def inline(f: _F) -> _F:
     if _njit is None:  # pragma: no cover
         return f
     return cast(_F, _njit(cache=True, nogil=True, inline="always")(f))
+
+
+def nearest_visits(travel: npt.NDArray[np.int64], locations: npt.NDArray[np.int64], m: int) -> Any:
+    """For each visit, the ``m`` other visits nearest to it by travel both ways (ties in visit
+    order): the neighbour lists string removals take their strings from."""
+    n = len(locations)
+    m = min(n - 1, m)
+    if m <= 0:
+        return np.zeros((n, 0), dtype=np.int64)
+    between = travel[np.ix_(locations, locations)]
+    closeness = between + between.T
+    np.fill_diagonal(closeness, -1)
+    nearest = np.argsort(closeness, axis=1, kind="stable")[:, 1 : m + 1]
+    return np.ascontiguousarray(nearest, dtype=np.int64)
 
 
 def cool(

@@ -263,14 +263,15 @@ def run_search(
     reached first).
     """
     end = time.perf_counter() + params.time_limit
-    if config.sisr and sisr.supports(problem):
+    plain = sisr.supports(problem)
+    if config.sisr and plain:
         found = _sisr_first(problem, params, config)
         if found is not None:
             return found
         # No plan with every mandatory visit: OR-Tools tries within what is left of the budget.
         params = replace(params, time_limit=max(end - time.perf_counter(), 0.05))
         end = time.perf_counter() + params.time_limit
-    elif config.sync_search and not sisr.supports(problem) and syncsearch.supports(problem):
+    elif config.sync_search and not plain and syncsearch.supports(problem):
         timed = syncsearch.search(
             problem,
             time_limit=min(max(config.sisr_share, 0.0), 1.0) * params.time_limit,

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from solver.compiled import HAVE_NUMBA, cool, inline, jit
+from solver.compiled import HAVE_NUMBA, cool, inline, jit, nearest_visits
 from solver.problem import RoutingProblem
 
 __all__ = [
@@ -637,14 +637,7 @@ def _tables(
             for k, extra in enumerate(per_vehicle):
                 if vcost[k, i] < INF:
                     vcost[k, i] = int(extra)
-    loc_matrix = tt[0][np.ix_(vis[:, V_LOC], vis[:, V_LOC])]
-    m = min(nvis - 1, config.neighbours)
-    if m > 0:
-        closeness = loc_matrix + loc_matrix.T
-        np.fill_diagonal(closeness, -1)
-        neigh = np.ascontiguousarray(np.argsort(closeness, axis=1, kind="stable")[:, 1 : m + 1])
-    else:
-        neigh = np.zeros((nvis, 0), dtype=np.int64)
+    neigh = nearest_visits(tt[0], vis[:, V_LOC], config.neighbours)
     start0 = vehicles[0].start_location
     return _Tables(
         tt=tt,
@@ -652,7 +645,7 @@ def _tables(
         win=np.array(windows, dtype=np.int64).reshape(-1, 2),
         veh=veh,
         vcost=vcost,
-        neigh=neigh.astype(np.int64),
+        neigh=neigh,
         depot_dist=tt[0, start0, vis[:, V_LOC]].astype(np.float64),
     )
 

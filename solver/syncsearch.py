@@ -42,7 +42,7 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
-from solver.compiled import HAVE_NUMBA, cool, inline, jit
+from solver.compiled import HAVE_NUMBA, cool, inline, jit, nearest_visits
 from solver.problem import RoutingProblem, SolvedRoute, SolverResult
 from solver.schedule import schedule_route
 
@@ -59,8 +59,9 @@ INF = 1 << 50
 C_LOC, C_DUR, C_E, C_L, C_SOFT, C_W, C_PEN, C_PART, C_MN, C_MX, C_ROLE, C_DEM = range(12)
 # Columns of the vehicle table.
 K_START, K_END, K_SS, K_SE, K_PROF, K_CAP, K_MAXV, K_RE, K_RL, K_RD, K_REST = range(11)
-# Per-route facts: length, travel, weighted tardiness, largest tardiness, load.
-R_LEN, R_TRAV, R_TARD, R_MAX, R_LOAD = range(5)
+# Per-route facts: length, travel, weighted tardiness, largest tardiness, load, and whether the
+# route changed since the search state was last saved or restored.
+R_LEN, R_TRAV, R_TARD, R_MAX, R_LOAD, R_CHANGED = range(6)
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,7 @@ def _eval_route(
     rinfo[r, R_TARD] = tard
     rinfo[r, R_MAX] = worst
     rinfo[r, R_LOAD] = load
+    rinfo[r, R_CHANGED] = 1
     return fail
 
 
@@ -382,7 +384,6 @@ def _candidates(
     vis: Ints,
     veh: Ints,
     allow: Ints,
-    skip_route: int,
     blink: float,
     cand: Ints,
     out: Ints,
@@ -397,7 +398,7 @@ def _candidates(
     nveh = veh.shape[0]
     m = 0
     for r in range(nveh):
-        if r == skip_route or allow[c, r] == 0:
+        if allow[c, r] == 0:
             continue
         n = rinfo[r, R_LEN]
         if n + 1 > veh[r, K_MAXV] or rinfo[r, R_LOAD] + vis[c, C_DEM] > veh[r, K_CAP]:
@@ -455,11 +456,12 @@ def _insert_unit(
 ) -> bool:
     """Insert the unit of ``c`` (a free visit, or the pair whose first visit ``c`` is) at its
     cheapest feasible place, when that costs less than leaving it out."""
-    nveh = veh.shape[0]
-    _top3(rinfo, nveh, top)
-    gmax = top[3] if top[0] >= 0 else 0
+    gmax = 0
+    if wmax > 0:  # otherwise top stays empty and the largest lateness costs nothing
+        _top3(rinfo, veh.shape[0], top)
+        gmax = top[3] if top[0] >= 0 else 0
     if vis[c, C_ROLE] == 0:
-        m = _candidates(c, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, allow, -1, blink,
+        m = _candidates(c, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, allow, blink,
                         cand_a, out)  # fmt: skip
         best = vis[c, C_PEN]
         bi = -1
@@ -477,11 +479,11 @@ def _insert_unit(
         return True
     b = vis[c, C_PART]
     mn, mx = vis[c, C_MN], vis[c, C_MX]
-    ma = _candidates(c, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, allow, -1, blink,
+    ma = _candidates(c, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, allow, blink,
                      cand_a, out)  # fmt: skip
     if ma == 0:
         return False
-    mb = _candidates(b, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, allow, -1, blink,
+    mb = _candidates(b, routes, rinfo, st, pmax, smax, dep, tt, vis, veh, allow, blink,
                      cand_b, out)  # fmt: skip
     if mb == 0:
         return False
@@ -708,6 +710,27 @@ def _copy(src: _State, dst: _State) -> None:
 
 
 @jit
+def _copy_changed(work: _State, src: _State, dst: _State) -> None:
+    """Copy from ``src`` to ``dst`` the routes that changed in ``work`` since the last copy
+    (every change goes through :func:`_eval_route`, which marks it) and the visits' arrays;
+    the marks are cleared. ``work`` is ``src`` (keep an accepted move) or ``dst`` (undo it)."""
+    changed = work[1][:, R_CHANGED].copy()
+    for r in range(changed.shape[0]):
+        if changed[r] == 0:
+            continue
+        dst[0][r, :] = src[0][r, :]
+        dst[1][r, :] = src[1][r, :]
+        dst[5][r, :] = src[5][r, :]
+        dst[6][r, :] = src[6][r, :]
+        dst[7][r, :, :] = src[7][r, :, :]
+        work[1][r, R_CHANGED] = 0
+        dst[1][r, R_CHANGED] = 0
+    dst[2][:] = src[2]
+    dst[3][:] = src[3]
+    dst[4][:, :] = src[4]
+
+
+@jit
 def _iterate(
     iters: int,
     hot: float,
@@ -739,6 +762,7 @@ def _iterate(
     cand_a = np.zeros((2 * (nvis + nveh + 1), 5), dtype=np.int64)
     cand_b = np.zeros((2 * (nvis + nveh + 1), 5), dtype=np.int64)
     top = np.zeros(6, dtype=np.int64)
+    top[:3] = -1
     out = np.zeros(6, dtype=np.int64)
     units = np.zeros(nvis, dtype=np.int64)
     keys = np.zeros(nvis, dtype=np.float64)
@@ -776,13 +800,13 @@ def _iterate(
         cost = _total(rinfo, where, vis, wmax)
         accept = cost < costs[0] - temp * math.log(np.random.random() + 1e-300)
         if accept:
-            _copy(work, cur)
             costs[0] = cost
             if cost < costs[1]:
                 _copy(work, best)
                 costs[1] = cost
+            _copy_changed(work, work, cur)
         else:
-            _copy(cur, work)
+            _copy_changed(work, cur, work)
 
 
 # --------------------------------------------------------------------------- driver
@@ -854,21 +878,13 @@ def _tables(problem: RoutingProblem, config: SyncSearchConfig) -> _Tables:
                 if 0 <= k < nveh:
                     allow[i, k] = 1
     locs = vis[:, C_LOC]
-    loc_matrix = tt[0][np.ix_(locs, locs)]
-    m = min(nvis - 1, config.neighbours)
-    if m > 0:
-        closeness = loc_matrix + loc_matrix.T
-        np.fill_diagonal(closeness, -1)
-        neigh = np.argsort(closeness, axis=1, kind="stable")[:, 1 : m + 1]
-    else:
-        neigh = np.zeros((nvis, 0), dtype=np.int64)
     start0 = vehicles[0].start_location
     return _Tables(
         tt=tt,
         vis=vis,
         veh=veh,
         allow=allow,
-        neigh=np.ascontiguousarray(neigh, dtype=np.int64),
+        neigh=nearest_visits(tt[0], locs, config.neighbours),
         depot_dist=np.ascontiguousarray(tt[0, start0, locs], dtype=np.int64),
         firsts=np.array(firsts, dtype=np.int64),
     )
@@ -878,7 +894,7 @@ def _state(nveh: int, nvis: int) -> _State:
     width = nvis + 2
     return (
         np.zeros((nveh, width), dtype=np.int64),  # visits of each route
-        np.zeros((nveh, 5), dtype=np.int64),  # length, travel, tardiness, largest, load
+        np.zeros((nveh, 6), dtype=np.int64),  # length, travel, tardiness, largest, load, changed
         np.zeros(nvis, dtype=np.int64),  # start of each visit
         np.zeros(nvis, dtype=np.int64),  # arrival at each visit
         np.full((nvis, 2), -1, dtype=np.int64),  # route and position of each visit
