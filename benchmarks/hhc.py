@@ -279,12 +279,17 @@ def build_problem(inst: HhcInstance) -> RoutingProblem:
 
 
 def solve_instance(
-    inst: HhcInstance, *, time_limit: float, seed: int = 0
+    inst: HhcInstance, *, time_limit: float, seed: int = 0, iteration_limit: int | None = None
 ) -> tuple[list[list[Visit]], list[int], float]:
-    """Routes per caregiver (in the instance's time unit), dropped services and seconds."""
+    """Routes per caregiver (in the instance's time unit), dropped services and seconds.
+
+    ``iteration_limit`` bounds the search by count: the same seed and limit give the same
+    routes while ``time_limit`` is not reached.
+    """
     problem = build_problem(inst)
     t0 = time.perf_counter()
-    result = run_search(problem, SolveParams(time_limit=time_limit, seed=seed), config=HHC_CONFIG)
+    params = SolveParams(time_limit=time_limit, seed=seed, iteration_limit=iteration_limit)
+    result = run_search(problem, params, config=HHC_CONFIG)
     seconds = time.perf_counter() - t0
     routes: list[list[Visit]] = [[] for _ in inst.qualified]
     for r in result.routes:

@@ -421,11 +421,18 @@ def _route_day() -> Any:
 
 
 def solve_ours(
-    instance: SolomonInstance, data: TenthsData, *, time_limit: float, seed: int
+    instance: SolomonInstance,
+    data: TenthsData,
+    *,
+    time_limit: float,
+    seed: int,
+    iteration_limit: int | None = None,
 ) -> Routes:
     """Solve with ``dispatch.daily.route_day`` on the instance turned into a scenario.
 
     Visits ``route_day`` leaves unassigned are missing from the routes (the evaluator says so).
+    ``iteration_limit`` bounds the search by count (the same seed and limit give the same
+    routes while ``time_limit`` is not reached).
     """
     from solver.problem import SolveParams
 
@@ -436,7 +443,7 @@ def solve_ours(
         scenario,
         DAY,
         travel=provider,
-        params=SolveParams(time_limit=time_limit, seed=seed),
+        params=SolveParams(time_limit=time_limit, seed=seed, iteration_limit=iteration_limit),
         optional=False,
     )
     return plan_to_routes(plan)

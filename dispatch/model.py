@@ -30,6 +30,7 @@ __all__ = [
     "Stop",
     "TravelSettings",
     "Unassigned",
+    "rest_applies",
 ]
 
 #: Days of the planning week, in order (contract: ``"mon"`` … ``"sun"``).
@@ -93,6 +94,21 @@ class Caregiver:
     max_minutes_per_week: int | None = None
     max_visits_per_day: int | None = None
     capacity: int | None = None
+
+
+def rest_applies(caregiver: Caregiver, day: str) -> Break | None:
+    """The caregiver's rest on ``day`` when it applies there, else ``None``.
+
+    The contract requires the rest on days whose shift covers the whole rest window; on other
+    days (a half-day shift, a day off) there is none. The one home of this rule.
+    """
+    shift = caregiver.shifts.get(day)
+    rest = caregiver.rest
+    if rest is None or shift is None:
+        return None
+    if shift[0] <= rest.window_start and rest.window_end <= shift[1]:
+        return rest
+    return None
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from solver.problem import RoutingProblem
+from solver.problem import BreakSpec, RoutingProblem
 
-__all__ = ["RouteTimes", "earliest_start", "schedule_route"]
+__all__ = ["RouteTimes", "Shift", "earliest_start", "schedule_route", "time_route"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,47 @@ def earliest_start(windows: Sequence[tuple[int, int]], ready: int) -> int | None
     return None
 
 
+@dataclass(frozen=True)
+class Shift:
+    """What bounds one route's times: the shift, an optional rest and a longest duration."""
+
+    start: int
+    end: int
+    rest: BreakSpec | None = None
+    max_duration: int | None = None
+
+
+def time_route(
+    legs: Sequence[int],
+    windows: Sequence[Sequence[tuple[int, int]]],
+    durations: Sequence[int],
+    shift: Shift,
+    *,
+    rest_gap: int | None = None,
+    fixed: Mapping[int, int] | None = None,
+) -> RouteTimes:
+    """Time a route given as plain sequences: the one Python truth of route timing.
+
+    ``legs`` has ``n + 1`` travel times (start -> first visit, ..., last visit -> end),
+    ``windows[i]`` and ``durations[i]`` describe the ``i``-th visit. Visits start as early as
+    their windows allow, then the route leaves as late as the first start allows. With a rest,
+    ``rest_gap`` places it (``None``: the gap giving the shortest feasible route, else after
+    coming back). ``fixed`` maps positions to the start they must keep (a synchronised
+    visit's); being late for one is infeasible.
+    """
+    n = len(durations)
+    if len(legs) != n + 1 or len(windows) != n:
+        raise ValueError(f"legs: expected {n + 1} travel times and {n} windows")
+    if shift.rest is None or rest_gap is not None:
+        return _forward(legs, windows, durations, shift, rest_gap, fixed)
+    best: RouteTimes | None = None
+    for gap in range(-1, n + 2):
+        times = _forward(legs, windows, durations, shift, gap, fixed)
+        if times.feasible and (best is None or times.back - times.leave < best.back - best.leave):
+            best = times
+    return best if best is not None else _forward(legs, windows, durations, shift, n + 1, fixed)
+
+
 def schedule_route(
     problem: RoutingProblem,
     vehicle: int,
@@ -48,42 +89,41 @@ def schedule_route(
     """Earliest starts along ``seq`` for ``vehicle``, then the latest leave keeping them.
 
     ``rest_gap`` places the vehicle's rest (ignored when the vehicle has none; ``None`` with a
-    rest means: choose the first gap that holds it). ``fixed`` maps visits to the start they
-    must keep (a synchronised visit's); being late for one is infeasible. Times are in the
-    problem's unit.
+    rest means: choose the gap giving the shortest feasible route). ``fixed`` maps visits to
+    the start they must keep (a synchronised visit's); being late for one is infeasible. Times
+    are in the problem's unit. See :func:`time_route`.
     """
     spec = problem.vehicles[vehicle]
     matrix = problem.matrices[spec.profile]
-    rest = spec.rest
-    n = len(seq)
     locs = [spec.start_location, *(problem.visits[i].location for i in seq), spec.end_location]
-    travel = [int(matrix[a, b]) for a, b in pairwise(locs)]
-    if rest is None:
-        return _forward(problem, vehicle, seq, travel, None, fixed)
-    if rest_gap is not None:
-        return _forward(problem, vehicle, seq, travel, rest_gap, fixed)
-    best: RouteTimes | None = None
-    for gap in range(-1, n + 2):
-        times = _forward(problem, vehicle, seq, travel, gap, fixed)
-        if times.feasible and (best is None or times.back - times.leave < best.back - best.leave):
-            best = times
-    return best if best is not None else _forward(problem, vehicle, seq, travel, n + 1, fixed)
+    legs = [int(matrix[a, b]) for a, b in pairwise(locs)]
+    shift = Shift(spec.shift_start, spec.shift_end, spec.rest, spec.max_duration)
+    at = None
+    if fixed is not None:
+        at = {pos: fixed[i] for pos, i in enumerate(seq) if i in fixed}
+    return time_route(
+        legs,
+        [problem.visits[i].windows for i in seq],
+        [problem.visits[i].duration for i in seq],
+        shift,
+        rest_gap=None if spec.rest is None else rest_gap,
+        fixed=at,
+    )
 
 
 def _forward(
-    problem: RoutingProblem,
-    vehicle: int,
-    seq: Sequence[int],
-    travel: list[int],
+    travel: Sequence[int],
+    windows: Sequence[Sequence[tuple[int, int]]],
+    durations: Sequence[int],
+    spec: Shift,
     rest_gap: int | None,
     fixed: Mapping[int, int] | None = None,
 ) -> RouteTimes:
-    spec = problem.vehicles[vehicle]
     rest = spec.rest
-    n = len(seq)
+    n = len(durations)
     ok = True
     rest_start: int | None = None
-    t = spec.shift_start
+    t = spec.start
     if rest is not None and rest_gap == -1:
         rest_start = rest.earliest
         t = max(t, rest.earliest + rest.duration)
@@ -101,19 +141,18 @@ def _forward(
         if gap == n:
             back = ready
             break
-        visit = problem.visits[seq[gap]]
-        if fixed is not None and seq[gap] in fixed:
-            at = fixed[seq[gap]]
-            inside = any(a <= at <= b for a, b in visit.windows)
-            start = at if ready <= at and inside else None
+        if fixed is not None and gap in fixed:
+            at = fixed[gap]
+            inside = any(a <= at <= b for a, b in windows[gap])
+            start: int | None = at if ready <= at and inside else None
         else:
-            start = earliest_start(visit.windows, ready)
+            start = earliest_start(windows[gap], ready)
         if start is None:
             ok = False
             start = ready
         arrivals.append(t + travel[gap])
         starts.append(start)
-        t = start + visit.duration
+        t = start + durations[gap]
     if rest is not None and rest_gap is not None and rest_gap > n:
         rest_start = max(back, rest.earliest)
 
@@ -130,7 +169,7 @@ def _forward(
             rest_start = min(rest.latest_end, leave) - rest.duration
     if rest is not None and rest_start is not None:
         ok = ok and rest.earliest <= rest_start <= rest.latest_end - rest.duration
-    ok = ok and spec.shift_start <= leave and back <= spec.shift_end
+    ok = ok and spec.start <= leave and back <= spec.end
     if spec.max_duration is not None:
         ok = ok and back - leave <= spec.max_duration
     return RouteTimes(
