@@ -30,7 +30,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from dispatch.scenario_io import (
+from dispatch.document import (
     FORMAT_VERSION,
     DocumentError,
     DocumentReader,
