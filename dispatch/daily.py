@@ -3,7 +3,7 @@
 The way through: :func:`route_day` picks the caregivers working on the day and the visits
 asked for, builds one travel matrix per travel mode, compiles a
 :class:`solver.problem.RoutingProblem` (integer minutes, indices), calls
-:func:`solver.routing.solve`, decodes the result into :class:`dispatch.model.Route` values and
+:func:`solver.solve`, decodes the result into :class:`dispatch.model.Route` values and
 explains every visit it could not place with a :class:`dispatch.reasons.Reason`.
 """
 
@@ -27,9 +27,11 @@ from dispatch.model import (
     ServiceRequest,
     Stop,
     Unassigned,
+    rest_applies,
 )
 from dispatch.reasons import Reason
 from dispatch.travel import Place, TravelProvider, provider_for
+from solver import solve
 from solver.problem import (
     BreakSpec,
     RoutingProblem,
@@ -39,7 +41,6 @@ from solver.problem import (
     VehicleSpec,
     VisitSpec,
 )
-from solver.routing import solve
 
 __all__ = [
     "DayProblem",
@@ -102,13 +103,28 @@ def priority_penalty(priority: int, unit: int) -> int:
 
 
 def _rest_for(c: Caregiver, day: str) -> BreakSpec | None:
-    shift = c.shifts.get(day)
-    if c.rest is None or shift is None:
+    """The caregiver's rest on ``day`` for the solver (:func:`dispatch.model.rest_applies`)."""
+    rest = rest_applies(c, day)
+    if rest is None:
         return None
-    # The contract requires the break on days whose shift covers the whole break window.
-    if shift[0] <= c.rest.window_start and c.rest.window_end <= shift[1]:
-        return BreakSpec(c.rest.window_start, c.rest.window_end, c.rest.minutes)
-    return None
+    return BreakSpec(rest.window_start, rest.window_end, rest.minutes)
+
+
+_Spec = tuple[Household, ServiceRequest, frozenset[int]]
+
+
+class _Places:
+    """The places of the day's matrices, each key once, in order of first use."""
+
+    def __init__(self) -> None:
+        self.places: list[Place] = []
+        self.index: dict[str, int] = {}
+
+    def add(self, key: str, lat: float, lon: float) -> int:
+        if key not in self.index:
+            self.index[key] = len(self.places)
+            self.places.append(Place(key, lat, lon))
+        return self.index[key]
 
 
 def compile_day(
@@ -137,27 +153,58 @@ def compile_day(
     reason. ``optional=False`` makes every visit mandatory (benchmarks whose instances demand it).
     Raises ``KeyError`` for ids that are not in the scenario.
     """
-    used = minutes_used or {}
     working = tuple(c for c in scenario.caregivers if day in c.shifts)
     modes = tuple(sorted({c.mode for c in working})) or ("ebike",)
-    households = {h.id: h for h in scenario.households}
     requests: dict[str, tuple[Household, ServiceRequest]] = {
         r.id: (h, r) for h, r in scenario.requests()
     }
+    places = _Places()
+    station_loc = {s.id: places.add(f"station:{s.id}", s.lat, s.lon) for s in scenario.stations}
+    pinned, pinned_second = _pin_slots(pins, working, day)
+    kept, kept_specs, prefiltered = _eligible_visits(
+        scenario, day, visits, working, requests, pinned
+    )
+    fixed = dict(fixed_starts or {})
+    followers = _followers(fixed, requests)
+    kept, kept_specs, linked_out = _drop_unlinked(kept, kept_specs, day, fixed, followers)
+    prefiltered.extend(linked_out)
+    windows_of = {
+        v.request: _linked_windows(r, fixed, followers)
+        for v, (_h, r, _a) in zip(kept, kept_specs, strict=True)
+    }
+    hh_loc = {h.id: places.add(f"household:{h.id}", h.lat, h.lon) for h, _, _ in kept_specs}
+    matrices = tuple(np.asarray(travel.matrix(places.places, m), dtype=np.int64) for m in modes)
+    unit = 2 * max((int(m.max()) for m in matrices if m.size), default=0) + 1
+    specs, nodes, syncs = _visit_specs(
+        kept,
+        kept_specs,
+        hh_loc=hh_loc,
+        windows_of=windows_of,
+        slots=(pinned, pinned_second),
+        everyone=len(working),
+        unit=unit if optional else None,
+    )
+    vehicles = _vehicles(working, day, station_loc, modes, minutes_used or {})
+    return DayProblem(
+        day=day,
+        problem=RoutingProblem(
+            matrices=matrices, visits=tuple(specs), vehicles=vehicles, syncs=tuple(syncs)
+        ),
+        caregivers=working,
+        visits=tuple(nodes),
+        places=tuple(places.places),
+        modes=modes,
+        prefiltered=tuple(prefiltered),
+    )
 
-    places: list[Place] = []
-    place_index: dict[str, int] = {}
 
-    def place(key: str, lat: float, lon: float) -> int:
-        if key not in place_index:
-            place_index[key] = len(places)
-            places.append(Place(key, lat, lon))
-        return place_index[key]
-
-    station_loc = {s.id: place(f"station:{s.id}", s.lat, s.lon) for s in scenario.stations}
-
+def _pin_slots(
+    pins: Sequence[Pin], working: Sequence[Caregiver], day: str
+) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """(vehicle, rank) of every pinned request; a two-person visit pinned to two caregivers has
+    its second pin in the second map (for its second node). Raises ``KeyError`` for a pin to a
+    caregiver who does not work on ``day``."""
     pinned: dict[str, tuple[int, int]] = {}
-    # A two-person visit pinned to two caregivers: the second pin goes to its second node.
     pinned_second: dict[str, tuple[int, int]] = {}
     vehicle_of = {c.id: v for v, c in enumerate(working)}
     for pin in pins:
@@ -166,9 +213,22 @@ def compile_day(
         for rank, rid in enumerate(pin.requests):
             target = pinned_second if rid in pinned else pinned
             target[rid] = (vehicle_of[pin.caregiver], rank)
+    return pinned, pinned_second
 
+
+def _eligible_visits(
+    scenario: Scenario,
+    day: str,
+    visits: Sequence[DayVisit],
+    working: Sequence[Caregiver],
+    requests: Mapping[str, tuple[Household, ServiceRequest]],
+    pinned: Mapping[str, tuple[int, int]],
+) -> tuple[list[DayVisit], list[_Spec], list[tuple[DayVisit, Reason, str]]]:
+    """The visits some working caregiver (or pair) may do, each with the vehicles allowed, and
+    the others with their reason. Raises ``KeyError`` for unknown ids."""
+    households = {h.id for h in scenario.households}
     kept: list[DayVisit] = []
-    kept_specs: list[tuple[Household, ServiceRequest, frozenset[int]]] = []
+    kept_specs: list[_Spec] = []
     prefiltered: list[tuple[DayVisit, Reason, str]] = []
     for visit in visits:
         h, r = requests[visit.request]
@@ -197,19 +257,22 @@ def compile_day(
             continue
         kept.append(visit)
         kept_specs.append((h, r, frozenset(allowed)))
-    fixed = dict(fixed_starts or {})
-    followers = _followers(fixed, requests)
-    kept, kept_specs, linked_out = _drop_unlinked(kept, kept_specs, day, fixed, followers)
-    prefiltered.extend(linked_out)
-    windows_of = {
-        v.request: _linked_windows(r, fixed, followers)
-        for v, (_h, r, _a) in zip(kept, kept_specs, strict=True)
-    }
+    return kept, kept_specs, prefiltered
 
-    hh_loc = {h.id: place(f"household:{h.id}", h.lat, h.lon) for h, _, _ in kept_specs}
-    matrices = tuple(np.asarray(travel.matrix(places, m), dtype=np.int64) for m in modes)
-    unit = 2 * max((int(m.max()) for m in matrices if m.size), default=0) + 1
 
+def _visit_specs(
+    kept: Sequence[DayVisit],
+    kept_specs: Sequence[_Spec],
+    *,
+    hh_loc: Mapping[str, int],
+    windows_of: Mapping[str, tuple[tuple[int, int], ...]],
+    slots: tuple[Mapping[str, tuple[int, int]], Mapping[str, tuple[int, int]]],
+    everyone: int,
+    unit: int | None,
+) -> tuple[list[VisitSpec], list[DayVisit], list[Sync]]:
+    """The solver visits (one node per caregiver a visit needs), the day visit of each node,
+    and the syncs: same start for the nodes of a two-person visit, the delay of a linked one.
+    ``unit`` prices a dropped visit (:func:`priority_penalty`); ``None`` makes all mandatory."""
     specs: list[VisitSpec] = []
     nodes: list[DayVisit] = []
     first_node: dict[str, int] = {}
@@ -217,7 +280,7 @@ def compile_day(
     for v, (h, r, allowed) in zip(kept, kept_specs, strict=True):
         first_node[v.request] = len(specs)
         for k in range(max(1, r.staff)):
-            spot = (pinned if k == 0 else pinned_second).get(v.request)
+            spot = slots[0 if k == 0 else 1].get(v.request)
             if k:
                 syncs.append(Sync(first_node[v.request], len(specs)))
             nodes.append(v)
@@ -226,9 +289,9 @@ def compile_day(
                     location=hh_loc[h.id],
                     duration=r.minutes,
                     windows=windows_of[v.request],
-                    allowed_vehicles=allowed if len(allowed) < len(working) else None,
+                    allowed_vehicles=allowed if len(allowed) < everyone else None,
                     penalty=None
-                    if (not optional or spot is not None)
+                    if (unit is None or spot is not None)
                     else priority_penalty(r.priority, unit),
                     demand=r.load,
                     pinned_vehicle=spot[0] if spot is not None else None,
@@ -249,7 +312,19 @@ def compile_day(
                     both=False,
                 )
             )
-    vehicles = tuple(
+    return specs, nodes, syncs
+
+
+def _vehicles(
+    working: Sequence[Caregiver],
+    day: str,
+    station_loc: Mapping[str, int],
+    modes: Sequence[str],
+    used: Mapping[str, int],
+) -> tuple[VehicleSpec, ...]:
+    """One vehicle per working caregiver: shift, travel profile, caps, the weekly minutes left
+    as the longest route, and the rest when it applies on ``day``."""
+    return tuple(
         VehicleSpec(
             start_location=station_loc[c.station],
             end_location=station_loc[c.station],
@@ -264,17 +339,6 @@ def compile_day(
             rest=_rest_for(c, day),
         )
         for c in working
-    )
-    return DayProblem(
-        day=day,
-        problem=RoutingProblem(
-            matrices=matrices, visits=tuple(specs), vehicles=vehicles, syncs=tuple(syncs)
-        ),
-        caregivers=working,
-        visits=tuple(nodes),
-        places=tuple(places),
-        modes=modes,
-        prefiltered=tuple(prefiltered),
     )
 
 
