@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from types import MappingProxyType
 
 import numpy as np
@@ -40,9 +41,11 @@ from dispatch.model import (
     ServiceRequest,
     Stop,
     Unassigned,
+    rest_applies,
 )
 from dispatch.reasons import Reason
 from dispatch.travel import Place, TravelProvider, provider_for
+from solver.schedule import RouteTimes, Shift, time_route
 
 __all__ = ["plan_greedy"]
 
@@ -116,6 +119,20 @@ def _latest(bound: int, windows: Windows) -> int | None:
     return best
 
 
+def _base_times(route: _DayRoute, nodes: Sequence[_Node], extra: Mapping[int, int]) -> RouteTimes:
+    """:func:`solver.schedule.time_route` of ``nodes`` on the route's shift without a rest;
+    ``extra`` adds minutes to legs (gap ``g`` is the ride to stop ``g``, ``len(nodes)`` home)."""
+    m = route.matrix
+    seq = [route.home, *(n.loc for n in nodes), route.home]
+    legs = [m[a][b] + extra.get(g, 0) for g, (a, b) in enumerate(pairwise(seq))]
+    return time_route(
+        legs,
+        [n.windows for n in nodes],
+        [n.minutes for n in nodes],
+        Shift(route.shift[0], route.shift[1]),
+    )
+
+
 def _evaluate(route: _DayRoute, nodes: Sequence[_Node]) -> _Schedule | None:
     """The earliest timing of ``nodes`` in this order on the route's day, or None if infeasible.
 
@@ -129,97 +146,87 @@ def _evaluate(route: _DayRoute, nodes: Sequence[_Node]) -> _Schedule | None:
     k = len(nodes)
     if k == 0:
         return _Schedule((), (), shift_start, shift_start, None)
-    # Forward: earliest starts.
-    early: list[int] = []
-    t, pos = shift_start, home
-    for n in nodes:
-        s = _earliest(t + m[pos][n.loc], n.windows)
+    base = _base_times(route, nodes, {})
+    if not base.feasible:
+        return None
+    if route.rest is None:
+        return _Schedule(base.arrivals, base.starts, base.leave, base.back, None)
+    early = base.starts
+    back_early = base.back
+    # Backward: latest starts that still let the rest of the route be on time.
+    late = [0] * k
+    bound, nxt = shift_end, home
+    for i in range(k - 1, -1, -1):
+        n = nodes[i]
+        s = _latest(bound - m[n.loc][nxt] - n.minutes, n.windows)
         if s is None:
             return None
-        early.append(s)
-        t, pos = s + n.minutes, n.loc
-    back_early = t + m[pos][home]
-    if back_early > shift_end:
-        return None
+        late[i] = s
+        bound, nxt = s, n.loc
+    latest_leave = bound - m[home][nodes[0].loc]
+    ws, we, rest_minutes = route.rest
     gap = -1
-    if route.rest is not None:
-        # Backward: latest starts that still let the rest of the route be on time.
-        late = [0] * k
-        bound, nxt = shift_end, home
-        for i in range(k - 1, -1, -1):
-            n = nodes[i]
-            s = _latest(bound - m[n.loc][nxt] - n.minutes, n.windows)
-            if s is None:
-                return None
-            late[i] = s
-            bound, nxt = s, n.loc
-        latest_leave = bound - m[home][nodes[0].loc]
-        ws, we, rest_minutes = route.rest
-        best_delay: int | None = None
-        for g in range(k + 2):
-            if g == 0:  # before leaving the station
-                end = max(ws, shift_start) + rest_minutes
-                ok = end <= we and end <= latest_leave
-                delay = max(0, end + m[home][nodes[0].loc] - early[0])
-            elif g <= k:  # after stop g-1, before riding on
-                prev = nodes[g - 1]
-                end = max(ws, early[g - 1] + prev.minutes) + rest_minutes
-                if g < k:
-                    arrive = end + m[prev.loc][nodes[g].loc]
-                    ok = end <= we and arrive <= late[g]
-                    delay = max(0, arrive - early[g])
-                else:
-                    arrive = end + m[prev.loc][home]
-                    ok = end <= we and arrive <= shift_end
-                    delay = max(0, arrive - back_early)
-            else:  # back at the station
-                end = max(ws, back_early) + rest_minutes
-                ok = end <= we
-                delay = 0
-            if ok and (best_delay is None or delay < best_delay):
-                gap, best_delay = g, delay
-                if delay == 0:
-                    break
-        if gap < 0:
-            return None
-    return _timed(route, nodes, gap)
+    best_delay: int | None = None
+    for g in range(k + 2):
+        if g == 0:  # before leaving the station
+            end = max(ws, shift_start) + rest_minutes
+            ok = end <= we and end <= latest_leave
+            delay = max(0, end + m[home][nodes[0].loc] - early[0])
+        elif g <= k:  # after stop g-1, before riding on
+            prev = nodes[g - 1]
+            end = max(ws, early[g - 1] + prev.minutes) + rest_minutes
+            if g < k:
+                arrive = end + m[prev.loc][nodes[g].loc]
+                ok = end <= we and arrive <= late[g]
+                delay = max(0, arrive - early[g])
+            else:
+                arrive = end + m[prev.loc][home]
+                ok = end <= we and arrive <= shift_end
+                delay = max(0, arrive - back_early)
+        else:  # back at the station
+            end = max(ws, back_early) + rest_minutes
+            ok = end <= we
+            delay = 0
+        if ok and (best_delay is None or delay < best_delay):
+            gap, best_delay = g, delay
+            if delay == 0:
+                break
+    if gap < 0:
+        return None
+    return _timed(route, nodes, base, gap)
 
 
-def _timed(route: _DayRoute, nodes: Sequence[_Node], gap: int) -> _Schedule | None:
-    """As-soon-as-possible times with the break in ``gap`` (-1: no break); leave is then put
-    off until just in time for the first stop."""
-    m = route.matrix
-    home = route.home
-    shift_start, shift_end = route.shift
-    ws, we, rest_minutes = route.rest if route.rest is not None else (0, 0, 0)
-    rest_start: int | None = None
-    t, pos = shift_start, home
-    arrivals: list[int] = []
-    starts: list[int] = []
-    for i, n in enumerate(nodes):
-        if i == gap:
-            rest_start = max(ws, t)
-            t = rest_start + rest_minutes
-        a = t + m[pos][n.loc]
-        s = _earliest(a, n.windows)
-        if s is None:
+def _timed(
+    route: _DayRoute, nodes: Sequence[_Node], base: RouteTimes, gap: int
+) -> _Schedule | None:
+    """The times of ``nodes`` with the break in ``gap``, from their times ``base`` without it.
+
+    The greedy baseline takes its break where it is when the gap begins (at the station before
+    leaving, gap 0; after stop ``gap - 1``; back at the station, ``len(nodes) + 1``), from the
+    window's start at the earliest, and rides on afterwards; the break and any wait for its
+    window then lengthen the ride that follows, and :func:`solver.schedule.time_route` times
+    the route with that ride. The leave is put off until just in time for the first stop.
+    """
+    assert route.rest is not None
+    ws, we, rest_minutes = route.rest
+    k = len(nodes)
+    if gap == k + 1:
+        rest_start = max(ws, base.back)
+        if rest_start + rest_minutes > we:
             return None
-        arrivals.append(a)
-        starts.append(s)
-        t, pos = s + n.minutes, n.loc
-    if gap == len(nodes):
-        rest_start = max(ws, t)
-        t = rest_start + rest_minutes
-    back = t + m[pos][home]
-    if gap == len(nodes) + 1:
-        rest_start = max(ws, back)
-    if back > shift_end:
+        return _Schedule(base.arrivals, base.starts, base.leave, base.back, rest_start)
+    # Everything before the gap keeps its times without the break.
+    t = route.shift[0] if gap == 0 else base.starts[gap - 1] + nodes[gap - 1].minutes
+    rest_start = max(ws, t)
+    if rest_start + rest_minutes > we:
         return None
-    if route.rest is not None and rest_start is not None and rest_start + rest_minutes > we:
+    wait = rest_start + rest_minutes - t
+    times = _base_times(route, nodes, {gap: wait})
+    if not times.feasible:
         return None
-    leave = starts[0] - m[home][nodes[0].loc]
-    arrivals[0] = starts[0]
-    return _Schedule(tuple(arrivals), tuple(starts), leave, back, rest_start)
+    # A break before leaving is taken at the station: the ride out starts after it.
+    leave = times.leave + wait if gap == 0 else times.leave
+    return _Schedule(times.arrivals, times.starts, leave, times.back, rest_start)
 
 
 class _Week:
@@ -238,10 +245,10 @@ class _Week:
     def empty_route(self, c: Caregiver, day: str) -> _DayRoute:
         """A new, unregistered empty route of ``c`` on ``day`` (a shift that day is required)."""
         shift = c.shifts[day]
+        applies = rest_applies(c, day)
         rest = None
-        # The contract requires the break on days whose shift covers the whole break window.
-        if c.rest is not None and shift[0] <= c.rest.window_start and c.rest.window_end <= shift[1]:
-            rest = (c.rest.window_start, c.rest.window_end, c.rest.minutes)
+        if applies is not None:
+            rest = (applies.window_start, applies.window_end, applies.minutes)
         home = self.loc[f"station:{c.station}"]
         return _DayRoute(c, day, shift, rest, home, self.matrices[c.mode])
 
