@@ -17,12 +17,13 @@ import numpy as np
 from dispatch.model import (
     Break,
     Caregiver,
+    Household,
     Scenario,
     Station,
-    TravelSettings,
+    rest_applies,
 )
 from dispatch.timeutil import parse_hhmm
-from dispatch.travel import haversine_km_matrix
+from dispatch.travel import Place, TravelProvider, haversine_km_matrix, provider_for
 
 __all__ = [
     "CITY_CENTRE",
@@ -66,6 +67,7 @@ _RETURN_MARGIN = 10  # minutes kept after the latest visit end for the ride back
 _CAPACITY = MappingProxyType({"ebike": 10, "car": 20, "walk": 4})  # meal boxes per route
 _DENSE_KM = 0.7
 _M_PER_DEG_LAT = 111_320.0
+_LEG_BATCH = 256  # households per travel matrix with their station
 
 # Services each kind of caregiver is qualified for (养老护理员 五级 entry level, 四级 adds
 # bodily care; a registered nurse also does bodily care; a rehabilitation therapist). Their
@@ -166,10 +168,8 @@ def productive_minutes(caregiver: Caregiver, days: Sequence[str]) -> int:
         if d not in caregiver.shifts:
             continue
         start, end = caregiver.shifts[d]
-        r = caregiver.rest
-        day_rest = (
-            r.minutes if r is not None and start <= r.window_start and end >= r.window_end else 0
-        )
+        applies = rest_applies(caregiver, d)
+        day_rest = applies.minutes if applies is not None else 0
         work += end - start - day_rest
         rest += day_rest
     if caregiver.max_minutes_per_week is not None:
@@ -177,11 +177,18 @@ def productive_minutes(caregiver: Caregiver, days: Sequence[str]) -> int:
     return max(work, 0)
 
 
-def _legs(km: np.ndarray, modes: Sequence[str], travel: TravelSettings) -> np.ndarray:
-    """Mean whole travel minutes over ``modes`` for distances ``km`` (the contract's formula)."""
-    total = np.zeros_like(km, dtype=np.float64)
-    for mode in modes:
-        total += np.ceil(60.0 * travel.circuity * km / travel.speed_kmh[mode])
+def _legs(
+    provider: TravelProvider, station: Station, homes: Sequence[Household], modes: Sequence[str]
+) -> np.ndarray:
+    """Mean travel minutes over ``modes`` from ``station`` to each of ``homes``, as
+    ``provider`` gives them (for the scenario's haversine provider, the contract's formula)."""
+    total = np.zeros(len(homes), dtype=np.float64)
+    start = Place(f"station:{station.id}", station.lat, station.lon)
+    for first in range(0, len(homes), _LEG_BATCH):
+        batch = homes[first : first + _LEG_BATCH]
+        places = [start, *(Place(f"household:{h.id}", h.lat, h.lon) for h in batch)]
+        for mode in modes:
+            total[first : first + len(batch)] += provider.matrix(places, mode)[0, 1:]
     return total / max(len(modes), 1)
 
 
@@ -194,20 +201,21 @@ def _nearest_station(
     return idx, km[np.arange(len(idx)), idx]
 
 
-def estimate_load(scenario: Scenario) -> LoadEstimate:
+def estimate_load(scenario: Scenario, *, travel: TravelProvider | None = None) -> LoadEstimate:
     """Required service minutes, estimated travel and productive capacity of a scenario's week.
 
-    Service minutes count every visit of every request times its staff. Raises ``ValueError``
-    when there are households but no stations.
+    Service minutes count every visit of every request times its staff; travel minutes come
+    from ``travel`` (default: the scenario's own provider). Raises ``ValueError`` when there are
+    households but no stations, or for a provider the scenario cannot build.
     """
     visits = service = 0
-    travel = 0.0
     capacity = sum(productive_minutes(c, scenario.days) for c in scenario.caregivers)
     if scenario.households and not scenario.stations:
         raise ValueError("households without any station")
     if not scenario.households:
         return LoadEstimate(0, 0, 0.0, capacity)
-    idx, km = _nearest_station(
+    provider = travel if travel is not None else provider_for(scenario)
+    idx, _km = _nearest_station(
         scenario.stations,
         [h.lat for h in scenario.households],
         [h.lon for h in scenario.households],
@@ -216,12 +224,16 @@ def estimate_load(scenario: Scenario) -> LoadEstimate:
     modes_at: dict[str, list[str]] = {}
     for c in scenario.caregivers:
         modes_at.setdefault(c.station, []).append(c.mode)
+    leg = np.zeros(len(scenario.households), dtype=np.float64)
+    for si, station in enumerate(scenario.stations):
+        mine = np.flatnonzero(idx == si)
+        homes = [scenario.households[int(i)] for i in mine]
+        leg[mine] = _legs(provider, station, homes, modes_at.get(station.id, everyone))
+    travel_minutes = 0.0
     for i, h in enumerate(scenario.households):
-        modes = modes_at.get(scenario.stations[int(idx[i])].id, everyone)
-        leg = float(_legs(np.array([km[i]]), modes, scenario.travel)[0])
         for r in h.requests:
             n = r.visits_per_week * r.staff
             visits += r.visits_per_week
             service += n * r.minutes
-            travel += n * leg
-    return LoadEstimate(visits, service, travel, capacity)
+            travel_minutes += n * float(leg[i])
+    return LoadEstimate(visits, service, travel_minutes, capacity)

@@ -45,8 +45,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from dispatch.catalogue import Catalogue, default_catalogue
 from dispatch.district_base import (
     _DENSE_KM,
@@ -81,6 +79,7 @@ from dispatch.model import (
     TravelSettings,
 )
 from dispatch.scenario_io import save_scenario
+from dispatch.travel import HaversineProvider
 
 __all__ = [
     "CITY_CENTRE",
@@ -142,6 +141,7 @@ def generate_district(
     }
     rng = random.Random(seed)
     travel = TravelSettings()
+    provider = HaversineProvider.from_settings(travel)
     sites = _sites(rng, stations)
     urban = [s for s in sites if not s.rural]
     rural = [s for s in sites if s.rural]
@@ -162,7 +162,7 @@ def generate_district(
             )
         )
     station_list = [s.station for s in sites]
-    idx, km = _nearest_station(station_list, [h.lat for h in homes], [h.lon for h in homes])
+    idx, _km = _nearest_station(station_list, [h.lat for h in homes], [h.lon for h in homes])
     caregivers: list[Caregiver] = []
     teams: dict[int, list[Caregiver]] = {}
     for si, site in enumerate(sites):
@@ -177,7 +177,7 @@ def generate_district(
             mix = ["ebike", "ebike", "ebike", "walk"]  # every fourth caregiver walks
         else:
             mix = ["ebike"]
-        legs = _legs(np.array([km[i] for i in mine]), mix, travel)
+        legs = _legs(provider, site.station, [homes[i] for i in mine], mix)
         roles = _roster([homes[i] for i in mine], [float(x) for x in legs], target=target_load)
         team: list[Caregiver] = []
         for role in roles:
