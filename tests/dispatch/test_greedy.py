@@ -29,6 +29,8 @@ from dispatch.model import (
 )
 from dispatch.reasons import Reason
 from dispatch.timeutil import parse_hhmm as hm
+from solver.problem import BreakSpec
+from solver.schedule import Shift, time_route
 from tests.strategies import scenarios
 
 WEEK = ("mon", "tue", "wed", "thu", "fri")
@@ -189,6 +191,33 @@ def test_break_is_kept_and_blocks_a_visit_that_cannot_avoid_it():
     assert plan.routes[0].rest is not None
     assert (plan.routes[0].rest.start, plan.routes[0].rest.end) == (hm("11:00"), hm("12:00"))
     assert reasons(plan) == {"H3-v": [(Reason.NO_TIME_WINDOW_FITS.value, 1)]}
+
+
+def test_break_is_taken_where_the_gap_begins_then_the_ride():
+    # The greedy baseline's own way with the break: taken where the caregiver is when the gap
+    # begins (here at H1, from 11:50; the window opens at 12:00), then the ride on to H2.
+    # solver.schedule.time_route, left to choose, would ride first and wait at H2 (start 13:00):
+    # both are legal; the baseline keeps its way so that its plans stay as they were.
+    rest = Break(hm("12:00"), hm("14:00"), 60)
+    sc = scenario(
+        [caregiver("C1", shifts=shifts(("mon",)), rest=rest)],
+        [
+            household("H1", request("A", minutes=50, windows=((hm("11:00"), hm("11:00")),))),
+            household("H2", request("B", minutes=60, windows=((hm("13:00"), hm("13:30")),))),
+        ],
+        days=("mon",),
+    )
+    route = clean(sc).routes[0]
+    assert route.rest is not None
+    assert (route.rest.start, route.rest.end) == (hm("12:00"), hm("13:00"))
+    assert [(s.request, s.arrival, s.start) for s in route.stops] == [
+        ("A", hm("11:00"), hm("11:00")),
+        ("B", hm("13:06"), hm("13:06")),  # 13:00 end of the break + 6 min from H1
+    ]
+    assert (route.leave, route.back) == (hm("10:51"), hm("14:21"))
+    legs, windows = [9, 6, 15], [((hm("11:00"), hm("11:00")),), ((hm("13:00"), hm("13:30")),)]
+    shift = Shift(hm("08:00"), hm("17:00"), BreakSpec(hm("12:00"), hm("14:00"), 60))
+    assert time_route(legs, windows, [50, 60], shift).starts == (hm("11:00"), hm("13:00"))
 
 
 def test_two_person_visit_starts_together():
