@@ -12,6 +12,7 @@ from dispatch.model import Caregiver, Household, Scenario, ServiceRequest
 from dispatch.reasons import Reason
 from dispatch.timeutil import format_hhmm
 from solver.problem import RoutingProblem, VehicleSpec, VisitSpec
+from solver.schedule import schedule_route
 
 __all__ = ["diagnose_synced", "diagnose_visit", "eligible_caregivers", "fits_alone", "qualified"]
 
@@ -83,40 +84,18 @@ def eligible_caregivers(
 def fits_alone(problem: RoutingProblem, node: int, vehicle: int) -> int | None:
     """Start time if visit ``node`` fits vehicle ``vehicle``'s day as its only visit, else None.
 
-    Leaves at shift start, waits for the first window it can reach, returns by shift end, within
-    the route length bound, with room for the break before or after the service, and the load on
-    board.
+    The route station -> visit -> station is timed by :func:`solver.schedule.schedule_route`
+    (windows, shift, route length bound, and the break in whichever gap holds it, a ride
+    included); the load must fit on board and the daily visit cap allow one visit.
     """
     visit: VisitSpec = problem.visits[node]
     veh: VehicleSpec = problem.vehicles[vehicle]
-    m = problem.matrices[veh.profile]
-    out = int(m[veh.start_location, visit.location])
-    back = int(m[visit.location, veh.end_location])
     if veh.capacity is not None and visit.demand > veh.capacity:
         return None
     if veh.max_visits is not None and veh.max_visits < 1:
         return None
-    arrive = veh.shift_start + out
-    for lo, hi in visit.windows:
-        start = max(lo, arrive)
-        if start > hi:
-            continue
-        end = start + visit.duration
-        if end + back > veh.shift_end:
-            continue
-        leave = start - out
-        if veh.max_duration is not None and end + back - leave > veh.max_duration:
-            continue
-        if veh.rest is not None:
-            rest = veh.rest
-            before = max(rest.earliest, veh.shift_start) + rest.duration <= leave
-            after = max(rest.earliest, end + back) + rest.duration <= min(
-                rest.latest_end, veh.shift_end
-            )
-            if not (before or after):
-                continue
-        return start
-    return None
+    times = schedule_route(problem, vehicle, [node])
+    return times.starts[0] if times.feasible else None
 
 
 def diagnose_visit(problem: RoutingProblem, node: int, *, solved: bool) -> tuple[Reason, str]:
