@@ -1,19 +1,29 @@
-"""OR-Tools routing core: integer problems in, routes out. No I/O, no printing."""
+"""The router: integer problems in, routes out. No I/O, no printing.
 
+One way in, :func:`solve` (see :mod:`solver.entry`). Modules import one way::
+
+    problem -> schedule -> sync -> model -> decode -> ortools_search ┐
+    problem -> compiled -> sisr, syncsearch (-> schedule)             ├-> entry -> periodic
+                                                                      ┘
+    routing, search: names kept for callers moving to solve
+"""
+
+from solver.entry import solve
 from solver.problem import (
     BreakSpec,
     RoutingProblem,
+    SearchConfig,
     SolvedRoute,
     SolveParams,
     SolverResult,
     VehicleSpec,
     VisitSpec,
 )
-from solver.routing import solve
 
 __all__ = [
     "BreakSpec",
     "RoutingProblem",
+    "SearchConfig",
     "SolveParams",
     "SolvedRoute",
     "SolverResult",

@@ -89,7 +89,7 @@ DEFAULT_CONFIG = SyncSearchConfig()
 
 def supports(problem: RoutingProblem) -> bool:
     """Whether every rule of ``problem`` is one this search keeps (see the module text)."""
-    if not HAVE_NUMBA or not problem.visits:
+    if not HAVE_NUMBA or not problem.visits or problem.vehicle_costs:
         return False
     for v in problem.visits:
         if len(v.windows) != 1 or v.pinned_vehicle is not None:

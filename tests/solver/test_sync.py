@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from solver import solve
 from solver.problem import RoutingProblem, SolveParams, Sync, VehicleSpec, VisitSpec
-from solver.routing import solve
 from solver.sync import times_from_starts, unsupported_visits
 
 M = np.array([[0, 10, 10], [10, 0, 15], [10, 15, 0]], dtype=np.int64)

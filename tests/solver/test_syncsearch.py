@@ -14,9 +14,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from solver import RoutingProblem, SolveParams, VisitSpec
+from solver import RoutingProblem, SearchConfig, SolveParams, VisitSpec, solve
 from solver.problem import BreakSpec, SolverResult, Sync
-from solver.search import DEFAULT_CONFIG, run_search
 from solver.syncsearch import search, supports
 from tests.solver.test_routing import line_matrix, vehicle, verify
 
@@ -385,8 +384,8 @@ def test_random_problems_give_plans_the_checker_accepts(seed: int, rests: bool) 
     result = search(problem, time_limit=20, seed=seed, iteration_limit=1500)
     if result is None:
         # no plan with every mandatory visit: OR-Tools alone finds none either
-        alone = replace(DEFAULT_CONFIG, sync_search=False)
-        assert not run_search(problem, SolveParams(time_limit=5), config=alone).feasible
+        alone = SearchConfig(sync_search=False)
+        assert not solve(problem, SolveParams(time_limit=5, search=alone)).feasible
         return
     assert check(problem, result) == result.objective
     if not rests:
@@ -403,7 +402,7 @@ def test_same_seed_and_iteration_budget_give_the_same_plan() -> None:
 
 def test_the_router_searches_synchronised_days_here() -> None:
     problem = _random_problem(5, visits=16, vehicles=3, pairs=2)
-    result = run_search(problem, SolveParams(time_limit=20, seed=1, iteration_limit=800))
+    result = solve(problem, SolveParams(time_limit=20, seed=1, iteration_limit=800))
     assert result.feasible
     assert result.stats.get("sync_iterations", 0) > 0
     assert check(problem, result) == result.objective
