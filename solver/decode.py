@@ -3,7 +3,7 @@
 Times come from :mod:`solver.schedule` (earliest starts, the rest in its best gap, the latest
 leave); where that schedule cannot hold a route the solver's own gap of the rest is tried, and
 routes holding synchronised visits keep the solver's own starts, since re-timing one route alone
-could move a start its partner depends on (:func:`solver.sync.times_from_starts`).
+could move a start its partner depends on (:func:`solver.schedule.times_from_starts`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from ortools.constraint_solver import pywrapcp
 
 from solver.model import TIME, RoutingModel
 from solver.problem import RoutingProblem, SolvedRoute, SolverResult, VehicleSpec
-from solver.schedule import RouteTimes, schedule_route
-from solver.sync import times_from_starts, unsupported_visits
+from solver.schedule import RouteTimes, rest_gap_at, schedule_route, times_from_starts
+from solver.sync import unsupported_visits
 
 __all__ = [
-    "BEFORE",
     "break_gap",
     "decode",
     "decode_synced",
@@ -27,9 +26,6 @@ __all__ = [
     "scheduled_result",
     "timed_result",
 ]
-
-# Gap index meaning "the break lies before the vehicle leaves" (see RouteTimes).
-BEFORE = -1
 
 
 def decode(model: RoutingModel, assignment: pywrapcp.Assignment) -> SolverResult:
@@ -119,17 +115,15 @@ def break_gap(
     rest_start: int,
     rest_duration: int,
 ) -> int:
-    """Which gap of the route holds the solver's break: ``-1`` before leaving, ``len(seq)``
-    between the last visit and back, ``len(seq) + 1`` after back, else the gap before visit
-    ``k``."""
-    if rest_start + rest_duration <= start_cumul:
-        return BEFORE
-    k = 0
-    while k < len(seq) and cumuls[k] + problem.visits[seq[k]].duration <= rest_start:
-        k += 1
-    if k == len(seq) and rest_start >= end_cumul:
-        return k + 1  # after coming back
-    return k
+    """Which gap of the route holds the solver's break (see :func:`solver.schedule.rest_gap_at`)."""
+    return rest_gap_at(
+        [problem.visits[i].duration for i in seq],
+        cumuls,
+        leave=start_cumul,
+        back=end_cumul,
+        rest_start=rest_start,
+        rest_duration=rest_duration,
+    )
 
 
 def _route(vehicle: int, seq: list[int], times: RouteTimes) -> SolvedRoute:

@@ -12,18 +12,15 @@ re-timing one route alone could move a start its partner depends on.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from itertools import pairwise
 
 from ortools.constraint_solver import pywrapcp
 
 from solver.problem import RoutingProblem, Sync
-from solver.schedule import RouteTimes
 
 __all__ = [
     "add_soft_windows",
     "add_sync_constraints",
     "check_syncs",
-    "times_from_starts",
     "unsupported_visits",
 ]
 
@@ -107,54 +104,3 @@ def unsupported_visits(syncs: Sequence[Sync], served: Mapping[int, int]) -> set[
                 drop.update((s.first, s.second))
                 changed = True
     return drop
-
-
-def times_from_starts(
-    problem: RoutingProblem,
-    vehicle: int,
-    seq: Sequence[int],
-    starts: Sequence[int],
-    *,
-    leave: int,
-    back: int,
-    rest_start: int | None,
-) -> RouteTimes:
-    """Times of a route whose service starts are given (the solver's own, for synced routes).
-
-    Arrivals are the earliest possible; ``leave``/``back`` are tightened to the first and last
-    travel unless the rest lies in that stretch. ``feasible`` says whether every arrival is at
-    or before its start.
-    """
-    spec = problem.vehicles[vehicle]
-    matrix = problem.matrices[spec.profile]
-    locs = [spec.start_location, *(problem.visits[i].location for i in seq), spec.end_location]
-    travel = [int(matrix[a, b]) for a, b in pairwise(locs)]
-    rest = spec.rest
-    dur = rest.duration if rest is not None else 0
-
-    def rest_inside(lo: int, hi: int) -> bool:
-        return rest_start is not None and rest_start < hi and rest_start + dur > lo
-
-    if seq:
-        tight = starts[0] - travel[0]
-        leave = tight if not rest_inside(tight, starts[0]) else min(leave, tight)
-        last_end = starts[-1] + problem.visits[seq[-1]].duration
-        tight_back = last_end + travel[-1]
-        back = tight_back if not rest_inside(last_end, tight_back) else max(back, tight_back)
-    arrivals: list[int] = []
-    ok = True
-    depart = leave
-    for k, i in enumerate(seq):
-        arrive = depart + travel[k]
-        arrivals.append(arrive)
-        ok = ok and arrive <= starts[k]
-        depart = starts[k] + problem.visits[i].duration
-    ok = ok and spec.shift_start <= leave and back <= spec.shift_end
-    return RouteTimes(
-        arrivals=tuple(arrivals),
-        starts=tuple(starts),
-        leave=leave,
-        back=back,
-        rest_start=rest_start if rest is not None else None,
-        feasible=ok,
-    )

@@ -14,8 +14,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from solver import RoutingProblem, SearchConfig, SolveParams, VisitSpec, solve
+from solver import RoutingProblem, SearchConfig, SolveParams, VisitSpec, solve, syncsearch
 from solver.problem import BreakSpec, SolverResult, Sync
+from solver.schedule import schedule_route
 from solver.syncsearch import search, supports
 from tests.solver.test_routing import line_matrix, vehicle, verify
 
@@ -407,3 +408,40 @@ def test_the_router_searches_synchronised_days_here() -> None:
     assert result.stats.get("sync_iterations", 0) > 0
     assert check(problem, result) == result.objective
     assert_earliest(problem, result)
+
+
+@pytest.mark.parametrize("rests", [False, True])
+@pytest.mark.parametrize("seed", range(30))
+def test_the_compiled_route_timing_agrees_with_the_schedule(seed: int, rests: bool) -> None:
+    # Random routes of one vehicle, synchronised visits held at random starts in their windows:
+    # the compiled walk keeps a route exactly when solver.schedule times it, with the same
+    # travel and (without a rest, where one chain holds every start) the same starts.
+    rng = random.Random(seed)
+    problem = _random_problem(seed, visits=10, vehicles=2, pairs=3, rests=rests)
+    t = syncsearch._tables(problem, syncsearch.DEFAULT_CONFIG)
+    nvis = len(problem.visits)
+    state = syncsearch._state(len(problem.vehicles), nvis)
+    routes, rinfo, st = state[0], state[1], state[2]
+    kept = 0
+    for _ in range(25):
+        seq = rng.sample(range(nvis), rng.randint(1, 6))
+        fixed = {}
+        for c in seq:
+            if t.vis[c, syncsearch.C_ROLE] != 0:
+                (lo, hi), *_ = problem.visits[c].windows
+                st[c] = fixed[c] = rng.randint(lo, hi)
+        routes[0, : len(seq)] = seq
+        rinfo[0, syncsearch.R_LEN] = len(seq)
+        fail = syncsearch._eval_route(0, *state, t.tt, t.vis, t.veh)
+        times = schedule_route(problem, 0, seq, fixed=fixed)
+        assert (fail < 0) == times.feasible, (seq, fixed)
+        if fail >= 0:
+            continue
+        kept += 1
+        spec = problem.vehicles[0]
+        locs = [spec.start_location, *(problem.visits[c].location for c in seq), spec.end_location]
+        m = problem.matrices[0]
+        assert rinfo[0, syncsearch.R_TRAV] == sum(int(m[a, b]) for a, b in itertools.pairwise(locs))
+        if not rests:
+            assert tuple(int(st[c]) for c in seq) == times.starts
+    assert kept > 0
