@@ -33,7 +33,29 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from solver.compiled import HAVE_NUMBA, cool, inline, jit, nearest_visits
+from solver.compiled import (
+    HAVE_NUMBA,
+    INF,
+    VEH_CAPACITY,
+    VEH_END,
+    VEH_HAS_REST,
+    VEH_MAX_VISITS,
+    VEH_PROFILE,
+    VEH_REST_DURATION,
+    VEH_REST_EARLIEST,
+    VEH_REST_LATEST_END,
+    VEH_SHIFT_END,
+    VEH_SHIFT_START,
+    VEH_START,
+    anneal,
+    inline,
+    jit,
+    mandatory_penalty,
+    mean_arc,
+    nearest_visits,
+    travel_table,
+    vehicle_table,
+)
 from solver.problem import RoutingProblem
 
 __all__ = [
@@ -49,15 +71,9 @@ __all__ = [
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 
-# A dropped mandatory visit costs this many times the largest arc: never worth it while a
-# feasible insertion exists.
-MANDATORY_WEIGHT = 1000
-INF = 1 << 50
 
 # Columns of the visit table.
 V_LOC, V_DUR, V_DEM, V_PEN, V_W0, V_W1 = range(6)
-# Columns of the vehicle table.
-K_START, K_END, K_SS, K_SE, K_PROF, K_CAP, K_MAXV, K_RE, K_RL, K_RD, K_REST = range(11)
 # Per-route facts: length, load, cost (travel plus vehicle-visit costs).
 R_LEN, R_LOAD, R_COST = range(3)
 # Time chains per route position: earliest start with the rest not yet taken / taken, latest
@@ -170,11 +186,11 @@ def _recompute(
     A vehicle without a rest keeps only the "taken" chains (E1, L1).
     """
     n = rinfo[r, R_LEN]
-    p = veh[r, K_PROF]
-    rest = veh[r, K_REST] != 0
-    re, rl, rd = veh[r, K_RE], veh[r, K_RL], veh[r, K_RD]
-    prev = veh[r, K_START]
-    e0 = veh[r, K_SS]
+    p = veh[r, VEH_PROFILE]
+    rest = veh[r, VEH_HAS_REST] != 0
+    re, rl, rd = veh[r, VEH_REST_EARLIEST], veh[r, VEH_REST_LATEST_END], veh[r, VEH_REST_DURATION]
+    prev = veh[r, VEH_START]
+    e0 = veh[r, VEH_SHIFT_START]
     e1 = e0
     if rest:
         e1 = max(e0, re + rd) if re + rd <= rl else INF
@@ -201,7 +217,7 @@ def _recompute(
         dur = vis[c, V_DUR]
         prev = loc
         load += vis[c, V_DEM]
-    d = tt[p, prev, veh[r, K_END]]
+    d = tt[p, prev, veh[r, VEH_END]]
     cost += d
     n1 = e1 + dur + d if e1 < INF else INF
     if rest:
@@ -212,13 +228,13 @@ def _recompute(
     rinfo[r, R_LOAD] = load
     rinfo[r, R_COST] = cost
     # Latest starts, from the end back.
-    l1 = veh[r, K_SE]
+    l1 = veh[r, VEH_SHIFT_END]
     l0 = l1
     if rest:
         l0 = min(l1, rl - rd) if re + rd <= rl else -INF
         times[r, L0, n + 1] = l0
     times[r, L1, n + 1] = l1
-    nxt = veh[r, K_END]
+    nxt = veh[r, VEH_END]
     for i in range(n - 1, -1, -1):
         c = routes[r, i]
         loc = vis[c, V_LOC]
@@ -262,7 +278,7 @@ def _fits_with_rest(
         return False
     dur = vis[c, V_DUR]
     l1 = times[r, L1, i + 1]
-    re, rl, rd = veh[r, K_RE], veh[r, K_RL], veh[r, K_RD]
+    re, rl, rd = veh[r, VEH_REST_EARLIEST], veh[r, VEH_REST_LATEST_END], veh[r, VEH_REST_DURATION]
     dep = e0 + prev_dur
     # the rest between position i and the new visit
     if max(dep, re) + rd <= rl:
@@ -458,13 +474,16 @@ def _iterate(
                 if vcost[r, c] >= INF:
                     continue
                 n = rinfo[r, R_LEN]
-                if n + 1 > veh[r, K_MAXV] or rinfo[r, R_LOAD] + vis[c, V_DEM] > veh[r, K_CAP]:
+                if (
+                    n + 1 > veh[r, VEH_MAX_VISITS]
+                    or rinfo[r, R_LOAD] + vis[c, V_DEM] > veh[r, VEH_CAPACITY]
+                ):
                     continue
-                pr = veh[r, K_PROF]
-                prev = veh[r, K_START]
+                pr = veh[r, VEH_PROFILE]
+                prev = veh[r, VEH_START]
                 prev_dur = 0
                 extra = vcost[r, c]
-                rest = veh[r, K_REST] != 0
+                rest = veh[r, VEH_HAS_REST] != 0
                 for i in range(n + 1):
                     # departures only get later along a route: once past the visit's last
                     # window, no later position can hold it
@@ -475,7 +494,7 @@ def _iterate(
                         nloc = vis[nc, V_LOC]
                         ndur = vis[nc, V_DUR]
                     else:
-                        nloc = veh[r, K_END]
+                        nloc = veh[r, VEH_END]
                         ndur = 0
                     until_blink -= 1
                     if until_blink == 0:
@@ -527,7 +546,7 @@ def _iterate(
             for q in range(ntouched):
                 _copy_route(
                     touched_list[q],
-                    veh[touched_list[q], K_REST] != 0,
+                    veh[touched_list[q], VEH_HAS_REST] != 0,
                     routes,
                     rinfo,
                     times,
@@ -559,7 +578,7 @@ def _iterate(
             for q in range(ntouched):
                 r = touched_list[q]
                 _copy_route(
-                    r, veh[r, K_REST] != 0, c_routes, c_rinfo, c_times, routes, rinfo, times
+                    r, veh[r, VEH_HAS_REST] != 0, c_routes, c_rinfo, c_times, routes, rinfo, times
                 )
                 for i in range(rinfo[r, R_LEN]):
                     c = routes[r, i]
@@ -593,38 +612,19 @@ def _tables(
 ) -> _Tables:
     visits, vehicles = problem.visits, problem.vehicles
     nvis, nveh = len(visits), len(vehicles)
-    tt = np.ascontiguousarray(np.stack([np.asarray(m, dtype=np.int64) for m in problem.matrices]))
-    big = int(tt.max(initial=1)) + 1
-    total_demand = sum(max(v.demand, 0) for v in visits)
+    tt = travel_table(problem)
+    mandatory = mandatory_penalty(tt)
     windows: list[tuple[int, int]] = []
     vis = np.zeros((nvis, 6), dtype=np.int64)
     for i, v in enumerate(visits):
         vis[i, V_LOC] = v.location
         vis[i, V_DUR] = v.duration
         vis[i, V_DEM] = v.demand
-        vis[i, V_PEN] = MANDATORY_WEIGHT * big * 4 if v.penalty is None else v.penalty
+        vis[i, V_PEN] = mandatory if v.penalty is None else v.penalty
         vis[i, V_W0] = len(windows)
         windows.extend(v.windows)
         vis[i, V_W1] = len(windows)
-    veh = np.zeros((nveh, 11), dtype=np.int64)
-    for k, spec in enumerate(vehicles):
-        shift_end = spec.shift_end
-        if spec.max_duration is not None:
-            # Only where no visit can wait (see supports): the span is the route's own length.
-            shift_end = min(shift_end, spec.shift_start + spec.max_duration)
-        veh[k] = (
-            spec.start_location,
-            spec.end_location,
-            spec.shift_start,
-            shift_end,
-            spec.profile,
-            total_demand + 1 if spec.capacity is None else spec.capacity,
-            nvis + 1 if spec.max_visits is None else spec.max_visits,
-            0 if spec.rest is None else spec.rest.earliest,
-            0 if spec.rest is None else spec.rest.latest_end,
-            0 if spec.rest is None else spec.rest.duration,
-            0 if spec.rest is None else 1,
-        )
+    veh = vehicle_table(problem)
     vcost = np.zeros((nveh, nvis), dtype=np.int64)
     for i, v in enumerate(visits):
         if v.allowed_vehicles is not None:
@@ -677,9 +677,9 @@ def _load(
         ok = (
             all(0 <= c < nvis for c in seq)
             and len(set(seq)) == len(seq)
-            and len(seq) <= veh[r, K_MAXV]
+            and len(seq) <= veh[r, VEH_MAX_VISITS]
             and all(vinfo[c, 0] < 0 and t.vcost[r, c] < INF for c in seq)
-            and sum(int(vis[c, V_DEM]) for c in seq) <= veh[r, K_CAP]
+            and sum(int(vis[c, V_DEM]) for c in seq) <= veh[r, VEH_CAPACITY]
         )
         if ok:
             routes[r, : len(seq)] = seq
@@ -687,7 +687,7 @@ def _load(
             _recompute(r, routes, rinfo, times, vinfo, t.tt, vis, t.win, veh, t.vcost)
             n = len(seq)
             if times[r, E1, n + 1] <= times[r, L1, n + 1] or (
-                veh[r, K_REST] and times[r, E0, n + 1] <= times[r, L0, n + 1]
+                veh[r, VEH_HAS_REST] and times[r, E0, n + 1] <= times[r, L0, n + 1]
             ):
                 continue
         for c in routes[r, : rinfo[r, R_LEN]]:
@@ -747,12 +747,9 @@ def search(
 
     # One cold iteration inserts whatever is unplanned: the first solution, whose mean arc sets
     # the temperature scale.
-    run(1, 1e-9, 1e-9, seed)
-    arcs = int(best[1].sum()) + int((best[1] > 0).sum())
-    scale = float(cur[1][:, R_COST].sum()) / max(arcs, 1)
-    done = 1 + cool(
+    done = anneal(
         run,
-        scale=scale,
+        lambda: mean_arc(float(cur[1][:, R_COST].sum()), best[1]),
         temperatures=(config.start_temperature, config.end_temperature),
         time_limit=time_limit,
         iteration_limit=iteration_limit,
@@ -788,16 +785,16 @@ def insertion_fits(
     routes[r, : len(seq)] = seq
     rinfo[r, R_LEN] = len(seq)
     _recompute(r, routes, rinfo, times, vinfo, t.tt, t.vis, t.win, t.veh, t.vcost)
-    p = int(t.veh[r, K_PROF])
-    prev = int(t.veh[r, K_START]) if position == 0 else int(t.vis[seq[position - 1], V_LOC])
+    p = int(t.veh[r, VEH_PROFILE])
+    prev = int(t.veh[r, VEH_START]) if position == 0 else int(t.vis[seq[position - 1], V_LOC])
     prev_dur = 0 if position == 0 else int(t.vis[seq[position - 1], V_DUR])
-    nxt = int(t.veh[r, K_END]) if position == len(seq) else int(t.vis[seq[position], V_LOC])
+    nxt = int(t.veh[r, VEH_END]) if position == len(seq) else int(t.vis[seq[position], V_LOC])
     loc = int(t.vis[visit, V_LOC])
     d1, d2 = int(t.tt[p, prev, loc]), int(t.tt[p, loc, nxt])
     start = _start_at(t.vis, t.win, visit, int(times[r, E1, position]) + prev_dur + d1)
     if start + int(t.vis[visit, V_DUR]) + d2 <= times[r, L1, position + 1]:
         return True
-    return bool(t.veh[r, K_REST]) and bool(
+    return bool(t.veh[r, VEH_HAS_REST]) and bool(
         _fits_with_rest(r, position, visit, d1, d2, prev_dur, times, t.vis, t.win, t.veh)
     )
 

@@ -42,7 +42,29 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
-from solver.compiled import HAVE_NUMBA, cool, inline, jit, nearest_visits
+from solver.compiled import (
+    HAVE_NUMBA,
+    INF,
+    VEH_CAPACITY,
+    VEH_END,
+    VEH_HAS_REST,
+    VEH_MAX_VISITS,
+    VEH_PROFILE,
+    VEH_REST_DURATION,
+    VEH_REST_EARLIEST,
+    VEH_REST_LATEST_END,
+    VEH_SHIFT_END,
+    VEH_SHIFT_START,
+    VEH_START,
+    anneal,
+    inline,
+    jit,
+    mandatory_penalty,
+    mean_arc,
+    nearest_visits,
+    travel_table,
+    vehicle_table,
+)
 from solver.problem import RoutingProblem, SolvedRoute, SolverResult
 from solver.schedule import schedule_route
 
@@ -50,15 +72,11 @@ __all__ = ["DEFAULT_CONFIG", "SyncSearchConfig", "search", "supports"]
 
 Ints = npt.NDArray[np.int64]
 
-MANDATORY_WEIGHT = 1000
-INF = 1 << 50
 
 # Columns of the visit table: location, duration, hard window, soft end and its cost per unit,
 # penalty, partner (-1: none), delay bounds of the pair, role (0 free, 1 first, 2 second),
 # demand.
 C_LOC, C_DUR, C_E, C_L, C_SOFT, C_W, C_PEN, C_PART, C_MN, C_MX, C_ROLE, C_DEM = range(12)
-# Columns of the vehicle table.
-K_START, K_END, K_SS, K_SE, K_PROF, K_CAP, K_MAXV, K_RE, K_RL, K_RD, K_REST = range(11)
 # Per-route facts: length, travel, weighted tardiness, largest tardiness, load, and whether the
 # route changed since the search state was last saved or restored.
 R_LEN, R_TRAV, R_TARD, R_MAX, R_LOAD, R_CHANGED = range(6)
@@ -125,10 +143,10 @@ def _gap(t0: int, t1: int, d: int, r: int, veh: Ints) -> tuple[int, int]:
     (taken): the rest may be taken on this leg, from ``max(t0, earliest)`` (INF: no way)."""
     a0 = t0 + d if t0 < INF else INF
     a1 = t1 + d if t1 < INF else INF
-    if veh[r, K_REST] != 0 and t0 < INF:
-        rd = veh[r, K_RD]
-        rs = max(t0, veh[r, K_RE])
-        if rs + rd <= veh[r, K_RL]:
+    if veh[r, VEH_HAS_REST] != 0 and t0 < INF:
+        rd = veh[r, VEH_REST_DURATION]
+        rs = max(t0, veh[r, VEH_REST_EARLIEST])
+        if rs + rd <= veh[r, VEH_REST_LATEST_END]:
             a1 = min(a1, max(t0 + d + rd, rs + rd))
     return a0, a1
 
@@ -158,11 +176,14 @@ def _earliest(c: int, a: int, vis: Ints) -> int:
 def _ends(t0: int, t1: int, d: int, r: int, veh: Ints) -> bool:
     """Whether the route gets back in its shift with its rest taken (on the way, or after)."""
     a0, a1 = _gap(t0, t1, d, r, veh)
-    if a1 <= veh[r, K_SE]:
+    if a1 <= veh[r, VEH_SHIFT_END]:
         return True
-    if veh[r, K_REST] == 0 or a0 > veh[r, K_SE]:
+    if veh[r, VEH_HAS_REST] == 0 or a0 > veh[r, VEH_SHIFT_END]:
         return False
-    return max(a0, veh[r, K_RE]) + veh[r, K_RD] <= veh[r, K_RL]
+    return (
+        max(a0, veh[r, VEH_REST_EARLIEST]) + veh[r, VEH_REST_DURATION]
+        <= veh[r, VEH_REST_LATEST_END]
+    )
 
 
 @jit
@@ -189,13 +210,17 @@ def _eval_route(
     keeps every rule, else the first position that breaks one (its length: the way back).
     """
     n = rinfo[r, R_LEN]
-    p = veh[r, K_PROF]
-    prev = veh[r, K_START]
-    ss = veh[r, K_SS]
-    if veh[r, K_REST] != 0:
+    p = veh[r, VEH_PROFILE]
+    prev = veh[r, VEH_START]
+    ss = veh[r, VEH_SHIFT_START]
+    if veh[r, VEH_HAS_REST] != 0:
         t0 = ss
-        first = max(ss, veh[r, K_RE] + veh[r, K_RD])
-        t1 = first if veh[r, K_RE] + veh[r, K_RD] <= veh[r, K_RL] else INF
+        first = max(ss, veh[r, VEH_REST_EARLIEST] + veh[r, VEH_REST_DURATION])
+        t1 = (
+            first
+            if veh[r, VEH_REST_EARLIEST] + veh[r, VEH_REST_DURATION] <= veh[r, VEH_REST_LATEST_END]
+            else INF
+        )
     else:
         t0 = INF
         t1 = ss
@@ -233,7 +258,7 @@ def _eval_route(
         dep[r, 1, q + 1] = t1
         prev = loc
     pmax[r, n] = worst
-    d = tt[p, prev, veh[r, K_END]]
+    d = tt[p, prev, veh[r, VEH_END]]
     trav += d
     if n > 0 and fail < 0 and not _ends(t0, t1, d, r, veh):
         fail = n
@@ -274,10 +299,10 @@ def _try(
     (lateness is priced on vehicles without a rest only: :func:`supports` keeps soft windows
     off the others)."""
     n = rinfo[r, R_LEN]
-    pr = veh[r, K_PROF]
-    ploc = veh[r, K_START] if p == 0 else vis[routes[r, p - 1], C_LOC]
+    pr = veh[r, VEH_PROFILE]
+    ploc = veh[r, VEH_START] if p == 0 else vis[routes[r, p - 1], C_LOC]
     loc = vis[c, C_LOC]
-    nloc = veh[r, K_END] if p == n else vis[routes[r, p], C_LOC]
+    nloc = veh[r, VEH_END] if p == n else vis[routes[r, p], C_LOC]
     a0, a1 = _gap(dep[r, 0, p], dep[r, 1, p], tt[pr, ploc, loc], r, veh)
     # the new visit starts at ``forced`` or at its earliest, whatever its role
     s0 = _serve(c, a0, forced, vis, st) if forced >= 0 else _earliest(c, a0, vis)
@@ -315,7 +340,7 @@ def _try(
             worst = max(worst, smax[r, q])
             absorbed = True
             break
-    if not absorbed and not _ends(t0, t1, tt[pr, ploc, veh[r, K_END]], r, veh):
+    if not absorbed and not _ends(t0, t1, tt[pr, ploc, veh[r, VEH_END]], r, veh):
         return False
     out[0] = s
     out[1] = dtrav
@@ -401,9 +426,12 @@ def _candidates(
         if allow[c, r] == 0:
             continue
         n = rinfo[r, R_LEN]
-        if n + 1 > veh[r, K_MAXV] or rinfo[r, R_LOAD] + vis[c, C_DEM] > veh[r, K_CAP]:
+        if (
+            n + 1 > veh[r, VEH_MAX_VISITS]
+            or rinfo[r, R_LOAD] + vis[c, C_DEM] > veh[r, VEH_CAPACITY]
+        ):
             continue
-        fixed = vis[c, C_ROLE] != 0 and veh[r, K_REST] != 0
+        fixed = vis[c, C_ROLE] != 0 and veh[r, VEH_HAS_REST] != 0
         for p in range(n + 1):
             if blink > 0.0 and np.random.random() < blink:
                 continue
@@ -826,8 +854,8 @@ class _Tables:
 def _tables(problem: RoutingProblem, config: SyncSearchConfig) -> _Tables:
     visits, vehicles = problem.visits, problem.vehicles
     nvis, nveh = len(visits), len(vehicles)
-    tt = np.ascontiguousarray(np.stack([np.asarray(m, dtype=np.int64) for m in problem.matrices]))
-    big = int(tt.max(initial=1)) + 1
+    tt = travel_table(problem)
+    mandatory = mandatory_penalty(tt)
     vis = np.zeros((nvis, 12), dtype=np.int64)
     for i, v in enumerate(visits):
         ((e, l_),) = v.windows
@@ -839,7 +867,7 @@ def _tables(problem: RoutingProblem, config: SyncSearchConfig) -> _Tables:
             l_,
             soft,
             max(v.tardiness_cost, 0) if v.soft_latest is not None else 0,
-            MANDATORY_WEIGHT * big * 4 if v.penalty is None else v.penalty,
+            mandatory if v.penalty is None else v.penalty,
             -1,
             0,
             0,
@@ -853,23 +881,7 @@ def _tables(problem: RoutingProblem, config: SyncSearchConfig) -> _Tables:
         vis[s.first, C_ROLE], vis[s.second, C_ROLE] = 1, 2
         for j in (s.first, s.second):
             vis[j, C_MN], vis[j, C_MX] = s.min_delay, s.max_delay
-    total_demand = sum(max(v.demand, 0) for v in visits)
-    veh = np.zeros((nveh, 11), dtype=np.int64)
-    for k, spec in enumerate(vehicles):
-        rest = spec.rest
-        veh[k] = (
-            spec.start_location,
-            spec.end_location,
-            spec.shift_start,
-            spec.shift_end,
-            spec.profile,
-            total_demand + 1 if spec.capacity is None else spec.capacity,
-            nvis + 1 if spec.max_visits is None else spec.max_visits,
-            0 if rest is None else rest.earliest,
-            0 if rest is None else rest.latest_end,
-            0 if rest is None else rest.duration,
-            0 if rest is None else 1,
-        )
+    veh = vehicle_table(problem)
     allow = np.ones((nvis, nveh), dtype=np.int64)
     for i, v in enumerate(visits):
         if v.allowed_vehicles is not None:
@@ -937,13 +949,9 @@ def search(
 
     # One cold iteration from nothing planned: the first solution, whose mean arc sets the
     # temperature scale.
-    run(1, 1e-9, 1e-9, seed)
-    rlen = cur[1][:, R_LEN]
-    arcs = int(rlen.sum()) + int((rlen > 0).sum())
-    scale = float(cur[1][:, R_TRAV].sum()) / max(arcs, 1)
-    done = 1 + cool(
+    done = anneal(
         run,
-        scale=scale,
+        lambda: mean_arc(float(cur[1][:, R_TRAV].sum()), cur[1][:, R_LEN]),
         temperatures=(config.start_temperature, config.end_temperature),
         time_limit=time_limit,
         iteration_limit=iteration_limit,
