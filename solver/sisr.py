@@ -341,15 +341,300 @@ def _copy_route(r: int, rest: bool, src_routes: Ints, src_rinfo: Ints, src_times
             dst_times[r, L0, i] = src_times[r, L0, i]
 
 
+_Work = tuple[Ints, Ints, Ints, Ints]
+_Best = tuple[Ints, Ints, Ints]
+
+
+@jit
+def _ruin(
+    work: _Work,
+    tt: Ints,
+    vis: Ints,
+    win: Ints,
+    veh: Ints,
+    vcost: Ints,
+    neigh: Ints,
+    params: Floats,
+    removed: Ints,
+    touched: npt.NDArray[np.uint8],
+    touched_list: Ints,
+) -> tuple[int, int]:
+    """Remove strings from routes near a random seed visit (some split, keeping a middle part
+    in place) into ``removed``; mark the ruined routes in ``touched``/``touched_list``.
+    Returns how many visits were removed and how many routes touched."""
+    routes, rinfo, times, vinfo = work
+    nvis = vis.shape[0]
+    nveh = veh.shape[0]
+    avg_removed = params[0]
+    max_string = params[1]
+    split_rate = params[2]
+    split_depth = params[3]
+    nneigh = neigh.shape[1]
+    nrem = 0
+    ntouched = 0
+    assigned = 0
+    used = 0
+    for r in range(nveh):
+        if rinfo[r, R_LEN] > 0:
+            assigned += rinfo[r, R_LEN]
+            used += 1
+    if used == 0:
+        return nrem, ntouched
+    ls_max = min(max_string, assigned / used)
+    ks_max = 4.0 * avg_removed / (1.0 + ls_max) - 1.0
+    ks = int(np.random.random() * ks_max) + 1
+    seed_visit = np.random.randint(nvis)
+    strings = 0
+    for q in range(nneigh + 1):
+        if strings >= ks:
+            break
+        c = seed_visit if q == 0 else neigh[seed_visit, q - 1]
+        r = vinfo[c, 0]
+        if r < 0 or touched[r]:
+            continue
+        n = rinfo[r, R_LEN]
+        ln = int(np.random.random() * min(float(n), ls_max)) + 1
+        pc = vinfo[c, 1]
+        if ln < n and np.random.random() < split_rate:
+            m = 1
+            while ln + m < n and np.random.random() < split_depth:
+                m += 1
+            span = ln + m
+            lo = max(0, pc - span + 1)
+            a = lo + np.random.randint(min(pc, n - span) - lo + 1)
+            keep = np.random.randint(ln + 1)  # removed visits before the kept block
+            nrem = _remove_range(r, a + keep + m, a + span, routes, rinfo, vinfo, removed, nrem)
+            nrem = _remove_range(r, a, a + keep, routes, rinfo, vinfo, removed, nrem)
+        else:
+            lo = max(0, pc - ln + 1)
+            a = lo + np.random.randint(min(pc, n - ln) - lo + 1)
+            nrem = _remove_range(r, a, a + ln, routes, rinfo, vinfo, removed, nrem)
+        touched[r] = 1
+        touched_list[ntouched] = r
+        ntouched += 1
+        strings += 1
+        _recompute(r, routes, rinfo, times, vinfo, tt, vis, win, veh, vcost)
+    return nrem, ntouched
+
+
+@jit
+def _add_left_out(nrem: int, removed: Ints, in_removed: npt.NDArray[np.uint8], vinfo: Ints) -> int:
+    """Append to ``removed`` the visits that were left out before (another chance for them);
+    returns the new count."""
+    for q in range(nrem):
+        in_removed[removed[q]] = 1
+    for c in range(vinfo.shape[0]):
+        if vinfo[c, 0] < 0 and not in_removed[c]:
+            removed[nrem] = c
+            nrem += 1
+    for q in range(nrem):
+        in_removed[removed[q]] = 0
+    return nrem
+
+
+@jit
+def _cheapest_insertion(
+    c: int,
+    until_blink: int,
+    log_keep: float,
+    work: _Work,
+    tt: Ints,
+    vis: Ints,
+    win: Ints,
+    veh: Ints,
+    vcost: Ints,
+) -> tuple[int, int, int, int]:
+    """The cheapest feasible place of visit ``c``: (added cost, route, position, positions to
+    the next blink); route -1 when none (each position skipped with the blink probability)."""
+    routes, rinfo, times, _ = work
+    nveh = veh.shape[0]
+    loc = vis[c, V_LOC]
+    cdur = vis[c, V_DUR]
+    clast = win[vis[c, V_W1] - 1, 1]
+    best_delta = INF
+    best_r = -1
+    best_p = -1
+    for r in range(nveh):
+        if vcost[r, c] >= INF:
+            continue
+        n = rinfo[r, R_LEN]
+        if n + 1 > veh[r, VEH_MAX_VISITS]:
+            continue
+        if rinfo[r, R_LOAD] + vis[c, V_DEM] > veh[r, VEH_CAPACITY]:
+            continue
+        pr = veh[r, VEH_PROFILE]
+        prev = veh[r, VEH_START]
+        prev_dur = 0
+        extra = vcost[r, c]
+        rest = veh[r, VEH_HAS_REST] != 0
+        for i in range(n + 1):
+            # departures only get later along a route: once past the visit's last window, no
+            # later position can hold it
+            if (times[r, E0, i] if rest else times[r, E1, i]) + prev_dur > clast:
+                break
+            if i < n:
+                nc = routes[r, i]
+                nloc = vis[nc, V_LOC]
+                ndur = vis[nc, V_DUR]
+            else:
+                nloc = veh[r, VEH_END]
+                ndur = 0
+            until_blink -= 1
+            if until_blink == 0:
+                until_blink = _gap_to_blink(log_keep)
+                prev = nloc
+                prev_dur = ndur
+                continue
+            d1 = tt[pr, prev, loc]
+            d2 = tt[pr, loc, nloc]
+            delta = d1 + d2 - tt[pr, prev, nloc] + extra
+            if delta < best_delta:
+                # the rest (if any) taken before: the one case without a rest
+                s = _start_at(vis, win, c, times[r, E1, i] + prev_dur + d1)
+                if (s + cdur + d2 <= times[r, L1, i + 1]) or (
+                    rest and _fits_with_rest(r, i, c, d1, d2, prev_dur, times, vis, win, veh)
+                ):
+                    best_delta = delta
+                    best_r = r
+                    best_p = i
+            prev = nloc
+            prev_dur = ndur
+    return best_delta, best_r, best_p, until_blink
+
+
+@jit
+def _recreate(
+    nrem: int,
+    ntouched: int,
+    until_blink: int,
+    log_keep: float,
+    work: _Work,
+    tt: Ints,
+    vis: Ints,
+    win: Ints,
+    veh: Ints,
+    vcost: Ints,
+    depot_dist: Floats,
+    removed: Ints,
+    keys: Floats,
+    touched: npt.NDArray[np.uint8],
+    touched_list: Ints,
+) -> tuple[int, int, int, int]:
+    """Insert the ``removed`` visits in a random, demand, far or close order, each at its
+    cheapest feasible place when that costs less than its penalty. Returns the penalties and
+    number of the visits left out, the touched routes' count and the positions to the next
+    blink."""
+    routes, rinfo, times, vinfo = work
+    pick = np.random.random() * 11.0
+    for q in range(nrem):
+        c = removed[q]
+        if pick < 4.0:
+            keys[q] = np.random.random()
+        elif pick < 8.0:
+            keys[q] = -vis[c, V_DEM] + 1e-3 * np.random.random()
+        elif pick < 10.0:
+            keys[q] = -depot_dist[c] + 1e-3 * np.random.random()
+        else:
+            keys[q] = depot_dist[c] + 1e-3 * np.random.random()
+    order = np.argsort(keys[:nrem])
+    unplanned_pen = 0
+    unplanned = 0
+    for oq in range(nrem):
+        c = removed[order[oq]]
+        best_delta, r, best_p, until_blink = _cheapest_insertion(
+            c, until_blink, log_keep, work, tt, vis, win, veh, vcost
+        )
+        if r < 0 or best_delta >= vis[c, V_PEN]:
+            unplanned_pen += vis[c, V_PEN]
+            unplanned += 1
+            continue
+        n = rinfo[r, R_LEN]
+        for i in range(n, best_p, -1):
+            routes[r, i] = routes[r, i - 1]
+        routes[r, best_p] = c
+        rinfo[r, R_LEN] = n + 1
+        if not touched[r]:
+            touched[r] = 1
+            touched_list[ntouched] = r
+            ntouched += 1
+        _recompute(r, routes, rinfo, times, vinfo, tt, vis, win, veh, vcost)
+    return unplanned_pen, unplanned, ntouched, until_blink
+
+
+@jit
+def _accept(
+    temperature: float,
+    unplanned_pen: int,
+    unplanned: int,
+    nrem: int,
+    ntouched: int,
+    work: _Work,
+    cur: _Work,
+    best: _Best,
+    costs: Ints,
+    veh: Ints,
+    removed: Ints,
+    touched_list: Ints,
+) -> bool:
+    """Accept the new state by simulated annealing (keep it as the current one, and as the
+    best when it is) or restore the touched routes from the current state."""
+    routes, rinfo, times, vinfo = work
+    c_routes, c_rinfo, c_times, c_vinfo = cur
+    new_cost = costs[0] - costs[2] + unplanned_pen
+    for q in range(ntouched):
+        r = touched_list[q]
+        new_cost += rinfo[r, R_COST] - c_rinfo[r, R_COST]
+    threshold = costs[0] - temperature * math.log(np.random.random() + 1e-300)
+    if not new_cost < threshold:
+        for q in range(nrem):
+            vinfo[removed[q], 0] = -1
+        for q in range(ntouched):
+            r = touched_list[q]
+            _copy_route(r, veh[r, VEH_HAS_REST] != 0, c_routes, c_rinfo, c_times, routes, rinfo,
+                        times)  # fmt: skip
+            for i in range(rinfo[r, R_LEN]):
+                c = routes[r, i]
+                vinfo[c, 0] = r
+                vinfo[c, 1] = i
+        return False
+    costs[0] = new_cost
+    costs[2] = unplanned_pen
+    costs[3] = unplanned
+    for q in range(ntouched):
+        r = touched_list[q]
+        _copy_route(r, veh[r, VEH_HAS_REST] != 0, routes, rinfo, times, c_routes, c_rinfo,
+                    c_times)  # fmt: skip
+    for q in range(nrem):
+        c = removed[q]
+        c_vinfo[c, 0] = vinfo[c, 0]
+        c_vinfo[c, 1] = vinfo[c, 1]
+    for q in range(ntouched):
+        r = touched_list[q]
+        for i in range(rinfo[r, R_LEN]):
+            c = routes[r, i]
+            c_vinfo[c, 0] = r
+            c_vinfo[c, 1] = i
+    if new_cost < costs[1]:
+        costs[1] = new_cost
+        b_routes, b_rlen, b_where = best
+        for r in range(veh.shape[0]):
+            b_rlen[r] = rinfo[r, R_LEN]
+            for i in range(rinfo[r, R_LEN]):
+                b_routes[r, i] = routes[r, i]
+        for c in range(vinfo.shape[0]):
+            b_where[c] = vinfo[c, 0]
+    return True
+
+
 @jit
 def _iterate(
     iters: int,
     t_start: float,
     t_end: float,
     seed_rng: int,
-    work: tuple[Ints, Ints, Ints, Ints],
-    cur: tuple[Ints, Ints, Ints, Ints],
-    best: tuple[Ints, Ints, Ints],
+    work: _Work,
+    cur: _Work,
+    best: _Best,
     costs: Ints,
     tt: Ints,
     vis: Ints,
@@ -360,234 +645,42 @@ def _iterate(
     depot_dist: Floats,
     params: Floats,
 ) -> int:
-    """Run ``iters`` iterations from the current state.
+    """Run ``iters`` iterations (ruin, recreate, accept) from the current state, cooling from
+    ``t_start`` to ``t_end``.
 
     ``costs`` holds [current objective, best objective, penalties and number of the visits the
-    current state leaves out].
-    Returns the number of accepted iterations.
+    current state leaves out]. Returns the number of accepted iterations.
     """
     np.random.seed(seed_rng)
-    routes, rinfo, times, vinfo = work
-    c_routes, c_rinfo, c_times, c_vinfo = cur
-    b_routes, b_rlen, b_where = best
+    vinfo = work[3]
     nvis = vis.shape[0]
     nveh = veh.shape[0]
-    avg_removed = params[0]
-    max_string = params[1]
-    split_rate = params[2]
-    split_depth = params[3]
     blink = params[4]
     removed = np.empty(nvis, dtype=np.int64)
     in_removed = np.zeros(nvis, dtype=np.uint8)
     touched = np.zeros(nveh, dtype=np.uint8)  # routes ruined or given a visit
     touched_list = np.empty(nveh, dtype=np.int64)
     keys = np.empty(nvis, dtype=np.float64)
-    nneigh = neigh.shape[1]
     # Each insertion position is skipped with probability `blink`: draw the number of positions
     # to the next skip (geometric) instead of one random number per position.
     log_keep = math.log(1.0 - blink) if 0.0 < blink < 1.0 else 0.0
     until_blink = _gap_to_blink(log_keep)
-    cur_cost = costs[0]
-    best_cost = costs[1]
     accepted = 0
     for it in range(iters):
         temperature = t_start * (t_end / t_start) ** (it / max(iters, 1))
-        nrem = 0
-        ntouched = 0
-        # ---- ruin: strings from routes near a random seed visit
-        assigned = 0
-        used = 0
-        for r in range(nveh):
-            if rinfo[r, R_LEN] > 0:
-                assigned += rinfo[r, R_LEN]
-                used += 1
-        if used > 0:
-            ls_max = min(max_string, assigned / used)
-            ks_max = 4.0 * avg_removed / (1.0 + ls_max) - 1.0
-            ks = int(np.random.random() * ks_max) + 1
-            seed_visit = np.random.randint(nvis)
-            strings = 0
-            for q in range(nneigh + 1):
-                if strings >= ks:
-                    break
-                c = seed_visit if q == 0 else neigh[seed_visit, q - 1]
-                r = vinfo[c, 0]
-                if r < 0 or touched[r]:
-                    continue
-                n = rinfo[r, R_LEN]
-                ln = int(np.random.random() * min(float(n), ls_max)) + 1
-                pc = vinfo[c, 1]
-                if ln < n and np.random.random() < split_rate:
-                    m = 1
-                    while ln + m < n and np.random.random() < split_depth:
-                        m += 1
-                    span = ln + m
-                    lo = max(0, pc - span + 1)
-                    a = lo + np.random.randint(min(pc, n - span) - lo + 1)
-                    keep = np.random.randint(ln + 1)  # removed visits before the kept block
-                    nrem = _remove_range(r, a + keep + m, a + span, routes, rinfo, vinfo,
-                                         removed, nrem)  # fmt: skip
-                    nrem = _remove_range(r, a, a + keep, routes, rinfo, vinfo, removed, nrem)
-                else:
-                    lo = max(0, pc - ln + 1)
-                    a = lo + np.random.randint(min(pc, n - ln) - lo + 1)
-                    nrem = _remove_range(r, a, a + ln, routes, rinfo, vinfo, removed, nrem)
-                touched[r] = 1
-                touched_list[ntouched] = r
-                ntouched += 1
-                strings += 1
-                _recompute(r, routes, rinfo, times, vinfo, tt, vis, win, veh, vcost)
-        # visits that were left out before get another chance
+        nrem, ntouched = _ruin(work, tt, vis, win, veh, vcost, neigh, params, removed, touched,
+                               touched_list)  # fmt: skip
         if costs[3] > 0:
-            for q in range(nrem):
-                in_removed[removed[q]] = 1
-            for c in range(nvis):
-                if vinfo[c, 0] < 0 and not in_removed[c]:
-                    removed[nrem] = c
-                    nrem += 1
-            for q in range(nrem):
-                in_removed[removed[q]] = 0
-        # ---- recreate: in random, demand, far or close order
-        pick = np.random.random() * 11.0
-        for q in range(nrem):
-            c = removed[q]
-            if pick < 4.0:
-                keys[q] = np.random.random()
-            elif pick < 8.0:
-                keys[q] = -vis[c, V_DEM] + 1e-3 * np.random.random()
-            elif pick < 10.0:
-                keys[q] = -depot_dist[c] + 1e-3 * np.random.random()
-            else:
-                keys[q] = depot_dist[c] + 1e-3 * np.random.random()
-        order = np.argsort(keys[:nrem])
-        unplanned_pen = 0
-        unplanned = 0
-        for oq in range(nrem):
-            c = removed[order[oq]]
-            loc = vis[c, V_LOC]
-            cdur = vis[c, V_DUR]
-            clast = win[vis[c, V_W1] - 1, 1]
-            best_delta = INF
-            best_r = -1
-            best_p = -1
-            for r in range(nveh):
-                if vcost[r, c] >= INF:
-                    continue
-                n = rinfo[r, R_LEN]
-                if (
-                    n + 1 > veh[r, VEH_MAX_VISITS]
-                    or rinfo[r, R_LOAD] + vis[c, V_DEM] > veh[r, VEH_CAPACITY]
-                ):
-                    continue
-                pr = veh[r, VEH_PROFILE]
-                prev = veh[r, VEH_START]
-                prev_dur = 0
-                extra = vcost[r, c]
-                rest = veh[r, VEH_HAS_REST] != 0
-                for i in range(n + 1):
-                    # departures only get later along a route: once past the visit's last
-                    # window, no later position can hold it
-                    if (times[r, E0, i] if rest else times[r, E1, i]) + prev_dur > clast:
-                        break
-                    if i < n:
-                        nc = routes[r, i]
-                        nloc = vis[nc, V_LOC]
-                        ndur = vis[nc, V_DUR]
-                    else:
-                        nloc = veh[r, VEH_END]
-                        ndur = 0
-                    until_blink -= 1
-                    if until_blink == 0:
-                        until_blink = _gap_to_blink(log_keep)
-                        prev = nloc
-                        prev_dur = ndur
-                        continue
-                    d1 = tt[pr, prev, loc]
-                    d2 = tt[pr, loc, nloc]
-                    delta = d1 + d2 - tt[pr, prev, nloc] + extra
-                    if delta < best_delta:
-                        # the rest (if any) taken before: the one case without a rest
-                        s = _start_at(vis, win, c, times[r, E1, i] + prev_dur + d1)
-                        if (s + cdur + d2 <= times[r, L1, i + 1]) or (
-                            rest
-                            and _fits_with_rest(r, i, c, d1, d2, prev_dur, times, vis, win, veh)
-                        ):
-                            best_delta = delta
-                            best_r = r
-                            best_p = i
-                    prev = nloc
-                    prev_dur = ndur
-            if best_r < 0 or best_delta >= vis[c, V_PEN]:
-                unplanned_pen += vis[c, V_PEN]
-                unplanned += 1
-                continue
-            r = best_r
-            n = rinfo[r, R_LEN]
-            for i in range(n, best_p, -1):
-                routes[r, i] = routes[r, i - 1]
-            routes[r, best_p] = c
-            rinfo[r, R_LEN] = n + 1
-            if not touched[r]:
-                touched[r] = 1
-                touched_list[ntouched] = r
-                ntouched += 1
-            _recompute(r, routes, rinfo, times, vinfo, tt, vis, win, veh, vcost)
-        # ---- accept or restore
-        new_cost = cur_cost - costs[2] + unplanned_pen
-        for q in range(ntouched):
-            r = touched_list[q]
-            new_cost += rinfo[r, R_COST] - c_rinfo[r, R_COST]
-        threshold = cur_cost - temperature * math.log(np.random.random() + 1e-300)
-        if new_cost < threshold:
+            nrem = _add_left_out(nrem, removed, in_removed, vinfo)
+        unplanned_pen, unplanned, ntouched, until_blink = _recreate(
+            nrem, ntouched, until_blink, log_keep, work, tt, vis, win, veh, vcost, depot_dist,
+            removed, keys, touched, touched_list,
+        )  # fmt: skip
+        if _accept(temperature, unplanned_pen, unplanned, nrem, ntouched, work, cur, best, costs,
+                   veh, removed, touched_list):  # fmt: skip
             accepted += 1
-            cur_cost = new_cost
-            costs[2] = unplanned_pen
-            costs[3] = unplanned
-            for q in range(ntouched):
-                _copy_route(
-                    touched_list[q],
-                    veh[touched_list[q], VEH_HAS_REST] != 0,
-                    routes,
-                    rinfo,
-                    times,
-                    c_routes,
-                    c_rinfo,
-                    c_times,
-                )
-            for q in range(nrem):
-                c = removed[q]
-                c_vinfo[c, 0] = vinfo[c, 0]
-                c_vinfo[c, 1] = vinfo[c, 1]
-            for q in range(ntouched):
-                r = touched_list[q]
-                for i in range(rinfo[r, R_LEN]):
-                    c = routes[r, i]
-                    c_vinfo[c, 0] = r
-                    c_vinfo[c, 1] = i
-            if cur_cost < best_cost:
-                best_cost = cur_cost
-                for r in range(nveh):
-                    b_rlen[r] = rinfo[r, R_LEN]
-                    for i in range(rinfo[r, R_LEN]):
-                        b_routes[r, i] = routes[r, i]
-                for c in range(nvis):
-                    b_where[c] = vinfo[c, 0]
-        else:
-            for q in range(nrem):
-                vinfo[removed[q], 0] = -1
-            for q in range(ntouched):
-                r = touched_list[q]
-                _copy_route(
-                    r, veh[r, VEH_HAS_REST] != 0, c_routes, c_rinfo, c_times, routes, rinfo, times
-                )
-                for i in range(rinfo[r, R_LEN]):
-                    c = routes[r, i]
-                    vinfo[c, 0] = r
-                    vinfo[c, 1] = i
         for q in range(ntouched):
             touched[touched_list[q]] = 0
-    costs[0] = cur_cost
-    costs[1] = best_cost
     return accepted
 
 
