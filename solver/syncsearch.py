@@ -759,6 +759,72 @@ def _copy_changed(work: _State, src: _State, dst: _State) -> None:
 
 
 @jit
+def _recreate(
+    work: _State,
+    tt: Ints,
+    vis: Ints,
+    veh: Ints,
+    allow: Ints,
+    depot_dist: Ints,
+    firsts: Ints,
+    wmax: int,
+    blink: float,
+    passes: int,
+    units: Ints,
+    keys: npt.NDArray[np.float64],
+    cand_a: Ints,
+    cand_b: Ints,
+    top: Ints,
+    out: Ints,
+) -> None:
+    """Insert every unplanned unit (a free visit, or a pair by its first visit) in a random,
+    far-first, tight-window-last or long-first order, each at its cheapest feasible place; then
+    move the pairs to the earliest starts their routes allow."""
+    routes, rinfo, st, arrv, where, pmax, smax, dep = work
+    nvis = vis.shape[0]
+    nu = 0
+    for c in range(nvis):
+        if where[c, 0] < 0 and vis[c, C_ROLE] != 2:
+            units[nu] = c
+            nu += 1
+    u = np.random.random()
+    for k in range(nu):
+        c = units[k]
+        noise = np.random.random()
+        if u < 0.4:
+            keys[k] = noise
+        elif u < 0.7:
+            keys[k] = -float(depot_dist[c]) - noise * 1e-3
+        elif u < 0.9:
+            keys[k] = float(vis[c, C_L] - vis[c, C_E]) + noise * 1e-3
+        else:
+            keys[k] = -float(vis[c, C_DUR]) - noise * 1e-3
+    order = np.argsort(keys[:nu])
+    for k in range(nu):
+        _insert_unit(units[order[k]], routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis,
+                     veh, allow, wmax, blink, cand_a, cand_b, top, out)  # fmt: skip
+    if firsts.shape[0] > 0:
+        _retime(routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh, firsts, passes)
+
+
+@jit
+def _accept(
+    temp: float, work: _State, cur: _State, best: _State, costs: Ints, vis: Ints, wmax: int
+) -> None:
+    """Accept the new state by simulated annealing (the current one, and the best when it is)
+    or take the changed routes back from the current state."""
+    cost = _total(work[1], work[4], vis, wmax)
+    if cost < costs[0] - temp * math.log(np.random.random() + 1e-300):
+        costs[0] = cost
+        if cost < costs[1]:
+            _copy(work, best)
+            costs[1] = cost
+        _copy_changed(work, work, cur)
+    else:
+        _copy_changed(work, cur, work)
+
+
+@jit
 def _iterate(
     iters: int,
     hot: float,
@@ -778,8 +844,8 @@ def _iterate(
     wmax: int,
     params: npt.NDArray[np.float64],
 ) -> None:
-    """``iters`` iterations cooling from ``hot`` to ``cold``; ``costs`` holds the current and
-    best objective."""
+    """``iters`` iterations (ruin, recreate, accept) cooling from ``hot`` to ``cold``;
+    ``costs`` holds the current and best objective."""
     np.random.seed(rng)
     routes, rinfo, st, arrv, where, pmax, smax, dep = work
     nvis = vis.shape[0]
@@ -802,39 +868,9 @@ def _iterate(
         if costs[0] < INF:
             _ruin(routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh, neigh, avg_removed,
                   max_string, gone, touched)  # fmt: skip
-        nu = 0
-        for c in range(nvis):
-            if where[c, 0] < 0 and vis[c, C_ROLE] != 2:
-                units[nu] = c
-                nu += 1
-        u = np.random.random()
-        for k in range(nu):
-            c = units[k]
-            noise = np.random.random()
-            if u < 0.4:
-                keys[k] = noise
-            elif u < 0.7:
-                keys[k] = -float(depot_dist[c]) - noise * 1e-3
-            elif u < 0.9:
-                keys[k] = float(vis[c, C_L] - vis[c, C_E]) + noise * 1e-3
-            else:
-                keys[k] = -float(vis[c, C_DUR]) - noise * 1e-3
-        order = np.argsort(keys[:nu])
-        for k in range(nu):
-            _insert_unit(units[order[k]], routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis,
-                         veh, allow, wmax, blink, cand_a, cand_b, top, out)  # fmt: skip
-        if firsts.shape[0] > 0:
-            _retime(routes, rinfo, st, arrv, where, pmax, smax, dep, tt, vis, veh, firsts, passes)
-        cost = _total(rinfo, where, vis, wmax)
-        accept = cost < costs[0] - temp * math.log(np.random.random() + 1e-300)
-        if accept:
-            costs[0] = cost
-            if cost < costs[1]:
-                _copy(work, best)
-                costs[1] = cost
-            _copy_changed(work, work, cur)
-        else:
-            _copy_changed(work, cur, work)
+        _recreate(work, tt, vis, veh, allow, depot_dist, firsts, wmax, blink, passes, units, keys,
+                  cand_a, cand_b, top, out)  # fmt: skip
+        _accept(temp, work, cur, best, costs, vis, wmax)
 
 
 # --------------------------------------------------------------------------- driver
