@@ -421,18 +421,18 @@ def test_the_compiled_route_timing_agrees_with_the_schedule(seed: int, rests: bo
     t = syncsearch._tables(problem, syncsearch.DEFAULT_CONFIG)
     nvis = len(problem.visits)
     state = syncsearch._state(len(problem.vehicles), nvis)
-    routes, rinfo, st = state[0], state[1], state[2]
+    routes, route_facts, start = state[0], state[1], state[2]
     kept = 0
     for _ in range(25):
         seq = rng.sample(range(nvis), rng.randint(1, 6))
         fixed = {}
         for c in seq:
-            if t.vis[c, syncsearch.C_ROLE] != 0:
+            if t.visit_facts[c, syncsearch.VISIT_ROLE] != 0:
                 (lo, hi), *_ = problem.visits[c].windows
-                st[c] = fixed[c] = rng.randint(lo, hi)
+                start[c] = fixed[c] = rng.randint(lo, hi)
         routes[0, : len(seq)] = seq
-        rinfo[0, syncsearch.R_LEN] = len(seq)
-        fail = syncsearch._eval_route(0, *state, t.tt, t.vis, t.veh)
+        route_facts[0, syncsearch.ROUTE_LENGTH] = len(seq)
+        fail = syncsearch._time_route(0, *state, t.travel, t.visit_facts, t.vehicle_facts)
         times = schedule_route(problem, 0, seq, fixed=fixed)
         assert (fail < 0) == times.feasible, (seq, fixed)
         if fail >= 0:
@@ -441,7 +441,8 @@ def test_the_compiled_route_timing_agrees_with_the_schedule(seed: int, rests: bo
         spec = problem.vehicles[0]
         locs = [spec.start_location, *(problem.visits[c].location for c in seq), spec.end_location]
         m = problem.matrices[0]
-        assert rinfo[0, syncsearch.R_TRAV] == sum(int(m[a, b]) for a, b in itertools.pairwise(locs))
+        travel = sum(int(m[a, b]) for a, b in itertools.pairwise(locs))
+        assert route_facts[0, syncsearch.ROUTE_TRAVEL] == travel
         if not rests:
-            assert tuple(int(st[c]) for c in seq) == times.starts
+            assert tuple(int(start[c]) for c in seq) == times.starts
     assert kept > 0
