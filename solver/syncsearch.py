@@ -71,6 +71,10 @@ from solver.schedule import schedule_route
 __all__ = ["DEFAULT_CONFIG", "SyncSearchConfig", "search", "supports"]
 
 Ints = npt.NDArray[np.int64]
+#: The search state: visits of each route, per-route facts (ROUTE_*), the start, arrival and
+#: (route, position) of each visit, per route and position the largest lateness before and
+#: from it, and the departures with the rest not taken yet / taken (see :func:`_state`).
+_State = tuple[Ints, Ints, Ints, Ints, Ints, Ints, Ints, Ints]
 
 
 # Columns of the visit table: location, duration, hard window, soft end and its cost per unit,
@@ -202,29 +206,17 @@ def _gets_back(t0: int, t1: int, d: int, r: int, vehicle_facts: Ints) -> bool:
 
 
 @jit
-def _time_route(
-    r: int,
-    routes: Ints,
-    route_facts: Ints,
-    start: Ints,
-    arrival: Ints,
-    placement: Ints,
-    late_before: Ints,
-    late_from: Ints,
-    departure: Ints,
-    travel: Ints,
-    visit_facts: Ints,
-    vehicle_facts: Ints,
-) -> int:
+def _time_route(r: int, state: _State, travel: Ints, visit_facts: Ints, vehicle_facts: Ints) -> int:
     """Times, travel, tardiness and load of route ``r`` (synchronised visits keep ``start``).
 
     ``departure[r, 0 / 1, q]`` is the departure before position ``q`` with the rest not taken
     yet / taken (INF: impossible); a vehicle without a rest keeps only the second. ``start``
     of a free visit is its earliest start, ``arrival`` the earliest arrival.
     ``late_before[r, q]`` is the largest tardiness before position ``q``, ``late_from[r, q]``
-    from ``q`` on. Returns -1 when the route
-    keeps every rule, else the first position that breaks one (its length: the way back).
+    from ``q`` on. Returns -1 when the route keeps every rule, else the first position that
+    breaks one (its length: the way back).
     """
+    routes, route_facts, start, arrival, placement, late_before, late_from, departure = state
     n = route_facts[r, ROUTE_LENGTH]
     p = vehicle_facts[r, VEH_PROFILE]
     prev = vehicle_facts[r, VEH_START]
@@ -305,12 +297,7 @@ def _try_insert(
     p: int,
     c: int,
     forced: int,
-    routes: Ints,
-    route_facts: Ints,
-    start: Ints,
-    late_before: Ints,
-    late_from: Ints,
-    departure: Ints,
+    state: _State,
     travel: Ints,
     visit_facts: Ints,
     vehicle_facts: Ints,
@@ -321,6 +308,14 @@ def _try_insert(
     weighted tardiness, the route's new largest tardiness and its start on either chain
     (lateness is priced on vehicles without a rest only: :func:`supports` keeps soft windows
     off the others)."""
+    routes, route_facts, start, late_before, late_from, departure = (
+        state[0],
+        state[1],
+        state[2],
+        state[5],
+        state[6],
+        state[7],
+    )
     n = route_facts[r, ROUTE_LENGTH]
     pr = vehicle_facts[r, VEH_PROFILE]
     ploc = vehicle_facts[r, VEH_START] if p == 0 else visit_facts[routes[r, p - 1], VISIT_LOCATION]
@@ -408,15 +403,7 @@ def _max_without(top: Ints, a: int, b: int) -> int:
 
 
 @jit
-def _place(
-    r: int,
-    p: int,
-    c: int,
-    s: int,
-    routes: Ints,
-    route_facts: Ints,
-    start: Ints,
-) -> None:
+def _place(r: int, p: int, c: int, s: int, routes: Ints, route_facts: Ints, start: Ints) -> None:
     n = route_facts[r, ROUTE_LENGTH]
     for q in range(n, p, -1):
         routes[r, q] = routes[r, q - 1]
@@ -428,12 +415,7 @@ def _place(
 @jit
 def _candidates(
     c: int,
-    routes: Ints,
-    route_facts: Ints,
-    start: Ints,
-    late_before: Ints,
-    late_from: Ints,
-    departure: Ints,
+    state: _State,
     travel: Ints,
     visit_facts: Ints,
     vehicle_facts: Ints,
@@ -449,6 +431,7 @@ def _candidates(
     holds as a fixed start: before the rest is taken and after (the earliest start alone may
     hold only with the rest before it on one chain and after it on the other).
     """
+    route_facts = state[1]
     nveh = vehicle_facts.shape[0]
     m = 0
     for r in range(nveh):
@@ -465,22 +448,7 @@ def _candidates(
         for p in range(n + 1):
             if blink > 0.0 and np.random.random() < blink:
                 continue
-            if not _try_insert(
-                r,
-                p,
-                c,
-                -1,
-                routes,
-                route_facts,
-                start,
-                late_before,
-                late_from,
-                departure,
-                travel,
-                visit_facts,
-                vehicle_facts,
-                out,
-            ):
+            if not _try_insert(r, p, c, -1, state, travel, visit_facts, vehicle_facts, out):
                 continue
             if not fixed:
                 m = _add_row(cand, m, r, p, out)
@@ -490,22 +458,7 @@ def _candidates(
                 s = s0 if k == 0 else s1
                 if s >= INF or (k == 1 and s1 == s0):
                     continue
-                if _try_insert(
-                    r,
-                    p,
-                    c,
-                    s,
-                    routes,
-                    route_facts,
-                    start,
-                    late_before,
-                    late_from,
-                    departure,
-                    travel,
-                    visit_facts,
-                    vehicle_facts,
-                    out,
-                ):
+                if _try_insert(r, p, c, s, state, travel, visit_facts, vehicle_facts, out):
                     m = _add_row(cand, m, r, p, out)
     return m
 
@@ -521,16 +474,9 @@ def _add_row(cand: Ints, m: int, r: int, p: int, out: Ints) -> int:
 
 
 @jit
-def _insert_unit(
+def _insert_free(
     c: int,
-    routes: Ints,
-    route_facts: Ints,
-    start: Ints,
-    arrival: Ints,
-    placement: Ints,
-    late_before: Ints,
-    late_from: Ints,
-    departure: Ints,
+    state: _State,
     travel: Ints,
     visit_facts: Ints,
     vehicle_facts: Ints,
@@ -541,95 +487,56 @@ def _insert_unit(
     cand_b: Ints,
     top: Ints,
     out: Ints,
+    gmax: int,
 ) -> bool:
-    """Insert the unit of ``c`` (a free visit, or the pair whose first visit ``c`` is) at its
-    cheapest feasible place, when that costs less than leaving it out."""
-    gmax = 0
-    if max_tardiness_cost > 0:  # otherwise top stays empty and the largest lateness costs nothing
-        _latest_routes(route_facts, vehicle_facts.shape[0], top)
-        gmax = top[3] if top[0] >= 0 else 0
-    if visit_facts[c, VISIT_ROLE] == 0:
-        m = _candidates(
-            c,
-            routes,
-            route_facts,
-            start,
-            late_before,
-            late_from,
-            departure,
-            travel,
-            visit_facts,
-            vehicle_facts,
-            allow,
-            blink,
-            cand_a,
-            out,
+    """Insert free visit ``c`` at its cheapest feasible place, when that costs less than leaving
+    it out (``gmax``: the plan's largest lateness now)."""
+    routes, route_facts, start = state[0], state[1], state[2]
+    m = _candidates(c, state, travel, visit_facts, vehicle_facts, allow, blink, cand_a, out)
+    best = visit_facts[c, VISIT_PENALTY]
+    bi = -1
+    for i in range(m):
+        r = cand_a[i, 0]
+        cost = cand_a[i, 3] + max_tardiness_cost * (
+            max(_max_without(top, r, -1), cand_a[i, 4]) - gmax
         )
-        best = visit_facts[c, VISIT_PENALTY]
-        bi = -1
-        for i in range(m):
-            r = cand_a[i, 0]
-            cost = cand_a[i, 3] + max_tardiness_cost * (
-                max(_max_without(top, r, -1), cand_a[i, 4]) - gmax
-            )
-            if cost < best:
-                best = cost
-                bi = i
-        if bi < 0:
-            return False
-        r = cand_a[bi, 0]
-        _place(r, cand_a[bi, 1], c, cand_a[bi, 2], routes, route_facts, start)
-        _time_route(
-            r,
-            routes,
-            route_facts,
-            start,
-            arrival,
-            placement,
-            late_before,
-            late_from,
-            departure,
-            travel,
-            visit_facts,
-            vehicle_facts,
-        )
-        return True
+        if cost < best:
+            best = cost
+            bi = i
+    if bi < 0:
+        return False
+    r = cand_a[bi, 0]
+    _place(r, cand_a[bi, 1], c, cand_a[bi, 2], routes, route_facts, start)
+    _time_route(r, state, travel, visit_facts, vehicle_facts)
+    return True
+
+
+@jit
+def _insert_pair(
+    c: int,
+    state: _State,
+    travel: Ints,
+    visit_facts: Ints,
+    vehicle_facts: Ints,
+    allow: Ints,
+    max_tardiness_cost: int,
+    blink: float,
+    cand_a: Ints,
+    cand_b: Ints,
+    top: Ints,
+    out: Ints,
+    gmax: int,
+) -> bool:
+    """Insert the pair whose first visit is ``c`` on two vehicles at the cheapest feasible
+    places that keep its delay, when that costs less than leaving it out (``gmax``: the
+    plan's largest lateness now)."""
+    routes, route_facts, start = state[0], state[1], state[2]
     b = visit_facts[c, VISIT_PARTNER]
     mn, mx = visit_facts[c, VISIT_MIN_DELAY], visit_facts[c, VISIT_MAX_DELAY]
-    ma = _candidates(
-        c,
-        routes,
-        route_facts,
-        start,
-        late_before,
-        late_from,
-        departure,
-        travel,
-        visit_facts,
-        vehicle_facts,
-        allow,
-        blink,
-        cand_a,
-        out,
-    )
+    ma = _candidates(c, state, travel, visit_facts, vehicle_facts, allow, blink, cand_a, out)
     if ma == 0:
         return False
-    mb = _candidates(
-        b,
-        routes,
-        route_facts,
-        start,
-        late_before,
-        late_from,
-        departure,
-        travel,
-        visit_facts,
-        vehicle_facts,
-        allow,
-        blink,
-        cand_b,
-        out,
-    )
+    mb = _candidates(b, state, travel, visit_facts, vehicle_facts, allow, blink, cand_b, out)
     if mb == 0:
         return False
     oa = np.argsort(cand_a[:ma, 3])
@@ -654,43 +561,13 @@ def _insert_unit(
             tb = max(eb, ta + mn)
             cost_a, worst_a = cand_a[i, 3], cand_a[i, 4]
             if ta != ea:
-                if not _try_insert(
-                    ra,
-                    pa,
-                    c,
-                    ta,
-                    routes,
-                    route_facts,
-                    start,
-                    late_before,
-                    late_from,
-                    departure,
-                    travel,
-                    visit_facts,
-                    vehicle_facts,
-                    out,
-                ):
+                if not _try_insert(ra, pa, c, ta, state, travel, visit_facts, vehicle_facts, out):
                     continue
                 cost_a, worst_a = out[1] + out[2], out[3]
             cost_b, worst_b = cand_b[j, 3], cand_b[j, 4]
             if tb != eb:
                 pb = cand_b[j, 1]
-                if not _try_insert(
-                    rb,
-                    pb,
-                    b,
-                    tb,
-                    routes,
-                    route_facts,
-                    start,
-                    late_before,
-                    late_from,
-                    departure,
-                    travel,
-                    visit_facts,
-                    vehicle_facts,
-                    out,
-                ):
+                if not _try_insert(rb, pb, b, tb, state, travel, visit_facts, vehicle_facts, out):
                     continue
                 cost_b, worst_b = out[1] + out[2], out[3]
             worst = max(_max_without(top, ra, rb), worst_a, worst_b)
@@ -703,56 +580,74 @@ def _insert_unit(
     ra, rb = cand_a[best_i, 0], cand_b[best_j, 0]
     _place(ra, cand_a[best_i, 1], c, best_ta, routes, route_facts, start)
     _place(rb, cand_b[best_j, 1], b, best_tb, routes, route_facts, start)
-    _time_route(
-        ra,
-        routes,
-        route_facts,
-        start,
-        arrival,
-        placement,
-        late_before,
-        late_from,
-        departure,
-        travel,
-        visit_facts,
-        vehicle_facts,
-    )
-    _time_route(
-        rb,
-        routes,
-        route_facts,
-        start,
-        arrival,
-        placement,
-        late_before,
-        late_from,
-        departure,
-        travel,
-        visit_facts,
-        vehicle_facts,
-    )
+    _time_route(ra, state, travel, visit_facts, vehicle_facts)
+    _time_route(rb, state, travel, visit_facts, vehicle_facts)
     return True
 
 
 @jit
-def _retime(
-    routes: Ints,
-    route_facts: Ints,
-    start: Ints,
-    arrival: Ints,
-    placement: Ints,
-    late_before: Ints,
-    late_from: Ints,
-    departure: Ints,
+def _insert_unit(
+    c: int,
+    state: _State,
     travel: Ints,
     visit_facts: Ints,
     vehicle_facts: Ints,
-    firsts: Ints,
-    passes: int,
+    allow: Ints,
+    max_tardiness_cost: int,
+    blink: float,
+    cand_a: Ints,
+    cand_b: Ints,
+    top: Ints,
+    out: Ints,
+) -> bool:
+    """Insert the unit of ``c`` (a free visit, or the pair whose first visit ``c`` is) at its
+    cheapest feasible place, when that costs less than leaving it out."""
+    route_facts = state[1]
+    gmax = 0
+    if max_tardiness_cost > 0:  # otherwise top stays empty and the largest lateness costs nothing
+        _latest_routes(route_facts, vehicle_facts.shape[0], top)
+        gmax = top[3] if top[0] >= 0 else 0
+    if visit_facts[c, VISIT_ROLE] == 0:
+        return _insert_free(
+            c,
+            state,
+            travel,
+            visit_facts,
+            vehicle_facts,
+            allow,
+            max_tardiness_cost,
+            blink,
+            cand_a,
+            cand_b,
+            top,
+            out,
+            gmax,
+        )
+    return _insert_pair(
+        c,
+        state,
+        travel,
+        visit_facts,
+        vehicle_facts,
+        allow,
+        max_tardiness_cost,
+        blink,
+        cand_a,
+        cand_b,
+        top,
+        out,
+        gmax,
+    )
+
+
+@jit
+def _retime(
+    state: _State, travel: Ints, visit_facts: Ints, vehicle_facts: Ints, firsts: Ints, passes: int
 ) -> None:
     """Move every placed pair to the earliest starts both its routes allow, until nothing
     moves. Without rests each step only makes starts earlier, so every rule still holds; with
     a rest an earlier start can leave it no room, and the step is taken back."""
+    start, arrival, placement = state[2], state[3], state[4]
     for _ in range(passes):
         moved = False
         for c in firsts:
@@ -769,66 +664,14 @@ def _retime(
                 start[c] = min(ta, start[c])
                 start[b] = min(tb, start[b])
                 # later visits of both routes move with them
-                fa = _time_route(
-                    ra,
-                    routes,
-                    route_facts,
-                    start,
-                    arrival,
-                    placement,
-                    late_before,
-                    late_from,
-                    departure,
-                    travel,
-                    visit_facts,
-                    vehicle_facts,
-                )
-                fb = _time_route(
-                    rb,
-                    routes,
-                    route_facts,
-                    start,
-                    arrival,
-                    placement,
-                    late_before,
-                    late_from,
-                    departure,
-                    travel,
-                    visit_facts,
-                    vehicle_facts,
-                )
+                fa = _time_route(ra, state, travel, visit_facts, vehicle_facts)
+                fb = _time_route(rb, state, travel, visit_facts, vehicle_facts)
                 if fa < 0 and fb < 0:
                     moved = True
                     continue
                 start[c], start[b] = old_a, old_b
-                _time_route(
-                    ra,
-                    routes,
-                    route_facts,
-                    start,
-                    arrival,
-                    placement,
-                    late_before,
-                    late_from,
-                    departure,
-                    travel,
-                    visit_facts,
-                    vehicle_facts,
-                )
-                _time_route(
-                    rb,
-                    routes,
-                    route_facts,
-                    start,
-                    arrival,
-                    placement,
-                    late_before,
-                    late_from,
-                    departure,
-                    travel,
-                    visit_facts,
-                    vehicle_facts,
-                )
+                _time_route(ra, state, travel, visit_facts, vehicle_facts)
+                _time_route(rb, state, travel, visit_facts, vehicle_facts)
         if not moved:
             break
 
@@ -850,14 +693,7 @@ def _remove_marked(r: int, routes: Ints, route_facts: Ints, placement: Ints, gon
 
 @jit
 def _ruin(
-    routes: Ints,
-    route_facts: Ints,
-    start: Ints,
-    arrival: Ints,
-    placement: Ints,
-    late_before: Ints,
-    late_from: Ints,
-    departure: Ints,
+    state: _State,
     travel: Ints,
     visit_facts: Ints,
     vehicle_facts: Ints,
@@ -870,6 +706,7 @@ def _ruin(
     """Remove strings of consecutive visits from routes near a random seed visit; partners of
     removed synchronised visits go too. Routes that break a rule afterwards (travel that does
     not keep the triangle inequality) lose the visits that break it."""
+    routes, route_facts, placement = state[0], state[1], state[4]
     nvis = visit_facts.shape[0]
     nveh = vehicle_facts.shape[0]
     gone[:] = 0
@@ -919,20 +756,7 @@ def _ruin(
             if touched[r] == 0:
                 continue
             _remove_marked(r, routes, route_facts, placement, gone)
-            fail = _time_route(
-                r,
-                routes,
-                route_facts,
-                start,
-                arrival,
-                placement,
-                late_before,
-                late_from,
-                departure,
-                travel,
-                visit_facts,
-                vehicle_facts,
-            )
+            fail = _time_route(r, state, travel, visit_facts, vehicle_facts)
             if fail < 0:
                 continue
             # drop the first visit that no longer fits (the last one when the way back does
@@ -958,9 +782,6 @@ def _total(route_facts: Ints, placement: Ints, visit_facts: Ints, max_tardiness_
         if placement[c, 0] < 0:
             cost += visit_facts[c, VISIT_PENALTY]
     return cost + max_tardiness_cost * worst
-
-
-_State = tuple[Ints, Ints, Ints, Ints, Ints, Ints, Ints, Ints]
 
 
 @jit
@@ -998,7 +819,7 @@ def _copy_changed(work: _State, src: _State, dst: _State) -> None:
 
 @jit
 def _recreate(
-    work: _State,
+    state: _State,
     travel: Ints,
     visit_facts: Ints,
     vehicle_facts: Ints,
@@ -1018,7 +839,7 @@ def _recreate(
     """Insert every unplanned unit (a free visit, or a pair by its first visit) in a random,
     far-first, tight-window-last or long-first order, each at its cheapest feasible place; then
     move the pairs to the earliest starts their routes allow."""
-    routes, route_facts, start, arrival, placement, late_before, late_from, departure = work
+    placement = state[4]
     nvis = visit_facts.shape[0]
     nu = 0
     for c in range(nvis):
@@ -1043,14 +864,7 @@ def _recreate(
     for k in range(nu):
         _insert_unit(
             units[order[k]],
-            routes,
-            route_facts,
-            start,
-            arrival,
-            placement,
-            late_before,
-            late_from,
-            departure,
+            state,
             travel,
             visit_facts,
             vehicle_facts,
@@ -1063,21 +877,7 @@ def _recreate(
             out,
         )
     if firsts.shape[0] > 0:
-        _retime(
-            routes,
-            route_facts,
-            start,
-            arrival,
-            placement,
-            late_before,
-            late_from,
-            departure,
-            travel,
-            visit_facts,
-            vehicle_facts,
-            firsts,
-            passes,
-        )
+        _retime(state, travel, visit_facts, vehicle_facts, firsts, passes)
 
 
 @jit
@@ -1126,7 +926,6 @@ def _iterate(
     """``iters`` iterations (ruin, recreate, accept) cooling from ``hot`` to ``cold``;
     ``costs`` holds the current and best objective."""
     np.random.seed(rng)
-    routes, route_facts, start, arrival, placement, late_before, late_from, departure = work
     nvis = visit_facts.shape[0]
     nveh = vehicle_facts.shape[0]
     avg_removed, max_string, blink, passes = params[0], int(params[1]), params[2], int(params[3])
@@ -1141,32 +940,12 @@ def _iterate(
     keys = np.zeros(nvis, dtype=np.float64)
     if costs[0] >= INF:  # the first call: times of the empty routes
         for r in range(nveh):
-            _time_route(
-                r,
-                routes,
-                route_facts,
-                start,
-                arrival,
-                placement,
-                late_before,
-                late_from,
-                departure,
-                travel,
-                visit_facts,
-                vehicle_facts,
-            )
+            _time_route(r, work, travel, visit_facts, vehicle_facts)
     for it in range(iters):
         temp = hot * (cold / hot) ** (it / max(iters - 1, 1))
         if costs[0] < INF:
             _ruin(
-                routes,
-                route_facts,
-                start,
-                arrival,
-                placement,
-                late_before,
-                late_from,
-                departure,
+                work,
                 travel,
                 visit_facts,
                 vehicle_facts,
@@ -1347,10 +1126,7 @@ def search(
 
 
 def _result(
-    problem: RoutingProblem,
-    state: _State,
-    objective: int,
-    stats: dict[str, float],
+    problem: RoutingProblem, state: _State, objective: int, stats: dict[str, float]
 ) -> SolverResult | None:
     """The plan of ``state``, its times checked again here; ``None`` when a mandatory visit is
     out or a time does not hold (the router then searches with OR-Tools)."""

@@ -432,7 +432,7 @@ def test_the_compiled_route_timing_agrees_with_the_schedule(seed: int, rests: bo
                 start[c] = fixed[c] = rng.randint(lo, hi)
         routes[0, : len(seq)] = seq
         route_facts[0, syncsearch.ROUTE_LENGTH] = len(seq)
-        fail = syncsearch._time_route(0, *state, t.travel, t.visit_facts, t.vehicle_facts)
+        fail = syncsearch._time_route(0, state, t.travel, t.visit_facts, t.vehicle_facts)
         times = schedule_route(problem, 0, seq, fixed=fixed)
         assert (fail < 0) == times.feasible, (seq, fixed)
         if fail >= 0:
