@@ -70,6 +70,11 @@ __all__ = [
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
+#: The search state: visits of each route, per-route facts (ROUTE_*), time chains per route
+#: and position, and the (route, position) of each visit (see :func:`_state`).
+_Work = tuple[Ints, Ints, Ints, Ints]
+#: The best routes: their visits, lengths and each visit's route.
+_Best = tuple[Ints, Ints, Ints]
 
 
 # Columns of the visit table.
@@ -180,10 +185,7 @@ def _latest_at(visit_facts: Ints, windows: Ints, c: int, t: int) -> int:
 @jit
 def _time_route(
     r: int,
-    routes: Ints,
-    route_facts: Ints,
-    time_chains: Ints,
-    placement: Ints,
+    work: _Work,
     travel: Ints,
     visit_facts: Ints,
     windows: Ints,
@@ -194,6 +196,7 @@ def _time_route(
 
     A vehicle without a rest keeps only the "taken" chains (E1, L1).
     """
+    routes, route_facts, time_chains, placement = work
     n = route_facts[r, ROUTE_LENGTH]
     p = vehicle_facts[r, VEH_PROFILE]
     rest = vehicle_facts[r, VEH_HAS_REST] != 0
@@ -373,10 +376,6 @@ def _copy_route(
             dst_time_chains[r, LATEST_UNRESTED, i] = src_time_chains[r, LATEST_UNRESTED, i]
 
 
-_Work = tuple[Ints, Ints, Ints, Ints]
-_Best = tuple[Ints, Ints, Ints]
-
-
 @jit
 def _ruin(
     work: _Work,
@@ -394,7 +393,7 @@ def _ruin(
     """Remove strings from routes near a random seed visit (some split, keeping a middle part
     in place) into ``removed``; mark the ruined routes in ``touched``/``touched_list``.
     Returns how many visits were removed and how many routes touched."""
-    routes, route_facts, time_chains, placement = work
+    routes, route_facts, placement = work[0], work[1], work[3]
     nvis = visit_facts.shape[0]
     nveh = vehicle_facts.shape[0]
     avg_removed = params[0]
@@ -447,18 +446,7 @@ def _ruin(
         touched_list[ntouched] = r
         ntouched += 1
         strings += 1
-        _time_route(
-            r,
-            routes,
-            route_facts,
-            time_chains,
-            placement,
-            travel,
-            visit_facts,
-            windows,
-            vehicle_facts,
-            vehicle_cost,
-        )
+        _time_route(r, work, travel, visit_facts, windows, vehicle_facts, vehicle_cost)
     return nrem, ntouched
 
 
@@ -581,7 +569,7 @@ def _recreate(
     cheapest feasible place when that costs less than its penalty. Returns the penalties and
     number of the visits left out, the touched routes' count and the positions to the next
     blink."""
-    routes, route_facts, time_chains, placement = work
+    routes, route_facts = work[0], work[1]
     pick = np.random.random() * 11.0
     for q in range(nrem):
         c = removed[q]
@@ -622,18 +610,7 @@ def _recreate(
             touched[r] = 1
             touched_list[ntouched] = r
             ntouched += 1
-        _time_route(
-            r,
-            routes,
-            route_facts,
-            time_chains,
-            placement,
-            travel,
-            visit_facts,
-            windows,
-            vehicle_facts,
-            vehicle_cost,
-        )
+        _time_route(r, work, travel, visit_facts, windows, vehicle_facts, vehicle_cost)
     return unplanned_pen, unplanned, ntouched, until_blink
 
 
@@ -871,7 +848,7 @@ def _tables(
     )
 
 
-def _state(nveh: int, nvis: int) -> tuple[Ints, Ints, Ints, Ints]:
+def _state(nveh: int, nvis: int) -> _Work:
     width = nvis + 2
     return (
         np.zeros((nveh, width), dtype=np.int64),  # visits of each route
@@ -883,7 +860,7 @@ def _state(nveh: int, nvis: int) -> tuple[Ints, Ints, Ints, Ints]:
 
 def _load(
     t: _Tables,
-    state: tuple[Ints, Ints, Ints, Ints],
+    state: _Work,
     initial: Sequence[Sequence[int]],
 ) -> None:
     """Put the ``initial`` routes into ``state``; a route that breaks a rule (an unknown visit,
@@ -907,16 +884,7 @@ def _load(
             routes[r, : len(seq)] = seq
             route_facts[r, ROUTE_LENGTH] = len(seq)
             _time_route(
-                r,
-                routes,
-                route_facts,
-                time_chains,
-                placement,
-                t.travel,
-                visit_facts,
-                t.windows,
-                vehicle_facts,
-                t.vehicle_cost,
+                r, state, t.travel, t.visit_facts, t.windows, t.vehicle_facts, t.vehicle_cost
             )
             n = len(seq)
             if time_chains[r, EARLIEST_RESTED, n + 1] <= time_chains[r, LATEST_RESTED, n + 1] or (
@@ -928,18 +896,7 @@ def _load(
         for c in routes[r, : route_facts[r, ROUTE_LENGTH]]:
             placement[c] = -1
         route_facts[r, ROUTE_LENGTH] = 0
-        _time_route(
-            r,
-            routes,
-            route_facts,
-            time_chains,
-            placement,
-            t.travel,
-            visit_facts,
-            t.windows,
-            vehicle_facts,
-            t.vehicle_cost,
-        )
+        _time_route(r, state, t.travel, t.visit_facts, t.windows, t.vehicle_facts, t.vehicle_cost)
 
 
 def search(
@@ -966,20 +923,9 @@ def search(
     t = _tables(problem, config, vehicle_costs)
     nvis, nveh = len(problem.visits), len(problem.vehicles)
     work, cur = _state(nveh, nvis), _state(nveh, nvis)
-    routes, route_facts, time_chains, placement = work
+    routes, route_facts, placement = work[0], work[1], work[3]
     for r in range(nveh):
-        _time_route(
-            r,
-            routes,
-            route_facts,
-            time_chains,
-            placement,
-            t.travel,
-            t.visit_facts,
-            t.windows,
-            t.vehicle_facts,
-            t.vehicle_cost,
-        )
+        _time_route(r, work, t.travel, t.visit_facts, t.windows, t.vehicle_facts, t.vehicle_cost)
     if initial is not None:
         _load(t, work, initial)
     for w, c in zip(work, cur, strict=True):
@@ -1059,22 +1005,12 @@ def insertion_fits(
     router's own schedule.
     """
     t = _tables(problem, SisrConfig(neighbours=0), None)  # no strings: no neighbour lists
-    routes, route_facts, time_chains, placement = _state(len(problem.vehicles), len(problem.visits))
+    state = _state(len(problem.vehicles), len(problem.visits))
+    routes, route_facts, time_chains = state[0], state[1], state[2]
     r = vehicle
     routes[r, : len(seq)] = seq
     route_facts[r, ROUTE_LENGTH] = len(seq)
-    _time_route(
-        r,
-        routes,
-        route_facts,
-        time_chains,
-        placement,
-        t.travel,
-        t.visit_facts,
-        t.windows,
-        t.vehicle_facts,
-        t.vehicle_cost,
-    )
+    _time_route(r, state, t.travel, t.visit_facts, t.windows, t.vehicle_facts, t.vehicle_cost)
     p = int(t.vehicle_facts[r, VEH_PROFILE])
     prev = (
         int(t.vehicle_facts[r, VEH_START])
