@@ -4,6 +4,11 @@ A route of vehicle ``k`` is ``leave -> visits... -> back``. Gaps are numbered by
 precede: gap ``i`` lies before visit ``i`` and gap ``n`` between the last visit and ``back``. A
 rest lies in one gap (whose length must hold travel + rest), before leaving (``rest_gap=-1``)
 or after coming back (``rest_gap=n+1``).
+
+:func:`time_route` times plain sequences; :func:`schedule_route` a problem's route;
+:func:`times_from_starts` a route whose starts a search fixed (the rest in the gap it chose,
+found by :func:`rest_gap_at`). Everything in Python that times a route goes through here; the
+compiled searches keep fast twins, held to it by differential tests.
 """
 
 from __future__ import annotations
