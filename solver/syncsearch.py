@@ -22,8 +22,9 @@ penalties, and the vehicle's rest (in one gap of the route, before leaving or af
 as the router's own schedule places it: each route keeps two chains of departures, rest not
 taken yet and taken, and an insertion walks both). Not kept (:func:`supports` says so, and the
 router uses OR-Tools): several windows per visit, pinned visits, a span bound shorter than the
-shift, linked visits that need not both be served, a visit in more than one sync, and soft
-window ends on a day with rests (where the rest goes would change what lateness costs).
+shift, linked visits that need not both be served, a visit in more than one sync, extra costs
+per vehicle and visit, and soft window ends on a day with rests (where the rest goes would
+change what lateness costs).
 
 Iterations remove strings of consecutive visits from routes near a random seed visit (the
 partners of removed synchronised visits go with them), re-insert every unplanned unit at its

@@ -188,3 +188,15 @@ def test_the_names_kept_for_callers_forward_to_solve() -> None:
     improved = improve_routes(problem, start, time_limit=1.0, seed=BUDGET.seed)
     assert improved is not None
     verify(problem, improved)
+
+
+def test_vehicle_costs_are_priced_where_the_search_keeps_them() -> None:
+    # Serving visit 0 costs 1000 more on any vehicle but the last: the plan puts it there (left
+    # to itself, it serves visit 0 with another vehicle).
+    problem = replace(random_problem(7), vehicle_costs={0: (1000, 1000, 1000, 0)})
+    assert not syncsearch.supports(replace(_two_person_day(), vehicle_costs={0: (5, 0)}))
+    for config in (SearchConfig(), SearchConfig(sisr=False)):
+        result = solve(problem, replace(BUDGET, search=config))
+        verify(problem, result)
+        on = {i: r.vehicle for r in result.routes for i in r.visits}
+        assert on.get(0) == 3
