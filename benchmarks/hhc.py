@@ -31,7 +31,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
 from typing import Any, TextIO
@@ -39,8 +39,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from benchmarks.common import SHARED_BENCHMARKS, format_table, gap_pct
-from solver.problem import RoutingProblem, SolveParams, Sync, VehicleSpec, VisitSpec
-from solver.search import DEFAULT_CONFIG, SearchConfig, run_search
+from solver import solve
+from solver.problem import RoutingProblem, SearchConfig, SolveParams, Sync, VehicleSpec, VisitSpec
 
 __all__ = [
     "HHC_CONFIG",
@@ -68,7 +68,7 @@ EPS = 1e-3
 DROP_PENALTY = 10**9
 #: The router's search, built first by insertion at the least total cost (travel and lateness):
 #: insertion by travel alone starts from routes hours late that the search never repairs.
-HHC_CONFIG: SearchConfig = replace(DEFAULT_CONFIG, first_solution="LOCAL_CHEAPEST_COST_INSERTION")
+HHC_CONFIG: SearchConfig = SearchConfig(first_solution="LOCAL_CHEAPEST_COST_INSERTION")
 
 
 @dataclass(frozen=True)
@@ -288,8 +288,10 @@ def solve_instance(
     """
     problem = build_problem(inst)
     t0 = time.perf_counter()
-    params = SolveParams(time_limit=time_limit, seed=seed, iteration_limit=iteration_limit)
-    result = run_search(problem, params, config=HHC_CONFIG)
+    params = SolveParams(
+        time_limit=time_limit, seed=seed, iteration_limit=iteration_limit, search=HHC_CONFIG
+    )
+    result = solve(problem, params)
     seconds = time.perf_counter() - t0
     routes: list[list[Visit]] = [[] for _ in inst.qualified]
     for r in result.routes:

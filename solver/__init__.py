@@ -1,19 +1,39 @@
-"""OR-Tools routing core: integer problems in, routes out. No I/O, no printing."""
+"""The router: integer problems in, routes out. No I/O, no printing.
 
+One way in: :func:`solve` (:mod:`solver.entry`), which picks the search in one table. The
+modules import one way, each only from those above it:
+
+- :mod:`solver.problem`: the problem, the settings (:class:`SolveParams`, :class:`SearchConfig`)
+  and the result;
+- :mod:`solver.schedule`: the one Python timing of a route;
+- :mod:`solver.sync`: synchronised visits and soft window ends in the OR-Tools model;
+- :mod:`solver.model`, :mod:`solver.decode`, :mod:`solver.ortools_search`: the OR-Tools model,
+  reading its solutions back, and searching it;
+- :mod:`solver.compiled`, :mod:`solver.sisr`, :mod:`solver.syncsearch`: the compiled searches
+  and what they share;
+- :mod:`solver.entry`: the table of searches and :func:`solve`;
+- :mod:`solver.periodic`: periodic routing, polishing its days with :func:`solve`.
+
+:mod:`solver.routing`, :mod:`solver.search` and ``periodic.improve_routes`` /
+``periodic.routes_accepted`` keep older names for callers moving to :func:`solve`.
+"""
+
+from solver.entry import solve
 from solver.problem import (
     BreakSpec,
     RoutingProblem,
+    SearchConfig,
     SolvedRoute,
     SolveParams,
     SolverResult,
     VehicleSpec,
     VisitSpec,
 )
-from solver.routing import solve
 
 __all__ = [
     "BreakSpec",
     "RoutingProblem",
+    "SearchConfig",
     "SolveParams",
     "SolvedRoute",
     "SolverResult",

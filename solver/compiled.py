@@ -1,5 +1,6 @@
-"""What the router's compiled ruin-and-recreate searches share: numba decorators and the cooling
-schedule.
+"""What the router's compiled ruin-and-recreate searches share: numba decorators, constants, the
+travel and vehicle tables, the neighbour lists and the driver (a first cold iteration, then the
+cooling schedule).
 
 :func:`jit` and :func:`inline` compile with numba (cached on disk) and leave plain Python where
 numba is missing (:data:`HAVE_NUMBA` is then False and the searches say they support nothing).
@@ -18,7 +19,45 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["HAVE_NUMBA", "cool", "inline", "jit", "nearest_visits"]
+from solver.problem import RoutingProblem
+
+__all__ = [
+    "HAVE_NUMBA",
+    "INF",
+    "MANDATORY_WEIGHT",
+    "anneal",
+    "cool",
+    "inline",
+    "jit",
+    "mandatory_penalty",
+    "mean_arc",
+    "nearest_visits",
+    "travel_table",
+    "vehicle_table",
+]
+
+Ints = npt.NDArray[np.int64]
+
+#: A time or cost beyond every plan: "impossible" in the compiled searches' tables.
+INF = 1 << 50
+#: A dropped mandatory visit costs this many times the largest arc (four times over): never
+#: worth it while a feasible insertion exists.
+MANDATORY_WEIGHT = 1000
+
+# Columns of the vehicle table (one row per vehicle; times in the problem's unit).
+(
+    VEH_START,  # start location
+    VEH_END,  # end location
+    VEH_SHIFT_START,
+    VEH_SHIFT_END,  # the shift's end, or the end of the span bound where that comes first
+    VEH_PROFILE,  # travel profile: the first index of the travel table
+    VEH_CAPACITY,
+    VEH_MAX_VISITS,
+    VEH_REST_EARLIEST,  # the rest's earliest start
+    VEH_REST_LATEST_END,  # the rest's latest end
+    VEH_REST_DURATION,
+    VEH_HAS_REST,  # 1 when the vehicle has a rest, else 0
+) = range(11)
 
 _njit: Any
 try:  # numba is a declared dependency; without it the router keeps to OR-Tools.
@@ -45,6 +84,51 @@ def inline(f: _F) -> _F:
     return cast(_F, _njit(cache=True, nogil=True, inline="always")(f))
 
 
+def travel_table(problem: RoutingProblem) -> Ints:
+    """The travel matrices of ``problem`` as one array: ``travel[profile, from, to]``."""
+    return np.ascontiguousarray(np.stack([np.asarray(m, dtype=np.int64) for m in problem.matrices]))
+
+
+def mandatory_penalty(travel: Ints) -> int:
+    """What leaving out a mandatory visit costs, from the largest arc of ``travel``."""
+    return MANDATORY_WEIGHT * (int(travel.max(initial=1)) + 1) * 4
+
+
+def vehicle_table(problem: RoutingProblem) -> Ints:
+    """One row per vehicle, columns ``VEH_*``. Unbounded capacity and visit caps become more
+    than the day holds; a span bound ends the shift early (the searches take it only where no
+    visit can wait, so the span is the route's own length)."""
+    visits = problem.visits
+    nvis = len(visits)
+    total_demand = sum(max(v.demand, 0) for v in visits)
+    table = np.zeros((len(problem.vehicles), 11), dtype=np.int64)
+    for k, spec in enumerate(problem.vehicles):
+        shift_end = spec.shift_end
+        if spec.max_duration is not None:
+            shift_end = min(shift_end, spec.shift_start + spec.max_duration)
+        rest = spec.rest
+        table[k] = (
+            spec.start_location,
+            spec.end_location,
+            spec.shift_start,
+            shift_end,
+            spec.profile,
+            total_demand + 1 if spec.capacity is None else spec.capacity,
+            nvis + 1 if spec.max_visits is None else spec.max_visits,
+            0 if rest is None else rest.earliest,
+            0 if rest is None else rest.latest_end,
+            0 if rest is None else rest.duration,
+            0 if rest is None else 1,
+        )
+    return table
+
+
+def mean_arc(cost: float, route_lengths: Ints) -> float:
+    """``cost`` per arc of routes of ``route_lengths`` visits (the temperature scale)."""
+    arcs = int(route_lengths.sum()) + int((route_lengths > 0).sum())
+    return cost / max(arcs, 1)
+
+
 def nearest_visits(travel: npt.NDArray[np.int64], locations: npt.NDArray[np.int64], m: int) -> Any:
     """For each visit, the ``m`` other visits nearest to it by travel both ways (ties in visit
     order): the neighbour lists string removals take their strings from."""
@@ -57,6 +141,35 @@ def nearest_visits(travel: npt.NDArray[np.int64], locations: npt.NDArray[np.int6
     np.fill_diagonal(closeness, -1)
     nearest = np.argsort(closeness, axis=1, kind="stable")[:, 1 : m + 1]
     return np.ascontiguousarray(nearest, dtype=np.int64)
+
+
+def anneal(
+    run: Callable[[int, float, float, int], None],
+    scale: Callable[[], float],
+    *,
+    temperatures: tuple[float, float],
+    time_limit: float,
+    iteration_limit: int | None,
+    seed: int,
+    first_chunk: int,
+    first_rate: float,
+    min_chunk: int,
+) -> int:
+    """The searches' driver: one cold iteration (which inserts whatever is unplanned: the first
+    solution), then :func:`cool` from the temperatures times ``scale()`` (asked after that
+    first iteration: the mean arc of the first solution). Returns the iterations run."""
+    run(1, 1e-9, 1e-9, seed)
+    return 1 + cool(
+        run,
+        scale=scale(),
+        temperatures=temperatures,
+        time_limit=time_limit,
+        iteration_limit=iteration_limit,
+        seed=seed,
+        first_chunk=first_chunk,
+        first_rate=first_rate,
+        min_chunk=min_chunk,
+    )
 
 
 def cool(

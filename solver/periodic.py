@@ -8,8 +8,7 @@ an integer in one unit; nothing here knows about households or files.
 The search (:func:`solve_periodic`) builds a first plan by cheapest pattern insertion, then runs
 a large-neighbourhood search: remove related tasks from all their days, re-insert each with its
 cheapest pattern, polish the touched routes with 2-opt, accept by a falling threshold. Between
-rounds every day is polished by the OR-Tools router (:mod:`solver.routing`) from the current
-routes.
+rounds every day is polished by :func:`solver.solve` from the current routes.
 """
 
 from __future__ import annotations
@@ -18,15 +17,13 @@ import itertools
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from solver import sisr
+from solver.entry import improve, solve
+from solver.ortools_search import accepted_routes
 from solver.problem import RoutingProblem, SolveParams, SolverResult, VehicleSpec, VisitSpec
 
 __all__ = [
@@ -42,12 +39,6 @@ __all__ = [
 
 IntMatrix = npt.NDArray[np.int64]
 INFEASIBLE = 1 << 60
-
-#: Share of :func:`improve_routes`' budget that the string-removal search takes; OR-Tools'
-#: descent then has the rest, with the continuity costs of the weekly planner in its model
-#: (the district and PVRP figures were measured with this share; the daily router's own is
-#: ``SearchConfig.sisr_share``).
-POLISH_SISR_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -368,15 +359,6 @@ def _route_removal(search: _Search) -> list[int]:
     return list(search.rng.choice(search.routes[day]))
 
 
-def _polish_parameters(seconds: float) -> Any:
-    """OR-Tools settings of a day's polish: guided local search from the given routes."""
-    sp = pywrapcp.DefaultRoutingSearchParameters()
-    sp.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    sp.time_limit.FromTimedelta(timedelta(seconds=max(seconds, 0.01)))
-    return sp
-
-
 def improve_routes(
     problem: RoutingProblem,
     routes: Sequence[Sequence[int]],
@@ -385,126 +367,26 @@ def improve_routes(
     seed: int = 0,
     vehicle_costs: Mapping[int, Sequence[int]] | None = None,
 ) -> SolverResult | None:
-    """Improve given routes of ``problem``.
+    """Kept for callers moving to ``solver.solve(problem, params, initial_routes=routes)``
+    (with ``vehicle_costs`` as :attr:`RoutingProblem.vehicle_costs`): improve given routes.
 
-    ``routes[k]`` lists the visit indices of vehicle ``k`` in order (missing vehicles are
-    empty; visits on no route start unperformed and may be inserted). ``vehicle_costs[i][k]``
-    (optional, in the matrices' unit) is added to the objective when vehicle ``k`` serves visit
-    ``i``. Problems the compiled string-removal search supports are searched there from those
-    routes (see :func:`_improve_by_string_removals`); the others with OR-Tools' guided local
-    search, leaving out of the start the routes its model rejects on their own. Returns
-    ``None`` when no start can be built (the caller then solves from scratch).
+    Returns ``None`` when no start can be built (where :func:`solver.solve` searches from
+    scratch instead).
     """
-    from solver.routing import build_model, decode
-
-    if sisr.supports(problem):
-        return _improve_by_string_removals(
-            problem, routes, time_limit=time_limit, seed=seed, vehicle_costs=vehicle_costs
-        )
-    model = build_model(problem, shuffle_seed=seed)
     if vehicle_costs:
-        _add_vehicle_costs(model, vehicle_costs)
-    sp = _polish_parameters(time_limit)
-    model.routing.CloseModelWithParameters(sp)
-    hint = [[model.index_of_visit(i) for i in r] for r in routes]
-    hint += [[] for _ in range(len(problem.vehicles) - len(hint))]
-    start = model.routing.ReadAssignmentFromRoutes(hint, True)
-    if start is None:
-        # Keep the routes the model accepts one by one; the others' visits start unperformed.
-        for k, route in enumerate(hint):
-            alone: list[list[int]] = [[] for _ in hint]
-            alone[k] = route
-            if route and model.routing.ReadAssignmentFromRoutes(alone, True) is None:
-                hint[k] = []
-        start = model.routing.ReadAssignmentFromRoutes(hint, True)
-    if start is None:
-        return None
-    solution = model.routing.SolveFromAssignmentWithParameters(start, sp)
-    if solution is None:
-        return None
-    return decode(model, solution)
-
-
-def _add_vehicle_costs(model: Any, costs: Mapping[int, Sequence[int]]) -> None:
-    """Arc costs per vehicle: its travel plus ``costs[i][k]`` on every arc into visit ``i``."""
-    problem: RoutingProblem = model.problem
-    vehicles = problem.vehicles
-    depots = sorted({v.start_location for v in vehicles} | {v.end_location for v in vehicles})
-    n_visits = len(problem.visits)
-    locations = np.array(
-        [
-            problem.visits[v].location if v >= 0 else depots[node - n_visits]
-            for node, v in enumerate(model.visit_of_node)
-        ],
-        dtype=np.int64,
-    )
-    base = {
-        p: problem.matrices[p][np.ix_(locations, locations)].astype(np.int64)
-        for p in {v.profile for v in vehicles}
-    }
-    for k, vehicle in enumerate(vehicles):
-        extra = np.zeros(len(locations), dtype=np.int64)
-        for i, per_vehicle in costs.items():
-            extra[model.node_of_visit[i]] = int(per_vehicle[k])
-        if not extra.any():
-            continue
-        matrix = base[vehicle.profile] + extra[None, :]
-        callback = model.routing.RegisterTransitMatrix(matrix.tolist())
-        model.routing.SetArcCostEvaluatorOfVehicle(callback, k)
-
-
-def _improve_by_string_removals(
-    problem: RoutingProblem,
-    routes: Sequence[Sequence[int]],
-    *,
-    time_limit: float,
-    seed: int,
-    vehicle_costs: Mapping[int, Sequence[int]] | None,
-) -> SolverResult:
-    """String removals from ``routes`` for most of ``time_limit``, then a greedy descent of
-    OR-Tools' operators from the best routes (timed by the router's schedule where the OR-Tools
-    model rejects them). The search never ends worse than its start: it keeps the best."""
-    from solver.routing import build_model, descend_from
-
-    end = time.perf_counter() + time_limit
-    found = sisr.search(
-        problem,
-        time_limit=POLISH_SISR_SHARE * time_limit,
-        seed=seed,
-        initial=routes,
-        vehicle_costs=vehicle_costs,
-    )
-    model = build_model(problem, shuffle_seed=seed)
-    if vehicle_costs:
-        _add_vehicle_costs(model, vehicle_costs)
-    sp = _polish_parameters(max(end - time.perf_counter(), 0.01))
-    sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
-    result = descend_from(model, found.routes, sp, objective=found.objective)
-    assert result is not None, "the string-removal search keeps the schedule's rules"
-    return result
+        problem = replace(problem, vehicle_costs=vehicle_costs)
+    return improve(problem, SolveParams(time_limit=time_limit, seed=seed), routes)
 
 
 def routes_accepted(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -> tuple[bool, ...]:
-    """For each vehicle's route (visit indices in order), whether the OR-Tools model of
-    ``problem`` accepts it on its own (a schedule found by other means may rely on freedoms the
-    model does not have, such as where a rest falls)."""
-    from solver.routing import build_model
-
-    model = build_model(problem)
-    model.routing.CloseModelWithParameters(_polish_parameters(1.0))
-    verdict = []
-    for k, route in enumerate(routes):
-        if not route:
-            verdict.append(True)
-            continue
-        alone: list[list[int]] = [[] for _ in problem.vehicles]
-        alone[k] = [model.index_of_visit(i) for i in route]
-        verdict.append(model.routing.ReadAssignmentFromRoutes(alone, True) is not None)
-    return tuple(verdict)
+    """Kept for callers moving to :func:`solver.solve`, whose result carries the same verdict
+    as ``initial_accepted``: for each vehicle's route, whether the OR-Tools model of ``problem``
+    accepts it on its own."""
+    return accepted_routes(problem, routes)
 
 
 def _polish_day(search: _Search, day: int, seconds: float) -> None:
-    """Re-route one day with the OR-Tools router, starting from the current routes."""
+    """Re-route one day with :func:`solver.solve`, starting from the current routes."""
     routes = search.routes[day]
     tasks = [t for r in routes for t in r]
     if len(tasks) < 3:
@@ -536,8 +418,9 @@ def _polish_day(search: _Search, day: int, seconds: float) -> None:
     )
     problem = RoutingProblem(matrices=(search.m,), visits=visits, vehicles=vehicles)
     index_of = {t: i for i, t in enumerate(tasks)}
-    result = improve_routes(problem, [[index_of[t] for t in r] for r in routes], time_limit=seconds)
-    if result is None or result.dropped:
+    start = [[index_of[t] for t in r] for r in routes]
+    result = solve(problem, SolveParams(time_limit=seconds), initial_routes=start)
+    if result.dropped:
         return
     new = [[tasks[i] for i in r.visits] for r in result.routes if r.visits]
     if sum(search.travel(r) for r in new) < sum(search.travel(r) for r in routes):

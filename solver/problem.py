@@ -7,6 +7,7 @@ Solomon); nothing here knows about households, days of the week, files or HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy.typing as npt
 __all__ = [
     "BreakSpec",
     "RoutingProblem",
+    "SearchConfig",
     "SolveParams",
     "SolvedRoute",
     "SolverResult",
@@ -113,6 +115,7 @@ class RoutingProblem:
     vehicles: tuple[VehicleSpec, ...]
     syncs: tuple[Sync, ...] = ()
     max_tardiness_cost: int = 0
+    vehicle_costs: Mapping[int, Sequence[int]] | None = None
 
     @property
     def num_locations(self) -> int:
@@ -120,13 +123,69 @@ class RoutingProblem:
 
 
 @dataclass(frozen=True)
+class SearchConfig:
+    """Knobs of the search, one set for every problem.
+
+    ``rounds`` splits the budget into restarts from the best routes; ``ruin_visits`` and
+    ``ruin_sequence`` are the string-removal sizes (average removed visits, longest removed
+    string); ``bypass`` the split-string factor; ``random_walk`` (removed visits) and
+    ``close_routes`` (ruined routes) add further ruins, combined by ``ruin_composition``;
+    ``route_neighbors`` is the (ratio, min, max) of routes the string removal looks at;
+    ``recreate_sorting`` names the insertion orders of the recreate (OR-Tools
+    ``SORTING_PROPERTY_*``; empty: OR-Tools' order, fewest allowed vehicles then highest
+    penalty, ties in node order), dropped in the last ``plain_rounds`` rounds; ``random_ties``
+    recreates in a fresh random order on every perturbation when that order ties for all
+    visits (a random tie-break: a far more diverse search, e.g. on plain VRPTW);
+    ``improve_perturbed`` runs local search on every perturbed solution; ``temperatures``
+    the simulated annealing start/end temperatures in objective units (``None``: derived by
+    OR-Tools from the arc costs); ``cooling`` the schedule (``EXPONENTIAL`` or ``LINEAR``);
+    ``sync_search`` searches the problems that :mod:`solver.sisr` does not keep (synchronised
+    visits, soft window ends) with the compiled search of :mod:`solver.syncsearch` where it
+    keeps them, for ``sisr_share`` of the budget.
+    ``polish`` (an OR-Tools ``LocalSearchMetaheuristic`` name) runs after the rounds from the
+    best routes for ``polish_share`` of the budget;
+    ``operators_off`` names further local-search operators to switch off; ``bandit`` lets a
+    multi-armed bandit order the operators by their recent gains; ``sisr`` runs the compiled
+    string-removal search first, for ``sisr_share`` of the budget, on problems it supports.
+    """
+
+    rounds: int = 1
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    recreate: str = "LOCAL_CHEAPEST_INSERTION"
+    ruin_visits: int = 10
+    ruin_sequence: int = 10
+    bypass: float = 0.01
+    temperatures: tuple[float, float] | None = None
+    slow_operators: bool = False
+    operators_off: tuple[str, ...] = ()
+    bandit: bool = False
+    improve_perturbed: bool = True
+    recreate_sorting: tuple[str, ...] = ()
+    random_ties: bool = True
+    random_walk: int = 0
+    close_routes: int = 0
+    ruin_composition: str = "RUN_ONE_RANDOMLY"
+    cooling: str = "EXPONENTIAL"
+    route_neighbors: tuple[float, int, int] | None = None
+    plain_rounds: int = 0
+    polish: str | None = None
+    polish_share: float = 0.2
+    sisr: bool = True
+    sisr_share: float = 0.97
+    sync_search: bool = True
+
+
+@dataclass(frozen=True)
 class SolveParams:
-    """Search settings. The same ``seed`` and ``iteration_limit`` give the same result."""
+    """Budget and settings of one solve. The same ``seed`` and ``iteration_limit`` give the same
+    result. ``time_limit`` is in seconds; ``search`` holds the knobs of the searches (the
+    defaults suit every problem; a benchmark may pass its own)."""
 
     time_limit: float = 10.0
     seed: int = 0
     iteration_limit: int | None = None
     log: bool = False
+    search: SearchConfig = SearchConfig()
 
 
 @dataclass(frozen=True)
@@ -148,7 +207,15 @@ class SolvedRoute:
 
 @dataclass(frozen=True)
 class SolverResult:
-    """Routes of the used vehicles, the visits left out, the objective and search figures."""
+    """Routes of the used vehicles, the visits left out, the objective and search figures.
+
+    ``search`` names the search that found the routes (``"sisr"``, ``"sync"`` or ``"ortools"``;
+    empty when nothing was searched). With initial routes, ``initial_accepted[k]`` says whether
+    the OR-Tools model accepts ``initial_routes[k]`` on its own as given (a schedule found by
+    other means may rely on freedoms the model does not have, such as where a rest falls), and
+    ``stats["warm_start"]`` is 1 when the search started from those routes, 0 when it could not
+    and searched from scratch.
+    """
 
     routes: tuple[SolvedRoute, ...]
     dropped: tuple[int, ...]
@@ -156,3 +223,5 @@ class SolverResult:
     objective: int
     feasible: bool
     stats: dict[str, float] = field(default_factory=dict)
+    search: str = ""
+    initial_accepted: tuple[bool, ...] | None = None

@@ -4,6 +4,11 @@ A route of vehicle ``k`` is ``leave -> visits... -> back``. Gaps are numbered by
 precede: gap ``i`` lies before visit ``i`` and gap ``n`` between the last visit and ``back``. A
 rest lies in one gap (whose length must hold travel + rest), before leaving (``rest_gap=-1``)
 or after coming back (``rest_gap=n+1``).
+
+:func:`time_route` times plain sequences; :func:`schedule_route` a problem's route;
+:func:`times_from_starts` a route whose starts a search fixed (the rest in the gap it chose,
+found by :func:`rest_gap_at`). Everything in Python that times a route goes through here; the
+compiled searches keep fast twins, held to it by differential tests.
 """
 
 from __future__ import annotations
@@ -14,7 +19,19 @@ from itertools import pairwise
 
 from solver.problem import BreakSpec, RoutingProblem
 
-__all__ = ["RouteTimes", "Shift", "earliest_start", "schedule_route", "time_route"]
+__all__ = [
+    "BEFORE",
+    "RouteTimes",
+    "Shift",
+    "earliest_start",
+    "rest_gap_at",
+    "schedule_route",
+    "time_route",
+    "times_from_starts",
+]
+
+#: The gap of a rest taken before leaving.
+BEFORE = -1
 
 
 @dataclass(frozen=True)
@@ -109,6 +126,61 @@ def schedule_route(
         rest_gap=None if spec.rest is None else rest_gap,
         fixed=at,
     )
+
+
+def rest_gap_at(
+    durations: Sequence[int],
+    starts: Sequence[int],
+    *,
+    leave: int,
+    back: int,
+    rest_start: int,
+    rest_duration: int,
+) -> int:
+    """The gap of a route whose rest starts at ``rest_start``, the visits at ``starts``:
+    :data:`BEFORE` (``-1``) before leaving, ``n`` between the last visit and back, ``n + 1``
+    after back, else the gap before the first visit that ends after the rest starts."""
+    if rest_start + rest_duration <= leave:
+        return BEFORE
+    k = 0
+    n = len(durations)
+    while k < n and starts[k] + durations[k] <= rest_start:
+        k += 1
+    if k == n and rest_start >= back:
+        return k + 1  # after coming back
+    return k
+
+
+def times_from_starts(
+    problem: RoutingProblem,
+    vehicle: int,
+    seq: Sequence[int],
+    starts: Sequence[int],
+    *,
+    leave: int,
+    back: int,
+    rest_start: int | None,
+) -> RouteTimes:
+    """Times of a route of ``vehicle`` whose service ``starts`` are given (a search's own, e.g.
+    OR-Tools' on routes with synchronised visits), with the rest in the gap that ``leave``,
+    ``back`` and ``rest_start`` put it in (the best gap when ``rest_start`` is ``None``).
+
+    The route leaves as late and is back as early as those starts allow (see
+    :func:`time_route`); ``feasible`` is False when a start cannot be kept.
+    """
+    rest = problem.vehicles[vehicle].rest
+    gap = None
+    if rest is not None and rest_start is not None:
+        gap = rest_gap_at(
+            [problem.visits[i].duration for i in seq],
+            starts,
+            leave=leave,
+            back=back,
+            rest_start=rest_start,
+            rest_duration=rest.duration,
+        )
+    fixed = dict(zip(seq, starts, strict=True))
+    return schedule_route(problem, vehicle, seq, rest_gap=gap, fixed=fixed)
 
 
 def _forward(

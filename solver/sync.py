@@ -1,34 +1,26 @@
-"""Synchronised visits and soft window ends in the OR-Tools model, and their decoding.
+"""Synchronised visits and soft window ends in the OR-Tools model, and what decoding keeps.
 
 A :class:`solver.problem.Sync` links the starts of two visits (two caregivers starting together,
 or a visit that follows another within a delay). The model states it as constraints on the
 time cumuls that bind only when both visits are served, so insertion and ruin-and-recreate can
-place one visit of a pair and then its partner. Decoding then drops what cannot stand alone (a
-two-person visit with one caregiver, a linked visit without its first one) and keeps the
-solver's own start times on routes that hold synchronised visits, since re-timing one route
-alone could move a start its partner depends on.
+place one visit of a pair and then its partner. Decoding (:mod:`solver.decode`) then drops what
+cannot stand alone (a two-person visit with one caregiver, a linked visit without its first
+one) and keeps the solver's own start times on routes that hold synchronised visits, since
+re-timing one route alone could move a start its partner depends on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from itertools import pairwise
-from typing import TYPE_CHECKING
 
 from ortools.constraint_solver import pywrapcp
 
-from solver.problem import RoutingProblem, SolverResult, Sync
-from solver.schedule import RouteTimes, schedule_route
-
-if TYPE_CHECKING:
-    from solver.routing import RoutingModel
+from solver.problem import RoutingProblem, Sync
 
 __all__ = [
     "add_soft_windows",
     "add_sync_constraints",
     "check_syncs",
-    "decode_synced",
-    "times_from_starts",
     "unsupported_visits",
 ]
 
@@ -112,103 +104,3 @@ def unsupported_visits(syncs: Sequence[Sync], served: Mapping[int, int]) -> set[
                 drop.update((s.first, s.second))
                 changed = True
     return drop
-
-
-def times_from_starts(
-    problem: RoutingProblem,
-    vehicle: int,
-    seq: Sequence[int],
-    starts: Sequence[int],
-    *,
-    leave: int,
-    back: int,
-    rest_start: int | None,
-) -> RouteTimes:
-    """Times of a route whose service starts are given (the solver's own, for synced routes).
-
-    Arrivals are the earliest possible; ``leave``/``back`` are tightened to the first and last
-    travel unless the rest lies in that stretch. ``feasible`` says whether every arrival is at
-    or before its start.
-    """
-    spec = problem.vehicles[vehicle]
-    matrix = problem.matrices[spec.profile]
-    locs = [spec.start_location, *(problem.visits[i].location for i in seq), spec.end_location]
-    travel = [int(matrix[a, b]) for a, b in pairwise(locs)]
-    rest = spec.rest
-    dur = rest.duration if rest is not None else 0
-
-    def rest_inside(lo: int, hi: int) -> bool:
-        return rest_start is not None and rest_start < hi and rest_start + dur > lo
-
-    if seq:
-        tight = starts[0] - travel[0]
-        leave = tight if not rest_inside(tight, starts[0]) else min(leave, tight)
-        last_end = starts[-1] + problem.visits[seq[-1]].duration
-        tight_back = last_end + travel[-1]
-        back = tight_back if not rest_inside(last_end, tight_back) else max(back, tight_back)
-    arrivals: list[int] = []
-    ok = True
-    depart = leave
-    for k, i in enumerate(seq):
-        arrive = depart + travel[k]
-        arrivals.append(arrive)
-        ok = ok and arrive <= starts[k]
-        depart = starts[k] + problem.visits[i].duration
-    ok = ok and spec.shift_start <= leave and back <= spec.shift_end
-    return RouteTimes(
-        arrivals=tuple(arrivals),
-        starts=tuple(starts),
-        leave=leave,
-        back=back,
-        rest_start=rest_start if rest is not None else None,
-        feasible=ok,
-    )
-
-
-def decode_synced(model: RoutingModel, assignment: pywrapcp.Assignment) -> SolverResult:
-    """Routes of a solution of a problem with syncs (see the module docstring)."""
-    from solver.routing import _break_gap, timed_result
-
-    problem, routing = model.problem, model.routing
-    time_dim = routing.GetDimensionOrDie("time")
-    raw: list[tuple[int, list[int], list[int], int, int, int | None]] = []
-    served: dict[int, int] = {}
-    for k in range(len(problem.vehicles)):
-        index = routing.Start(k)
-        leave = assignment.Value(time_dim.CumulVar(index))
-        seq: list[int] = []
-        cumuls: list[int] = []
-        index = assignment.Value(routing.NextVar(index))
-        while not routing.IsEnd(index):
-            seq.append(model.visit_of_index(index))
-            cumuls.append(assignment.Value(time_dim.CumulVar(index)))
-            index = assignment.Value(routing.NextVar(index))
-        back = assignment.Value(time_dim.CumulVar(index))
-        interval = model.breaks[k]
-        rest_start = assignment.StartValue(interval) if interval is not None else None
-        raw.append((k, seq, cumuls, leave, back, rest_start))
-        served.update((i, k) for i in seq)
-
-    drop = unsupported_visits(problem.syncs, served)
-    synced = {s.first for s in problem.syncs} | {s.second for s in problem.syncs}
-    timed: list[tuple[int, list[int], RouteTimes]] = []
-    for k, seq, cumuls, leave, back, rest_start in raw:
-        pairs = [(i, t) for i, t in zip(seq, cumuls, strict=True) if i not in drop]
-        if not pairs:
-            continue
-        seq = [i for i, _ in pairs]
-        starts = [t for _, t in pairs]
-        if any(i in synced for i in seq):
-            times = times_from_starts(
-                problem, k, seq, starts, leave=leave, back=back, rest_start=rest_start
-            )
-        else:
-            # As the router's own decode: the shortest working span, else the solver's gap.
-            times = schedule_route(problem, k, seq)
-            if not times.feasible and rest_start is not None:
-                rest = problem.vehicles[k].rest
-                dur = rest.duration if rest is not None else 0
-                gap = _break_gap(problem, seq, starts, leave, back, rest_start, dur)
-                times = schedule_route(problem, k, seq, rest_gap=gap)
-        timed.append((k, seq, times))
-    return timed_result(problem, timed, objective=int(assignment.ObjectiveValue()))

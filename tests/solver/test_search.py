@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from solver import SolveParams
-from solver.routing import build_model, decode
-from solver.search import (
-    SearchConfig,
+from solver import SearchConfig, SolveParams, solve
+from solver.decode import decode
+from solver.model import build_model
+from solver.ortools_search import (
     _hint_routes,
     _round,
     insertion_order_ties,
-    run_search,
     search_parameters,
 )
 from tests.solver.test_routing import random_problem, verify
@@ -26,8 +25,8 @@ ORTOOLS = SearchConfig(sisr=False)
 def test_later_rounds_start_from_the_best_routes() -> None:
     problem = random_problem(5, n=20)
     params = SolveParams(time_limit=60.0, seed=4, iteration_limit=20)
-    one = run_search(problem, params, config=SearchConfig(sisr=False, rounds=1))
-    three = run_search(problem, params, config=SearchConfig(sisr=False, rounds=3))
+    one = solve(problem, replace(params, search=SearchConfig(sisr=False, rounds=1)))
+    three = solve(problem, replace(params, search=SearchConfig(sisr=False, rounds=3)))
     verify(problem, one)
     verify(problem, three)
     assert three.stats["rounds"] == 3
@@ -47,7 +46,9 @@ def test_a_round_starts_from_its_hint_in_a_reshuffled_model() -> None:
     # With a budget of one solution, a round given good routes as a hint ends far below a round
     # started from scratch in the same (reshuffled) model.
     problem = random_problem(6, n=16)
-    first = run_search(problem, SolveParams(time_limit=60.0, iteration_limit=10), config=ORTOOLS)
+    first = solve(
+        problem, replace(SolveParams(time_limit=60.0, iteration_limit=10), search=ORTOOLS)
+    )
     model = build_model(problem, shuffle_seed=99)
     hint = _hint_routes(model, first)
     solution = _round(model, SolveParams(iteration_limit=1), SearchConfig(), 60.0, hint)
@@ -88,12 +89,9 @@ def test_search_parameters_carry_the_ruin_mix_sorting_and_cooling() -> None:
 def test_a_polish_round_after_the_search_keeps_the_best_routes() -> None:
     problem = random_problem(5, n=20)
     params = SolveParams(time_limit=60.0, seed=3, iteration_limit=15)
-    plain = run_search(problem, params, config=ORTOOLS)
-    polished = run_search(
-        problem,
-        params,
-        config=SearchConfig(sisr=False, polish="GUIDED_LOCAL_SEARCH", polish_share=0.5),
-    )
+    plain = solve(problem, replace(params, search=ORTOOLS))
+    config = SearchConfig(sisr=False, polish="GUIDED_LOCAL_SEARCH", polish_share=0.5)
+    polished = solve(problem, replace(params, search=config))
     verify(problem, polished)
     assert polished.stats["rounds"] == 2
     assert polished.objective <= plain.objective
@@ -105,8 +103,8 @@ def test_plain_rounds_recreate_in_node_order_and_stay_reproducible() -> None:
     config = SearchConfig(
         sisr=False, rounds=2, recreate_sorting=("SORTING_PROPERTY_RANDOM",), plain_rounds=1
     )
-    first = run_search(problem, params, config=config)
-    again = run_search(problem, params, config=config)
+    first = solve(problem, replace(params, search=config))
+    again = solve(problem, replace(params, search=config))
     verify(problem, first)
     assert first.stats["rounds"] == 2
     assert [r.visits for r in first.routes] == [r.visits for r in again.routes]
@@ -130,9 +128,9 @@ def test_insertion_order_ties_only_when_no_visit_ranks_first() -> None:
 def test_random_ties_change_the_search_but_not_its_reproducibility() -> None:
     problem = random_problem(8, n=20)
     params = SolveParams(time_limit=60.0, seed=2, iteration_limit=40)
-    shuffled = run_search(problem, params, config=ORTOOLS)
-    again = run_search(problem, params, config=ORTOOLS)
-    fixed = run_search(problem, params, config=SearchConfig(sisr=False, random_ties=False))
+    shuffled = solve(problem, replace(params, search=ORTOOLS))
+    again = solve(problem, replace(params, search=ORTOOLS))
+    fixed = solve(problem, replace(params, search=SearchConfig(sisr=False, random_ties=False)))
     verify(problem, shuffled)
     verify(problem, fixed)
     assert [r.visits for r in shuffled.routes] == [r.visits for r in again.routes]

@@ -299,7 +299,7 @@ def test_insertion_test_agrees_with_the_routers_schedule(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(4))
 def test_routes_with_rests_and_windows_load_into_the_or_tools_model(seed: int) -> None:
-    from solver.routing import build_model
+    from solver.model import build_model
     from solver.schedule import schedule_route
 
     problem = _random_problem(seed)
@@ -406,12 +406,10 @@ def test_synchronised_visits_are_left_to_or_tools() -> None:
     assert not sisr.supports(problem)
 
 
-def test_improve_routes_searches_from_the_given_routes() -> None:
-    from solver.periodic import improve_routes
-
+def test_a_warm_start_searches_from_the_given_routes() -> None:
     problem = _random_problem(2)
     start = sisr.search(problem, time_limit=5, seed=0, iteration_limit=1)  # the greedy insertion
-    result = improve_routes(problem, start.routes, time_limit=1.0, seed=0)
-    assert result is not None
+    result = solve(problem, SolveParams(time_limit=1.0), initial_routes=start.routes)
+    assert result.search == "sisr" and result.stats["warm_start"] == 1.0
     verify(problem, result)
     assert result.objective <= start.objective

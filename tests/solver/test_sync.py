@@ -6,12 +6,15 @@ work 0-200.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from solver.problem import RoutingProblem, SolveParams, Sync, VehicleSpec, VisitSpec
-from solver.routing import solve
-from solver.sync import times_from_starts, unsupported_visits
+from solver import solve
+from solver.problem import BreakSpec, RoutingProblem, SolveParams, Sync, VehicleSpec, VisitSpec
+from solver.schedule import times_from_starts
+from solver.sync import unsupported_visits
 
 M = np.array([[0, 10, 10], [10, 0, 15], [10, 15, 0]], dtype=np.int64)
 PARAMS = SolveParams(time_limit=2, iteration_limit=200)
@@ -75,10 +78,27 @@ def test_unsupported_visits_drop_half_pairs_and_orphaned_links() -> None:
 
 def test_times_from_starts_tightens_leave_and_back() -> None:
     problem = pair_problem()
-    # Vehicle 0 does visit 0 (at location 1) at 40 then visit 2 (location 2) at 85:
-    # leave 40 - 10 = 30, arrive 2 at 70 + 15 = 85, back 105 + 10 = 115.
-    times = times_from_starts(problem, 0, [0, 2], [40, 85], leave=0, back=200, rest_start=None)
-    assert (times.leave, times.arrivals, times.back, times.feasible) == (30, (40, 85), 115, True)
+    # Vehicle 0 does visit 0 (at location 1) at 20 then visit 2 (location 2) at 60:
+    # leave 20 - 10 = 10, arrive 2 at 50 + 15 = 65 > 60: late.
+    late = times_from_starts(problem, 0, [0, 2], [20, 60], leave=0, back=200, rest_start=None)
+    assert not late.feasible
+    # Visit 0 at 10, visit 2 at 60: leave 0, arrive 2 at 55 (waits to 60), back 80 + 10 = 90.
+    times = times_from_starts(problem, 0, [0, 2], [10, 60], leave=0, back=200, rest_start=None)
+    assert (times.leave, times.arrivals, times.starts) == (0, (10, 55), (10, 60))
+    assert (times.back, times.feasible) == (90, True)
+
+
+def test_times_from_starts_keeps_the_rest_in_the_gap_the_search_gave_it() -> None:
+    # The rest (30, between 40 and 100) starts at 45, between visit 0 (10-40) and visit 2
+    # (at 90): the schedule places it as early as that gap allows, at 40.
+    rest = BreakSpec(earliest=40, latest_end=100, duration=30)
+    problem = replace(pair_problem(), vehicles=(VehicleSpec(0, 0, 0, 200, rest=rest),) * 2)
+    problem = replace(
+        problem, visits=(*problem.visits[:2], VisitSpec(2, 20, ((50, 90),), penalty=1000))
+    )
+    times = times_from_starts(problem, 0, [0, 2], [10, 90], leave=0, back=200, rest_start=45)
+    assert (times.leave, times.starts, times.rest_start, times.back) == (0, (10, 90), 40, 120)
+    assert times.feasible
 
 
 def test_malformed_sync_is_a_value_error() -> None:

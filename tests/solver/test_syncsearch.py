@@ -14,9 +14,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from solver import RoutingProblem, SolveParams, VisitSpec
+from solver import RoutingProblem, SearchConfig, SolveParams, VisitSpec, solve, syncsearch
 from solver.problem import BreakSpec, SolverResult, Sync
-from solver.search import DEFAULT_CONFIG, run_search
+from solver.schedule import schedule_route
 from solver.syncsearch import search, supports
 from tests.solver.test_routing import line_matrix, vehicle, verify
 
@@ -385,8 +385,8 @@ def test_random_problems_give_plans_the_checker_accepts(seed: int, rests: bool) 
     result = search(problem, time_limit=20, seed=seed, iteration_limit=1500)
     if result is None:
         # no plan with every mandatory visit: OR-Tools alone finds none either
-        alone = replace(DEFAULT_CONFIG, sync_search=False)
-        assert not run_search(problem, SolveParams(time_limit=5), config=alone).feasible
+        alone = SearchConfig(sync_search=False)
+        assert not solve(problem, SolveParams(time_limit=5, search=alone)).feasible
         return
     assert check(problem, result) == result.objective
     if not rests:
@@ -403,8 +403,46 @@ def test_same_seed_and_iteration_budget_give_the_same_plan() -> None:
 
 def test_the_router_searches_synchronised_days_here() -> None:
     problem = _random_problem(5, visits=16, vehicles=3, pairs=2)
-    result = run_search(problem, SolveParams(time_limit=20, seed=1, iteration_limit=800))
+    result = solve(problem, SolveParams(time_limit=20, seed=1, iteration_limit=800))
     assert result.feasible
     assert result.stats.get("sync_iterations", 0) > 0
     assert check(problem, result) == result.objective
     assert_earliest(problem, result)
+
+
+@pytest.mark.parametrize("rests", [False, True])
+@pytest.mark.parametrize("seed", range(30))
+def test_the_compiled_route_timing_agrees_with_the_schedule(seed: int, rests: bool) -> None:
+    # Random routes of one vehicle, synchronised visits held at random starts in their windows:
+    # the compiled walk keeps a route exactly when solver.schedule times it, with the same
+    # travel and (without a rest, where one chain holds every start) the same starts.
+    rng = random.Random(seed)
+    problem = _random_problem(seed, visits=10, vehicles=2, pairs=3, rests=rests)
+    t = syncsearch._tables(problem, syncsearch.DEFAULT_CONFIG)
+    nvis = len(problem.visits)
+    state = syncsearch._state(len(problem.vehicles), nvis)
+    routes, route_facts, start = state[0], state[1], state[2]
+    kept = 0
+    for _ in range(25):
+        seq = rng.sample(range(nvis), rng.randint(1, 6))
+        fixed = {}
+        for c in seq:
+            if t.visit_facts[c, syncsearch.VISIT_ROLE] != 0:
+                (lo, hi), *_ = problem.visits[c].windows
+                start[c] = fixed[c] = rng.randint(lo, hi)
+        routes[0, : len(seq)] = seq
+        route_facts[0, syncsearch.ROUTE_LENGTH] = len(seq)
+        fail = syncsearch._time_route(0, state, t.travel, t.visit_facts, t.vehicle_facts)
+        times = schedule_route(problem, 0, seq, fixed=fixed)
+        assert (fail < 0) == times.feasible, (seq, fixed)
+        if fail >= 0:
+            continue
+        kept += 1
+        spec = problem.vehicles[0]
+        locs = [spec.start_location, *(problem.visits[c].location for c in seq), spec.end_location]
+        m = problem.matrices[0]
+        travel = sum(int(m[a, b]) for a, b in itertools.pairwise(locs))
+        assert route_facts[0, syncsearch.ROUTE_TRAVEL] == travel
+        if not rests:
+            assert tuple(int(start[c]) for c in seq) == times.starts
+    assert kept > 0
