@@ -222,5 +222,12 @@ def decode_synced(model: RoutingModel, assignment: pywrapcp.Assignment) -> Solve
                 dur = rest.duration if rest is not None else 0
                 gap = break_gap(problem, seq, starts, leave, back, rest_start, dur)
                 times = schedule_route(problem, k, seq, rest_gap=gap)
+            if not times.feasible:
+                # As the router's own decode: earliest starts can wait longer than the solver's
+                # schedule (a later window further on stretches the day past its length bound);
+                # the solver's own starts keep every bound.
+                times = times_from_starts(
+                    problem, k, seq, starts, leave=leave, back=back, rest_start=rest_start
+                )
         timed.append((k, seq, times))
     return timed_result(problem, timed, objective=int(assignment.ObjectiveValue()))

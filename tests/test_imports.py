@@ -38,8 +38,6 @@ FORBIDDEN: Mapping[str, frozenset[str]] = {
 #: are gone: :func:`test_known_edges_still_exist` fails for an edge that no longer exists.
 KNOWN_EDGES: frozenset[tuple[str, str]] = frozenset(
     {
-        ("solver.search", "solver.routing"),
-        ("solver.sync", "solver.routing"),
         ("api.app", "solver.sisr"),
         ("api.app", "solver.syncsearch"),
         ("api.services.hotline", "solver.problem"),
