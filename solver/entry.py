@@ -25,8 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from solver import ortools_search, sisr, syncsearch
+from solver.decode import timed_result
 from solver.model import build_model
 from solver.problem import RoutingProblem, SearchConfig, SolveParams, SolverResult
+from solver.schedule import schedule_route
 
 __all__ = ["SEARCHES", "Search", "improve", "search", "solve"]
 
@@ -189,6 +191,25 @@ def improve(problem: RoutingProblem, params: SolveParams, routes: Routes) -> Sol
 DEFAULT_PARAMS = SolveParams()
 
 
+def _as_given(problem: RoutingProblem, routes: Routes) -> SolverResult:
+    """``routes`` timed by the schedule, unsearched (the objective is their travel); a route
+    with no feasible schedule is left out and its visits dropped."""
+    timed = []
+    for k, seq in enumerate(routes):
+        times = schedule_route(problem, k, list(seq)) if seq else None
+        if times is not None and times.feasible:
+            timed.append((k, seq, times))
+    found = timed_result(problem, timed, objective=0)
+    complete = all(not seq for k, seq in enumerate(routes) if k not in {t[0] for t in timed})
+    return replace(
+        found,
+        objective=found.travel,
+        feasible=complete,
+        stats={"warm_start": 1.0},
+        search="given",
+    )
+
+
 def solve(
     problem: RoutingProblem,
     params: SolveParams = DEFAULT_PARAMS,
@@ -200,6 +221,9 @@ def solve(
     ``initial_routes[k]`` (optional) lists the visits of vehicle ``k`` in order to start from;
     the result then says which of them the OR-Tools model accepts as given
     (``initial_accepted``) and whether the search started from them (``stats["warm_start"]``).
+    With ``initial_routes`` and no time (``params.time_limit <= 0``) nothing is searched: the
+    answer is the given routes timed by :mod:`solver.schedule` with their verdict, a route
+    that no schedule makes feasible leaving its visits dropped (``feasible`` is then False).
     ``result.search`` names the search that ran; ``stats["seconds"]`` is the wall-clock time.
     Returns ``feasible=False`` with every visit dropped when no solution is found (for example a
     mandatory visit that no vehicle can serve). Raises ``ValueError`` on malformed input.
@@ -223,6 +247,10 @@ def solve(
     result = None
     if initial_routes is not None:
         accepted = ortools_search.accepted_routes(problem, initial_routes)
+        if params.time_limit <= 0:
+            found = _as_given(problem, initial_routes)
+            stats = {**found.stats, "seconds": time.perf_counter() - t0}
+            return replace(found, stats=stats, initial_accepted=accepted)
         result = improve(problem, params, initial_routes)
         if result is None:
             left = params.time_limit - (time.perf_counter() - t0)

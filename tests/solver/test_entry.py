@@ -200,3 +200,23 @@ def test_vehicle_costs_are_priced_where_the_search_keeps_them() -> None:
         verify(problem, result)
         on = {i: r.vehicle for r in result.routes for i in r.visits}
         assert on.get(0) == 3
+
+
+def test_no_time_answers_the_given_routes_with_their_verdict() -> None:
+    """Locations 0-3 on a line, 10 minutes apart; vehicle 0 is given the visits at 1 and 2,
+    vehicle 1 (shift from 10) the visit at 3 whose window closes at 5, before it can get
+    there (it may be left out, at a price): nothing is searched, vehicle 0's route comes back timed as given, vehicle 1's
+    visit is dropped and the result is not feasible."""
+    problem = RoutingProblem(
+        matrices=(line_matrix(4),),
+        visits=(_window(1), _window(2), _window(3, 0, 5, penalty=1000)),
+        vehicles=(vehicle(), replace(vehicle(), shift_start=10)),
+    )
+    result = solve(problem, SolveParams(time_limit=0.0), initial_routes=[[0, 1], [2]])
+    assert result.search == "given"
+    assert [(r.vehicle, r.visits) for r in result.routes] == [(0, (0, 1))]
+    assert result.routes[0].starts == (10, 30)  # 10 out, 10 of service, 10 on
+    assert result.dropped == (2,)
+    assert result.travel == result.objective == 40  # 0 -> 1 -> 2 -> 0 on the line
+    assert not result.feasible
+    assert result.initial_accepted == (True, False)
