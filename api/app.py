@@ -39,8 +39,8 @@ from api.services.privacy import RedactingFilter
 from api.services.scenario import current_scenario, load_demo
 from api.services.tokens import ensure_admin_token
 from api.settings import Settings
+from dispatch.operations.engine import warm_up
 from dispatch.scenario_io import DocumentError
-from solver import sisr, syncsearch
 
 __all__ = [
     "API_PREFIX",
@@ -241,8 +241,7 @@ def _start(app: FastAPI) -> None:
 
 
 def _warm_up() -> None:
-    sisr.warm_up()
-    syncsearch.warm_up()
+    warm_up()
 
 
 @asynccontextmanager

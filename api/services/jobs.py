@@ -33,9 +33,9 @@ from api.models import PlanRow, utcnow
 from api.services.plans import fail_plan, finish_plan, publish_plan, published_plan
 from dispatch.greedy import plan_greedy
 from dispatch.model import Plan, Scenario
+from dispatch.operations.engine import SolveParams
 from dispatch.plan_io import plan_to_dict
 from dispatch.weekly import Progress, plan_week
-from solver.problem import SolveParams
 
 __all__ = [
     "ACTIVE_STATES",
