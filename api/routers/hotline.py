@@ -30,6 +30,7 @@ from api.schemas import (
     WindowPublic,
     WorkOrderPublic,
 )
+from api.services import absence as absences
 from api.services import hotline as service
 from api.services.errors import Conflict, FieldProblem, InputError
 from api.services.plans import published_plan
@@ -191,7 +192,7 @@ def absence(
     that could not be kept, with reasons."""
     if published_plan(session) is None:
         raise Conflict("没有已发布的计划 / no plan is published")
-    result = service.report_absence(session, caregiver_id, body.date)
+    result = absences.report_absence(session, caregiver_id, body.date)
     return AbsencePublic(
         caregiver=caregiver_id,
         date=body.date,
