@@ -3,7 +3,9 @@
 The absent caregiver's open visits go to others of the same station by routing that station's
 day again with :func:`dispatch.daily.route_day`: the others' visits already started or done are
 pinned where they are, the absent caregiver's started or done visits stay on its route (they
-happened).
+happened), and every caregiver's working minutes of the plan's other days count against the
+weekly cap, as they do for a hotline booking
+(:func:`dispatch.operations.versions.minutes_elsewhere`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dispatch.haversine import TravelFn
 from dispatch.model import Plan, Route, Scenario, Stop, Unassigned
 from dispatch.operations.day import DayOrder
 from dispatch.operations.engine import SolveParams
-from dispatch.operations.versions import revise_plan
+from dispatch.operations.versions import minutes_elsewhere, revise_plan
 from dispatch.reasons import Reason
 from dispatch.travel import TravelProvider
 
@@ -164,6 +166,7 @@ def reroute_absence(
         visits=visits,
         pins=pins,
         params=params or SolveParams(),
+        minutes_used=minutes_elsewhere(plan, day),
     )
     happened = {o.request for o in mine if o.fixed and o.caregiver == caregiver}
     routes = [r for r in plan.routes if not (r.day == day and r.caregiver in team)]
