@@ -32,6 +32,7 @@ from api.routers import plans as plans_routes
 from api.routers import scenario as scenario_routes
 from api.routers import tokens as token_routes
 from api.routers import work_orders as work_order_routes
+from api.schemas import PLAN_BODY_TAGS
 from api.services.errors import InputError, ServiceError
 from api.services.jobs import JobOptions, JobRunner, job_parameters, mark_interrupted
 from api.services.plans import new_plan, published_plan
@@ -144,6 +145,8 @@ async def _on_validation_error(request: Request, exc: Exception) -> Any:
     fields = []
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
+        if loc[:1] == ("body",) and len(loc) > 1 and loc[1] in PLAN_BODY_TAGS:
+            loc = loc[:1] + loc[2:]  # the kind of a two-kind body is not a field
         if err.get("type") == "json_invalid":
             loc = loc[:1]  # the rest is a character offset, not a field
         fields.append(ErrorField(path=_field_path(loc), message=str(err.get("msg", "invalid"))))

@@ -41,6 +41,7 @@ def report_absence(
     Raises :class:`NotFound` for an unknown caregiver, :class:`Conflict` when no published
     plan covers the date, the plan changed meanwhile, or the new version would break a rule.
     """
+    live.published(session)  # 409 before anything else when none is published
     scenario = live.stored_scenario(session)
     try:
         scenario.caregiver(caregiver)

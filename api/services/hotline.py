@@ -40,7 +40,8 @@ from api.models import (
 )
 from api.services import live
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
-from api.services.work_orders import get_order, transition
+from api.services.plans import published_plan
+from api.services.work_orders import assignments, get_order, transition
 from dispatch.catalogue import Catalogue, default_catalogue
 from dispatch.coords import to_wgs84
 from dispatch.hotline import (
@@ -71,6 +72,7 @@ __all__ = [
     "day_routes",
     "local_now",
     "open_call",
+    "orders_by_caregiver",
 ]
 
 FIXED_STATES = live.FIXED_STATES
@@ -146,6 +148,24 @@ def day_routes(
     orders = live.day_orders(session, plan.id, visit_date)
     routes, by_caregiver = booking.day_routes(scenario, live.plan_of(session, plan), day, orders)
     return day, routes, by_caregiver
+
+
+def orders_by_caregiver(session: Session, visit_date: date) -> dict[str, list[WorkOrder]]:
+    """Every caregiver's work orders of the published plan on ``visit_date``, in visiting
+    order, by caregiver id (sorted); empty without a published plan."""
+    plan = published_plan(session)
+    if plan is None:
+        return {}
+    caregivers = session.scalars(
+        select(WorkOrder.caregiver_id)
+        .where(WorkOrder.plan_id == plan.id, WorkOrder.visit_date == visit_date)
+        .distinct()
+    )
+    out = {
+        c: assignments(session, c, visit_date, visit_date)
+        for c in sorted(c for c in caregivers if c is not None)
+    }
+    return {c: orders for c, orders in out.items() if orders}
 
 
 def _fingerprint(orders: Sequence[DayOrder]) -> str:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from api.db import Database
 from api.models import PlanRow, utcnow
-from api.services.plans import fail_plan, finish_plan, publish_plan, published_plan
+from api.services.plans import fail_plan, finish_plan, new_plan, publish_plan, published_plan
 from dispatch.greedy import plan_greedy
 from dispatch.model import Plan, Scenario
 from dispatch.operations.engine import SolveParams
@@ -163,6 +163,29 @@ class JobRunner:
             except Exception:  # a missed beat is retried; the database may be restarting
                 log.warning("job heartbeat failed", exc_info=True)
             self._stop.wait(self.heartbeat_seconds)
+
+    def queue(
+        self,
+        session: Session,
+        scenario: Scenario,
+        options: JobOptions,
+        *,
+        name: str = "",
+        modifications: Mapping[str, Any] | None = None,
+        created_by: str = "",
+    ) -> PlanRow:
+        """A new draft plan row for the solve of ``scenario`` (recording ``options`` and the
+        what-if ``modifications`` it was made with), committed and queued; returns the row."""
+        row = new_plan(
+            session,
+            name=name,
+            parameters=job_parameters(options, modifications or {}),
+            created_by=created_by,
+        )
+        row.scenario_name, row.week_start = scenario.name, scenario.week_start
+        session.commit()
+        self.submit(row.id, scenario, options)
+        return row
 
     def submit(
         self, plan_id: int, scenario: Scenario, options: JobOptions, *, publish: bool = False
