@@ -59,6 +59,7 @@ from dispatch.model import Household, RouteBreak, Scenario, ServiceRequest, Stop
 from dispatch.operations import booking
 from dispatch.operations.day import DayOrder
 from dispatch.timeutil import format_hhmm
+from dispatch.travel import provider_for
 
 __all__ = [
     "FIXED_STATES",
@@ -237,6 +238,7 @@ def _call_of(
         gender_preference=data.get("gender_preference"),
         forbidden_caregivers=tuple(data.get("forbidden_caregivers", ())),
         load=_household_load(household, request.service),
+        place=f"household:{household.id}" if household is not None else "",
     )
     return call, window, minutes
 
@@ -277,18 +279,19 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
     staff = catalogue[request.service].staff
     day, routes, by_caregiver = day_routes(session, scenario, plan, request.visit_date)
     orders = {o.key: o for os_ in by_caregiver.values() for o in os_}
+    provider = provider_for(scenario)
     answer: HotlineAnswer | PairAnswer
     partner_moved: list[list[dict[str, Any]]] | None = None
     if staff == 2:
         answer = find_pair_insertions(
-            call, routes, now=request.now, travel=scenario.travel, limit=request.options
+            call, routes, now=request.now, travel=provider, limit=request.options
         )
         firsts = [p.first for p in answer.options]
         seconds = [p.second for p in answer.options]
         partner_moved = [_moves(o.moves, orders) for o in seconds]
     else:
         answer = find_insertions(
-            call, routes, now=request.now, travel=scenario.travel, limit=request.options
+            call, routes, now=request.now, travel=provider, limit=request.options
         )
         firsts, seconds = list(answer.options), []
     moved = [_moves(o.moves, orders) for o in firsts]

@@ -53,6 +53,7 @@ def day_routes(
                 o.end,
                 (o.window,) if o.window is not None else (),
                 o.fixed,
+                f"household:{o.household}",
             )
             for o in mine
         )
