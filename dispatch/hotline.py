@@ -30,7 +30,8 @@ import numpy as np
 
 from dispatch.model import Caregiver, Route, RouteBreak, Stop, rest_applies
 from dispatch.travel import HaversineProvider, Place, TravelProvider
-from solver.schedule import earliest_start
+from solver.problem import BreakSpec
+from solver.schedule import RouteTimes, Shift, time_route
 
 __all__ = [
     "EMERGENCY_MINUTES",
@@ -192,6 +193,56 @@ def _events(route: DayRoute) -> list[_Event]:
     return events
 
 
+#: A visit without a window may start any time after its planned start (minutes).
+_OPEN_END = 48 * 60
+
+
+def _not_earlier(v: RouteVisit) -> tuple[tuple[int, int], ...]:
+    """``v``'s start windows from its planned start on: a booking never moves a visit
+    earlier."""
+    if not v.windows:
+        return ((v.start, _OPEN_END),)
+    return tuple((max(a, v.start), b) for a, b in v.windows if b >= v.start)
+
+
+def _time_tail(
+    call: Call,
+    route: DayRoute,
+    tail: Sequence[_Event],
+    *,
+    depart: int,
+    legs: Sequence[int],
+) -> tuple[RouteTimes, BreakSpec | None]:
+    """Times of the call and the visits after it (``tail``, with the rest when it lies there),
+    leaving the previous place at ``depart``, by :func:`solver.schedule.time_route`.
+
+    The rest keeps its planned place and may slide later inside its window, never earlier;
+    a rest that applies today but had no place is taken after coming back. ``legs`` are the
+    travel minutes: to the call, then along the tail, then back to the station.
+    """
+    c = route.caregiver
+    shift = c.shifts[route.day]
+    visits = [e.visit for e in tail if e.visit is not None]
+    rest: BreakSpec | None = None
+    gap: int | None = None
+    spec = c.rest
+    at = next((i for i, e in enumerate(tail) if e.visit is None), None)
+    if at is not None and spec is not None and route.rest is not None:
+        rest = BreakSpec(route.rest.start, spec.window_end, spec.minutes)
+        gap = 1 + sum(1 for e in tail[:at] if e.visit is not None)
+    elif route.rest is None and spec is not None and rest_applies(c, route.day) is not None:
+        rest = BreakSpec(spec.window_start, spec.window_end, spec.minutes)
+        gap = len(visits) + 2  # after coming back
+    times = time_route(
+        legs,
+        [(call.window,), *(_not_earlier(v) for v in visits)],
+        [call.minutes, *(v.end - v.start for v in visits)],
+        Shift(depart, shift[1], rest),
+        rest_gap=gap,
+    )
+    return times, rest
+
+
 def _try_route(
     call: Call,
     route: DayRoute,
@@ -213,24 +264,12 @@ def _try_route(
         return None
     if c.capacity is not None and route.load + call.load > c.capacity:
         return None
-    n = len(route.visits)
     events = _events(route)
     # The current position: after every fixed visit and everything that should have started.
     first = 0
     for i, e in enumerate(events):
         if (e.visit is not None and e.visit.fixed) or e.start < now:
             first = i + 1
-    rest_spec = c.rest
-    old_back = (route.visits[-1].end + int(leg[n])) if n else shift[0]
-
-    def travel(a: int, b: int) -> int:
-        """Minutes from node a to node b, consecutive nodes only (b = a + 1 or the station)."""
-        if a == b:
-            return 0
-        if b == a + 1 or (b == 0 and a == n):
-            return int(leg[a])
-        raise AssertionError("only consecutive nodes")
-
     best: tuple[tuple[int, ...], InsertionOption] | None = None
     for p in range(first, len(events) + 1):
         # Where the caregiver is and when it is free before position p.
@@ -239,53 +278,19 @@ def _try_route(
             if e.visit is not None:
                 loc = e.node
             t = max(t, e.end)
-        t = max(t, now)
-        arrival = t + int(to_new[loc])
-        start = earliest_start((call.window,), arrival)
-        if start is None:
+        tail = events[p:]
+        nodes = [e.node for e in tail if e.visit is not None]
+        nxt = nodes[0] if nodes else 0
+        # Consecutive nodes of the route: node k's leg leads to node k + 1 (the last one's to
+        # the station).
+        legs = [int(to_new[loc]), int(from_new[nxt]), *(int(leg[k]) for k in nodes)]
+        times, rest_spec = _time_tail(call, route, tail, depart=t, legs=legs)
+        if not times.feasible:
             continue
-        end = start + call.minutes
-        nxt = next((e.node for e in events[p:] if e.visit is not None), 0)
-        added = int(to_new[loc]) + int(from_new[nxt]) - travel(loc, nxt)
-        # Forward propagation over the later events.
-        ok = True
-        moves: list[Move] = []
+        start, back = times.starts[0], times.back
         rest = route.rest
-        cur_t, cur_new = end, True
-        cur_loc = loc
-        back: int | None = None
-        for e in events[p:]:
-            if e.visit is None:
-                assert rest_spec is not None and route.rest is not None
-                rest_start = max(cur_t, route.rest.start)
-                if rest_start + rest_spec.minutes > rest_spec.window_end:
-                    ok = False
-                    break
-                rest = RouteBreak(rest_start, rest_start + rest_spec.minutes)
-                cur_t = rest.end
-                if rest_start == route.rest.start and not cur_new:
-                    back = old_back  # nothing after the rest changes
-                    break
-                continue
-            leg_minutes = int(from_new[e.node]) if cur_new else travel(cur_loc, e.node)
-            ready = cur_t + leg_minutes
-            v = e.visit
-            if ready <= v.start:
-                back = old_back  # this visit and everything after it keep their times
-                break
-            new_start = earliest_start(v.windows, ready) if v.windows else ready
-            if new_start is None:
-                ok = False
-                break
-            moves.append(Move(v.key, v.start, new_start, ready))
-            cur_t, cur_new, cur_loc = new_start + (v.end - v.start), False, e.node
-        if not ok:
-            continue
-        if back is None:
-            to_station = int(from_new[0]) if cur_new else travel(cur_loc, 0)
-            back = cur_t + to_station
-        if back > shift[1]:
-            continue
+        if rest_spec is not None and times.rest_start is not None:
+            rest = RouteBreak(times.rest_start, times.rest_start + rest_spec.duration)
         if c.max_minutes_per_week is not None:
             visits_before = sum(1 for e in events[:p] if e.visit is not None)
             usual = route.leave if route.leave is not None else shift[0]
@@ -297,21 +302,20 @@ def _try_route(
                 leave = usual
             if route.minutes_elsewhere + back - leave > c.max_minutes_per_week:
                 continue
-        # A required rest that had not been placed is taken after the return.
-        if rest is None and rest_spec is not None and rest_applies(c, route.day) is not None:
-            rest_start = max(back, rest_spec.window_start)
-            if rest_start + rest_spec.minutes > rest_spec.window_end:
-                continue
-            rest = RouteBreak(rest_start, rest_start + rest_spec.minutes)
+        later = [e.visit for e in tail if e.visit is not None]
         option = InsertionOption(
             caregiver=c.id,
             position=sum(1 for e in events[:p] if e.visit is not None),
             depart=t,
-            arrival=arrival,
+            arrival=t + legs[0],
             start=start,
-            end=end,
-            added_travel=added,
-            moves=tuple(moves),
+            end=start + call.minutes,
+            added_travel=legs[0] + legs[1] - (int(leg[loc]) if nodes or loc else 0),
+            moves=tuple(
+                Move(v.key, v.start, new, arrival)
+                for v, new, arrival in zip(later, times.starts[1:], times.arrivals[1:], strict=True)
+                if new != v.start
+            ),
             rest=rest,
             back=back,
         )
