@@ -52,14 +52,11 @@ from dispatch.hotline import (
     Move,
     PairAnswer,
     Urgency,
-    find_insertions,
-    find_pair_insertions,
 )
 from dispatch.model import Household, RouteBreak, Scenario, ServiceRequest, Stop
 from dispatch.operations import booking
 from dispatch.operations.day import DayOrder
 from dispatch.timeutil import format_hhmm
-from dispatch.travel import provider_for
 
 __all__ = [
     "FIXED_STATES",
@@ -276,23 +273,25 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
             raise NotFound(f"服务对象不存在 / no household {request.household}")
     catalogue = default_catalogue()
     call, window, minutes = _call_of(request, catalogue, household)
-    staff = catalogue[request.service].staff
-    day, routes, by_caregiver = day_routes(session, scenario, plan, request.visit_date)
+    day = live.day_code(plan, request.visit_date)
+    found = booking.offer(
+        scenario,
+        live.plan_of(session, plan),
+        day,
+        live.day_orders(session, plan.id, request.visit_date),
+        call,
+        staff=catalogue[request.service].staff,
+        now=request.now,
+        limit=request.options,
+    )
+    answer, by_caregiver = found.answer, found.orders
     orders = {o.key: o for os_ in by_caregiver.values() for o in os_}
-    provider = provider_for(scenario)
-    answer: HotlineAnswer | PairAnswer
     partner_moved: list[list[dict[str, Any]]] | None = None
-    if staff == 2:
-        answer = find_pair_insertions(
-            call, routes, now=request.now, travel=provider, limit=request.options
-        )
+    if isinstance(answer, PairAnswer):
         firsts = [p.first for p in answer.options]
         seconds = [p.second for p in answer.options]
         partner_moved = [_moves(o.moves, orders) for o in seconds]
     else:
-        answer = find_insertions(
-            call, routes, now=request.now, travel=provider, limit=request.options
-        )
         firsts, seconds = list(answer.options), []
     moved = [_moves(o.moves, orders) for o in firsts]
     now = utcnow()

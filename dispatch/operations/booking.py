@@ -11,15 +11,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from dispatch.haversine import TravelFn
-from dispatch.hotline import DayRoute, InsertionOption, RouteVisit, apply_option
+from dispatch.hotline import (
+    Call,
+    DayRoute,
+    HotlineAnswer,
+    InsertionOption,
+    PairAnswer,
+    RouteVisit,
+    apply_option,
+    find_insertions,
+    find_pair_insertions,
+)
 from dispatch.model import Household, Plan, Route, Scenario, ServiceRequest, Stop
 from dispatch.operations.day import DayOrder
 from dispatch.operations.versions import minutes_elsewhere, revise_plan
+from dispatch.travel import TravelProvider, provider_for
 
-__all__ = ["book_visit", "day_routes", "one_off_request", "with_request"]
+__all__ = ["Offer", "book_visit", "day_routes", "offer", "one_off_request", "with_request"]
 
 
 def day_routes(
@@ -73,6 +84,40 @@ def day_routes(
             )
         )
     return routes, dict(by_caregiver)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The answer to a call and the day's orders by caregiver in visiting order (the options'
+    moves name them by ``str(order.key)``)."""
+
+    answer: HotlineAnswer | PairAnswer
+    orders: dict[str, list[DayOrder]]
+
+
+def offer(
+    scenario: Scenario,
+    plan: Plan,
+    day: str,
+    orders: Sequence[DayOrder],
+    call: Call,
+    *,
+    staff: int,
+    now: int,
+    limit: int = 3,
+    travel: TravelProvider | None = None,
+) -> Offer:
+    """The best ``limit`` caregivers for ``call`` on ``day`` (for ``staff`` 2, pairs who start
+    it together), on the routes of :func:`day_routes`, ``now`` minutes from midnight.
+
+    ``travel`` defaults to the scenario's provider (:func:`dispatch.travel.provider_for`).
+    Raises ``ValueError`` as :func:`dispatch.hotline.find_insertions` does.
+    """
+    routes, by_caregiver = day_routes(scenario, plan, day, orders)
+    provider = travel if travel is not None else provider_for(scenario)
+    find = find_pair_insertions if staff == 2 else find_insertions
+    answer = find(call, routes, now=now, travel=provider, limit=limit)
+    return Offer(answer, by_caregiver)
 
 
 def one_off_request(
