@@ -22,16 +22,14 @@ from api.schemas import (
     PlanSummary,
 )
 from api.services import plans
-from api.services.errors import Conflict, FieldProblem, InputError
+from api.services.errors import Conflict
 from api.services.jobs import JobOptions, JobRunner
-from api.services.scenario import current_scenario
-from dispatch.model import Scenario, Station
+from dispatch.model import Station
 from dispatch.scenario_io import parse_scenario
 from dispatch.whatif import (
     AddCaregivers,
     Modifications,
     MoveStation,
-    apply_modifications,
 )
 
 __all__ = ["router"]
@@ -64,23 +62,6 @@ def _modifications(body: PlanJobCreate) -> Modifications:
     )
 
 
-def _job_scenario(session: SessionDep, body: PlanJobCreate) -> Scenario:
-    if body.scenario is not None:
-        scenario = parse_scenario(body.scenario).scenario
-    else:
-        stored = current_scenario(session)
-        if stored is None:
-            raise Conflict("尚未导入场景 / no scenario stored: send one or import it first")
-        scenario = stored
-    try:
-        return apply_modifications(scenario, _modifications(body))
-    except ValueError as exc:
-        raise InputError(
-            f"修改无效 / invalid modification: {exc}",
-            [FieldProblem("body.modifications", str(exc))],
-        ) from None
-
-
 @router.post(
     "",
     response_model=PlanPublic,
@@ -109,10 +90,11 @@ def store_or_solve(
     runner: JobRunner = request.app.state.jobs
     row = runner.queue(
         session,
-        _job_scenario(session, body),
+        parse_scenario(body.scenario).scenario if body.scenario is not None else None,
+        _modifications(body),
         JobOptions(solver=body.solver, time_limit=body.time_limit, seed=body.seed),
         name=body.name or name,
-        modifications=body.modifications.model_dump(exclude_defaults=True),
+        asked=body.modifications.model_dump(exclude_defaults=True),
         created_by=who.name,
     )
     content = jsonable_encoder(PlanSummary(**_summary(row)))
