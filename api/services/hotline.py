@@ -53,7 +53,7 @@ from dispatch.hotline import (
     PairAnswer,
     Urgency,
 )
-from dispatch.model import Household, RouteBreak, Scenario, ServiceRequest, Stop
+from dispatch.model import Household, RouteBreak, Scenario, ServiceRequest
 from dispatch.operations import booking
 from dispatch.operations.day import DayOrder
 from dispatch.timeutil import format_hhmm
@@ -563,20 +563,20 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
             )
     request_id = f"hotline-{order.id}"
     household, request = _store_one_off(session, order, request_id, day, staff=len(booked))
-    updated = booking.with_request(scenario, household, request)
     with live.rejected_as_conflict(session):
-        new_plan = booking.book_visit(
-            updated,
+        done = booking.book_visit(
+            scenario,
             live.plan_of(session, plan),
             day,
             [_option(chosen) for chosen in booked],
-            Stop(request_id, order.household_id, 0, 0, 0),
+            household=household,
+            request=request,
         )
     names = " + ".join(c["caregiver"] for c in booked)
-    row = live.new_version(session, plan, new_plan, f"hotline work order {order.id} → {names}")
+    row = live.new_version(session, plan, done.plan, f"hotline work order {order.id} → {names}")
     partner = _dispatch_orders(session, order, booked, by_caregiver, row.id, request_id)
     live.commit_version(session)
-    live.remember_scenario(session, updated)
+    live.remember_scenario(session, done.scenario)
     moved = [m for chosen in booked for m in chosen["moves"]]
     return ConfirmResult(order, row, moved, partner)
 

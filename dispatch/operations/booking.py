@@ -3,8 +3,8 @@
 :func:`day_routes` gives :func:`dispatch.hotline.find_insertions` today's routes from the plan
 and the day's work orders; :func:`book_visit` writes a chosen option (one caregiver, or the two
 of a two-person visit) into a new plan version. The visit is a one-off request of the household
-(:func:`one_off_request`, :func:`with_request`), so the new version keeps every rule of
-:mod:`dispatch.checker`.
+(:func:`one_off_request`) that the scenario gains with it, so the new version keeps every rule
+of :mod:`dispatch.checker`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,15 @@ from dispatch.operations.day import DayOrder
 from dispatch.operations.versions import minutes_elsewhere, revise_plan
 from dispatch.travel import TravelProvider, provider_for
 
-__all__ = ["Offer", "book_visit", "day_routes", "offer", "one_off_request", "with_request"]
+__all__ = [
+    "Booking",
+    "Offer",
+    "book_visit",
+    "day_routes",
+    "offer",
+    "one_off_request",
+    "with_request",
+]
 
 
 def day_routes(
@@ -160,24 +168,34 @@ def with_request(scenario: Scenario, household: Household, request: ServiceReque
     )
 
 
+@dataclass(frozen=True)
+class Booking:
+    """A booked hotline visit: the scenario with its one-off request and the new plan."""
+
+    scenario: Scenario
+    plan: Plan
+
+
 def book_visit(
     scenario: Scenario,
     plan: Plan,
     day: str,
     options: Sequence[InsertionOption],
-    visit: Stop,
     *,
+    household: Household,
+    request: ServiceRequest,
     travel: TravelFn | None = None,
-) -> Plan:
-    """A new version of ``plan`` with ``visit`` booked on ``day`` as ``options`` say (one, or
-    two for a two-person visit, each at its own arrival): later stops moved, leave, back and
-    rest as the option has them.
+) -> Booking:
+    """Book ``request`` (:func:`one_off_request`) of ``household`` on ``day`` as ``options``
+    say (one, or two for a two-person visit, each at its own arrival): ``scenario`` gains the
+    request (and the household when it is new, :func:`with_request`), and the new version of
+    ``plan`` the visit, later stops moved, leave, back and rest as the option has them.
 
-    The options' moves name the stops they move by request id. ``scenario`` must already hold
-    the visit's request (:func:`with_request`). Raises
+    The options' moves name the stops they move by request id. Raises
     :class:`dispatch.operations.versions.PlanRejected` when the new version would break a rule
     the old one kept.
     """
+    updated = with_request(scenario, household, request)
     routes = list(plan.routes)
     for option in options:
         at = next(
@@ -192,7 +210,7 @@ def book_visit(
         # The plan's stops, not the search's visits, decide the place (they agree unless a
         # stop has no work order).
         position = sum(1 for s in route.stops if s.start < option.start)
-        stop = replace(visit, arrival=option.arrival, start=option.start, end=option.end)
+        stop = Stop(request.id, household.id, option.arrival, option.start, option.end)
         booked = apply_option(
             route,
             replace(option, position=position),
@@ -203,4 +221,4 @@ def book_visit(
             routes.append(booked)
         else:
             routes[at] = booked
-    return revise_plan(scenario, plan, routes, plan.unassigned, travel=travel)
+    return Booking(updated, revise_plan(updated, plan, routes, plan.unassigned, travel=travel))

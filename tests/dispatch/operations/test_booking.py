@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dispatch.checker import check_plan
 from dispatch.hotline import Call, HotlineAnswer
-from dispatch.model import Household, Stop
+from dispatch.model import Household
 from dispatch.operations.booking import (
     book_visit,
     day_routes,
@@ -34,9 +34,11 @@ def test_a_booked_call_is_a_new_version_that_keeps_every_rule() -> None:
     request = one_off_request(
         "hotline-7", "welfare_visit", minutes=30, window=(600, 660), day="mon"
     )
-    updated = with_request(tiny, Household("H1", 38.475, 106.27), request)
+    done = book_visit(
+        tiny, plan(), "mon", [best], household=Household("H1", 38.475, 106.27), request=request
+    )
+    updated, booked = done.scenario, done.plan
     assert [r.id for r in updated.household("H1").requests] == ["R1", "hotline-7"]
-    booked = book_visit(updated, plan(), "mon", [best], Stop("hotline-7", "H1", 0, 0, 0))
     [a] = [r for r in booked.routes if r.caregiver == "A"]
     assert [(s.request, s.start, s.end) for s in a.stops] == [
         ("R1", 540, 600),
@@ -45,3 +47,12 @@ def test_a_booked_call_is_a_new_version_that_keeps_every_rule() -> None:
     assert a.back == best.back == 633
     assert booked.kpis["planned_visits"] == 2.0
     assert check_plan(updated, booked).ok
+
+
+def test_a_new_caller_becomes_a_household_of_the_scenario() -> None:
+    request = one_off_request(
+        "hotline-8", "welfare_visit", minutes=30, window=(600, 660), day="mon"
+    )
+    updated = with_request(scenario(), Household("caller-8", 38.48, 106.27), request)
+    assert [r.id for r in updated.household("caller-8").requests] == ["hotline-8"]
+    assert len(updated.households) == 2
