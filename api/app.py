@@ -32,6 +32,7 @@ from api.routers import plans as plans_routes
 from api.routers import scenario as scenario_routes
 from api.routers import tokens as token_routes
 from api.routers import work_orders as work_order_routes
+from api.schemas import PLAN_BODY_TAGS
 from api.services.errors import InputError, ServiceError
 from api.services.jobs import JobOptions, JobRunner, job_parameters, mark_interrupted
 from api.services.plans import new_plan, published_plan
@@ -39,8 +40,8 @@ from api.services.privacy import RedactingFilter
 from api.services.scenario import current_scenario, load_demo
 from api.services.tokens import ensure_admin_token
 from api.settings import Settings
+from dispatch.operations.engine import warm_up
 from dispatch.scenario_io import DocumentError
-from solver import sisr, syncsearch
 
 __all__ = [
     "API_PREFIX",
@@ -144,6 +145,8 @@ async def _on_validation_error(request: Request, exc: Exception) -> Any:
     fields = []
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
+        if loc[:1] == ("body",) and len(loc) > 1 and loc[1] in PLAN_BODY_TAGS:
+            loc = loc[:1] + loc[2:]  # the kind of a two-kind body is not a field
         if err.get("type") == "json_invalid":
             loc = loc[:1]  # the rest is a character offset, not a field
         fields.append(ErrorField(path=_field_path(loc), message=str(err.get("msg", "invalid"))))
@@ -241,8 +244,7 @@ def _start(app: FastAPI) -> None:
 
 
 def _warm_up() -> None:
-    sisr.warm_up()
-    syncsearch.warm_up()
+    warm_up()
 
 
 @asynccontextmanager

@@ -6,11 +6,12 @@ Times of day are ``"HH:MM"`` strings, dates ISO ``YYYY-MM-DD``, instants ISO 860
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 __all__ = [
+    "PLAN_BODY_TAGS",
     "AbsenceCreate",
     "AbsencePublic",
     "AddCaregiversIn",
@@ -31,6 +32,8 @@ __all__ = [
     "MovedVisitPublic",
     "NotKeptPublic",
     "PlanComparison",
+    "PlanCreate",
+    "PlanDocumentCreate",
     "PlanJobCreate",
     "PlanPublic",
     "PlanSummary",
@@ -246,6 +249,31 @@ class PlanJobCreate(_In):
     time_limit: float = Field(default=10.0, gt=0, le=3600)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     solver: Literal["ours", "greedy"] = "ours"
+
+
+class PlanDocumentCreate(BaseModel):
+    """A finished plan document (format 1, ``docs/SCENARIO.md``) to store as a new version: a
+    body with ``routes``. :func:`dispatch.plan_io.parse_plan` validates its content, the one
+    reader of the format (its problems answer 422 ``invalid_document``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    routes: Any
+
+
+def _plan_body_kind(value: Any) -> str:
+    """A body with ``routes`` is a plan document, anything else a planner job."""
+    return "document" if isinstance(value, dict) and "routes" in value else "job"
+
+
+#: The kinds of a ``POST /plans`` body; a validation error's field path leaves them out.
+PLAN_BODY_TAGS: tuple[str, ...] = ("document", "job")
+
+#: The body of ``POST /plans``: a plan document to store or a planner job.
+PlanCreate = Annotated[
+    Annotated[PlanDocumentCreate, Tag("document")] | Annotated[PlanJobCreate, Tag("job")],
+    Discriminator(_plan_body_kind),
+]
 
 
 class KpiDifference(BaseModel):

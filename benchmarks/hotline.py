@@ -78,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dispatch.hotline import Call, find_insertions
     from dispatch.plan_io import plan_to_dict
     from dispatch.scenario_io import scenario_to_dict
+    from dispatch.travel import provider_for
 
     t0 = time.perf_counter()
     scenario = generate_district(households=args.households, stations=args.stations, seed=args.seed)
@@ -141,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _, routes, _ = day_routes(session, scenario, current, monday)
             direct_ms: list[float] = []
             households = {h.id: h for h in scenario.households}
+            provider = provider_for(scenario)
             for body in asks:
                 h = households[str(body["household"])]
                 service = catalogue[str(body["service"])]
@@ -158,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     forbidden_caregivers=h.forbidden_caregivers,
                 )
                 start = time.perf_counter()
-                find_insertions(call, routes, now=lo, travel=scenario.travel)
+                find_insertions(call, routes, now=lo, travel=provider)
                 direct_ms.append((time.perf_counter() - start) * 1000.0)
 
     print(

@@ -2,8 +2,8 @@
 
 :func:`find_insertions` looks at every caregiver working today and tries the new visit at each
 position of their route after the caregiver's current position (visits started or done and
-visits that should already have started stay where they are). Each position is checked by
-forward propagation: the new visit's window, the later visits' windows (a visit never moves
+visits that should already have started stay where they are). Each position is timed by
+:func:`solver.schedule.time_route` and checked: the new visit's window, the later visits' windows (a visit never moves
 earlier, only later), the rest (it may slide later inside its window), the shift end, the
 daily visit cap, the weekly working minutes (the day's span from leaving the station to coming
 back, plus the minutes worked on the other days, at most ``max_minutes_per_week``) and the
@@ -15,8 +15,9 @@ Ranking: ``normal`` and ``urgent`` calls by added travel minutes, then by the to
 the later visits, then by start; ``emergency`` calls (助急) by arrival time, and the answer says
 when nobody can be there within :data:`EMERGENCY_MINUTES`.
 
-Travel is the contract's haversine model (``ceil(60 · circuity · km / speed)``), computed for
-all routes at once with numpy. Times are integer minutes from midnight.
+Travel times come from the scenario's travel provider (:func:`dispatch.travel.provider_for`,
+passed in; the contract's haversine model by default), one matrix per travel mode over every
+candidate route's places and the caller's. Times are integer minutes from midnight.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from typing import Literal
 
 import numpy as np
 
-from dispatch.model import Caregiver, Route, RouteBreak, Stop, TravelSettings
-from dispatch.travel import haversine_km
-from solver.schedule import earliest_start
+from dispatch.model import Caregiver, Route, RouteBreak, Stop, rest_applies
+from dispatch.travel import HaversineProvider, Place, TravelProvider
+from solver.problem import BreakSpec
+from solver.schedule import RouteTimes, Shift, time_route
 
 __all__ = [
     "EMERGENCY_MINUTES",
@@ -58,7 +60,9 @@ EMERGENCY_MINUTES = 15
 @dataclass(frozen=True)
 class RouteVisit:
     """One visit of a caregiver's route today: planned ``start``/``end`` (minutes), the start
-    ``windows`` it must keep (empty: any time) and whether it is ``fixed`` (started or done)."""
+    ``windows`` it must keep (empty: any time) and whether it is ``fixed`` (started or done).
+    ``place`` is its key for the travel provider (``"household:<id>"``; a matrix provider needs
+    it, the haversine model does not)."""
 
     key: str
     lat: float
@@ -67,6 +71,7 @@ class RouteVisit:
     end: int
     windows: tuple[tuple[int, int], ...] = ()
     fixed: bool = False
+    place: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,9 @@ class DayRoute:
 
 @dataclass(frozen=True)
 class Call:
-    """The hotline request: where, how long (minutes), the start window, who may do it."""
+    """The hotline request: where, how long (minutes), the start window, who may do it;
+    ``place`` is the caller's key for the travel provider (``"household:<id>"``, see
+    :class:`RouteVisit`)."""
 
     lat: float
     lon: float
@@ -103,6 +110,7 @@ class Call:
     gender_preference: str | None = None
     forbidden_caregivers: tuple[str, ...] = ()
     load: int = 0
+    place: str = ""
 
 
 @dataclass(frozen=True)
@@ -167,11 +175,6 @@ def _qualified(c: Caregiver, call: Call) -> bool:
     )
 
 
-def _minutes(km: np.ndarray, travel: TravelSettings, mode: str) -> np.ndarray:
-    speed = float(travel.speed_kmh.get(mode, 15.0))
-    return np.ceil(60.0 * travel.circuity * km / speed).astype(np.int64)
-
-
 @dataclass
 class _Event:
     """A visit (``node`` >= 1, its index among the route's nodes) or the rest (``node`` -1)."""
@@ -190,17 +193,69 @@ def _events(route: DayRoute) -> list[_Event]:
     return events
 
 
+#: A visit without a window may start any time after its planned start (minutes).
+_OPEN_END = 48 * 60
+
+
+def _not_earlier(v: RouteVisit) -> tuple[tuple[int, int], ...]:
+    """``v``'s start windows from its planned start on: a booking never moves a visit
+    earlier."""
+    if not v.windows:
+        return ((v.start, _OPEN_END),)
+    return tuple((max(a, v.start), b) for a, b in v.windows if b >= v.start)
+
+
+def _time_tail(
+    call: Call,
+    route: DayRoute,
+    tail: Sequence[_Event],
+    *,
+    depart: int,
+    legs: Sequence[int],
+) -> tuple[RouteTimes, BreakSpec | None]:
+    """Times of the call and the visits after it (``tail``, with the rest when it lies there),
+    leaving the previous place at ``depart``, by :func:`solver.schedule.time_route`.
+
+    The rest keeps its planned place and may slide later inside its window, never earlier;
+    a rest that applies today but had no place is taken after coming back. ``legs`` are the
+    travel minutes: to the call, then along the tail, then back to the station.
+    """
+    c = route.caregiver
+    shift = c.shifts[route.day]
+    visits = [e.visit for e in tail if e.visit is not None]
+    rest: BreakSpec | None = None
+    gap: int | None = None
+    spec = c.rest
+    at = next((i for i, e in enumerate(tail) if e.visit is None), None)
+    if at is not None and spec is not None and route.rest is not None:
+        rest = BreakSpec(route.rest.start, spec.window_end, spec.minutes)
+        gap = 1 + sum(1 for e in tail[:at] if e.visit is not None)
+    elif route.rest is None and spec is not None and rest_applies(c, route.day) is not None:
+        rest = BreakSpec(spec.window_start, spec.window_end, spec.minutes)
+        gap = len(visits) + 2  # after coming back
+    times = time_route(
+        legs,
+        [(call.window,), *(_not_earlier(v) for v in visits)],
+        [call.minutes, *(v.end - v.start for v in visits)],
+        Shift(depart, shift[1], rest),
+        rest_gap=gap,
+    )
+    return times, rest
+
+
 def _try_route(
     call: Call,
     route: DayRoute,
     *,
     now: int,
     to_new: np.ndarray,
+    from_new: np.ndarray,
     leg: np.ndarray,
 ) -> InsertionOption | None:
-    """Cheapest feasible position in ``route``; ``to_new[k]`` minutes between node ``k`` (0 =
-    station, 1.. visits) and the call, ``leg[k]`` minutes from node ``k`` to node ``k + 1``
-    (the last visit's leg leads back to the station)."""
+    """Cheapest feasible position in ``route``; ``to_new[k]`` minutes from node ``k`` (0 =
+    station, 1.. visits) to the call, ``from_new[k]`` from the call to node ``k``, ``leg[k]``
+    minutes from node ``k`` to node ``k + 1`` (the last visit's leg leads back to the
+    station)."""
     c = route.caregiver
     shift = c.shifts.get(route.day)
     if shift is None:
@@ -209,24 +264,12 @@ def _try_route(
         return None
     if c.capacity is not None and route.load + call.load > c.capacity:
         return None
-    n = len(route.visits)
     events = _events(route)
     # The current position: after every fixed visit and everything that should have started.
     first = 0
     for i, e in enumerate(events):
         if (e.visit is not None and e.visit.fixed) or e.start < now:
             first = i + 1
-    rest_spec = c.rest
-    old_back = (route.visits[-1].end + int(leg[n])) if n else shift[0]
-
-    def travel(a: int, b: int) -> int:
-        """Minutes from node a to node b, consecutive nodes only (b = a + 1 or the station)."""
-        if a == b:
-            return 0
-        if b == a + 1 or (b == 0 and a == n):
-            return int(leg[a])
-        raise AssertionError("only consecutive nodes")
-
     best: tuple[tuple[int, ...], InsertionOption] | None = None
     for p in range(first, len(events) + 1):
         # Where the caregiver is and when it is free before position p.
@@ -235,53 +278,19 @@ def _try_route(
             if e.visit is not None:
                 loc = e.node
             t = max(t, e.end)
-        t = max(t, now)
-        arrival = t + int(to_new[loc])
-        start = earliest_start((call.window,), arrival)
-        if start is None:
+        tail = events[p:]
+        nodes = [e.node for e in tail if e.visit is not None]
+        nxt = nodes[0] if nodes else 0
+        # Consecutive nodes of the route: node k's leg leads to node k + 1 (the last one's to
+        # the station).
+        legs = [int(to_new[loc]), int(from_new[nxt]), *(int(leg[k]) for k in nodes)]
+        times, rest_spec = _time_tail(call, route, tail, depart=t, legs=legs)
+        if not times.feasible:
             continue
-        end = start + call.minutes
-        nxt = next((e.node for e in events[p:] if e.visit is not None), 0)
-        added = int(to_new[loc]) + int(to_new[nxt]) - travel(loc, nxt)
-        # Forward propagation over the later events.
-        ok = True
-        moves: list[Move] = []
+        start, back = times.starts[0], times.back
         rest = route.rest
-        cur_t, cur_new = end, True
-        cur_loc = loc
-        back: int | None = None
-        for e in events[p:]:
-            if e.visit is None:
-                assert rest_spec is not None and route.rest is not None
-                rest_start = max(cur_t, route.rest.start)
-                if rest_start + rest_spec.minutes > rest_spec.window_end:
-                    ok = False
-                    break
-                rest = RouteBreak(rest_start, rest_start + rest_spec.minutes)
-                cur_t = rest.end
-                if rest_start == route.rest.start and not cur_new:
-                    back = old_back  # nothing after the rest changes
-                    break
-                continue
-            leg_minutes = int(to_new[e.node]) if cur_new else travel(cur_loc, e.node)
-            ready = cur_t + leg_minutes
-            v = e.visit
-            if ready <= v.start:
-                back = old_back  # this visit and everything after it keep their times
-                break
-            new_start = earliest_start(v.windows, ready) if v.windows else ready
-            if new_start is None:
-                ok = False
-                break
-            moves.append(Move(v.key, v.start, new_start, ready))
-            cur_t, cur_new, cur_loc = new_start + (v.end - v.start), False, e.node
-        if not ok:
-            continue
-        if back is None:
-            to_station = int(to_new[0]) if cur_new else travel(cur_loc, 0)
-            back = cur_t + to_station
-        if back > shift[1]:
-            continue
+        if rest_spec is not None and times.rest_start is not None:
+            rest = RouteBreak(times.rest_start, times.rest_start + rest_spec.duration)
         if c.max_minutes_per_week is not None:
             visits_before = sum(1 for e in events[:p] if e.visit is not None)
             usual = route.leave if route.leave is not None else shift[0]
@@ -293,21 +302,20 @@ def _try_route(
                 leave = usual
             if route.minutes_elsewhere + back - leave > c.max_minutes_per_week:
                 continue
-        # A required rest that had not been placed is taken after the return.
-        if rest is None and rest_spec is not None and _rest_required(c, route.day):
-            rest_start = max(back, rest_spec.window_start)
-            if rest_start + rest_spec.minutes > rest_spec.window_end:
-                continue
-            rest = RouteBreak(rest_start, rest_start + rest_spec.minutes)
+        later = [e.visit for e in tail if e.visit is not None]
         option = InsertionOption(
             caregiver=c.id,
             position=sum(1 for e in events[:p] if e.visit is not None),
             depart=t,
-            arrival=arrival,
+            arrival=t + legs[0],
             start=start,
-            end=end,
-            added_travel=added,
-            moves=tuple(moves),
+            end=start + call.minutes,
+            added_travel=legs[0] + legs[1] - (int(leg[loc]) if nodes or loc else 0),
+            moves=tuple(
+                Move(v.key, v.start, new, arrival)
+                for v, new, arrival in zip(later, times.starts[1:], times.arrivals[1:], strict=True)
+                if new != v.start
+            ),
             rest=rest,
             back=back,
         )
@@ -317,16 +325,6 @@ def _try_route(
     return None if best is None else best[1]
 
 
-def _rest_required(c: Caregiver, day: str) -> bool:
-    shift = c.shifts.get(day)
-    return (
-        c.rest is not None
-        and shift is not None
-        and shift[0] <= c.rest.window_start
-        and c.rest.window_end <= shift[1]
-    )
-
-
 def _rank(call: Call, o: InsertionOption) -> tuple[int, ...]:
     if call.urgency == "emergency":
         return (o.arrival, o.added_travel, o.total_delay)
@@ -334,53 +332,60 @@ def _rank(call: Call, o: InsertionOption) -> tuple[int, ...]:
 
 
 def _candidates(
-    call: Call, routes: Sequence[DayRoute], travel: TravelSettings | None, limit: int
-) -> tuple[TravelSettings, list[DayRoute]]:
-    """The travel settings and the routes of the caregivers qualified for ``call``; raises
-    ``ValueError`` for a non-positive ``limit`` or an inverted window."""
+    call: Call, routes: Sequence[DayRoute], travel: TravelProvider | None, limit: int
+) -> tuple[TravelProvider, list[DayRoute]]:
+    """The travel provider (default: the contract's haversine model) and the routes of the
+    caregivers qualified for ``call``; raises ``ValueError`` for a non-positive ``limit`` or an
+    inverted window."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     if call.window[0] > call.window[1]:
         raise ValueError(f"window {call.window} ends before it starts")
-    settings = travel if travel is not None else TravelSettings()
-    return settings, [r for r in routes if _qualified(r.caregiver, call)]
+    provider = travel if travel is not None else HaversineProvider()
+    return provider, [r for r in routes if _qualified(r.caregiver, call)]
 
 
-_Legs = list[tuple[DayRoute, np.ndarray, np.ndarray]]
+_Legs = list[tuple[DayRoute, np.ndarray, np.ndarray, np.ndarray]]
 
 
-def _legs(call: Call, candidates: Sequence[DayRoute], settings: TravelSettings) -> _Legs:
-    """Each of ``candidates`` with its travel minutes: ``to_new[k]`` between node ``k`` (0 =
-    station, 1.. visits) and the caller, ``leg[k]`` from node ``k`` to the next (all routes at
-    once with numpy)."""
-    if not candidates:
-        return []
-    # Nodes of every route, concatenated: station, visits, station again.
-    lat: list[float] = []
-    lon: list[float] = []
-    offsets: list[int] = []
-    for r in candidates:
-        offsets.append(len(lat))
-        lat += [r.station_lat, *(v.lat for v in r.visits), r.station_lat]
-        lon += [r.station_lon, *(v.lon for v in r.visits), r.station_lon]
-    lat_a, lon_a = np.asarray(lat), np.asarray(lon)
-    km_new = haversine_km(call.lat, call.lon, lat_a, lon_a)
-    km_leg = np.append(haversine_km(lat_a[:-1], lon_a[:-1], lat_a[1:], lon_a[1:]), 0.0)
-    by_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    out: _Legs = []
-    for r, off in zip(candidates, offsets, strict=True):
-        mode = r.caregiver.mode
-        if mode not in by_mode:
-            by_mode[mode] = (_minutes(km_new, settings, mode), _minutes(km_leg, settings, mode))
-        to_new, leg = by_mode[mode]
-        size = len(r.visits) + 2
-        out.append((r, to_new[off : off + size], leg[off : off + size]))
-    return out
+def _nodes(r: DayRoute) -> list[Place]:
+    """A route's places: the station, its visits, the station again."""
+    station = Place(f"station:{r.caregiver.station}", r.station_lat, r.station_lon)
+    visits = [Place(v.place or f"visit:{v.key}", v.lat, v.lon) for v in r.visits]
+    return [station, *visits, station]
+
+
+def _legs(call: Call, candidates: Sequence[DayRoute], provider: TravelProvider) -> _Legs:
+    """Each of ``candidates`` with its travel minutes: ``to_new[k]`` from node ``k`` (0 =
+    station, 1.. visits) to the caller, ``from_new[k]`` back, ``leg[k]`` from node ``k`` to the
+    next; one matrix of ``provider`` per travel mode over the caller and those routes' nodes."""
+    by_mode: dict[str, list[int]] = {}
+    for i, r in enumerate(candidates):
+        by_mode.setdefault(r.caregiver.mode, []).append(i)
+    found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for mode, members in by_mode.items():
+        places = [Place(call.place or "caller", call.lat, call.lon)]
+        offsets = []
+        for i in members:
+            offsets.append(len(places))
+            places += _nodes(candidates[i])
+        m = provider.matrix(places, mode)
+        size = len(places)
+        to_new, from_new = m[:, 0], m[0, :]
+        leg = np.append(m[np.arange(1, size - 1), np.arange(2, size)], 0)
+        for i, off in zip(members, offsets, strict=True):
+            n = len(candidates[i].visits) + 2
+            # leg is indexed from node 1 of the matrix (the first route's station).
+            found[i] = (to_new[off : off + n], from_new[off : off + n], leg[off - 1 : off - 1 + n])
+    return [(r, *found[i]) for i, r in enumerate(candidates)]
 
 
 def _options(call: Call, legs: _Legs, *, now: int) -> list[InsertionOption]:
     """The cheapest option of each route of ``legs`` where the call fits."""
-    found = (_try_route(call, r, now=now, to_new=to_new, leg=leg) for r, to_new, leg in legs)
+    found = (
+        _try_route(call, r, now=now, to_new=to_new, from_new=from_new, leg=leg)
+        for r, to_new, from_new, leg in legs
+    )
     return [o for o in found if o is not None]
 
 
@@ -389,7 +394,7 @@ def find_insertions(
     routes: Sequence[DayRoute],
     *,
     now: int,
-    travel: TravelSettings | None = None,
+    travel: TravelProvider | None = None,
     limit: int = 3,
     emergency_minutes: int = EMERGENCY_MINUTES,
 ) -> HotlineAnswer:
@@ -400,8 +405,8 @@ def find_insertions(
     the skill, of the wrong gender or on the caller's forbidden list are skipped. Raises
     ``ValueError`` for a non-positive ``limit`` or an inverted window.
     """
-    settings, candidates = _candidates(call, routes, travel, limit)
-    options = _options(call, _legs(call, candidates, settings), now=now)
+    provider, candidates = _candidates(call, routes, travel, limit)
+    options = _options(call, _legs(call, candidates, provider), now=now)
     options.sort(key=lambda o: (*_rank(call, o), o.caregiver))
     chosen = tuple(options[:limit])
     if call.urgency != "emergency":
@@ -476,7 +481,7 @@ def find_pair_insertions(
     routes: Sequence[DayRoute],
     *,
     now: int,
-    travel: TravelSettings | None = None,
+    travel: TravelProvider | None = None,
     limit: int = 3,
     emergency_minutes: int = EMERGENCY_MINUTES,
     pairs_per_start: int = 3,
@@ -489,8 +494,8 @@ def find_pair_insertions(
     them. Ranking as :func:`find_insertions`, the pair's added travel and delays summed; an
     emergency by the common start. Raises ``ValueError`` as :func:`find_insertions` does.
     """
-    settings, candidates = _candidates(call, routes, travel, limit)
-    legs = _legs(call, candidates, settings)  # the same for every start tried
+    provider, candidates = _candidates(call, routes, travel, limit)
+    legs = _legs(call, candidates, provider)  # the same for every start tried
     alone = _options(call, legs, now=now)
     best: dict[frozenset[str], PairOption] = {}
     for t in sorted({o.start for o in alone}):

@@ -3,17 +3,14 @@ caregivers' absences."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
 
 from api.auth import Principal, require_roles
 from api.deps import SessionDep, SettingsDep
-from api.models import WorkOrder
 from api.routers.work_orders import _answer
 from api.schemas import (
     AbsenceCreate,
@@ -30,10 +27,9 @@ from api.schemas import (
     WindowPublic,
     WorkOrderPublic,
 )
+from api.services import absence as absences
 from api.services import hotline as service
-from api.services.errors import Conflict, FieldProblem, InputError
-from api.services.plans import published_plan
-from api.services.work_orders import assignments
+from api.services.errors import FieldProblem, InputError
 from dispatch.hotline import InsertionOption, PairOption
 from dispatch.timeutil import format_hhmm, parse_hhmm
 
@@ -64,19 +60,10 @@ def day_routes(
     """Every caregiver's visits of the published plan on ``date`` (default today), in
     visiting order, keyed by caregiver id."""
     visit_date = day or service.local_now(settings.zone)[0]
-    plan = published_plan(session)
-    if plan is None:
-        return {}
-    orders = session.scalars(
-        select(WorkOrder.caregiver_id)
-        .where(WorkOrder.plan_id == plan.id, WorkOrder.visit_date == visit_date)
-        .distinct()
-    )
-    out: dict[str, list[WorkOrderPublic]] = defaultdict(list)
-    for caregiver in sorted(c for c in orders if c is not None):
-        for order in assignments(session, caregiver, visit_date, visit_date):
-            out[caregiver].append(_answer(session, order, who, settings))
-    return dict(out)
+    return {
+        caregiver: [_answer(session, order, who, settings) for order in orders]
+        for caregiver, orders in service.orders_by_caregiver(session, visit_date).items()
+    }
 
 
 @router.post("/work-orders", response_model=HotlinePublic, status_code=201)
@@ -189,9 +176,7 @@ def absence(
     """A caregiver is absent on ``date`` (请假): the station's day is re-routed without them,
     keeping what others have started or done; lists the visits given to others and those
     that could not be kept, with reasons."""
-    if published_plan(session) is None:
-        raise Conflict("没有已发布的计划 / no plan is published")
-    result = service.report_absence(session, caregiver_id, body.date)
+    result = absences.report_absence(session, caregiver_id, body.date)
     return AbsencePublic(
         caregiver=caregiver_id,
         date=body.date,

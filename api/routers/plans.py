@@ -8,23 +8,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from api.auth import Principal, require_roles
 from api.deps import SessionDep
 from api.models import PlanRow
-from api.schemas import KpiDifference, PlanComparison, PlanJobCreate, PlanPublic, PlanSummary
+from api.schemas import (
+    KpiDifference,
+    PlanComparison,
+    PlanCreate,
+    PlanDocumentCreate,
+    PlanJobCreate,
+    PlanPublic,
+    PlanSummary,
+)
 from api.services import plans
-from api.services.errors import Conflict, FieldProblem, InputError
-from api.services.jobs import JobOptions, JobRunner, job_parameters
-from api.services.scenario import current_scenario
-from dispatch.model import Scenario, Station
+from api.services.errors import Conflict
+from api.services.jobs import JobOptions, JobRunner
+from dispatch.model import Station
 from dispatch.scenario_io import parse_scenario
 from dispatch.whatif import (
     AddCaregivers,
     Modifications,
     MoveStation,
-    apply_modifications,
 )
 
 __all__ = ["router"]
@@ -44,19 +49,6 @@ def list_plans(session: SessionDep, _who: Reader) -> list[PlanSummary]:
     return [PlanSummary(**_summary(row)) for row in plans.list_plans(session)]
 
 
-def _job_body(document: dict[str, Any]) -> PlanJobCreate:
-    try:
-        return PlanJobCreate.model_validate(document)
-    except ValidationError as exc:
-        fields = [
-            FieldProblem(
-                "body." + ".".join(str(p) for p in err.get("loc", ())), str(err.get("msg"))
-            )
-            for err in exc.errors()
-        ]
-        raise InputError("规划任务参数无效 / invalid planner job", fields) from None
-
-
 def _modifications(body: PlanJobCreate) -> Modifications:
     m = body.modifications
     return Modifications(
@@ -70,23 +62,6 @@ def _modifications(body: PlanJobCreate) -> Modifications:
     )
 
 
-def _job_scenario(session: SessionDep, body: PlanJobCreate) -> Scenario:
-    if body.scenario is not None:
-        scenario = parse_scenario(body.scenario).scenario
-    else:
-        stored = current_scenario(session)
-        if stored is None:
-            raise Conflict("尚未导入场景 / no scenario stored: send one or import it first")
-        scenario = stored
-    try:
-        return apply_modifications(scenario, _modifications(body))
-    except ValueError as exc:
-        raise InputError(
-            f"修改无效 / invalid modification: {exc}",
-            [FieldProblem("body.modifications", str(exc))],
-        ) from None
-
-
 @router.post(
     "",
     response_model=PlanPublic,
@@ -97,10 +72,11 @@ def store_or_solve(
     request: Request,
     session: SessionDep,
     who: Reader,
-    document: Annotated[dict[str, Any], Body()],
+    body: Annotated[PlanCreate, Body()],
     name: Annotated[str, Query(max_length=200)] = "",
 ) -> Any:
-    """A finished format-1 plan (a body with ``routes``) is stored as a new version (201).
+    """A finished format-1 plan (:class:`api.schemas.PlanDocumentCreate`, a body with
+    ``routes``) is stored as a new version (201).
 
     Anything else is a planner job (:class:`api.schemas.PlanJobCreate`: a scenario or the
     stored one, what-if ``modifications``, ``time_limit``, ``seed``, ``solver``): it answers
@@ -108,22 +84,19 @@ def store_or_solve(
     ``GET /plans/{id}``, cancel with ``DELETE /plans/{id}``. Neither replaces the published
     plan until it is published itself.
     """
-    if "routes" in document:
-        row = plans.store_plan(session, document, name=name, created_by=who.name)
+    if isinstance(body, PlanDocumentCreate):
+        row = plans.store_plan(session, body.model_dump(), name=name, created_by=who.name)
         return PlanPublic(**_summary(row), document=row.document)
-    body = _job_body(document)
-    scenario = _job_scenario(session, body)
-    options = JobOptions(solver=body.solver, time_limit=body.time_limit, seed=body.seed)
-    row = plans.new_plan(
+    runner: JobRunner = request.app.state.jobs
+    row = runner.queue(
         session,
+        parse_scenario(body.scenario).scenario if body.scenario is not None else None,
+        _modifications(body),
+        JobOptions(solver=body.solver, time_limit=body.time_limit, seed=body.seed),
         name=body.name or name,
-        parameters=job_parameters(options, body.modifications.model_dump(exclude_defaults=True)),
+        asked=body.modifications.model_dump(exclude_defaults=True),
         created_by=who.name,
     )
-    row.scenario_name, row.week_start = scenario.name, scenario.week_start
-    session.commit()
-    runner: JobRunner = request.app.state.jobs
-    runner.submit(row.id, scenario, options)
     content = jsonable_encoder(PlanSummary(**_summary(row)))
     return JSONResponse(status_code=202, content=content, headers={"Location": f"{row.id}"})
 

@@ -1,37 +1,33 @@
-"""Hotline dispatch (12349 热线派单) and absences on the published plan.
+"""Hotline dispatch (12349 热线派单) on the published plan: rows and transactions.
 
 A hotline request opens a work order (``source = "hotline"``, status ``created``) and answers
-with the best caregivers from :func:`dispatch.hotline.find_insertions` on today's routes, read
-from the published plan's work orders (visits checked in or further are fixed). Each option
-keeps a fingerprint of the caregiver's route; confirming an option whose route has changed
-since is refused (409), and two confirms racing for the same plan version cannot both write a
-new version (the plan version is unique), so a slot is never booked twice.
+with the best caregivers from :func:`dispatch.hotline.find_insertions` on today's routes
+(:func:`dispatch.operations.booking.day_routes`, from the published plan and its work orders;
+visits checked in or further are fixed). Each option keeps a fingerprint of the caregiver's
+route; confirming an option whose route has changed since is refused (409), and two confirms
+racing for the same plan version cannot both write a new version (the plan version is unique),
+so a slot is never booked twice.
 
-A confirm, like an absence, writes a new plan version that stays published: the work orders
-move to it, the changed visits get their new times, and the plan document carries the change.
-Hotline visits appear in the document as stops whose request id is ``hotline-<work order>``;
-the same transaction adds that one-off request (one visit, on that day only, in the call's
-window) to the household in the stored scenario, and a new caller becomes a household
+A confirm writes the new plan version of :func:`dispatch.operations.booking.book_visit`, which
+stays published: the work orders move to it and the changed visits get their new times.
+Hotline visits appear in the plan as stops whose request id is ``hotline-<work order>``; the
+same transaction adds that one-off request (one visit, on that day only, in the call's window)
+to the household in the stored scenario, and a new caller becomes a household
 ``caller-<work order>``, so the published plan keeps every rule of :mod:`dispatch.checker`.
+Absences are :mod:`api.services.absence`.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
-import threading
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
-from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api.models import (
     HotlineCall,
@@ -42,74 +38,50 @@ from api.models import (
     WorkOrder,
     utcnow,
 )
+from api.services import live
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
-from api.services.scenario import current_scenario
-from api.services.work_orders import OPEN_STATES, get_order, transition
+from api.services.plans import published_plan
+from api.services.work_orders import assignments, get_order, transition
 from dispatch.catalogue import Catalogue, default_catalogue
 from dispatch.coords import to_wgs84
-from dispatch.daily import DayVisit, Pin, route_day
 from dispatch.hotline import (
     Call,
     DayRoute,
     HotlineAnswer,
     InsertionOption,
+    Move,
     PairAnswer,
-    RouteVisit,
     Urgency,
-    find_insertions,
-    find_pair_insertions,
 )
-from dispatch.model import DAYS, Household, Route, RouteBreak, Scenario, ServiceRequest, Stop
-from dispatch.plan_io import plan_to_dict
-from dispatch.reasons import Reason
-from dispatch.timeutil import format_hhmm, parse_hhmm
-from solver.problem import SolveParams
+from dispatch.model import Household, RouteBreak, Scenario, ServiceRequest
+from dispatch.operations import booking
+from dispatch.operations.day import DayOrder
+from dispatch.timeutil import format_hhmm
 
 __all__ = [
     "FIXED_STATES",
     "ROUTE_CHANGED",
     "URGENT_MINUTES",
-    "AbsenceResult",
     "CallRequest",
     "ConfirmResult",
     "HotlineResult",
-    "OrderView",
     "caregiver_names",
     "confirm",
     "day_routes",
     "local_now",
     "open_call",
-    "report_absence",
+    "orders_by_caregiver",
 ]
 
-#: Work-order states of a visit that has started or is done: it stays where it is.
-FIXED_STATES: tuple[str, ...] = ("checked_in", "checked_out", "reviewed", "settled")
+FIXED_STATES = live.FIXED_STATES
+ROUTE_CHANGED = live.ROUTE_CHANGED
 #: An urgent call's default window: from now to this many minutes later.
 URGENT_MINUTES = 120
-#: What a confirm or an absence answers when another change of the plan came first.
-ROUTE_CHANGED = "路线已变更，请重新查询 / the route changed, ask again"
-
-_scenario_cache: dict[tuple[str, str], Scenario] = {}
-_cache_lock = threading.Lock()
 
 
 def _scenario(session: Session) -> Scenario:
-    """The stored scenario, parsed once per stored version (it is large and read often)."""
-    frame = session.get(ScenarioSettings, 1)
-    if frame is None:
-        raise Conflict("尚未导入场景 / no scenario stored")
-    key = (str(getattr(session.get_bind(), "url", "")), frame.updated_at.isoformat())
-    with _cache_lock:
-        cached = _scenario_cache.get(key)
-    if cached is not None:
-        return cached
-    scenario = current_scenario(session)
-    if scenario is None:
-        raise Conflict("尚未导入场景 / no scenario stored")
-    with _cache_lock:
-        _scenario_cache.clear()
-        _scenario_cache[key] = scenario
-    return scenario
+    """The stored scenario (parsed once per stored version)."""
+    return live.stored_scenario(session)
 
 
 def caregiver_names(session: Session) -> dict[str, str]:
@@ -161,178 +133,43 @@ class ConfirmResult:
     partner: WorkOrder | None = None
 
 
-@dataclass(frozen=True)
-class AbsenceResult:
-    """The new plan row, the reassigned orders and what could not be kept."""
-
-    plan: PlanRow
-    reassigned: list[WorkOrder]
-    not_kept: list[dict[str, Any]]
-
-
 # --- today's routes ----------------------------------------------------------------------------
 
 
-def _day_code(session: Session, plan: PlanRow, visit_date: date) -> str:
-    if plan.week_start is None:
-        raise Conflict("计划没有周起始日期 / the published plan has no week_start")
-    offset = (visit_date - date.fromisoformat(plan.week_start)).days
-    if not 0 <= offset < 7:
-        raise Conflict(
-            f"已发布的计划不含 {visit_date} / the published plan (week of {plan.week_start}) "
-            f"does not cover {visit_date}"
-        )
-    return DAYS[offset]
+def day_routes(
+    session: Session, scenario: Scenario, plan: PlanRow, visit_date: date
+) -> tuple[str, list[DayRoute], dict[str, list[DayOrder]]]:
+    """The day code, every working caregiver's route on ``visit_date`` (from the published
+    plan and its orders) and the orders by caregiver in visiting order. Raises
+    :class:`Conflict` when the plan does not cover the date."""
+    day = live.day_code(plan, visit_date)
+    orders = live.day_orders(session, plan.id, visit_date)
+    routes, by_caregiver = booking.day_routes(scenario, live.plan_of(session, plan), day, orders)
+    return day, routes, by_caregiver
 
 
-def _orders_of_day(session: Session, plan: PlanRow, visit_date: date) -> list[WorkOrder]:
-    return list(
-        session.scalars(
-            select(WorkOrder)
-            .where(
-                WorkOrder.plan_id == plan.id,
-                WorkOrder.visit_date == visit_date,
-                WorkOrder.status != "cancelled",
-                WorkOrder.status != "refused",
-            )
-            .order_by(WorkOrder.caregiver_id, WorkOrder.sequence)
-        )
-    )
-
-
-class OrderView(NamedTuple):
-    """The columns of a work order the insertion search reads (faster than ORM objects)."""
-
-    id: int
-    caregiver_id: str
-    start: int
-    end: int
-    lat: float
-    lon: float
-    window_from: int | None
-    window_to: int | None
-    status: str
-    sequence: int
-    request_id: str | None
-    household_id: str
-
-
-def _order_views(
-    session: Session, plan_id: int, visit_date: date, caregiver: str | None = None
-) -> list[OrderView]:
-    query = select(
-        WorkOrder.id,
-        WorkOrder.caregiver_id,
-        WorkOrder.start,
-        WorkOrder.end,
-        WorkOrder.lat,
-        WorkOrder.lon,
-        WorkOrder.window_from,
-        WorkOrder.window_to,
-        WorkOrder.status,
-        WorkOrder.sequence,
-        WorkOrder.request_id,
-        WorkOrder.household_id,
-    ).where(
-        WorkOrder.plan_id == plan_id,
-        WorkOrder.visit_date == visit_date,
-        WorkOrder.status.not_in(("cancelled", "refused")),
-        WorkOrder.caregiver_id.is_not(None),
-        WorkOrder.start.is_not(None),
-        WorkOrder.end.is_not(None),
-    )
-    if caregiver is not None:
-        query = query.where(WorkOrder.caregiver_id == caregiver)
-    return [OrderView._make(row) for row in session.execute(query)]
-
-
-class _RouteFacts(NamedTuple):
-    """What the plan document tells about the routes of one day, by caregiver: the rest, the
-    time of leaving the station and the working minutes of the other days."""
-
-    rests: dict[str, RouteBreak]
-    leaves: dict[str, int]
-    elsewhere: dict[str, int]
-
-
-_rest_cache: dict[tuple[str, int, str, str], _RouteFacts] = {}
-
-
-def _rests(session: Session, plan: PlanRow, day: str) -> _RouteFacts:
-    """Rests, leaving times and other days' working minutes of the plan's routes (a plan
-    version's document never changes once published, so they are read once per version)."""
-    # The creation time tells apart rows that reuse an id (a database emptied and refilled).
-    key = (str(getattr(session.get_bind(), "url", "")), plan.id, plan.created_at.isoformat(), day)
-    with _cache_lock:
-        cached = _rest_cache.get(key)
-    if cached is not None:
-        return cached
-    out = _RouteFacts({}, {}, defaultdict(int))
-    for route in (plan.document or {}).get("routes", ()):
-        caregiver = route["caregiver"]
-        if route.get("day") != day:
-            out.elsewhere[caregiver] += parse_hhmm(route["back"]) - parse_hhmm(route["leave"])
-            continue
-        out.leaves[caregiver] = parse_hhmm(route["leave"])
-        rest = route.get("break") or route.get("rest")
-        if rest:
-            out.rests[caregiver] = RouteBreak(parse_hhmm(rest["start"]), parse_hhmm(rest["end"]))
-    with _cache_lock:
-        if len(_rest_cache) > 64:
-            _rest_cache.clear()
-        _rest_cache[key] = out
-    return out
-
-
-def _fingerprint(orders: Sequence[OrderView]) -> str:
-    ordered = sorted(orders, key=lambda o: o.id)
-    text = json.dumps([(o.id, o.start, o.end, o.status in FIXED_STATES) for o in ordered])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _published(session: Session, *, lock: bool = False) -> PlanRow:
-    """The published plan row, its document loaded only when read."""
-    query = select(PlanRow).where(PlanRow.status == "published").options(defer(PlanRow.document))
-    plan = session.scalar(query.with_for_update() if lock else query)
+def orders_by_caregiver(session: Session, visit_date: date) -> dict[str, list[WorkOrder]]:
+    """Every caregiver's work orders of the published plan on ``visit_date``, in visiting
+    order, by caregiver id (sorted); empty without a published plan."""
+    plan = published_plan(session)
     if plan is None:
-        if lock:
-            # PostgreSQL: the row was locked by a change that has since published a new
-            # version; the locked read skips it, a fresh read sees the new one.
-            session.rollback()
-            if session.scalar(select(PlanRow.id).where(PlanRow.status == "published")):
-                raise Conflict(ROUTE_CHANGED)
-        raise Conflict("没有已发布的计划 / no plan is published")
-    return plan
-
-
-def _claim(session: Session, plan: PlanRow) -> None:
-    """Take the published plan for this change (compare-and-set on its status, which also
-    takes the database's write lock); raises :class:`Conflict` when another change took it
-    first. Nothing is committed: the caller writes the new version or rolls back."""
-    claimed = session.execute(
-        update(PlanRow)
-        .where(PlanRow.id == plan.id, PlanRow.status == "published")
-        .values(status="done", updated_at=utcnow())
+        return {}
+    caregivers = session.scalars(
+        select(WorkOrder.caregiver_id)
+        .where(WorkOrder.plan_id == plan.id, WorkOrder.visit_date == visit_date)
+        .distinct()
     )
-    if getattr(claimed, "rowcount", 0) != 1:
-        session.rollback()
-        raise Conflict(ROUTE_CHANGED)
+    out = {
+        c: assignments(session, c, visit_date, visit_date)
+        for c in sorted(c for c in caregivers if c is not None)
+    }
+    return {c: orders for c, orders in out.items() if orders}
 
 
-_load_cache: dict[int, tuple[Scenario, dict[str, int]]] = {}
-
-
-def _loads(scenario: Scenario) -> dict[str, int]:
-    """Load units of the scenario's requests that carry some, by request id (once per parse)."""
-    with _cache_lock:
-        cached = _load_cache.get(id(scenario))
-    if cached is not None and cached[0] is scenario:
-        return cached[1]
-    loads = {r.id: r.load for _, r in scenario.requests() if r.load}
-    with _cache_lock:
-        _load_cache.clear()
-        _load_cache[id(scenario)] = (scenario, loads)
-    return loads
+def _fingerprint(orders: Sequence[DayOrder]) -> str:
+    ordered = sorted(orders, key=lambda o: o.key)
+    text = json.dumps([(o.key, o.start, o.end, o.fixed) for o in ordered])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _household_load(household: HouseholdRow | None, service: str) -> int:
@@ -344,56 +181,6 @@ def _household_load(household: HouseholdRow | None, service: str) -> int:
         (int(r.data.get("load", 0)) for r in household.requests if r.service == service),
         default=0,
     )
-
-
-def day_routes(
-    session: Session, scenario: Scenario, plan: PlanRow, visit_date: date
-) -> tuple[str, list[DayRoute], dict[str, list[OrderView]]]:
-    """The day code, every working caregiver's route on ``visit_date`` (from the published
-    plan's orders) and the orders by caregiver in visiting order. Raises :class:`Conflict`
-    when the plan does not cover the date."""
-    day = _day_code(session, plan, visit_date)
-    by_caregiver: dict[str, list[OrderView]] = defaultdict(list)
-    for order in _order_views(session, plan.id, visit_date):
-        by_caregiver[order.caregiver_id].append(order)
-    facts = _rests(session, plan, day)
-    loads = _loads(scenario)
-    stations = {s.id: s for s in scenario.stations}
-    routes = []
-    for c in scenario.caregivers:
-        if day not in c.shifts or c.station not in stations:
-            continue
-        orders = sorted(by_caregiver.get(c.id, []), key=lambda o: (o.start, o.sequence))
-        by_caregiver[c.id] = orders
-        visits = tuple(
-            RouteVisit(
-                str(o.id),
-                o.lat,
-                o.lon,
-                o.start,
-                o.end,
-                ((o.window_from, o.window_to),)
-                if o.window_from is not None and o.window_to is not None
-                else (),
-                o.status in FIXED_STATES,
-            )
-            for o in orders
-        )
-        station = stations[c.station]
-        routes.append(
-            DayRoute(
-                c,
-                day,
-                station.lat,
-                station.lon,
-                visits,
-                facts.rests.get(c.id),
-                leave=facts.leaves.get(c.id),
-                minutes_elsewhere=facts.elsewhere.get(c.id, 0),
-                load=sum(loads.get(o.request_id or "", 0) for o in orders),
-            )
-        )
-    return day, routes, by_caregiver
 
 
 # --- hotline request ---------------------------------------------------------------------------
@@ -448,19 +235,20 @@ def _call_of(
         gender_preference=data.get("gender_preference"),
         forbidden_caregivers=tuple(data.get("forbidden_caregivers", ())),
         load=_household_load(household, request.service),
+        place=f"household:{household.id}" if household is not None else "",
     )
     return call, window, minutes
 
 
-def _moves(option_moves: Sequence[Any], orders: dict[int, OrderView]) -> list[dict[str, Any]]:
+def _moves(option_moves: Sequence[Move], orders: dict[int, DayOrder]) -> list[dict[str, Any]]:
     out = []
     for m in option_moves:
         order = orders[int(m.key)]
         out.append(
             {
-                "work_order": order.id,
-                "request": order.request_id,
-                "household": order.household_id,
+                "work_order": order.key,
+                "request": order.request,
+                "household": order.household,
                 "start_before": m.start_before,
                 "start_after": m.start_after,
                 "arrival_after": m.arrival_after,
@@ -477,7 +265,7 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
     service or an impossible window, :class:`Conflict` without a published plan for the date.
     """
     scenario = _scenario(session)
-    plan = _published(session)
+    plan = live.published(session)
     household = None
     if request.household is not None:
         household = session.get(HouseholdRow, request.household)
@@ -485,22 +273,25 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
             raise NotFound(f"服务对象不存在 / no household {request.household}")
     catalogue = default_catalogue()
     call, window, minutes = _call_of(request, catalogue, household)
-    staff = catalogue[request.service].staff
-    day, routes, by_caregiver = day_routes(session, scenario, plan, request.visit_date)
-    orders = {o.id: o for os_ in by_caregiver.values() for o in os_}
-    answer: HotlineAnswer | PairAnswer
+    day = live.day_code(plan, request.visit_date)
+    found = booking.offer(
+        scenario,
+        live.plan_of(session, plan),
+        day,
+        live.day_orders(session, plan.id, request.visit_date),
+        call,
+        staff=catalogue[request.service].staff,
+        now=request.now,
+        limit=request.options,
+    )
+    answer, by_caregiver = found.answer, found.orders
+    orders = {o.key: o for os_ in by_caregiver.values() for o in os_}
     partner_moved: list[list[dict[str, Any]]] | None = None
-    if staff == 2:
-        answer = find_pair_insertions(
-            call, routes, now=request.now, travel=scenario.travel, limit=request.options
-        )
+    if isinstance(answer, PairAnswer):
         firsts = [p.first for p in answer.options]
         seconds = [p.second for p in answer.options]
         partner_moved = [_moves(o.moves, orders) for o in seconds]
     else:
-        answer = find_insertions(
-            call, routes, now=request.now, travel=scenario.travel, limit=request.options
-        )
         firsts, seconds = list(answer.options), []
     moved = [_moves(o.moves, orders) for o in firsts]
     now = utcnow()
@@ -567,71 +358,15 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
     return HotlineResult(order, call, answer, moved, partner_moved)
 
 
-# --- new plan versions ---------------------------------------------------------------------------
+# --- confirm -----------------------------------------------------------------------------------
 
 
-def _next_version(session: Session) -> int:
-    versions = session.scalars(select(PlanRow.version)).all()
-    return max(versions, default=0) + 1
-
-
-def _new_version(session: Session, old: PlanRow, document: dict[str, Any], why: str) -> PlanRow:
-    """A published copy of ``old`` with ``document``; moves ``old``'s orders to it (no
-    commit)."""
-    now = utcnow()
-    row = PlanRow(
-        version=_next_version(session),
-        name=old.name,
-        status="published",
-        scenario_name=old.scenario_name,
-        week_start=old.week_start,
-        parameters={**old.parameters, "from_version": old.version, "change": why},
-        document=document,
-        kpis=dict(old.kpis),
-        progress=1.0,
-        message=why,
-        created_by=old.created_by,
-        created_at=now,
-        updated_at=now,
-        published_at=now,
-    )
-    old.status, old.updated_at = "done", now
-    session.add(row)
-    session.flush()
-    session.execute(update(WorkOrder).where(WorkOrder.plan_id == old.id).values(plan_id=row.id))
-    return row
-
-
-def _commit_version(session: Session) -> None:
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(ROUTE_CHANGED) from None
-
-
-def _stop(request: str, household: str, arrival: int, start: int, end: int) -> dict[str, Any]:
-    return {
-        "request": request,
-        "household": household,
-        "arrival": format_hhmm(arrival),
-        "start": format_hhmm(start),
-        "end": format_hhmm(end),
-    }
-
-
-def _add_one_off_request(
-    session: Session,
-    scenario: Scenario,
-    order: WorkOrder,
-    request_id: str,
-    day: str,
-    *,
-    staff: int = 1,
-) -> Household:
+def _store_one_off(
+    session: Session, order: WorkOrder, request_id: str, day: str, *, staff: int
+) -> tuple[Household, ServiceRequest]:
     """Add the hotline visit to the stored scenario as a one-off request of its household (a
-    new caller becomes a household); no commit. Returns the household as it now is in
-    ``scenario``'s terms."""
+    new caller becomes a household); no commit. Returns the household and the request in the
+    scenario's terms."""
     household = session.get(HouseholdRow, order.household_id)
     if household is None:
         position = session.scalar(select(func.coalesce(func.max(HouseholdRow.position), -1)))
@@ -657,22 +392,31 @@ def _add_one_off_request(
         session.flush()
     assert order.window_from is not None and order.window_to is not None
     service = default_catalogue().get(order.service)
+    one_off = booking.one_off_request(
+        request_id,
+        order.service,
+        minutes=order.planned_minutes,
+        window=(order.window_from, order.window_to),
+        day=day,
+        skill=service.skill if service is not None else None,
+        load=_household_load(household, order.service),
+        staff=staff,
+    )
     request: dict[str, Any] = {
         "id": request_id,
         "service": order.service,
-        "minutes": order.planned_minutes,
+        "minutes": one_off.minutes,
         "visits_per_week": 1,
         "min_gap_days": 1,
         "days": [day],
         "windows": [[format_hhmm(order.window_from), format_hhmm(order.window_to)]],
         "staff": staff,
     }
-    if service is not None:
-        request["skill"] = service.skill
-    request["priority"] = 50
-    load = _household_load(household, order.service)
-    if load:
-        request["load"] = load
+    if one_off.skill is not None:
+        request["skill"] = one_off.skill
+    request["priority"] = one_off.priority
+    if one_off.load:
+        request["load"] = one_off.load
     position = session.scalar(
         select(func.coalesce(func.max(RequestRow.position), -1)).where(
             RequestRow.household_id == household.id
@@ -690,93 +434,40 @@ def _add_one_off_request(
     frame = session.get(ScenarioSettings, 1)
     if frame is not None:
         frame.updated_at = utcnow()  # a new stored scenario: cached parses are stale
-    one_off = ServiceRequest(
-        id=request_id,
-        service=order.service,
-        minutes=order.planned_minutes,
-        windows=((order.window_from, order.window_to),),
-        days=(day,),
-        skill=request.get("skill"),
-        load=load,
-        staff=staff,
+    place = Household(
+        household.id, household.lat, household.lon, name=household.name, address=household.address
     )
-    try:
-        known = scenario.household(household.id)
-    except KeyError:
-        return Household(
-            household.id,
-            household.lat,
-            household.lon,
-            (one_off,),
-            name=household.name,
-            address=household.address,
-        )
-    return replace(known, requests=(*known.requests, one_off))
+    return place, one_off
 
 
-def _remember(session: Session, scenario: Scenario, household: Household) -> None:
-    """Cache ``scenario`` with ``household`` added or replaced as the stored scenario just
-    committed, so the next call does not parse the whole scenario again."""
-    frame = session.get(ScenarioSettings, 1)
-    if frame is None:
-        return
-    session.refresh(frame)  # the time as the database gives it back to other sessions
-    households = [household if h.id == household.id else h for h in scenario.households]
-    if all(h.id != household.id for h in scenario.households):
-        households.append(household)
-    updated = replace(scenario, households=tuple(households))
-    key = (str(getattr(session.get_bind(), "url", "")), frame.updated_at.isoformat())
-    with _cache_lock:
-        _scenario_cache.clear()
-        _scenario_cache[key] = updated
-
-
-def _insert(
-    document: dict[str, Any], day: str, chosen: dict[str, Any], request_id: str, household: str
-) -> None:
-    """Put the hotline stop into ``chosen["caregiver"]``'s route of ``day`` in the plan
-    ``document``: later stops at their new times, leave, back and rest as the option says."""
-    caregiver = chosen["caregiver"]
-    routes = document.setdefault("routes", [])
-    route = next((r for r in routes if r["caregiver"] == caregiver and r["day"] == day), None)
-    if route is None:
-        route = {
-            "caregiver": caregiver,
-            "day": day,
-            "leave": format_hhmm(chosen["depart"]),
-            "back": format_hhmm(chosen["back"]),
-            "stops": [],
-        }
-        routes.append(route)
-    moved_by_request = {m["request"]: m for m in chosen["moves"] if m["request"] is not None}
-    for stop in route["stops"]:
-        m = moved_by_request.get(stop["request"])
-        if m is not None:
-            length = parse_hhmm(stop["end"]) - parse_hhmm(stop["start"])
-            stop["start"] = format_hhmm(m["start_after"])
-            stop["end"] = format_hhmm(m["start_after"] + length)
-            stop["arrival"] = format_hhmm(m["arrival_after"])
-    stops_before = [s for s in route["stops"] if parse_hhmm(s["start"]) < chosen["start"]]
-    position = len(stops_before)
-    route["stops"].insert(
-        position, _stop(request_id, household, chosen["arrival"], chosen["start"], chosen["end"])
+def _option(stored: dict[str, Any]) -> InsertionOption:
+    """An offered option as it was stored, its moves keyed by request id (as the plan's stops
+    are)."""
+    rest = stored["rest"]
+    return InsertionOption(
+        caregiver=stored["caregiver"],
+        position=stored["position"],
+        depart=stored["depart"],
+        arrival=stored["arrival"],
+        start=stored["start"],
+        end=stored["end"],
+        added_travel=stored["added_travel"],
+        moves=tuple(
+            Move(m["request"], m["start_before"], m["start_after"], m["arrival_after"])
+            for m in stored["moves"]
+            if m["request"] is not None
+        ),
+        rest=None if rest is None else RouteBreak(rest[0], rest[1]),
+        back=stored["back"],
     )
-    route["back"] = format_hhmm(max(parse_hhmm(route["back"]), chosen["back"]))
-    if position == 0:
-        route["leave"] = format_hhmm(min(parse_hhmm(route["leave"]), chosen["depart"]))
-    if chosen["rest"] is not None:
-        route["break"] = {
-            "start": format_hhmm(chosen["rest"][0]),
-            "end": format_hhmm(chosen["rest"][1]),
-        }
 
 
 def _move_orders(
-    session: Session, current: Sequence[OrderView], chosen: dict[str, Any], booked: WorkOrder
+    session: Session, current: Sequence[DayOrder], chosen: dict[str, Any], booked: WorkOrder
 ) -> None:
     """The caregiver's work orders of the day at their new times, numbered in visiting order
     with the ``booked`` one."""
-    ids = [o.id for o in current]
+    ids = [o.key for o in current]
     orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids)))}
     for m in chosen["moves"]:
         moved = orders[m["work_order"]]
@@ -788,40 +479,64 @@ def _move_orders(
         o.sequence = seq
 
 
-def _same_visit(o: WorkOrder, **changes: Any) -> WorkOrder:
-    """A new work order for the visit of ``o`` (household, request, service, date, window,
-    place, notes), with ``changes`` (plan, status, caregiver, times, flags)."""
-    now = utcnow()
-    fields: dict[str, Any] = {
-        "source": o.source,
-        "household_id": o.household_id,
-        "request_id": o.request_id,
-        "service": o.service,
-        "day": o.day,
-        "visit_date": o.visit_date,
-        "sequence": 0,
-        "planned_minutes": o.planned_minutes,
-        "window_from": o.window_from,
-        "window_to": o.window_to,
-        "household_name": o.household_name,
-        "address": o.address,
-        "lat": o.lat,
-        "lon": o.lon,
-        "notes": o.notes,
-        "created_at": now,
-        "updated_at": now,
-    }
-    return WorkOrder(**{**fields, **changes})
+def _offered(call: HotlineCall, caregiver: str, index: int) -> list[dict[str, Any]]:
+    """The stored option(s) to book: one, or both of a pair; raises :class:`InputError` for an
+    option that was not offered to ``caregiver``."""
+    offered = next((o for o in call.options if o["option"] == index), None)
+    pair = [offered, offered["partner"]] if offered is not None and "partner" in offered else []
+    if offered is None or caregiver not in {o["caregiver"] for o in pair or [offered]}:
+        raise InputError(
+            f"没有这个选项 / option {index} was not offered for caregiver {caregiver}",
+            [FieldProblem("body.option", "not among the offered options")],
+        )
+    return pair or [offered]
+
+
+def _dispatch_orders(
+    session: Session,
+    order: WorkOrder,
+    booked: list[dict[str, Any]],
+    by_caregiver: dict[str, list[DayOrder]],
+    plan_id: int,
+    request_id: str,
+) -> WorkOrder | None:
+    """Dispatch ``order`` to the first booked caregiver (and, for a pair, a work order of the
+    same visit to the second) and move their other orders; returns the partner's order."""
+    first = booked[0]
+    transition(order, "dispatched")
+    order.caregiver_id = first["caregiver"]
+    order.plan_id = plan_id
+    order.request_id = request_id
+    order.arrival, order.start, order.end = first["arrival"], first["start"], first["end"]
+    _move_orders(session, by_caregiver.get(first["caregiver"], []), first, order)
+    if len(booked) < 2:
+        return None
+    second = booked[1]
+    partner = live.same_visit(
+        order,
+        plan_id=plan_id,
+        status="created",
+        caregiver_id=second["caregiver"],
+        flags=[*order.flags, f"pair:{order.id}"],
+        arrival=second["arrival"],
+        start=second["start"],
+        end=second["end"],
+    )
+    session.add(partner)
+    transition(partner, "dispatched")
+    _move_orders(session, by_caregiver.get(second["caregiver"], []), second, partner)
+    return partner
 
 
 def confirm(session: Session, order_id: int, caregiver: str, option_index: int) -> ConfirmResult:
-    """Dispatch hotline order ``order_id`` to ``caregiver`` as in option ``option_index``;
-    commits a new published plan version. For a two-person call ``caregiver`` is either of
-    the option's pair: both routes get the visit, and the partner a work order of their own.
+    """Dispatch hotline order ``order_id`` to ``caregiver`` as in option ``option_index``
+    (:func:`dispatch.operations.booking.book_visit`); commits a new published plan version.
+    For a two-person call ``caregiver`` is either of the option's pair: both routes get the
+    visit, and the partner a work order of their own.
 
     Raises :class:`NotFound`, :class:`InputError` for an option that was not offered to that
-    caregiver, :class:`Conflict` when the order is not open or a caregiver's route changed
-    since the options were computed (ask again).
+    caregiver, :class:`Conflict` when the order is not open, a caregiver's route changed
+    since the options were computed (ask again) or the new version would break a rule.
     """
     order = get_order(session, order_id)
     call = session.get(HotlineCall, order_id)
@@ -832,16 +547,9 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
             f"工单{order_id}已派出 / work order {order_id} is {order.status}, not waiting for "
             "a caregiver"
         )
-    offered = next((o for o in call.options if o["option"] == option_index), None)
-    pair = [offered, offered["partner"]] if offered is not None and "partner" in offered else []
-    if offered is None or caregiver not in {o["caregiver"] for o in pair or [offered]}:
-        raise InputError(
-            f"没有这个选项 / option {option_index} was not offered for caregiver {caregiver}",
-            [FieldProblem("body.option", "not among the offered options")],
-        )
-    booked = pair or [offered]
-    plan = _published(session, lock=True)
-    _claim(session, plan)
+    booked = _offered(call, caregiver, option_index)
+    plan = live.published(session, lock=True)
+    live.claim(session, plan)
     scenario = _scenario(session)
     assert order.visit_date is not None
     day, _routes, by_caregiver = day_routes(session, scenario, plan, order.visit_date)
@@ -854,211 +562,23 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
                 "since the options were given; ask again"
             )
     request_id = f"hotline-{order.id}"
-    document = copy.deepcopy(plan.document or {"format": 1, "routes": [], "unassigned": []})
-    for chosen in booked:
-        _insert(document, day, chosen, request_id, order.household_id)
-    household = _add_one_off_request(session, scenario, order, request_id, day, staff=len(booked))
-    names = " + ".join(c["caregiver"] for c in booked)
-    row = _new_version(session, plan, document, f"hotline work order {order.id} → {names}")
-    first = booked[0]
-    transition(order, "dispatched")
-    order.caregiver_id = first["caregiver"]
-    order.plan_id = row.id
-    order.request_id = request_id
-    order.arrival, order.start, order.end = first["arrival"], first["start"], first["end"]
-    _move_orders(session, by_caregiver.get(first["caregiver"], []), first, order)
-    partner = None
-    if len(booked) == 2:
-        second = booked[1]
-        partner = _same_visit(
-            order,
-            plan_id=row.id,
-            status="created",
-            caregiver_id=second["caregiver"],
-            flags=[*order.flags, f"pair:{order.id}"],
-            arrival=second["arrival"],
-            start=second["start"],
-            end=second["end"],
+    household, request = _store_one_off(session, order, request_id, day, staff=len(booked))
+    with live.rejected_as_conflict(session):
+        done = booking.book_visit(
+            scenario,
+            live.plan_of(session, plan),
+            day,
+            [_option(chosen) for chosen in booked],
+            household=household,
+            request=request,
         )
-        session.add(partner)
-        transition(partner, "dispatched")
-        _move_orders(session, by_caregiver.get(second["caregiver"], []), second, partner)
-    _commit_version(session)
-    _remember(session, scenario, household)
+    names = " + ".join(c["caregiver"] for c in booked)
+    row = live.new_version(session, plan, done.plan, f"hotline work order {order.id} → {names}")
+    partner = _dispatch_orders(session, order, booked, by_caregiver, row.id, request_id)
+    live.commit_version(session)
+    live.remember_scenario(session, done.scenario)
     moved = [m for chosen in booked for m in chosen["moves"]]
     return ConfirmResult(order, row, moved, partner)
-
-
-# --- absences ----------------------------------------------------------------------------------
-
-
-def _without_shift(scenario: Scenario, caregiver: str, day: str) -> Scenario:
-    caregivers = tuple(
-        replace(c, shifts=MappingProxyType({d: s for d, s in c.shifts.items() if d != day}))
-        if c.id == caregiver
-        else c
-        for c in scenario.caregivers
-    )
-    return replace(scenario, caregivers=caregivers)
-
-
-def report_absence(
-    session: Session, caregiver: str, visit_date: date, *, time_limit: float = 5.0
-) -> AbsenceResult:
-    """Give ``caregiver``'s open visits of ``visit_date`` to others of the same station by
-    re-routing that station's day (others' visits already started or done are pinned; the
-    absent caregiver's started or done visits stay on its route, they happened); commits a new
-    published plan version.
-
-    Confirmed hotline visits are requests of the stored scenario and are re-routed like the
-    standing ones; a visit that cannot be kept is reported with a reason of
-    :class:`dispatch.reasons.Reason`.
-
-    Raises :class:`NotFound` for an unknown caregiver, :class:`Conflict` when no published
-    plan covers the date.
-    """
-    scenario = _scenario(session)
-    try:
-        absent = scenario.caregiver(caregiver)
-    except KeyError:
-        raise NotFound(f"护理员不存在 / no caregiver {caregiver}") from None
-    plan = _published(session, lock=True)
-    _claim(session, plan)
-    day = _day_code(session, plan, visit_date)
-    team = {c.id for c in scenario.caregivers if c.station == absent.station}
-    orders = [o for o in _orders_of_day(session, plan, visit_date) if o.caregiver_id in team]
-    fixed = [o for o in orders if o.status in FIXED_STATES]
-    open_orders = [o for o in orders if o.status in OPEN_STATES]
-    known = {r.id for _, r in scenario.requests()}
-    standing = [o for o in open_orders if o.request_id in known]
-    # An order the scenario does not know (none since confirms add their request) cannot be
-    # re-routed: it is left to the dispatcher.
-    not_kept: list[dict[str, Any]] = [
-        {
-            "request": o.request_id,
-            "household": o.household_id,
-            "work_order": o.id,
-            "reason": Reason.CAPACITY.value,
-            "detail": "无可用护理员时段，需人工改派 / no caregiver time was found for it; "
-            "re-dispatch it by hand",
-        }
-        for o in open_orders
-        if o.caregiver_id == caregiver and o.request_id not in known
-    ]
-    sub = _without_shift(scenario, caregiver, day)
-    sub = replace(sub, caregivers=tuple(c for c in sub.caregivers if c.station == absent.station))
-    pins_by: dict[str, list[WorkOrder]] = defaultdict(list)
-    for o in sorted(fixed, key=lambda o: o.start or 0):
-        if o.caregiver_id != caregiver and o.request_id in known:
-            pins_by[o.caregiver_id or ""].append(o)
-    working = {c.id for c in sub.caregivers if day in c.shifts}
-    pins = [
-        Pin(cid, tuple(o.request_id or "" for o in os_))
-        for cid, os_ in pins_by.items()
-        if cid in working
-    ]
-    # A two-person visit has an order per caregiver: one visit of the day.
-    visits = list(
-        dict.fromkeys(
-            DayVisit(o.request_id or "", o.household_id)
-            for o in [*standing, *(o for os_ in pins_by.values() for o in os_)]
-        )
-    )
-    result = route_day(
-        sub, day, visits=visits, pins=pins, params=SolveParams(time_limit=time_limit)
-    )
-    placed: dict[str, list[tuple[Route, Stop]]] = defaultdict(list)
-    for route in result.routes:
-        for stop in route.stops:
-            placed[stop.request].append((route, stop))
-    now = utcnow()
-    document = copy.deepcopy(plan.document or {"format": 1, "routes": [], "unassigned": []})
-    keep_routes = [
-        r for r in document.get("routes", []) if not (r["day"] == day and r["caregiver"] in team)
-    ]
-    happened = {o.request_id for o in fixed if o.caregiver_id == caregiver}
-    for r in document.get("routes", []):
-        if r["day"] == day and r["caregiver"] == caregiver and happened:
-            stops = [s for s in r["stops"] if s["request"] in happened]
-            if stops:
-                keep_routes.append({**r, "stops": stops})
-    new_routes = plan_to_dict(result)["routes"]
-    document["routes"] = keep_routes + new_routes
-    row = _new_version(session, plan, document, f"absence of {caregiver} on {visit_date}")
-    reassigned: list[WorkOrder] = []
-    # Each order takes a stop of its request: its own caregiver's when there is one (a pair
-    # whose other caregiver is absent keeps the one who stays), else one left over.
-    for o in sorted(
-        standing,
-        key=lambda o: all(r.caregiver != o.caregiver_id for r, _ in placed[o.request_id or ""]),
-    ):
-        spots = placed.get(o.request_id or "")
-        if not spots:
-            continue
-        mine = [i for i, (r, _) in enumerate(spots) if r.caregiver == o.caregiver_id]
-        route, stop = spots.pop(mine[0] if mine else 0)
-        if route.caregiver == o.caregiver_id:
-            o.arrival, o.start, o.end = stop.arrival, stop.start, stop.end
-            o.updated_at = now
-            continue
-        transition(o, "cancelled")
-        fresh = _same_visit(
-            o,
-            plan_id=row.id,
-            status="dispatched",
-            caregiver_id=route.caregiver,
-            arrival=stop.arrival,
-            start=stop.start,
-            end=stop.end,
-            flags=[],
-        )
-        session.add(fresh)
-        if o.caregiver_id == caregiver:
-            reassigned.append(fresh)
-    lost = {u.request: u for u in result.unassigned}
-    listed: set[str] = set()
-    for o in standing:
-        u = lost.get(o.request_id or "")
-        if u is None:
-            continue
-        transition(o, "cancelled")
-        if u.request not in listed:  # once for both orders of a two-person visit
-            listed.add(u.request)
-            document.setdefault("unassigned", []).append(
-                {
-                    "request": u.request,
-                    "household": u.household,
-                    "missing_visits": 1,
-                    "reason": u.reason,
-                    "detail": u.detail,
-                }
-            )
-        not_kept.append(
-            {
-                "request": o.request_id,
-                "household": o.household_id,
-                "work_order": o.id,
-                "reason": u.reason,
-                "detail": u.detail,
-            }
-        )
-    row.document = document
-    flag_modified(row, "document")  # changed in place after the row was first written
-    session.flush()
-    by_caregiver: dict[str, list[WorkOrder]] = defaultdict(list)
-    for o in session.scalars(
-        select(WorkOrder).where(
-            WorkOrder.plan_id == row.id,
-            WorkOrder.visit_date == visit_date,
-            WorkOrder.status != "cancelled",
-        )
-    ):
-        by_caregiver[o.caregiver_id or ""].append(o)
-    for os_ in by_caregiver.values():
-        for seq, o in enumerate(sorted(os_, key=lambda o: o.start or 0), start=1):
-            o.sequence = seq
-    _commit_version(session)
-    return AbsenceResult(row, reassigned, not_kept)
 
 
 def local_now(zone: Any) -> tuple[date, int]:

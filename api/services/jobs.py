@@ -30,12 +30,15 @@ from sqlalchemy.orm import Session
 
 from api.db import Database
 from api.models import PlanRow, utcnow
-from api.services.plans import fail_plan, finish_plan, publish_plan, published_plan
+from api.services.errors import Conflict, FieldProblem, InputError
+from api.services.plans import fail_plan, finish_plan, new_plan, publish_plan, published_plan
+from api.services.scenario import current_scenario
 from dispatch.greedy import plan_greedy
 from dispatch.model import Plan, Scenario
+from dispatch.operations.engine import SolveParams
 from dispatch.plan_io import plan_to_dict
 from dispatch.weekly import Progress, plan_week
-from solver.problem import SolveParams
+from dispatch.whatif import Modifications, apply_modifications
 
 __all__ = [
     "ACTIVE_STATES",
@@ -163,6 +166,43 @@ class JobRunner:
             except Exception:  # a missed beat is retried; the database may be restarting
                 log.warning("job heartbeat failed", exc_info=True)
             self._stop.wait(self.heartbeat_seconds)
+
+    def queue(
+        self,
+        session: Session,
+        scenario: Scenario | None,
+        modifications: Modifications,
+        options: JobOptions,
+        *,
+        name: str = "",
+        asked: Mapping[str, Any] | None = None,
+        created_by: str = "",
+    ) -> PlanRow:
+        """A new draft plan row for the solve of ``scenario`` (``None``: the stored one) with
+        the what-if ``modifications``, committed and queued; the row records ``options`` and
+        the modifications as ``asked``. Raises :class:`Conflict` without a scenario and
+        :class:`InputError` for a modification that does not apply."""
+        if scenario is None:
+            scenario = current_scenario(session)
+            if scenario is None:
+                raise Conflict("尚未导入场景 / no scenario stored: send one or import it first")
+        try:
+            changed = apply_modifications(scenario, modifications)
+        except ValueError as exc:
+            raise InputError(
+                f"修改无效 / invalid modification: {exc}",
+                [FieldProblem("body.modifications", str(exc))],
+            ) from None
+        row = new_plan(
+            session,
+            name=name,
+            parameters=job_parameters(options, asked or {}),
+            created_by=created_by,
+        )
+        row.scenario_name, row.week_start = changed.name, changed.week_start
+        session.commit()
+        self.submit(row.id, changed, options)
+        return row
 
     def submit(
         self, plan_id: int, scenario: Scenario, options: JobOptions, *, publish: bool = False

@@ -31,6 +31,7 @@ __all__ = [
     "get_plan",
     "list_plans",
     "new_plan",
+    "next_version",
     "publish_plan",
     "published_plan",
     "set_progress",
@@ -41,7 +42,8 @@ __all__ = [
 PLAN_STATES: tuple[str, ...] = ("draft", "running", "done", "failed", "cancelled", "published")
 
 
-def _next_version(session: Session) -> int:
+def next_version(session: Session) -> int:
+    """The version number the next plan row gets (one above the highest)."""
     return int(session.scalar(select(func.coalesce(func.max(PlanRow.version), 0))) or 0) + 1
 
 
@@ -56,7 +58,7 @@ def new_plan(
     """A new plan version without a document yet (for a solve job); commits."""
     frame = session.get(ScenarioSettings, 1)
     row = PlanRow(
-        version=_next_version(session),
+        version=next_version(session),
         name=name,
         status=status,
         scenario_name=frame.name if frame else "",

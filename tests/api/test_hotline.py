@@ -466,3 +466,27 @@ def test_a_call_carries_the_households_load(
     window = {"from": "10:30", "to": "11:30"}
     answer = ask(client, household="H2", service="meal_delivery", window=window).json()
     assert [o["caregiver"] for o in answer["options"]] == offered
+
+
+@pytest.mark.parametrize(("weekly", "kept"), [(None, True), (100, False)])
+def test_an_absence_counts_the_weekly_minutes_of_the_other_days(
+    client: TestClient, weekly: int | None, kept: bool
+) -> None:
+    """C1 is ill on Monday; C2 could take H2's welfare visit but walks H4 for 90 minutes on
+    Tuesday (09:00–10:30). With a weekly cap of 100 minutes the visit is not given to C2, as a
+    hotline booking would not be."""
+    doc = week_scenario_doc()
+    c2 = doc["caregivers"][1]
+    c2["shifts"]["tue"] = ["08:00", "12:00"]
+    if weekly is not None:
+        c2["max_minutes_per_week"] = weekly
+    _publish(client, doc, plan_doc(c1_day="mon", c2_day="tue"))
+    response = client.post("/api/v1/caregivers/C1/absence", json={"date": MONDAY}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    given = {r["request"]: r["caregiver"] for r in body["reassigned"]}
+    lost = {n["request"] for n in body["not_kept"]}
+    if kept:
+        assert given.get("H2-visit") == "C2"
+    else:
+        assert "H2-visit" in lost and "H2-visit" not in given

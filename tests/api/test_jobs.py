@@ -235,3 +235,28 @@ def test_the_weekly_planner_reports_its_plans_to_the_job(
     assert len(with_plan) >= 3  # greedy, at least one station group, done
     for _, plan in with_plan:
         assert check_plan(scenario, plan).ok
+
+
+def test_the_two_kinds_of_plan_body(client: TestClient) -> None:
+    """``POST /plans`` takes a plan document (a body with ``routes``) or a planner job; each is
+    validated as its own kind and an error names the field as the client sent it."""
+    _store(client)
+    stored = client.post("/api/v1/plans", json=plan_doc(c1_day="mon", c2_day="tue"), headers=ADMIN)
+    assert stored.status_code == 201 and stored.json()["status"] == "done"
+    assert stored.json()["document"]["routes"][0]["caregiver"] == "C1"
+    broken = plan_doc(c1_day="mon", c2_day="tue")
+    broken["routes"][0]["leave"] = "25:00"
+    bad_document = client.post("/api/v1/plans", json=broken, headers=ADMIN)
+    assert bad_document.status_code == 422
+    error = bad_document.json()["error"]
+    assert error["code"] == "invalid_document"
+    assert [f["path"] for f in error["fields"]] == ["body.routes[0].leave"]
+    bad_job = client.post("/api/v1/plans", json={"solver": "magic", "seed": -1}, headers=ADMIN)
+    assert bad_job.status_code == 422
+    assert {f["path"] for f in bad_job.json()["error"]["fields"]} == {"body.solver", "body.seed"}
+    unknown = client.post("/api/v1/plans", json={"time_limit": 5, "colour": "red"}, headers=ADMIN)
+    assert unknown.status_code == 422
+    assert [f["path"] for f in unknown.json()["error"]["fields"]] == ["body.colour"]
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/api/v1/plans"]["post"]["requestBody"]["content"]["application/json"]
+    assert "oneOf" in body["schema"]

@@ -34,12 +34,14 @@ from dispatch.model import (
     TravelSettings,
 )
 from dispatch.scenario_io import parse_scenario
-from dispatch.travel import EARTH_RADIUS_KM
+from dispatch.travel import EARTH_RADIUS_KM, HaversineProvider, provider_for
 from solver.problem import SolveParams
 from tests.conftest import fixture_data
 
 SPEED = 0.6 * math.pi / 180 * EARTH_RADIUS_KM  # km/h: 1 degree of longitude = 100 minutes
-TRAVEL = TravelSettings(circuity=1.0, speed_kmh=MappingProxyType({"ebike": SPEED, "car": SPEED}))
+TRAVEL = HaversineProvider.from_settings(
+    TravelSettings(circuity=1.0, speed_kmh=MappingProxyType({"ebike": SPEED, "car": SPEED}))
+)
 STEP = 0.103
 A, B, C = STEP, 2 * STEP, 3 * STEP
 
@@ -225,7 +227,7 @@ def test_an_inserted_visit_passes_the_checker(window: tuple[int, int]) -> None:
     routes, day_routes = _monday_routes(tiny, day)
     assert any(lo <= window[0] and window[1] <= hi for lo, hi in request.windows)
     call = Call(household.lat, household.lon, request.minutes, window, "welfare_visit")
-    answer = find_insertions(call, day_routes, now=0, travel=tiny.travel, limit=5)
+    answer = find_insertions(call, day_routes, now=0, travel=provider_for(tiny), limit=5)
     assert answer.options
     for option in answer.options:
         old = routes[option.caregiver]
@@ -314,7 +316,7 @@ def test_an_inserted_pair_passes_the_checker() -> None:
     routes, day_routes = _monday_routes(tiny, day)
     window = request.windows[0]
     pair_call = Call(household.lat, household.lon, request.minutes, window, "welfare_visit")
-    answer = find_pair_insertions(pair_call, day_routes, now=0, travel=tiny.travel, limit=5)
+    answer = find_pair_insertions(pair_call, day_routes, now=0, travel=provider_for(tiny), limit=5)
     assert answer.options
     for pair in answer.options:
         new = {}
