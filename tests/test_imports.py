@@ -31,20 +31,6 @@ FORBIDDEN: Mapping[str, frozenset[str]] = {
     "benchmarks": frozenset(),
 }
 
-#: Edges that exist today and are being removed (issue 11); each is tolerated by both checks.
-#: The cycles solver.routing <-> solver.search and solver.routing <-> solver.sync are closed by
-#: the lower modules' imports back into solver.routing; api still imports solver directly.
-#: dispatch/weekly.py is one module here, so its parts add nothing. Empty this list once they
-#: are gone: :func:`test_known_edges_still_exist` fails for an edge that no longer exists.
-KNOWN_EDGES: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("api.app", "solver.sisr"),
-        ("api.app", "solver.syncsearch"),
-        ("api.services.hotline", "solver.problem"),
-        ("api.services.jobs", "solver.problem"),
-    }
-)
-
 Graph = dict[str, set[str]]
 
 
@@ -217,7 +203,7 @@ def layer_violations(graph: Graph) -> list[str]:
 
 
 def _project_graph() -> Graph:
-    return without(import_graph(project_modules()), KNOWN_EDGES)
+    return import_graph(project_modules())
 
 
 def test_no_import_cycles() -> None:
@@ -228,13 +214,6 @@ def test_no_import_cycles() -> None:
 def test_layers_import_one_way() -> None:
     wrong = layer_violations(_project_graph())
     assert not wrong, "imports against the layers:\n" + "\n".join(wrong)
-
-
-def test_known_edges_still_exist() -> None:
-    """An allowed edge that is gone must leave the list, so that it cannot come back unseen."""
-    graph = import_graph(project_modules())
-    gone = sorted(f"{a} -> {b}" for a, b in KNOWN_EDGES if b not in graph.get(a, ()))
-    assert not gone, "remove from KNOWN_EDGES:\n" + "\n".join(gone)
 
 
 # -- the checks themselves, on tiny packages written for the test
