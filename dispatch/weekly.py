@@ -49,8 +49,9 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import combinations, pairwise
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
+from ortools.constraint_solver import routing_enums_pb2
 from ortools.graph.python.linear_sum_assignment import SimpleLinearSumAssignment
 
 from dispatch.daily import DayProblem, DayVisit, compile_day, decode_day
@@ -70,9 +71,15 @@ from dispatch.model import (
 )
 from dispatch.reasons import Reason
 from dispatch.travel import TravelProvider, haversine_km, provider_for
-from solver.periodic import improve_routes, routes_accepted
+from solver import sisr
+from solver.periodic import (
+    _add_vehicle_costs,
+    _polish_parameters,
+    improve_routes,
+    routes_accepted,
+)
 from solver.problem import RoutingProblem, SolvedRoute, SolveParams, SolverResult
-from solver.routing import solve
+from solver.routing import build_model, decode, descend_from, solve
 from solver.schedule import schedule_route
 
 __all__ = [
@@ -113,6 +120,106 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
+
+
+# -- the time budget -----------------------------------------------------------------------
+
+#: The shortest search a sub-solve is given, in seconds.
+MIN_SOLVE_SECONDS = 0.02
+#: A sub-solve's time limit when an iteration budget bounds it instead: far beyond what the
+#: count needs, so it never binds.
+UNBOUNDED_SECONDS = 3600.0
+
+
+class Clock(Protocol):
+    """The planner's time in seconds: every "time left / time spent / deadline" decision reads
+    :meth:`now`; a sub-solve allotted ``seconds`` is followed by :meth:`advance`."""
+
+    def now(self) -> float: ...
+
+    def advance(self, seconds: float) -> None: ...
+
+
+class WallClock:
+    """The machine's clock (``time.perf_counter``): a sub-solve's time passes by itself.
+
+    Sent to a worker process it carries on from the time it had, counting the transfer by the
+    wall clock (``perf_counter`` values of two processes need not be comparable)."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+
+    def now(self) -> float:
+        return time.perf_counter() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        del seconds  # real time passes by itself
+
+    def __getstate__(self) -> dict[str, float]:
+        return {"now": self.now(), "wall": time.time()}
+
+    def __setstate__(self, state: dict[str, float]) -> None:
+        self._offset = state["now"] + (time.time() - state["wall"]) - time.perf_counter()
+
+
+@dataclass
+class ModelledClock:
+    """A clock that moves only when told: each sub-solve takes exactly the seconds allotted
+    to it, so every decision depends on the inputs and the seed alone."""
+
+    seconds: float = 0.0
+
+    def now(self) -> float:
+        return self.seconds
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The one home of the weekly planner's time: the clock every decision reads and the
+    settings each sub-solve gets.
+
+    On the :class:`WallClock` (the default) a sub-solve searches for the seconds allotted to
+    it. With ``counted`` (:meth:`deterministic`) it searches for ``params.iteration_limit``
+    iterations instead, under a time limit that never binds, and the
+    :class:`ModelledClock` advances by the seconds allotted: the same inputs and seed give the
+    same plan on any machine, in any process."""
+
+    params: SolveParams
+    clock: Clock
+    counted: bool = False
+
+    @classmethod
+    def real(cls, params: SolveParams) -> Budget:
+        return cls(params, WallClock())
+
+    @classmethod
+    def deterministic(cls, params: SolveParams) -> Budget:
+        """Raises ``ValueError`` without ``params.iteration_limit``."""
+        if params.iteration_limit is None:
+            raise ValueError("a deterministic weekly plan needs params.iteration_limit")
+        return cls(params, ModelledClock(), counted=True)
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def solve_params(self, seconds: float) -> SolveParams:
+        """The settings of a sub-solve allotted ``seconds``."""
+        p = self.params
+        if self.counted:
+            return SolveParams(
+                time_limit=UNBOUNDED_SECONDS,
+                seed=p.seed,
+                iteration_limit=p.iteration_limit,
+                log=p.log,
+            )
+        return SolveParams(time_limit=max(MIN_SOLVE_SECONDS, seconds), seed=p.seed, log=p.log)
+
+    def solved(self, seconds: float) -> None:
+        """A sub-solve allotted ``seconds`` is over."""
+        self.clock.advance(max(MIN_SOLVE_SECONDS, seconds))
 
 
 def _spaced(days: Sequence[str], gap: int) -> bool:
@@ -174,6 +281,7 @@ def plan_week(
     params: SolveParams = DEFAULT_PARAMS,
     progress: ProgressFn | None = None,
     workers: int = 1,
+    deterministic: bool = False,
 ) -> Plan:
     """A contract-v1 plan of every day of ``scenario``.
 
@@ -182,10 +290,18 @@ def plan_week(
     visits that cannot be met are in ``unassigned`` with a reason and a detail. ``progress`` is
     called with :class:`Progress` reports while solving. With ``workers`` above 1, station
     groups (independent once the greedy week is built) are planned in that many processes
-    (``travel`` must then be picklable). Raises ``ValueError`` when the scenario's travel
-    provider needs an explicit ``travel``.
+    (``travel`` must then be picklable).
+
+    With ``deterministic`` every sub-solve is bounded by ``params.iteration_limit`` instead of
+    seconds and the planner's clock advances by the seconds allotted to each sub-solve
+    (:class:`Budget`), so the same scenario, seed and budget give the same plan (any number of
+    ``workers`` gives one plan, though not the same one as a single process).
+
+    Raises ``ValueError`` when the scenario's travel provider needs an explicit ``travel``, or
+    for ``deterministic`` without ``params.iteration_limit``.
     """
-    t0 = time.perf_counter()
+    budget = Budget.deterministic(params) if deterministic else Budget.real(params)
+    t0 = budget.now()
     provider = travel if travel is not None else provider_for(scenario)
     report = progress or (lambda _p: None)
     report(Progress("prepare", 0.0, "choosing days and caregivers / 选择服务日与护理员"))
@@ -193,7 +309,7 @@ def plan_week(
     unassigned: list[Unassigned] = []
     pairs: list[tuple[Household, ServiceRequest]] = []
     tasks = _prepare_tasks(scenario, unassigned, pairs)
-    budget = max(0.05, params.time_limit)
+    seconds = max(0.05, params.time_limit)
 
     # A first week by hand's rules, then every station-day improved from it: the routes never
     # get worse than the greedy ones, and every later move starts from the current routes.
@@ -220,7 +336,7 @@ def plan_week(
     total_work = max(1, sum(work.values()))
     # Largest groups first, so that the last ones to finish are short.
     order = sorted(subs, key=lambda k: (-work[k], k))
-    deadline = time.time() + budget - (time.perf_counter() - t0)
+    deadline = t0 + seconds
     pool_size = min(max(1, workers), len(order))
     done = 0
 
@@ -242,18 +358,18 @@ def plan_week(
 
     if pool_size == 1:
         for key in order:
-            left = deadline - time.time()
+            left = deadline - budget.now()
             share = left * work[key] / max(1, total_work - done)
             group = [t for t in tasks if t.station == key]
-            _plan_group(subs[key], key, group, provider, params, share, deadline, out)
+            _plan_group(subs[key], key, group, provider, budget, share, deadline, out)
             finished(key)
     else:
         _plan_groups_in_pool(
-            subs, order, tasks, provider, params, deadline, out, pool_size, work, finished
+            subs, order, tasks, provider, budget, deadline, out, pool_size, work, finished
         )
     plan = _assemble(scenario, out, unassigned, tasks)
     kpis = _kpis(scenario, plan)
-    kpis["solver_seconds"] = round(time.perf_counter() - t0, 3)
+    kpis["solver_seconds"] = round(budget.now() - t0, 3)
     plan = replace(plan, kpis=MappingProxyType(kpis))
     report(Progress("done", 1.0, "plan ready / 计划完成", plan.kpis, plan))
     return plan
@@ -264,16 +380,16 @@ def _plan_group(
     key: str,
     group: Sequence[_Task],
     provider: TravelProvider,
-    params: SolveParams,
+    budget: Budget,
     seconds: float,
     deadline: float,
     out: _Outcome,
 ) -> None:
-    """Every improvement of one station group within ``seconds`` (and before ``deadline``, a
-    ``time.time()`` value): re-route each day, add missing visits, move requests between
+    """Every improvement of one station group within ``seconds`` (and before ``deadline``, on
+    the budget's clock): re-route each day, add missing visits, move requests between
     patterns and caregivers, then hand routes over for continuity."""
-    began = time.perf_counter()
-    seconds = max(0.0, min(seconds, deadline - time.time()))
+    began = budget.now()
+    seconds = max(0.0, min(seconds, deadline - budget.now()))
     # Handing routes over is quick but not free: keep a little for it.
     end = began + 0.97 * seconds
     stations = sorted({c.station for c in sub.caregivers})
@@ -285,10 +401,10 @@ def _plan_group(
         # is: improve each station's routes of a day among themselves, round after round,
         # then add missing visits to the routes of their own station.
         polished = began + max(0.5 * seconds, seconds - reserve) if short else end
-        _polish_by_station(sub, key, stations, provider, params, min(end, polished), out)
-        left = end - time.perf_counter()
+        _polish_by_station(sub, key, stations, provider, budget, min(end, polished), out)
+        left = end - budget.now()
         if short and left > 0.05:
-            _fill_group(sub, key, group, provider, params, left, out, stations=stations)
+            _fill_group(sub, key, group, provider, budget, left, out, stations=stations)
         _relabel_group(sub, key, provider, out)
         return
     # The router needs about POLISH_SECONDS_PER_VISIT to converge on a day: large groups
@@ -296,16 +412,16 @@ def _plan_group(
     visits = sum(len(t.days) for t in group)
     polish = max(0.6 * seconds, min(0.85 * seconds, POLISH_SECONDS_PER_VISIT * visits))
     polish = max(0.5 * seconds, min(polish, seconds - reserve))
-    _polish_group(sub, key, group, provider, params, began + polish, out)
-    now = time.perf_counter()
+    _polish_group(sub, key, group, provider, budget, began + polish, out)
+    now = budget.now()
     # Their share of time holds even after an overrun.
     fill = max(began + 0.75 * seconds - now, min(reserve, end - now))
     if fill > 0.05:
-        _fill_group(sub, key, group, provider, params, fill, out)
-    rng = random.Random(f"{params.seed}:{key}")
-    left = end - time.perf_counter()
+        _fill_group(sub, key, group, provider, budget, fill, out)
+    rng = random.Random(f"{budget.params.seed}:{key}")
+    left = end - budget.now()
     if left > 0.05:
-        _improve_station(sub, key, group, provider, params, left, out, rng)
+        _improve_station(sub, key, group, provider, budget, left, out, rng)
     _relabel_group(sub, key, provider, out)
 
 
@@ -314,12 +430,12 @@ def _polish_by_station(
     key: str,
     stations: Sequence[str],
     provider: TravelProvider,
-    params: SolveParams,
+    budget: Budget,
     end: float,
     out: _Outcome,
 ) -> None:
     """Re-route each station's routes of each day with the visits they hold, keeping the new
-    ones when they serve the same with less travel, until ``end`` (``time.perf_counter``)."""
+    ones when they serve the same with less travel, until ``end`` (on the budget's clock)."""
     days = [d for d in sub.days if out.routes.get((key, d))]
     pieces = [(d, st) for d in days for st in stations]
     size = {
@@ -335,7 +451,7 @@ def _polish_by_station(
     overhead = 0.0  # compiling and decoding, beyond the search time, measured
     for round_ in range(3):
         for i, piece in enumerate(pieces):
-            now = time.perf_counter()
+            now = budget.now()
             if round_ == 0:
                 left = end - now - overhead * (len(pieces) - i)
                 share = left * size[piece] / sum(size[p] for p in pieces[i:])
@@ -344,8 +460,8 @@ def _polish_by_station(
             if share <= 0.05 or now + share + overhead > end:
                 return
             day, station = piece
-            _reroute_station_day(sub, key, day, station, provider, params, share, out)
-            overhead = max(overhead, time.perf_counter() - now - share)
+            _reroute_station_day(sub, key, day, station, provider, budget, share, out)
+            overhead = max(overhead, budget.now() - now - share)
 
 
 def _reroute_station_day(
@@ -354,7 +470,7 @@ def _reroute_station_day(
     day: str,
     station: str,
     provider: TravelProvider,
-    params: SolveParams,
+    budget: Budget,
     seconds: float,
     out: _Outcome,
 ) -> None:
@@ -374,7 +490,7 @@ def _reroute_station_day(
         {v.request: None for v in visits},
         provider=provider,
         used=_minutes_used(out, key, day, sub.days),
-        params=params,
+        budget=budget,
         seconds=seconds,
         hint=part,
         locked=frozenset(c for c, d in out.locked if d == day),
@@ -398,13 +514,13 @@ def _group_in_worker(
     key: str,
     group: list[_Task],
     provider: TravelProvider,
-    params: SolveParams,
+    budget: Budget,
     seconds: float,
     deadline: float,
     part: _Outcome,
 ) -> tuple[_Outcome, dict[str, _TaskState]]:
     """:func:`_plan_group` in a worker process: the group's routes and its tasks' state."""
-    _plan_group(sub, key, group, provider, params, seconds, deadline, part)
+    _plan_group(sub, key, group, provider, budget, seconds, deadline, part)
     return part, {t.request.id: (t.days, t.fixed, t.widened) for t in group}
 
 
@@ -413,7 +529,7 @@ def _plan_groups_in_pool(
     order: Sequence[str],
     tasks: Sequence[_Task],
     provider: TravelProvider,
-    params: SolveParams,
+    budget: Budget,
     deadline: float,
     out: _Outcome,
     workers: int,
@@ -424,7 +540,7 @@ def _plan_groups_in_pool(
     processes, each group's time in proportion to its work, and merge what comes back."""
     _register_pickling()
     total = max(1, sum(work.values()))
-    left = max(0.0, deadline - time.time())
+    left = max(0.0, deadline - budget.now())
     by_request = {t.request.id: t for t in tasks}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -446,7 +562,7 @@ def _plan_groups_in_pool(
                     key,
                     group,
                     provider,
-                    params,
+                    budget,
                     share,
                     deadline,
                     part,
@@ -718,7 +834,7 @@ def _solve_day(
     *,
     provider: TravelProvider,
     used: Mapping[str, int],
-    params: SolveParams,
+    budget: Budget,
     seconds: float,
     hint: Sequence[Route] = (),
     locked: frozenset[str] = frozenset(),
@@ -745,7 +861,7 @@ def _solve_day(
         teams,
         provider=provider,
         used=used,
-        params=params,
+        budget=budget,
         seconds=seconds,
         hint=hint,
         locked=locked,
@@ -810,18 +926,12 @@ def _solve_day(
     result = None
     if hint:
         start = _hint_indices(compiled, hint)
-        result = improve_routes(
-            compiled.problem,
-            start,
-            time_limit=max(0.02, seconds),
-            seed=params.seed,
-            vehicle_costs=_continuity_costs(compiled, affinity or {}),
+        result = _improve(
+            compiled.problem, start, budget, seconds, _continuity_costs(compiled, affinity or {})
         )
     if result is None:
-        result = solve(
-            compiled.problem,
-            SolveParams(time_limit=max(0.02, seconds), seed=params.seed, log=params.log),
-        )
+        result = solve(compiled.problem, budget.solve_params(seconds))
+    budget.solved(seconds)
     routes, unassigned = decode_day(sub, compiled, _retime(compiled.problem, result))
     routes = tuple(_rest_after_return(r) for r in routes)
     routes, unassigned = _enforce_weekly_cap(sub, routes, unassigned, used)
@@ -835,6 +945,62 @@ def _solve_day(
     if anchors and not _pairs_kept(routes, anchors):
         return routes_whole()
     return routes, dropped, score
+
+
+def _improve(
+    problem: RoutingProblem,
+    start: Sequence[Sequence[int]],
+    budget: Budget,
+    seconds: float,
+    vehicle_costs: Mapping[int, Sequence[int]],
+) -> SolverResult | None:
+    """:func:`solver.periodic.improve_routes` from ``start`` for ``seconds``, or with a counted
+    budget the same search bounded by ``budget.params.iteration_limit``: the string-removal
+    search's iterations, then a greedy descent of OR-Tools' operators to its end (or guided
+    local search for that many solutions where the string-removal search does not apply)."""
+    seed = budget.params.seed
+    if not budget.counted:
+        return improve_routes(
+            problem,
+            start,
+            time_limit=max(MIN_SOLVE_SECONDS, seconds),
+            seed=seed,
+            vehicle_costs=vehicle_costs,
+        )
+    iterations = budget.params.iteration_limit
+    model = build_model(problem, shuffle_seed=seed)
+    if vehicle_costs:
+        _add_vehicle_costs(model, vehicle_costs)
+    sp = _polish_parameters(UNBOUNDED_SECONDS)
+    if sisr.supports(problem):
+        found = sisr.search(
+            problem,
+            time_limit=UNBOUNDED_SECONDS,
+            seed=seed,
+            iteration_limit=iterations,
+            initial=start,
+            vehicle_costs=vehicle_costs,
+        )
+        sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+        return descend_from(model, found.routes, sp, objective=found.objective)
+    if iterations is not None:
+        sp.solution_limit = iterations
+    model.routing.CloseModelWithParameters(sp)
+    hint = [[model.index_of_visit(i) for i in r] for r in start]
+    hint += [[] for _ in range(len(problem.vehicles) - len(hint))]
+    first = model.routing.ReadAssignmentFromRoutes(hint, True)
+    if first is None:
+        # Keep the routes the model accepts one by one, as improve_routes does.
+        for k, route in enumerate(hint):
+            alone: list[list[int]] = [[] for _ in hint]
+            alone[k] = route
+            if route and model.routing.ReadAssignmentFromRoutes(alone, True) is None:
+                hint[k] = []
+        first = model.routing.ReadAssignmentFromRoutes(hint, True)
+    if first is None:
+        return None
+    solution = model.routing.SolveFromAssignmentWithParameters(first, sp)
+    return None if solution is None else decode(model, solution)
 
 
 def _pair_anchors(
@@ -1108,24 +1274,24 @@ def _polish_group(
     key: str,
     group: Sequence[_Task],
     provider: TravelProvider,
-    params: SolveParams,
+    budget: Budget,
     deadline: float,
     out: _Outcome,
 ) -> None:
     """Improve each day's routes from the current ones, keeping the better of old and new,
-    until ``deadline`` (``time.perf_counter`` seconds). A day holding visits this planner leaves
+    until ``deadline`` (on the budget's clock). A day holding visits this planner leaves
     to people (two-person ones from the greedy week) keeps those routes."""
     days = [d for d in sub.days if any(d in t.days for t in group)]
     work = {d: max(1, sum(1 for t in group if d in t.days)) for d in days}
     overhead = 0.0  # compiling and decoding a day, beyond its search time, measured
     for i, day in enumerate(days):
-        left = deadline - time.perf_counter() - overhead * (len(days) - i)
+        left = deadline - budget.now() - overhead * (len(days) - i)
         if left <= 0.05:
             break
         share = max(0.05, left * work[day] / sum(work[d] for d in days[i:]))
-        began = time.perf_counter()
-        _reroute_day(sub, key, day, group, provider, params, share, out, keep_better=True)
-        overhead = max(overhead, time.perf_counter() - began - share)
+        began = budget.now()
+        _reroute_day(sub, key, day, group, provider, budget, share, out, keep_better=True)
+        overhead = max(overhead, budget.now() - began - share)
     out.day_seconds[key] = overhead
 
 
@@ -1135,7 +1301,7 @@ def _reroute_day(
     day: str,
     group: Sequence[_Task],
     provider: TravelProvider,
-    params: SolveParams,
+    budget: Budget,
     seconds: float,
     out: _Outcome,
     *,
@@ -1179,7 +1345,7 @@ def _reroute_day(
         teams,
         provider=provider,
         used=_minutes_used(out, key, day, sub.days),
-        params=params,
+        budget=budget,
         seconds=seconds,
         hint=old,
         locked=frozenset(c for c, d in out.locked if d == day),
@@ -1196,7 +1362,7 @@ def _reroute_day(
             teams,
             provider=provider,
             used=_minutes_used(out, key, day, sub.days),
-            params=params,
+            budget=budget,
             seconds=seconds,
             hint=tuple(r for r in old if (r.caregiver, day) in out.locked),
             locked=frozenset(c for c, d in out.locked if d == day),
@@ -1230,7 +1396,7 @@ def _fill_group(
     key: str,
     group: Sequence[_Task],
     provider: TravelProvider,
-    params: SolveParams,
+    budget: Budget,
     seconds: float,
     out: _Outcome,
     *,
@@ -1241,7 +1407,7 @@ def _fill_group(
     pattern moves to one that keeps most of them (:func:`_move_to_pattern`, the best two of
     :func:`_ranked_patterns`). With ``stations`` (a group of several), only the routes of a
     request's own station are routed again."""
-    deadline = time.perf_counter() + seconds
+    deadline = budget.now() + seconds
 
     def short_tasks() -> list[_Task]:
         return sorted(
@@ -1271,10 +1437,10 @@ def _fill_group(
             # Its days fit no pattern (two visits Tuesday and Friday, three needed two days
             # apart): the next visit needs one of them moved.
             for pattern in _ranked_patterns(sub, out, key, task, stations)[:2]:
-                if time.perf_counter() + (3 * spent if moved else 0.0) > deadline:
+                if budget.now() + (3 * spent if moved else 0.0) > deadline:
                     return
                 moved = True
-                began = time.perf_counter()
+                began = budget.now()
                 done = _move_to_pattern(
                     sub,
                     key,
@@ -1282,27 +1448,27 @@ def _fill_group(
                     pattern,
                     group,
                     provider,
-                    params,
+                    budget,
                     each,
                     out,
                     deadline=deadline,
                     stations=stations,
                 )
-                spent = max(spent, (time.perf_counter() - began) / 3)
+                spent = max(spent, (budget.now() - began) / 3)
                 if done:
                     break
             short = short_tasks()
             continue
         for day in _fill_days(task, working):
-            if time.perf_counter() + spent > deadline:
+            if budget.now() + spent > deadline:
                 return
             if len(task.days) >= max(len(p) for p in task.patterns):
                 break
             if day in task.days or not _fits_pattern(task, (*task.days, day)):
                 continue
-            began = time.perf_counter()
-            _add_visit(sub, key, day, task, group, provider, params, each, out, stations=stations)
-            spent = max(spent, time.perf_counter() - began)
+            began = budget.now()
+            _add_visit(sub, key, day, task, group, provider, budget, each, out, stations=stations)
+            spent = max(spent, budget.now() - began)
         short = short_tasks()
 
 
@@ -1341,7 +1507,7 @@ def _move_to_pattern(
     pattern: tuple[str, ...],
     group: Sequence[_Task],
     provider: TravelProvider,
-    params: SolveParams,
+    budget: Budget,
     seconds: float,
     out: _Outcome,
     *,
@@ -1351,7 +1517,7 @@ def _move_to_pattern(
     """Move a short request onto ``pattern``: its visits leave the days outside it and go to
     the pattern's other days, each day re-routed from its current routes; visits this pushes
     out go to another day of theirs where they fit, while there is time before ``deadline``
-    (``time.perf_counter``). Kept (returns True) when the days touched serve more by
+    (on the budget's clock). Kept (returns True) when the days touched serve more by
     priority. ``stations`` as in :func:`_fill_group`."""
     current = set(task.days)
     home = _home_station(sub, out, key, task, stations)
@@ -1374,7 +1540,7 @@ def _move_to_pattern(
             day,
             group,
             provider,
-            params,
+            budget,
             seconds,
             out,
             keep_better=False,
@@ -1388,7 +1554,7 @@ def _move_to_pattern(
             task,
             group,
             provider,
-            params,
+            budget,
             seconds,
             out,
             stations=stations,
@@ -1403,14 +1569,14 @@ def _move_to_pattern(
         lost = set(saved_days[other.request.id][0]) - set(other.days)
         for n, day in enumerate(d for d in _fill_days(other, working) if d not in lost):
             # One day each even past the deadline: the move is only worth it when they fit.
-            if n and time.perf_counter() + seconds > deadline:
+            if n and budget.now() + seconds > deadline:
                 break
             if day not in saved:
                 saved[day] = (out.routes.get((key, day), ()), out.dropped.get((key, day), []))
                 before += _score(sub, saved[day][0])
                 affected.append(day)
             if _add_visit(
-                sub, key, day, other, group, provider, params, seconds, out, stations=stations
+                sub, key, day, other, group, provider, budget, seconds, out, stations=stations
             ):
                 break
     if sum(_score(sub, out.routes.get((key, d), ())) for d in affected) > before:
@@ -1430,7 +1596,7 @@ def _add_visit(
     task: _Task,
     group: Sequence[_Task],
     provider: TravelProvider,
-    params: SolveParams,
+    budget: Budget,
     seconds: float,
     out: _Outcome,
     *,
@@ -1449,7 +1615,7 @@ def _add_visit(
         day,
         group,
         provider,
-        params,
+        budget,
         seconds,
         out,
         extra=[task],
@@ -1557,7 +1723,7 @@ def _improve_station(
     station: str,
     group: Sequence[_Task],
     provider: TravelProvider,
-    params: SolveParams,
+    budget: Budget,
     seconds: float,
     out: _Outcome,
     rng: random.Random,
@@ -1570,7 +1736,7 @@ def _improve_station(
     - give all of a household's visits to the caregiver who already does most of them
       (continuity); kept when as much is served for at most 2 % more travel.
     """
-    deadline = time.perf_counter() + seconds
+    deadline = budget.now() + seconds
     working_days = [d for d in sub.days if any(d in c.shifts for c in sub.caregivers)]
     each = max(0.05, min(1.0, seconds / max(1, 4 * len(working_days))))
     by_household: dict[str, list[_Task]] = defaultdict(list)
@@ -1589,7 +1755,7 @@ def _improve_station(
                 teams,
                 provider=provider,
                 used=_minutes_used(out, station, day, sub.days),
-                params=params,
+                budget=budget,
                 seconds=each,
                 hint=out.routes.get((station, day), ()),
                 locked=frozenset(c for c, d in out.locked if d == day),
@@ -1601,7 +1767,7 @@ def _improve_station(
     idle = 0
     # What re-routing one day really takes (search plus compiling), measured as it goes.
     spent = each + out.day_seconds.get(station, 0.0)
-    while time.perf_counter() + spent < deadline and idle < 20:
+    while budget.now() + spent < deadline and idle < 20:
         saved_tasks = {t.request.id: (tuple(t.days), t.fixed) for t in group}
         continuity = rng.random() < 0.5
         affected = (
@@ -1615,7 +1781,7 @@ def _improve_station(
                 t.days, t.fixed = saved_tasks[t.request.id]
             continue
         idle = 0
-        if time.perf_counter() + spent * len(affected) > deadline:
+        if budget.now() + spent * len(affected) > deadline:
             for t in group:
                 t.days, t.fixed = saved_tasks[t.request.id]
             break
@@ -1624,9 +1790,9 @@ def _improve_station(
             for d in affected
         }
         before = [_day_value(sub, saved[d][0]) for d in affected]
-        began = time.perf_counter()
+        began = budget.now()
         reroute(affected)
-        spent = max(spent, (time.perf_counter() - began) / len(affected))
+        spent = max(spent, (budget.now() - began) / len(affected))
         after = [_day_value(sub, out.routes.get((station, d), ())) for d in affected]
         served_gain = sum(v[0] for v in after) - sum(v[0] for v in before)
         travel_before = -sum(v[1] for v in before)

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,6 +37,7 @@ from dispatch.timeutil import parse_hhmm as hm
 from dispatch.travel import provider_for
 from dispatch.weekly import (
     CONTINUITY_MINUTES,
+    Budget,
     Progress,
     _continuity_costs,
     _day_value,
@@ -517,6 +519,35 @@ def test_one_process_and_two_give_plans_of_the_same_size() -> None:
     assert one.kpis["planned_visits"] == two.kpis["planned_visits"] == 8
 
 
+# --- the deterministic mode --------------------------------------------------------------
+
+
+def test_a_deterministic_week_is_the_same_plan_in_one_process_and_two() -> None:
+    sc = _two_stations()
+    params = SolveParams(time_limit=3.0, seed=1, iteration_limit=50)
+    first = plan_week(sc, params=params, deterministic=True)
+    again = plan_week(sc, params=params, deterministic=True)
+    clean(sc, first)
+    assert first == again  # the modelled seconds too
+    # Groups in worker processes (other hash seeds) each take their share of the modelled time.
+    two = plan_week(sc, params=params, deterministic=True, workers=2)
+    assert two == plan_week(sc, params=params, deterministic=True, workers=2)
+
+
+def test_a_deterministic_week_needs_an_iteration_budget() -> None:
+    with pytest.raises(ValueError, match="iteration_limit"):
+        plan_week(_two_stations(), params=FAST, deterministic=True)
+
+
+def test_the_modelled_clock_moves_by_the_seconds_allotted() -> None:
+    budget = Budget.deterministic(SolveParams(time_limit=10.0, iteration_limit=20))
+    budget.solved(0.5)
+    budget.solved(0.001)  # every sub-solve takes at least the shortest search
+    assert budget.now() == pytest.approx(0.52)
+    assert budget.solve_params(0.5).iteration_limit == 20
+    assert Budget.real(FAST).solve_params(0.5).iteration_limit is None
+
+
 # --- the router's continuity costs --------------------------------------------------------
 
 
@@ -579,7 +610,7 @@ def test_station_routes_of_a_day_are_reordered_among_themselves() -> None:
     far = Route("D1", "mon", hm("08:45"), hm("10:15"), (stop(h4, "09:00"),))
     out = _Outcome(routes={("S+T", "mon"): (zigzag, far)}, dropped={}, fallback={})
     before = _day_value(sc, (zigzag,))
-    _reroute_station_day(sc, "S+T", "mon", "S", provider_for(sc), FAST, 0.5, out)
+    _reroute_station_day(sc, "S+T", "mon", "S", provider_for(sc), Budget.real(FAST), 0.5, out)
     routes = out.routes[("S+T", "mon")]
     assert far in routes
     mine = [r for r in routes if r.caregiver in {"C1", "C2"}]
