@@ -31,7 +31,8 @@ from dispatch.reasons import Reason
 from dispatch.scenario_io import ScenarioError, parse_scenario, scenario_to_dict
 from dispatch.timeutil import parse_hhmm as hm
 from dispatch.travel import provider_for
-from dispatch.weekly import Budget, _solve_day, plan_week
+from dispatch.weekly import Budget, plan_week
+from dispatch.weekly.day import solve_day
 from solver import syncsearch
 from solver.problem import SolveParams
 
@@ -430,7 +431,7 @@ def _travel(sc: Scenario, routes: tuple[Route, ...]) -> int:
 def test_weekly_day_search_reroutes_around_a_two_person_visit(anchor: bool) -> None:
     sc, hint = _pair_day()
     assert _travel(sc, hint) == 92 + 68
-    routes, dropped, _ = _solve_day(
+    routes, dropped, _ = solve_day(
         sc,
         "mon",
         [DayVisit("H1-clean", "H1"), DayVisit("H2-clean", "H2")],
