@@ -22,7 +22,7 @@ from dispatch.weekly.budget import Budget
 from dispatch.weekly.solving import accepted, retime, search_day
 from dispatch.weekly.state import served_score
 
-__all__ = ["CONTINUITY_MINUTES", "continuity_costs", "rest_after_return", "solve_day"]
+__all__ = ["CONTINUITY_MINUTES", "continuity_costs", "solve_day"]
 
 #: Minutes of travel the router gives up to keep a visit with the caregiver who makes the
 #: request's other visits this week (continuity of care, 服务连续性).
@@ -163,7 +163,6 @@ def _route_day(
     costs = continuity_costs(compiled, affinity or {}) if hint else {}
     result = search_day(compiled.problem, start, budget, seconds, costs)
     routes, unassigned = decode_day(sub, compiled, retime(compiled.problem, result))
-    routes = tuple(rest_after_return(r) for r in routes)
     routes, unassigned = _enforce_weekly_cap(sub, routes, unassigned, used)
     routes = tuple(sorted((*routes, *frozen), key=lambda r: r.caregiver))
     reasons = {u.request: (Reason(u.reason), u.detail) for u in unassigned}
@@ -321,24 +320,6 @@ def _unrepresentable(
     verdict = accepted(compiled.problem, start)
     rejected = {compiled.caregivers[k].id for k, ok in enumerate(verdict) if not ok}
     return tuple(r for r in hint if r.caregiver in rejected)
-
-
-def rest_after_return(route: Route) -> Route:
-    """Come back before a rest that starts after the ride home would end.
-
-    A rest in the last gap delays ``back`` to after it; when the ride home fits before the rest
-    starts, the caregiver is back first and rests off the route (shorter working time).
-    """
-    rest = route.rest
-    if rest is None or not route.stops:
-        return route
-    last_end = route.stops[-1].end
-    if rest.start < last_end or route.back < rest.end:
-        return route
-    ride = route.back - rest.end
-    if last_end + ride <= rest.start:
-        return replace(route, back=last_end + ride)
-    return route
 
 
 def _enforce_weekly_cap(

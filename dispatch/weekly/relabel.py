@@ -11,7 +11,6 @@ from ortools.graph.python.linear_sum_assignment import SimpleLinearSumAssignment
 
 from dispatch.daily import DayProblem, DayVisit, compile_day, decode_day
 from dispatch.model import Route
-from dispatch.weekly.day import rest_after_return
 from dispatch.weekly.solving import route_times
 from dispatch.weekly.state import Group
 from solver.problem import SolvedRoute, SolverResult
@@ -80,9 +79,7 @@ def relabel_day(g: Group, day: str) -> bool:
     relabelled, _ = decode_day(free, compiled, result)
     gone = {movable[i].caregiver for i in moved}
     kept = [r for r in routes if r.caregiver not in gone]
-    g.week.routes[(g.key, day)] = tuple(
-        sorted((*kept, *(rest_after_return(r) for r in relabelled)), key=lambda r: r.caregiver)
-    )
+    g.week.routes[(g.key, day)] = tuple(sorted((*kept, *relabelled), key=lambda r: r.caregiver))
     return True
 
 
