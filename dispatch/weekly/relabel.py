@@ -11,7 +11,7 @@ from ortools.graph.python.linear_sum_assignment import SimpleLinearSumAssignment
 
 from dispatch.daily import DayProblem, DayVisit, compile_day, decode_day
 from dispatch.model import Route
-from dispatch.weekly.solving import route_times
+from dispatch.weekly.solving import linked_visits, route_times
 from dispatch.weekly.state import Group
 from solver.problem import SolvedRoute, SolverResult
 
@@ -54,7 +54,11 @@ def relabel_day(g: Group, day: str) -> bool:
     vehicle = {c.id: k for k, c in enumerate(compiled.caregivers)}
     if len(node) != len(visits) or any(r.caregiver not in vehicle for r in movable):
         return False
-    arcs = _handover_arcs(g, day, compiled, movable, node)
+    linked = linked_visits(compiled.problem)
+    kept_starts = [
+        {node[s.request]: s.start for s in r.stops if node[s.request] in linked} for r in movable
+    ]
+    arcs = _handover_arcs(g, day, compiled, movable, node, kept_starts)
     mates = _best_assignment(arcs, len(movable), len(compiled.caregivers))
     if mates is None:
         return False
@@ -69,7 +73,7 @@ def relabel_day(g: Group, day: str) -> bool:
             continue
         moved.add(i)
         order = tuple(node[s.request] for s in route.stops)
-        times = route_times(compiled.problem, k, order)
+        times = route_times(compiled.problem, k, order, fixed=kept_starts[i])
         solved.append(
             SolvedRoute(
                 k, order, times.arrivals, times.starts, times.leave, times.back, times.rest_start
@@ -89,11 +93,12 @@ def _handover_arcs(
     compiled: DayProblem,
     movable: Sequence[Route],
     node: Mapping[str, int],
+    kept_starts: Sequence[Mapping[int, int]],
 ) -> dict[tuple[int, int], int]:
     """(route, vehicle) -> what handing route ``i`` to vehicle ``k`` is worth: twice the visits
     of its requests that caregiver makes on the other days, plus one per stop whose household
     prefers them; only for caregivers of the same station and travel mode who may serve every
-    stop and whose day holds the route."""
+    stop and whose day holds the route (its linked visits at their starts)."""
     seen: dict[tuple[str, str], int] = defaultdict(int)
     for (key, d), others in g.week.routes.items():
         if key != g.key or d == day:
@@ -129,7 +134,7 @@ def _handover_arcs(
                     continue
                 if spec.capacity is not None and spec.capacity < sum(specs[j].demand for j in seq):
                     continue
-                if not route_times(compiled.problem, k, seq).feasible:
+                if not route_times(compiled.problem, k, seq, fixed=kept_starts[i]).feasible:
                     continue
             arcs[(i, k)] = worth(route, c.id)
     return arcs

@@ -32,7 +32,7 @@ from solver.problem import RoutingProblem, SolvedRoute, SolverResult
 from solver.routing import build_model, decode, descend_from, solve
 from solver.schedule import RouteTimes, schedule_route
 
-__all__ = ["accepted", "retime", "route_times", "search_day"]
+__all__ = ["accepted", "linked_visits", "retime", "route_times", "search_day"]
 
 
 def search_day(
@@ -60,9 +60,23 @@ def accepted(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -> tuple[
     return routes_accepted(problem, routes)
 
 
-def route_times(problem: RoutingProblem, vehicle: int, seq: Sequence[int]) -> RouteTimes:
-    """The times of ``seq`` for ``vehicle``, the rest in its best gap."""
-    return schedule_route(problem, vehicle, seq)
+def route_times(
+    problem: RoutingProblem,
+    vehicle: int,
+    seq: Sequence[int],
+    *,
+    fixed: Mapping[int, int] | None = None,
+) -> RouteTimes:
+    """The times of ``seq`` for ``vehicle``, the rest in its best gap; ``fixed`` maps visits
+    to the starts they keep (see :func:`linked_visits`)."""
+    return schedule_route(problem, vehicle, seq, fixed=fixed or None)
+
+
+def linked_visits(problem: RoutingProblem) -> frozenset[int]:
+    """The visits whose start is tied to another's (a linked visit, 关联服务, or one of a
+    two-person visit's two): re-timing their route alone must keep their starts, or the
+    delay between the two may no longer hold."""
+    return frozenset(i for s in problem.syncs for i in (s.first, s.second))
 
 
 def _improve(
@@ -134,11 +148,14 @@ def _improve_counted(
 
 def retime(problem: RoutingProblem, result: SolverResult) -> SolverResult:
     """Times of each route recomputed with the rest in its best gap (earliest starts, latest
-    leave); a route no gap makes feasible is given up, its visits dropped."""
+    leave; linked visits keep the starts the search gave them); a route no gap makes feasible
+    is given up, its visits dropped."""
     routes: list[SolvedRoute] = []
     dropped = list(result.dropped)
+    linked = linked_visits(problem)
     for sr in result.routes:
-        times = route_times(problem, sr.vehicle, sr.visits)
+        keep = {i: t for i, t in zip(sr.visits, sr.starts, strict=True) if i in linked}
+        times = route_times(problem, sr.vehicle, sr.visits, fixed=keep)
         if not times.feasible:
             dropped.extend(sr.visits)
             continue

@@ -533,6 +533,24 @@ def test_a_deterministic_week_is_the_same_plan_in_one_process_and_two() -> None:
     assert two == plan_week(sc, params=params, deterministic=True, workers=2)
 
 
+def test_a_linked_visit_keeps_its_delay_when_its_route_is_re_timed() -> None:
+    # The dressing must start 30-120 min after the bath; the bath may start at 08:00 or 08:01,
+    # the dressing only at 10:01. Re-timing the route with earliest starts used to put the bath
+    # at 08:00, 121 min before the dressing; the search's starts of linked visits now hold.
+    bath = request("B", minutes=30, windows=((hm("08:00"), hm("08:01")),))
+    after = After(request="B", min_minutes=30, max_minutes=120)
+    dressing = request("D", minutes=30, windows=((hm("10:01"), hm("10:01")),), after=after)
+    home = household("H", bath, dressing, north=0.0)  # at the station: no travel
+    sc = week((caregiver("C1", days=("mon",)),), home, days=WEEK[:2])
+    params = SolveParams(time_limit=0.5, iteration_limit=50)
+    plan = plan_week(sc, params=params, deterministic=True)
+    clean(sc, plan)
+    assert [(s.request, s.start) for r in plan.routes for s in r.stops] == [
+        ("B", hm("08:01")),
+        ("D", hm("10:01")),
+    ]
+
+
 def test_a_deterministic_week_needs_an_iteration_budget() -> None:
     with pytest.raises(ValueError, match="iteration_limit"):
         plan_week(_two_stations(), params=FAST, deterministic=True)
