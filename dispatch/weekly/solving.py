@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 
 from ortools.constraint_solver import routing_enums_pb2
 
@@ -115,6 +116,9 @@ def _improve_counted(
     if vehicle_costs:
         _add_vehicle_costs(model, vehicle_costs)
     sp = _polish_parameters(UNBOUNDED_SECONDS)
+    # OR-Tools bounds each large-neighbourhood move by a time of its own (0.1 s by default): on
+    # a loaded machine that would make the count-bounded search depend on the machine again.
+    sp.lns_time_limit.FromTimedelta(timedelta(seconds=UNBOUNDED_SECONDS))
     if sisr.supports(problem):
         found = sisr.search(
             problem,
