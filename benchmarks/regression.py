@@ -34,6 +34,8 @@ DEMO = Path(__file__).resolve().parent.parent / "data" / "demo" / "district.json
 # Far beyond what the iteration budgets below need on this kind of machine: never binding.
 NEVER_BINDING = 3600.0
 SEED = 0
+# The demo week's modelled budget: its 1,964 visits in a few minutes of this machine's time.
+DEMO_WEEK_SECONDS = 30.0
 
 Outcome = dict[str, Any]
 
@@ -91,7 +93,10 @@ def _demo_week(iterations: int) -> Callable[[Path], Outcome]:
         from solver.problem import SolveParams
 
         scenario = load_scenario(DEMO).scenario
-        params = SolveParams(time_limit=120.0, seed=SEED, iteration_limit=iterations)
+        # Deterministic: each sub-solve runs its iterations under a time limit that never
+        # binds, and the planner's own clock advances by the seconds it allots to each, so
+        # ``time_limit`` is the week's modelled budget, not a limit of the machine's time.
+        params = SolveParams(time_limit=DEMO_WEEK_SECONDS, seed=SEED, iteration_limit=iterations)
         plan = plan_week(scenario, params=params, deterministic=True)
         report = check_plan(scenario, plan)
         routes = [
@@ -121,7 +126,7 @@ CASES: dict[str, tuple[Path, Callable[[Path], Outcome]]] = {
         MANKOWSKA_DIR / "InstanzVNS_HCSRP_100_6.txt",
         _mankowska("InstanzVNS_HCSRP_100_6", 10000),
     ),
-    "demo-week": (DEMO, _demo_week(200)),
+    "demo-week": (DEMO, _demo_week(20)),
 }
 
 

@@ -31,7 +31,8 @@ from dispatch.reasons import Reason
 from dispatch.scenario_io import ScenarioError, parse_scenario, scenario_to_dict
 from dispatch.timeutil import parse_hhmm as hm
 from dispatch.travel import provider_for
-from dispatch.weekly import _solve_day, plan_week
+from dispatch.weekly import Budget, plan_week
+from dispatch.weekly.day import solve_day
 from solver import syncsearch
 from solver.problem import SolveParams
 
@@ -430,14 +431,14 @@ def _travel(sc: Scenario, routes: tuple[Route, ...]) -> int:
 def test_weekly_day_search_reroutes_around_a_two_person_visit(anchor: bool) -> None:
     sc, hint = _pair_day()
     assert _travel(sc, hint) == 92 + 68
-    routes, dropped, _ = _solve_day(
+    routes, dropped, _ = solve_day(
         sc,
         "mon",
         [DayVisit("H1-clean", "H1"), DayVisit("H2-clean", "H2")],
         {"H1-clean": None, "H2-clean": None},
         provider=provider_for(sc),
         used={},
-        params=SolveParams(time_limit=5, seed=0, iteration_limit=300),
+        budget=Budget.real(SolveParams(time_limit=5, seed=0, iteration_limit=300)),
         seconds=2.0,
         hint=hint,
         locked=frozenset({"C1", "C2"}),

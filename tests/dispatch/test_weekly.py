@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,15 +37,15 @@ from dispatch.timeutil import parse_hhmm as hm
 from dispatch.travel import provider_for
 from dispatch.weekly import (
     CONTINUITY_MINUTES,
+    Budget,
     Progress,
-    _continuity_costs,
-    _day_value,
-    _Outcome,
-    _relabel_group,
-    _reroute_station_day,
     candidate_patterns,
     plan_week,
 )
+from dispatch.weekly.day import continuity_costs
+from dispatch.weekly.polish import reroute_station_day
+from dispatch.weekly.relabel import relabel_group
+from dispatch.weekly.state import Group, WeekState, day_value
 from solver.periodic import improve_routes
 from solver.problem import RoutingProblem, SolveParams, VehicleSpec, VisitSpec
 
@@ -428,7 +429,7 @@ def test_two_person_visit_without_a_pair_is_unassigned() -> None:
 # --- continuity by handing whole routes over ---------------------------------------------
 
 
-def _swapped_week(*, second_mode: str = "ebike") -> tuple[Scenario, _Outcome]:
+def _swapped_week(*, second_mode: str = "ebike") -> tuple[Scenario, Group]:
     """Mon: C1 visits H1, C2 visits H2; Wed: the other way round (each route alone is fine)."""
     h1 = household("H1", request("R1", visits_per_week=2, days=("mon", "wed")))
     h2 = household("H2", request("R2", visits_per_week=2, days=("mon", "wed")), north=-0.004)
@@ -438,35 +439,35 @@ def _swapped_week(*, second_mode: str = "ebike") -> tuple[Scenario, _Outcome]:
         r = h.requests[0]
         return Route(cid, day, hm("08:20"), hm("09:40"), (Stop(r.id, h.id, 510, 510, 570),))
 
-    out = _Outcome(routes={}, dropped={}, fallback={})
-    out.routes[("S", "mon")] = (route("C1", "mon", h1), route("C2", "mon", h2))
-    out.routes[("S", "wed")] = (route("C1", "wed", h2), route("C2", "wed", h1))
-    return sc, out
+    state = WeekState()
+    state.routes[("S", "mon")] = (route("C1", "mon", h1), route("C2", "mon", h2))
+    state.routes[("S", "wed")] = (route("C1", "wed", h2), route("C2", "wed", h1))
+    return sc, Group(sc, "S", [], provider_for(sc), Budget.real(FAST), state)
 
 
-def _who(out: _Outcome, rid: str) -> set[str]:
+def _who(week: WeekState, rid: str) -> set[str]:
     return {
-        r.caregiver for rs in out.routes.values() for r in rs for s in r.stops if s.request == rid
+        r.caregiver for rs in week.routes.values() for r in rs for s in r.stops if s.request == rid
     }
 
 
 def test_relabel_hands_routes_to_the_caregiver_of_the_other_days() -> None:
-    sc, out = _swapped_week()
-    _relabel_group(sc, "S", provider_for(sc), out)
-    assert len(_who(out, "R1")) == 1
-    assert len(_who(out, "R2")) == 1
+    sc, group = _swapped_week()
+    relabel_group(group)
+    assert len(_who(group.week, "R1")) == 1
+    assert len(_who(group.week, "R2")) == 1
     # Nothing lost, and Wednesday's routes (re-timed for their new caregivers) are clean.
-    wed = out.routes[("S", "wed")]
+    wed = group.routes("wed")
     assert sorted(s.request for r in wed for s in r.stops) == ["R1", "R2"]
-    plan = Plan(scenario=sc.name, routes=(*out.routes[("S", "mon")], *wed))
+    plan = Plan(scenario=sc.name, routes=(*group.routes("mon"), *wed))
     clean(sc, plan)
 
 
 def test_relabel_keeps_routes_with_caregivers_of_another_travel_mode() -> None:
-    sc, out = _swapped_week(second_mode="walk")
-    before = dict(out.routes)
-    _relabel_group(sc, "S", provider_for(sc), out)
-    assert out.routes == before  # a walker's travel differs: the swap would change travel
+    _, group = _swapped_week(second_mode="walk")
+    before = dict(group.week.routes)
+    relabel_group(group)
+    assert group.week.routes == before  # a walker's travel differs: the swap would change travel
 
 
 def test_week_with_swapped_caregivers_is_planned_with_one_caregiver_per_request() -> None:
@@ -517,6 +518,53 @@ def test_one_process_and_two_give_plans_of_the_same_size() -> None:
     assert one.kpis["planned_visits"] == two.kpis["planned_visits"] == 8
 
 
+# --- the deterministic mode --------------------------------------------------------------
+
+
+def test_a_deterministic_week_is_the_same_plan_in_one_process_and_two() -> None:
+    sc = _two_stations()
+    params = SolveParams(time_limit=3.0, seed=1, iteration_limit=50)
+    first = plan_week(sc, params=params, deterministic=True)
+    again = plan_week(sc, params=params, deterministic=True)
+    clean(sc, first)
+    assert first == again  # the modelled seconds too
+    # Groups in worker processes (other hash seeds) each take their share of the modelled time.
+    two = plan_week(sc, params=params, deterministic=True, workers=2)
+    assert two == plan_week(sc, params=params, deterministic=True, workers=2)
+
+
+def test_a_linked_visit_keeps_its_delay_when_its_route_is_re_timed() -> None:
+    # The dressing must start 30-120 min after the bath; the bath may start at 08:00 or 08:01,
+    # the dressing only at 10:01. Re-timing the route with earliest starts used to put the bath
+    # at 08:00, 121 min before the dressing; the search's starts of linked visits now hold.
+    bath = request("B", minutes=30, windows=((hm("08:00"), hm("08:01")),))
+    after = After(request="B", min_minutes=30, max_minutes=120)
+    dressing = request("D", minutes=30, windows=((hm("10:01"), hm("10:01")),), after=after)
+    home = household("H", bath, dressing, north=0.0)  # at the station: no travel
+    sc = week((caregiver("C1", days=("mon",)),), home, days=WEEK[:2])
+    params = SolveParams(time_limit=0.5, iteration_limit=50)
+    plan = plan_week(sc, params=params, deterministic=True)
+    clean(sc, plan)
+    assert [(s.request, s.start) for r in plan.routes for s in r.stops] == [
+        ("B", hm("08:01")),
+        ("D", hm("10:01")),
+    ]
+
+
+def test_a_deterministic_week_needs_an_iteration_budget() -> None:
+    with pytest.raises(ValueError, match="iteration_limit"):
+        plan_week(_two_stations(), params=FAST, deterministic=True)
+
+
+def test_the_modelled_clock_moves_by_the_seconds_allotted() -> None:
+    budget = Budget.deterministic(SolveParams(time_limit=10.0, iteration_limit=20))
+    budget.solved(0.5)
+    budget.solved(0.001)  # every sub-solve takes at least the shortest search
+    assert budget.now() == pytest.approx(0.52)
+    assert budget.solve_params(0.5).iteration_limit == 20
+    assert Budget.real(FAST).solve_params(0.5).iteration_limit is None
+
+
 # --- the router's continuity costs --------------------------------------------------------
 
 
@@ -547,7 +595,7 @@ def test_continuity_costs_are_free_for_the_usual_caregiver() -> None:
     compiled = compile_day(
         sc, "wed", travel=provider_for(sc), visits=[DayVisit("R1", "H1"), DayVisit("R2", "H2")]
     )
-    costs = _continuity_costs(compiled, {"R1": {"C1": 1}, "R2": {"C1": 1, "C2": 3}})
+    costs = continuity_costs(compiled, {"R1": {"C1": 1}, "R2": {"C1": 1, "C2": 3}})
     order = [c.id for c in compiled.caregivers]
     assert order == ["C1", "C2"]
     assert costs[0] == [0, CONTINUITY_MINUTES]
@@ -577,12 +625,13 @@ def test_station_routes_of_a_day_are_reordered_among_themselves() -> None:
         (stop(h1, "09:00"), stop(h2, "10:30"), stop(h3, "12:00")),
     )
     far = Route("D1", "mon", hm("08:45"), hm("10:15"), (stop(h4, "09:00"),))
-    out = _Outcome(routes={("S+T", "mon"): (zigzag, far)}, dropped={}, fallback={})
-    before = _day_value(sc, (zigzag,))
-    _reroute_station_day(sc, "S+T", "mon", "S", provider_for(sc), FAST, 0.5, out)
-    routes = out.routes[("S+T", "mon")]
+    week = WeekState(routes={("S+T", "mon"): (zigzag, far)})
+    group = Group(sc, "S+T", [], provider_for(sc), Budget.real(FAST), week)
+    before = day_value(sc, (zigzag,))
+    reroute_station_day(group, "mon", "S", 0.5)
+    routes = group.routes("mon")
     assert far in routes
     mine = [r for r in routes if r.caregiver in {"C1", "C2"}]
     assert sorted(s.request for r in mine for s in r.stops) == ["R1", "R2", "R3"]
-    assert _day_value(sc, mine)[1] > before[1]  # less travel
+    assert day_value(sc, mine)[1] > before[1]  # less travel
     clean(sc, Plan(scenario=sc.name, routes=routes))
