@@ -13,9 +13,6 @@ modules import one way, each only from those above it:
   and what they share;
 - :mod:`solver.entry`: the table of searches and :func:`solve`;
 - :mod:`solver.periodic`: periodic routing, polishing its days with :func:`solve`.
-
-:mod:`solver.routing`, :mod:`solver.search` and ``periodic.improve_routes`` /
-``periodic.routes_accepted`` keep older names for callers moving to :func:`solve`.
 """
 
 from solver.entry import solve

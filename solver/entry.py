@@ -125,11 +125,13 @@ def _improve_sisr(
         vehicle_costs=problem.vehicle_costs,
     )
     model = build_model(problem, shuffle_seed=params.seed)
+    # A greedy descent ends at its local optimum: it needs no count of its own, only, under an
+    # iteration budget, no per-move clock either.
     sp = ortools_search.polish_parameters(
-        max(end - time.perf_counter(), 0.01),
-        metaheuristic="GREEDY_DESCENT",
-        solution_limit=params.iteration_limit,
+        max(end - time.perf_counter(), 0.01), metaheuristic="GREEDY_DESCENT"
     )
+    if params.iteration_limit is not None:
+        sp.lns_time_limit.CopyFrom(sp.time_limit)
     result = ortools_search.descend_from(model, found.routes, sp, objective=found.objective)
     if result is None:  # pragma: no cover - the search keeps the schedule's rules
         return None

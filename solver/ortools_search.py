@@ -118,8 +118,7 @@ def search_parameters(
         setattr(sp.local_search_operators, name, BOOL_FALSE)
     sp.use_multi_armed_bandit_concatenate_operators = config.bandit
     sp.time_limit.FromTimedelta(timedelta(seconds=max(time_limit, 0.01)))
-    if solution_limit is not None:
-        sp.solution_limit = solution_limit
+    _count_bounded(sp, solution_limit, time_limit)
     sp.log_search = log
     return sp
 
@@ -254,9 +253,18 @@ def polish_parameters(
     sp.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     sp.local_search_metaheuristic = getattr(LSM, metaheuristic)
     sp.time_limit.FromTimedelta(timedelta(seconds=max(seconds, 0.01)))
-    if solution_limit is not None:
-        sp.solution_limit = solution_limit
+    _count_bounded(sp, solution_limit, seconds)
     return sp
+
+
+def _count_bounded(sp: Any, solution_limit: int | None, seconds: float) -> None:
+    """Bound the search by ``solution_limit`` solutions. OR-Tools also bounds each
+    large-neighbourhood move by a time of its own (0.1 s by default); under a count that
+    limit goes to the whole budget, or a loaded machine would change the result."""
+    if solution_limit is None:
+        return
+    sp.solution_limit = solution_limit
+    sp.lns_time_limit.FromTimedelta(timedelta(seconds=max(seconds, 0.01)))
 
 
 def improve(

@@ -16,24 +16,21 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from solver.entry import improve, solve
-from solver.ortools_search import accepted_routes
-from solver.problem import RoutingProblem, SolveParams, SolverResult, VehicleSpec, VisitSpec
+from solver.entry import solve
+from solver.problem import RoutingProblem, SolveParams, VehicleSpec, VisitSpec
 
 __all__ = [
     "DayFleet",
     "PeriodicProblem",
     "PeriodicResult",
     "PeriodicTask",
-    "improve_routes",
     "route_cost",
-    "routes_accepted",
     "solve_periodic",
 ]
 
@@ -357,32 +354,6 @@ def _route_removal(search: _Search) -> list[int]:
         return []
     day = search.rng.choice(days)
     return list(search.rng.choice(search.routes[day]))
-
-
-def improve_routes(
-    problem: RoutingProblem,
-    routes: Sequence[Sequence[int]],
-    *,
-    time_limit: float,
-    seed: int = 0,
-    vehicle_costs: Mapping[int, Sequence[int]] | None = None,
-) -> SolverResult | None:
-    """Kept for callers moving to ``solver.solve(problem, params, initial_routes=routes)``
-    (with ``vehicle_costs`` as :attr:`RoutingProblem.vehicle_costs`): improve given routes.
-
-    Returns ``None`` when no start can be built (where :func:`solver.solve` searches from
-    scratch instead).
-    """
-    if vehicle_costs:
-        problem = replace(problem, vehicle_costs=vehicle_costs)
-    return improve(problem, SolveParams(time_limit=time_limit, seed=seed), routes)
-
-
-def routes_accepted(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -> tuple[bool, ...]:
-    """Kept for callers moving to :func:`solver.solve`, whose result carries the same verdict
-    as ``initial_accepted``: for each vehicle's route, whether the OR-Tools model of ``problem``
-    accepts it on its own."""
-    return accepted_routes(problem, routes)
 
 
 def _polish_day(search: _Search, day: int, seconds: float) -> None:

@@ -46,7 +46,7 @@ from dispatch.weekly.day import continuity_costs
 from dispatch.weekly.polish import reroute_station_day
 from dispatch.weekly.relabel import relabel_group
 from dispatch.weekly.state import Group, WeekState, day_value
-from solver.periodic import improve_routes
+from solver import solve
 from solver.problem import RoutingProblem, SolveParams, VehicleSpec, VisitSpec
 
 WEEK = ("mon", "tue", "wed", "thu", "fri")
@@ -581,11 +581,10 @@ def _one_visit_two_vehicles() -> RoutingProblem:
 
 def test_vehicle_costs_move_a_visit_to_the_cheaper_vehicle() -> None:
     problem = _one_visit_two_vehicles()
-    plain = improve_routes(problem, [[0], []], time_limit=0.2)
-    assert plain is not None
+    params = SolveParams(time_limit=0.2)
+    plain = solve(problem, params, initial_routes=[[0], []])
     assert [r.vehicle for r in plain.routes if r.visits] == [0]  # same travel: no reason to move
-    costed = improve_routes(problem, [[0], []], time_limit=0.2, vehicle_costs={0: [8, 0]})
-    assert costed is not None
+    costed = solve(replace(problem, vehicle_costs={0: (8, 0)}), params, initial_routes=[[0], []])
     assert [r.vehicle for r in costed.routes if r.visits] == [1]
     assert costed.dropped == ()
 

@@ -173,23 +173,6 @@ def test_more_initial_routes_than_vehicles_is_an_error() -> None:
         solve(random_problem(1), BUDGET, initial_routes=[[]] * 5)
 
 
-def test_the_names_kept_for_callers_forward_to_solve() -> None:
-    from solver.periodic import improve_routes, routes_accepted
-    from solver.routing import solve as routing_solve
-    from solver.search import run_search
-
-    problem = random_problem(6)
-    result = solve(problem, BUDGET)
-    assert routing_solve(problem, BUDGET).routes == result.routes
-    assert run_search(problem, BUDGET).routes == result.routes
-    start = _routes(problem, result)
-    warm = solve(problem, BUDGET, initial_routes=start)
-    assert routes_accepted(problem, start) == warm.initial_accepted
-    improved = improve_routes(problem, start, time_limit=1.0, seed=BUDGET.seed)
-    assert improved is not None
-    verify(problem, improved)
-
-
 def test_vehicle_costs_are_priced_where_the_search_keeps_them() -> None:
     # Serving visit 0 costs 1000 more on any vehicle but the last: the plan puts it there (left
     # to itself, it serves visit 0 with another vehicle).
@@ -205,8 +188,8 @@ def test_vehicle_costs_are_priced_where_the_search_keeps_them() -> None:
 def test_no_time_answers_the_given_routes_with_their_verdict() -> None:
     """Locations 0-3 on a line, 10 minutes apart; vehicle 0 is given the visits at 1 and 2,
     vehicle 1 (shift from 10) the visit at 3 whose window closes at 5, before it can get
-    there (it may be left out, at a price): nothing is searched, vehicle 0's route comes back timed as given, vehicle 1's
-    visit is dropped and the result is not feasible."""
+    there (it may be left out, at a price): nothing is searched, vehicle 0's route comes back
+    timed as given, vehicle 1's visit is dropped and the result is not feasible."""
     problem = RoutingProblem(
         matrices=(line_matrix(4),),
         visits=(_window(1), _window(2), _window(3, 0, 5, penalty=1000)),
