@@ -5,10 +5,11 @@ position of their route after the caregiver's current position (visits started o
 visits that should already have started stay where they are). Each position is timed by
 :func:`solver.schedule.time_route` and checked: the new visit's window, the later visits'
 windows (a visit never moves earlier, only later), the rest (it may slide later inside its
-window), the shift end, the daily visit cap, the weekly working minutes (the day's span from leaving the station to coming
-back, plus the minutes worked on the other days, at most ``max_minutes_per_week``) and the
-vehicle's load capacity. One option per caregiver is kept, the cheapest; the best few are
-returned. :func:`find_pair_insertions` finds two caregivers who can start a two-person visit
+window), the shift end, the daily visit cap, the weekly working minutes (the day's span from
+leaving the station to coming back, plus the minutes worked on the other days, at most
+``max_minutes_per_week``) and the vehicle's load capacity. One option per caregiver is kept,
+the cheapest; the best few are returned. :func:`find_pair_insertions` finds two caregivers who
+can start a two-person visit
 (双人服务) at the same minute, each inserted into their own route that way.
 
 Ranking: ``normal`` and ``urgent`` calls by added travel minutes, then by the total delay of
