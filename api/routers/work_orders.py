@@ -14,7 +14,7 @@ dispatch refused, unanswered or late orders again (``redispatch``). "Now" is the
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from sqlalchemy import select
@@ -27,9 +27,15 @@ from api.schemas import (
     CheckCreate,
     CheckPublic,
     CheckRecordPublic,
+    ConfirmCreate,
+    ConfirmPublic,
     FlaggedOrderPublic,
     FlagsPublic,
+    HotlineOptionPublic,
     HouseholdPublic,
+    MovedVisitPublic,
+    RedispatchCreate,
+    RedispatchPublic,
     RefuseCreate,
     ReviewCreate,
     WindowPublic,
@@ -37,12 +43,13 @@ from api.schemas import (
     WorkOrderPublic,
     WorkOrderSummary,
 )
-from api.services import queue
+from api.services import queue, redispatch
 from api.services import work_orders as service
 from api.services.errors import FieldProblem, InputError
+from api.services.hotline import caregiver_names
 from api.services.privacy import mask_phone
 from api.settings import Settings
-from dispatch.timeutil import format_hhmm
+from dispatch.timeutil import format_hhmm, parse_hhmm
 
 __all__ = ["MAX_RANGE_DAYS", "router"]
 
@@ -493,3 +500,136 @@ def settle(
 ) -> WorkOrderPublic:
     """Settle a reviewed visit against the subsidy (结算)."""
     return _move(session, settings, who, order_id, "settled")
+
+
+def _moved(m: dict[str, Any]) -> MovedVisitPublic:
+    return MovedVisitPublic(
+        work_order=m["work_order"],
+        request=m["request"],
+        household=m["household"],
+        start_before=format_hhmm(m["start_before"]),
+        start_after=format_hhmm(m["start_after"]),
+        delay=m["delay"],
+    )
+
+
+def _offered(session: Session, found: redispatch.Offered) -> RedispatchPublic:
+    order = found.order
+    assert order.visit_date is not None
+    names = caregiver_names(session)
+    window = (
+        WindowPublic(from_=format_hhmm(order.window_from), to=format_hhmm(order.window_to))
+        if order.window_from is not None and order.window_to is not None
+        else WindowPublic(from_=_hhmm(order.start) or "", to=_hhmm(order.start) or "")
+    )
+    return RedispatchPublic(
+        work_order=order.id,
+        status=order.status,
+        late=found.late,
+        date=order.visit_date,
+        now=format_hhmm(found.now),
+        excluded=found.excluded,
+        ranked_by=found.ranked_by,
+        window=window,
+        options=[
+            HotlineOptionPublic(
+                option=o["option"],
+                caregiver=o["caregiver"],
+                caregiver_name=names.get(o["caregiver"], ""),
+                position=o["position"],
+                eta=format_hhmm(o["arrival"]),
+                minutes_to_arrive=o["arrival"] - found.now,
+                start=format_hhmm(o["start"]),
+                end=format_hhmm(o["end"]),
+                added_travel=o["added_travel"],
+                moved=[_moved(m) for m in o["moves"]],
+            )
+            for o in found.options
+        ],
+        message=found.message,
+    )
+
+
+Minute = Annotated[
+    str | None,
+    Query(
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="\"HH:MM\" on the order's day (default: the server's local time).",
+    ),
+]
+
+
+@router.get("/work-orders/{order_id}/options", response_model=RedispatchPublic)
+def redispatch_options(
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _who: Dispatcher,
+    order_id: int,
+    now: Minute = None,
+    options: Annotated[int, Query(ge=1, le=20)] = 3,
+) -> RedispatchPublic:
+    """Who could take a refused, unanswered or late order instead, best first (its caregiver
+    left out): for a late order the soonest on site, else the least added travel. Stores
+    nothing; ``POST …/redispatch`` gives options that can be confirmed."""
+    found = redispatch.options(
+        session,
+        order_id,
+        moment=clock.now(),
+        rules=rules_of(settings),
+        now=parse_hhmm(now) if now is not None else None,
+        limit=options,
+    )
+    return _offered(session, found)
+
+
+@router.post("/work-orders/{order_id}/redispatch", response_model=RedispatchPublic)
+def redispatch_request(
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _who: Dispatcher,
+    order_id: int,
+    body: RedispatchCreate | None = None,
+) -> RedispatchPublic:
+    """Dispatch a refused, unanswered or late order again (改派): the ranked options, as a
+    hotline call gets them, kept for ``…/redispatch/confirm``."""
+    given = body if body is not None else RedispatchCreate()
+    found = redispatch.offer(
+        session,
+        order_id,
+        moment=clock.now(),
+        rules=rules_of(settings),
+        now=parse_hhmm(given.now) if given.now is not None else None,
+        limit=given.options,
+    )
+    return _offered(session, found)
+
+
+@router.post("/work-orders/{order_id}/redispatch/confirm", response_model=ConfirmPublic)
+def redispatch_confirm(
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    who: Dispatcher,
+    order_id: int,
+    body: ConfirmCreate,
+) -> ConfirmPublic:
+    """Give the order to the caregiver of one of its re-dispatch options: the order is
+    cancelled and a new one (``replaces`` it) dispatched, later visits get their new times and
+    the plan a new published version. 409 when the plan changed since the options were given
+    (ask again)."""
+    done = redispatch.confirm(
+        session,
+        order_id,
+        body.caregiver,
+        body.option,
+        moment=clock.now(),
+        rules=rules_of(settings),
+    )
+    return ConfirmPublic(
+        work_order=_answer(session, done.order, who, settings, now=clock.now()),
+        plan_id=done.plan.id,
+        plan_version=done.plan.version,
+        moved=[_moved(m) for m in done.moved],
+    )
