@@ -17,6 +17,7 @@ from api.services.scenario import current_scenario
 from dispatch.checker import check_plan
 from dispatch.plan_io import parse_plan
 from tests.api.conftest import ADMIN, new_token, plan_doc, this_monday, week_scenario_doc
+from tests.api.test_hotline import _check_published, _publish_greedy
 from tests.api.test_work_orders import act, at, check, set_clock
 
 MONDAY = this_monday()
@@ -223,3 +224,30 @@ def test_who_refused_before_is_left_out_again(client: TestClient, monday: dict[s
     assert offer.status_code == 200, offer.text
     assert offer.json()["excluded"] == ["C2", "C1"]
     assert offer.json()["options"] == []
+
+
+def test_a_checker_clean_plan_stays_clean_when_an_order_is_dispatched_again(
+    client: TestClient,
+) -> None:
+    _publish_greedy(client)
+    assert _check_published(client) == []
+    day = client.get(f"/api/v1/routes?date={MONDAY}", headers=ADMIN).json()
+    moved = 0
+    for orders in day.values():
+        for order in orders:
+            assert act(client, order["id"], "refuse", ADMIN, reason="sick").status_code == 200
+            offer = client.post(
+                f"{ORDERS}/{order['id']}/redispatch", json={"now": "07:00"}, headers=ADMIN
+            ).json()
+            if not offer["options"]:
+                continue
+            option = offer["options"][0]
+            confirmed = client.post(
+                f"{ORDERS}/{order['id']}/redispatch/confirm",
+                json={"caregiver": option["caregiver"], "option": option["option"]},
+                headers=ADMIN,
+            )
+            assert confirmed.status_code == 200, confirmed.text
+            assert _check_published(client) == []
+            moved += 1
+    assert moved > 0
