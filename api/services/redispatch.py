@@ -294,6 +294,9 @@ def confirm(
         raise Conflict(
             f"请先查询改派选项 / ask for work order {order_id}'s options (POST …/redispatch) first"
         )
+    if order.visit_date is not None:
+        # Late as the options saw it, when the dispatcher asked at a later "now".
+        moment = max(moment, planned_instant(order.visit_date, stored.now, rules.zone))
     _check_eligible(order, order.status == "accepted" and is_late(order, moment, rules))
     chosen = next((o for o in stored.options if o["option"] == option_index), None)
     if chosen is None or chosen["caregiver"] != caregiver:

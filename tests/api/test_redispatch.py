@@ -251,3 +251,18 @@ def test_a_checker_clean_plan_stays_clean_when_an_order_is_dispatched_again(
             assert _check_published(client) == []
             moved += 1
     assert moved > 0
+
+
+def test_a_dispatcher_may_ask_as_at_a_later_now_and_confirm_it(
+    client: TestClient, monday: dict[str, Any]
+) -> None:
+    order = monday["H2-visit"]
+    assert act(client, order, "accept", ADMIN).status_code == 200
+    # The clock shows 08:00; the dispatcher looks at the day as at 10:56, when H2 is late.
+    offer = client.post(f"{ORDERS}/{order}/redispatch", json={"now": "10:56"}, headers=ADMIN)
+    assert offer.status_code == 200, offer.text
+    assert (offer.json()["late"], offer.json()["ranked_by"]) == (True, "arrival")
+    confirmed = client.post(
+        f"{ORDERS}/{order}/redispatch/confirm", json={"caregiver": "C2", "option": 0}, headers=ADMIN
+    )
+    assert confirmed.status_code == 200, confirmed.text
