@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.clock import Clock, SystemClock
 from api.db import Database
 from api.settings import Settings
 
-__all__ = ["SessionDep", "SettingsDep", "get_session", "get_settings"]
+__all__ = ["ClockDep", "SessionDep", "SettingsDep", "get_clock", "get_session", "get_settings"]
 
 
 def get_settings(request: Request) -> Settings:
@@ -31,3 +32,12 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_clock(request: Request) -> Clock:
+    """The running app's clock (``app.state.clock``; the server's clock when unset)."""
+    clock: Clock | None = getattr(request.app.state, "clock", None)
+    return clock if clock is not None else SystemClock()
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]

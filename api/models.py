@@ -11,8 +11,9 @@ Plans are versioned rows: a solve creates a new row (draft → running → done/
 publishing makes it the plan in use; publishing turns each stop into a ``work_orders`` row.
 Hotline orders (``source = "hotline"``) use the same table without a plan. ``check_ins`` keep
 every check-in/out with its idempotency key and the first answer given. ``hotline_calls``
-keep what a hotline request asked for and the options it was offered. ``api_tokens`` keep
-SHA-256 hashes of bearer tokens, never the tokens.
+keep what a hotline request asked for and the options it was offered; ``redispatch_offers``
+the options a refused, unanswered or late order was offered for dispatching it again.
+``api_tokens`` keep SHA-256 hashes of bearer tokens, never the tokens.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "HotlineCall",
     "HouseholdRow",
     "PlanRow",
+    "RedispatchOffer",
     "RequestRow",
     "ScenarioSettings",
     "StationRow",
@@ -172,6 +174,8 @@ class WorkOrder(Base):
 
     Address, window and notes are copied when the order is created so a later scenario
     change does not alter what was dispatched. Times are minutes from midnight.
+    ``review_rating`` (1–5) and ``review_comment`` are the follow-up call's (回访);
+    ``replaces_id`` is the order this one was dispatched again from (改派).
     """
 
     __tablename__ = "work_orders"
@@ -201,6 +205,9 @@ class WorkOrder(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     refuse_reason: Mapped[str] = mapped_column(Text, default="")
+    review_rating: Mapped[int | None] = mapped_column(Integer)
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    replaces_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -208,7 +215,12 @@ class WorkOrder(Base):
 
 
 class CheckIn(Base):
-    """A check-in or check-out (签到/签退) with its position, flags and first answer."""
+    """A check-in or check-out (签到/签退) with its position, flags and first answer.
+
+    ``at`` is the server's time of the record, ``phone_time`` the time the phone gave (if
+    any); ``lat``/``lon`` are WGS-84, ``raw_lat``/``raw_lon`` the position as sent in
+    ``coord_system``.
+    """
 
     __tablename__ = "check_ins"
     __table_args__ = (UniqueConstraint("idempotency_key", name="uq_check_ins_idempotency_key"),)
@@ -220,6 +232,10 @@ class CheckIn(Base):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    phone_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    coord_system: Mapped[str] = mapped_column(String(8), default="wgs84")
+    raw_lat: Mapped[float | None] = mapped_column(Float)
+    raw_lon: Mapped[float | None] = mapped_column(Float)
     distance_m: Mapped[float] = mapped_column(Float)
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -252,5 +268,21 @@ class HotlineCall(Base):
     urgency: Mapped[str] = mapped_column(String(16))
     now: Mapped[int] = mapped_column(Integer)
     plan_id: Mapped[int | None] = mapped_column(Integer)
+    options: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RedispatchOffer(Base):
+    """The options offered for dispatching an order again (改派): the plan version and
+    ``now`` they were computed at, the caregivers left out, how they were ranked and, per
+    option, the chosen caregiver's day as it was (a confirm on a changed day is refused)."""
+
+    __tablename__ = "redispatch_offers"
+
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(Integer)
+    now: Mapped[int] = mapped_column(Integer)
+    ranked_by: Mapped[str] = mapped_column(String(16))
+    excluded: Mapped[list[Any]] = mapped_column(JSON, default=list)
     options: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -19,8 +19,11 @@ __all__ = [
     "CallerIn",
     "CheckCreate",
     "CheckPublic",
+    "CheckRecordPublic",
     "ConfirmCreate",
     "ConfirmPublic",
+    "FlaggedOrderPublic",
+    "FlagsPublic",
     "HotlineCreate",
     "HotlineOptionPublic",
     "HotlinePublic",
@@ -38,7 +41,10 @@ __all__ = [
     "PlanPublic",
     "PlanSummary",
     "ReassignedPublic",
+    "RedispatchCreate",
+    "RedispatchPublic",
     "RefuseCreate",
+    "ReviewCreate",
     "Role",
     "ScenarioImportPublic",
     "TokenCreate",
@@ -46,7 +52,9 @@ __all__ = [
     "TokenPublic",
     "WindowIn",
     "WindowPublic",
+    "WorkOrderPage",
     "WorkOrderPublic",
+    "WorkOrderSummary",
 ]
 
 Role = Literal["dispatcher", "planner", "caregiver", "admin"]
@@ -148,7 +156,10 @@ class WindowPublic(BaseModel):
 
 
 class WorkOrderPublic(BaseModel):
-    """A work order (工单) as a caregiver's assignment or a dispatcher's record."""
+    """A work order (工单) as a caregiver's assignment or a dispatcher's record. ``flags``
+    holds the stored flags and ``missing_check_out`` while it applies; ``late``: no check-in
+    15 minutes (``DISPATCH_LATE_MINUTES``) after the planned start; ``replaces``: the order
+    this one was dispatched again from."""
 
     id: int
     status: str
@@ -171,6 +182,10 @@ class WorkOrderPublic(BaseModel):
     refuse_reason: str = ""
     checked_in_at: datetime | None = None
     checked_out_at: datetime | None = None
+    late: bool = False
+    review_rating: int | None = None
+    review_comment: str = ""
+    replaces: int | None = None
 
 
 class RefuseCreate(_In):
@@ -180,22 +195,28 @@ class RefuseCreate(_In):
 
 
 class CheckCreate(_In):
-    """A check-in or check-out: WGS-84 position, optional time (default: now; without an
-    offset it is local time), and a client-chosen key that makes retries safe."""
+    """A check-in or check-out: position in ``coord_system`` (GCJ-02 from Amap or Tencent,
+    BD-09 from Baidu), the phone's time if it gives one (kept beside the server's time, which
+    is the record's; without an offset it is local time), and a client-chosen key that makes
+    retries safe."""
 
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+    coord_system: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
     time: datetime | None = None
     idempotency_key: str = Field(min_length=1, max_length=200)
 
 
 class CheckPublic(BaseModel):
-    """The answer to a check-in/out; a retry with the same key gets this same answer."""
+    """The answer to a check-in/out; a retry with the same key gets this same answer.
+    ``time`` is the server's, ``phone_time`` the phone's; ``distance_m`` from the home after
+    converting the position to WGS-84."""
 
     work_order: int
     kind: Literal["check_in", "check_out"]
     status: str
     time: datetime
+    phone_time: datetime | None = None
     distance_m: float
     flags: list[str]
     order_flags: list[str]
@@ -448,3 +469,97 @@ class AbsencePublic(BaseModel):
     plan_version: int
     reassigned: list[ReassignedPublic]
     not_kept: list[NotKeptPublic]
+
+
+# --- the dispatcher's queue, evidence, re-dispatch ---------------------------------------------
+
+
+class WorkOrderPage(BaseModel):
+    """One page of the work-order queue: ``total`` orders match, ``items`` from ``offset``."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[WorkOrderPublic]
+
+
+class WorkOrderSummary(BaseModel):
+    """A day at a glance: orders by status, late and flagged ones, and what is not assigned:
+    ``unassigned`` visits of the published plan that could fall on the day, ``waiting``
+    orders of the day without a caregiver (hotline calls not yet dispatched)."""
+
+    date: date
+    total: int
+    by_status: dict[str, int]
+    late: int
+    flagged: int
+    unassigned: int
+    waiting: int
+
+
+class CheckRecordPublic(BaseModel):
+    """A stored check-in or check-out as evidence: the server's ``time`` and the phone's,
+    the position as sent (``raw_lat``/``raw_lon`` in ``coord_system``) and its flags."""
+
+    kind: str
+    time: datetime
+    phone_time: datetime | None
+    coord_system: str
+    raw_lat: float | None
+    raw_lon: float | None
+    distance_m: float
+    flags: list[str]
+
+
+class FlaggedOrderPublic(BaseModel):
+    """A work order with flags to review and the checks behind them."""
+
+    work_order: int
+    status: str
+    caregiver: str | None
+    household: str
+    household_name: str
+    service: str
+    start: str | None
+    end: str | None
+    flags: list[str]
+    checks: list[CheckRecordPublic]
+
+
+class FlagsPublic(BaseModel):
+    """The day's work orders with flags to review (outside the geofence, short visit, clock
+    skew, missing check-out, back-filled)."""
+
+    date: date
+    orders: list[FlaggedOrderPublic]
+
+
+class ReviewCreate(_In):
+    """The follow-up call (回访): the elder's rating 1–5 and a comment."""
+
+    rating: int | None = Field(default=None, ge=1, le=5)
+    comment: str = Field(default="", max_length=1000)
+
+
+class RedispatchCreate(_In):
+    """Ask for options to dispatch an order again (改派): ``now`` (``"HH:MM"``, default the
+    server's local time) and how many options."""
+
+    now: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    options: int = Field(default=3, ge=1, le=20)
+
+
+class RedispatchPublic(BaseModel):
+    """Ranked options to dispatch an order again: its caregiver is left out; ``ranked_by``
+    ``arrival`` (soonest first, for a late order or an urgent call) or ``added_travel``."""
+
+    work_order: int
+    status: str
+    late: bool
+    date: date
+    now: str
+    excluded: list[str]
+    ranked_by: str
+    window: WindowPublic
+    options: list[HotlineOptionPublic]
+    message: str

@@ -56,6 +56,25 @@ class Settings(BaseModel):
         le=1,
         description="A visit shorter than this share of its planned minutes is flagged.",
     )
+    clock_skew_minutes: float = Field(
+        default=5.0,
+        gt=0,
+        description="A check-in/out whose phone time differs from the server's by more than "
+        "this many minutes is flagged clock_skew.",
+    )
+    late_minutes: int = Field(
+        default=15,
+        ge=0,
+        le=240,
+        description="A visit without a check-in this many minutes after its planned start is late.",
+    )
+    check_out_margin_minutes: int = Field(
+        default=30,
+        ge=0,
+        le=720,
+        description="A checked-in visit this many minutes past its planned end without a "
+        "check-out is flagged missing_check_out; a check-out recorded later is back_filled.",
+    )
     timezone: str = Field(
         default="Asia/Shanghai", description="Local time zone of visits and check-in times."
     )

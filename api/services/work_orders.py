@@ -10,8 +10,11 @@ Lifecycle (``TRANSITIONS``)::
 
 Any other move is refused with :class:`Conflict` (HTTP 409) naming both states in Chinese and
 English. Check-in and check-out are idempotent by their key: a retry returns the first answer
-and changes nothing. Positions outside the geofence and visits shorter than a share of the
-planned minutes are accepted but flagged for review.
+and changes nothing. A check is evidence (:mod:`dispatch.evidence`): the server's time is the
+record's, the phone's is kept beside it; positions in GCJ-02 or BD-09 are converted to WGS-84
+(:mod:`dispatch.coords`) before the geofence test. Positions outside the geofence, visits
+shorter than a share of the planned minutes, a phone clock off by more than a few minutes and
+checks entered after the visit's planned end are accepted but flagged for review.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,11 +31,22 @@ from sqlalchemy.orm import Session
 
 from api.models import CheckIn, PlanRow, WorkOrder, utcnow
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
+from dispatch import evidence
+from dispatch.coords import to_wgs84
+from dispatch.evidence import (
+    FLAG_BACK_FILLED,
+    FLAG_CHECK_IN_OUTSIDE,
+    FLAG_CHECK_OUT_OUTSIDE,
+    FLAG_CLOCK_SKEW,
+    FLAG_SHORT_VISIT,
+)
 from dispatch.haversine import haversine_km
 
 __all__ = [
+    "FLAG_BACK_FILLED",
     "FLAG_CHECK_IN_OUTSIDE",
     "FLAG_CHECK_OUT_OUTSIDE",
+    "FLAG_CLOCK_SKEW",
     "FLAG_SHORT_VISIT",
     "OPEN_STATES",
     "STATE_NAMES",
@@ -40,7 +55,11 @@ __all__ = [
     "as_utc",
     "assignments",
     "get_order",
+    "live_flags",
+    "planned_end",
+    "planned_start",
     "record_check",
+    "record_review",
     "transition",
 ]
 
@@ -71,10 +90,6 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 #: States in which an order is not yet being served (a new plan may cancel it).
 OPEN_STATES: tuple[str, ...] = ("created", "dispatched", "accepted", "refused")
 
-FLAG_CHECK_IN_OUTSIDE = "check_in_outside_geofence"
-FLAG_CHECK_OUT_OUTSIDE = "check_out_outside_geofence"
-FLAG_SHORT_VISIT = "short_visit"
-
 _ACTIONS = {
     "dispatched": ("派单", "dispatch"),
     "accepted": ("接单", "accept"),
@@ -87,12 +102,53 @@ _ACTIONS = {
 }
 
 
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
 @dataclass(frozen=True)
 class VisitRules:
-    """Review thresholds: geofence radius in metres, minimum share of planned minutes."""
+    """Review thresholds: geofence radius in metres, minimum share of planned minutes, the
+    phone's clock skew allowed (minutes), minutes after the planned start a visit is late,
+    minutes after the planned end a check-out is missing, and the visits' local zone."""
 
     geofence_m: float = 200.0
     min_visit_share: float = 0.5
+    clock_skew_minutes: float = 5.0
+    late_minutes: int = evidence.LATE_MINUTES
+    check_out_margin_minutes: int = 30
+    zone: tzinfo = _SHANGHAI
+
+
+def planned_start(order: WorkOrder, zone: tzinfo) -> datetime | None:
+    """The instant the order's visit is planned to start (``None`` without date or times)."""
+    if order.visit_date is None or order.start is None:
+        return None
+    return evidence.planned_instant(order.visit_date, order.start, zone)
+
+
+def planned_end(order: WorkOrder, zone: tzinfo) -> datetime | None:
+    """The instant the order's visit is planned to end (``None`` without date or times)."""
+    if order.visit_date is None or order.end is None:
+        return None
+    return evidence.planned_instant(order.visit_date, order.end, zone)
+
+
+def is_late(order: WorkOrder, now: datetime, rules: VisitRules) -> bool:
+    """Whether ``order`` has no check-in ``rules.late_minutes`` after its planned start."""
+    return evidence.is_late(
+        order.status, planned_start(order, rules.zone), now, grace=rules.late_minutes
+    )
+
+
+def live_flags(order: WorkOrder, now: datetime, rules: VisitRules) -> list[str]:
+    """The order's stored flags and, while it applies, ``missing_check_out``."""
+    flags = list(order.flags)
+    end = planned_end(order, rules.zone)
+    if evidence.missing_check_out(
+        order.status, end, now, margin=rules.check_out_margin_minutes
+    ) and (evidence.FLAG_MISSING_CHECK_OUT not in flags):
+        flags.append(evidence.FLAG_MISSING_CHECK_OUT)
+    return flags
 
 
 def as_utc(moment: datetime, zone: tzinfo = UTC) -> datetime:
@@ -165,22 +221,27 @@ def record_check(
     at: datetime,
     idempotency_key: str,
     rules: VisitRules,
+    phone_time: datetime | None = None,
+    coord_system: str = "wgs84",
     token_id: int | None = None,
 ) -> dict[str, Any]:
     """Check in (``kind="check_in"``) or out (``"check_out"``) and answer; commits.
 
-    ``at`` must be timezone-aware. A key seen before for the same order and kind returns the
-    first answer unchanged. Raises :class:`Conflict` for an illegal move or a key reused
-    elsewhere, :class:`InputError` when a check-out is earlier than its check-in.
+    ``at`` is the server's time of the record and ``phone_time`` the phone's, both
+    timezone-aware; ``lat``/``lon`` are in ``coord_system`` (wgs84, gcj02 or bd09). A key seen
+    before for the same order and kind returns the first answer unchanged. Raises
+    :class:`Conflict` for an illegal move or a key reused elsewhere, :class:`InputError` when
+    a check-out is earlier than its check-in.
     """
     previous = _existing(session, idempotency_key, order.id, kind)
     if previous is not None:
         return previous
     target = "checked_in" if kind == "check_in" else "checked_out"
     transition(order, target)
-    distance_m = haversine_km(order.lat, order.lon, lat, lon) * 1000.0
+    wgs_lat, wgs_lon = to_wgs84(lat, lon, coord_system)
+    distance_m = haversine_km(order.lat, order.lon, wgs_lat, wgs_lon) * 1000.0
     flags: list[str] = []
-    if distance_m > rules.geofence_m:
+    if evidence.outside_geofence(distance_m, radius_m=rules.geofence_m):
         flags.append(FLAG_CHECK_IN_OUTSIDE if kind == "check_in" else FLAG_CHECK_OUT_OUTSIDE)
     if kind == "check_in":
         order.checked_in_at = at
@@ -193,28 +254,40 @@ def record_check(
                 [FieldProblem("body.time", f"before check-in at {started.isoformat()}")],
             )
         minutes = (at - started).total_seconds() / 60.0
-        if minutes < rules.min_visit_share * order.planned_minutes:
+        if evidence.short_visit(minutes, order.planned_minutes, min_share=rules.min_visit_share):
             flags.append(FLAG_SHORT_VISIT)
         order.checked_out_at = at
+    if evidence.clock_skew(at, phone_time, limit=rules.clock_skew_minutes):
+        flags.append(FLAG_CLOCK_SKEW)
+    end = planned_end(order, rules.zone)
+    if end is not None and evidence.back_filled(
+        kind, at, end, margin=rules.check_out_margin_minutes
+    ):
+        flags.append(FLAG_BACK_FILLED)
     order.flags = [*order.flags, *(f for f in flags if f not in order.flags)]
     response = {
         "work_order": order.id,
         "kind": kind,
         "status": order.status,
         "time": at.isoformat(),
+        "phone_time": None if phone_time is None else phone_time.isoformat(),
         "distance_m": round(distance_m, 1),
         "flags": flags,
         "order_flags": list(order.flags),
-        "review_needed": bool(order.flags),
+        "review_needed": bool(evidence.review_flags(order.flags)),
     }
     session.add(
         CheckIn(
             work_order_id=order.id,
             kind=kind,
             idempotency_key=idempotency_key,
-            lat=lat,
-            lon=lon,
+            lat=wgs_lat,
+            lon=wgs_lon,
+            raw_lat=lat,
+            raw_lon=lon,
+            coord_system=coord_system,
             at=at,
+            phone_time=phone_time,
             distance_m=distance_m,
             flags=flags,
             response=response,
@@ -231,3 +304,16 @@ def record_check(
             raise
         return again
     return response
+
+
+def record_review(
+    session: Session, order: WorkOrder, *, rating: int | None, comment: str
+) -> WorkOrder:
+    """Record the follow-up call (回访) of a checked-out visit with the elder's ``rating``
+    (1–5) and ``comment``; commits. Raises :class:`Conflict` when the order is not checked
+    out."""
+    transition(order, "reviewed")
+    order.review_rating = rating
+    order.review_comment = comment
+    session.commit()
+    return order

@@ -1,14 +1,20 @@
 """The caregiver app: assignments of the published plan, role boundaries, the lifecycle,
-idempotent check-ins, geofence and short-visit flags."""
+idempotent check-ins, geofence and short-visit flags.
+
+Checks are recorded at the app's clock: :func:`check` sets a fixed clock to the time it gives
+as the phone's, so both agree unless a test says otherwise.
+"""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.clock import FixedClock
+from api.settings import Settings
 from tests.api.conftest import ADMIN, new_token, other_day_code, plan_doc, today_code
 
 # 600 m north of H1 (38.4901, 106.2288): 0.0054 degrees of latitude.
@@ -16,11 +22,39 @@ FAR = {"lat": 38.4955, "lon": 106.2288}
 AT_H1 = {"lat": 38.4901, "lon": 106.2288}
 
 
+def at(hhmm: str, day: date | None = None) -> str:
+    """``hhmm`` today (or on ``day``) in the service's zone, ISO 8601 with its offset."""
+    day = day or datetime.now(Settings().zone).date()
+    return f"{day.isoformat()}T{hhmm}:00+08:00"
+
+
+def set_clock(client: TestClient, when: str) -> None:
+    """The app's clock shows ``when`` (ISO 8601) from now on."""
+    moment = datetime.fromisoformat(when)
+    clock = getattr(client.app.state, "clock", None)  # type: ignore[attr-defined]
+    if isinstance(clock, FixedClock):
+        clock.set(moment)
+    else:
+        client.app.state.clock = FixedClock(moment)  # type: ignore[attr-defined]
+
+
 def act(client: TestClient, order: int, action: str, headers: dict[str, str], **body: Any):
     return client.post(f"/api/v1/work-orders/{order}/{action}", json=body or None, headers=headers)
 
 
-def check(client: TestClient, order: int, action: str, key: str, time: str, **place: float):
+def check(
+    client: TestClient,
+    order: int,
+    action: str,
+    key: str,
+    time: str,
+    *,
+    server: str | None = None,
+    **place: Any,
+):
+    """Check in or out with the phone's ``time``; the server's clock shows ``server``
+    (default: the same time)."""
+    set_clock(client, server or time)
     body = {**AT_H1, **place, "time": time, "idempotency_key": key}
     return client.post(f"/api/v1/work-orders/{order}/{action}", json=body, headers=ADMIN)
 
@@ -118,12 +152,14 @@ def test_full_lifecycle_by_the_caregiver(client: TestClient, published: dict[str
     c1 = new_token(client, "caregiver", "C1")
     order = published["orders"][0]
     assert act(client, order, "accept", c1).json()["status"] == "accepted"
-    body = {**AT_H1, "time": "2026-11-23T09:00:00+08:00", "idempotency_key": "in-1"}
+    set_clock(client, at("09:00"))
+    body = {**AT_H1, "time": at("09:00"), "idempotency_key": "in-1"}
     assert (
         client.post(f"/api/v1/work-orders/{order}/check-in", json=body, headers=c1).json()["status"]
         == "checked_in"
     )
-    body = {**AT_H1, "time": "2026-11-23T10:30:00+08:00", "idempotency_key": "out-1"}
+    set_clock(client, at("10:30"))
+    body = {**AT_H1, "time": at("10:30"), "idempotency_key": "out-1"}
     out = client.post(f"/api/v1/work-orders/{order}/check-out", json=body, headers=c1).json()
     assert (out["status"], out["flags"], out["review_needed"]) == ("checked_out", [], False)
     assert act(client, order, "review", ADMIN).json()["status"] == "reviewed"
@@ -136,16 +172,12 @@ def _accept(client: TestClient, order: int) -> None:
 
 def _check_in(client: TestClient, order: int) -> None:
     _accept(client, order)
-    assert (
-        check(client, order, "check-in", "pre-in", "2026-11-23T09:00:00+08:00").status_code == 200
-    )
+    assert check(client, order, "check-in", "pre-in", at("09:00")).status_code == 200
 
 
 def _check_out(client: TestClient, order: int) -> None:
     _check_in(client, order)
-    assert (
-        check(client, order, "check-out", "pre-out", "2026-11-23T10:30:00+08:00").status_code == 200
-    )
+    assert check(client, order, "check-out", "pre-out", at("10:30")).status_code == 200
 
 
 def _refuse(client: TestClient, order: int) -> None:
@@ -175,7 +207,7 @@ def test_illegal_transition_is_409(
         prepare(client, order)
     before = client.get(f"/api/v1/work-orders/{order}", headers=ADMIN).json()["status"]
     if action in ("check-in", "check-out"):
-        response = check(client, order, action, f"new-{action}", "2026-11-23T11:00:00+08:00")
+        response = check(client, order, action, f"new-{action}", at("11:00"))
     elif action == "refuse":
         response = act(client, order, action, ADMIN, reason="x")
     else:
@@ -190,15 +222,16 @@ def test_illegal_transition_is_409(
 def test_check_in_is_idempotent(client: TestClient, published: dict[str, Any]) -> None:
     order = published["orders"][0]
     _accept(client, order)
-    first = check(client, order, "check-in", "retry-me", "2026-11-23T09:00:00+08:00", **FAR)
-    again = check(client, order, "check-in", "retry-me", "2026-11-23T09:05:00+08:00")
+    first = check(client, order, "check-in", "retry-me", at("09:00"), **FAR)
+    again = check(client, order, "check-in", "retry-me", at("09:05"))
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
     stored = client.get(f"/api/v1/work-orders/{order}", headers=ADMIN).json()
     assert stored["flags"] == ["check_in_outside_geofence"]
-    assert stored["checked_in_at"].startswith("2026-11-23T01:00:00")
+    day = datetime.now(Settings().zone).date().isoformat()
+    assert stored["checked_in_at"].startswith(f"{day}T01:00:00")
     # The key belongs to that check-in: used for a check-out it is refused.
-    reused = check(client, order, "check-out", "retry-me", "2026-11-23T10:30:00+08:00")
+    reused = check(client, order, "check-out", "retry-me", at("10:30"))
     assert reused.status_code == 409
 
 
@@ -207,7 +240,7 @@ def test_check_in_outside_the_geofence_is_accepted_but_flagged(
 ) -> None:
     order = published["orders"][0]
     _accept(client, order)
-    response = check(client, order, "check-in", "far", "2026-11-23T09:00:00+08:00", **FAR)
+    response = check(client, order, "check-in", "far", at("09:00"), **FAR)
     assert response.status_code == 200
     answer = response.json()
     assert answer["status"] == "checked_in"
@@ -222,14 +255,14 @@ def test_check_in_inside_the_geofence_is_not_flagged(
     order = published["orders"][0]
     _accept(client, order)
     # 100 m north: inside the default 200 m.
-    near = check(client, order, "check-in", "near", "2026-11-23T09:00:00+08:00", lat=38.4910)
+    near = check(client, order, "check-in", "near", at("09:00"), lat=38.4910)
     assert near.json()["flags"] == []
 
 
 def test_short_visit_is_flagged_at_check_out(client: TestClient, published: dict[str, Any]) -> None:
     order = published["orders"][0]  # 90 planned minutes: under 45 is short
     _check_in(client, order)
-    out = check(client, order, "check-out", "short", "2026-11-23T09:20:00+08:00", **FAR)
+    out = check(client, order, "check-out", "short", at("09:20"), **FAR)
     assert out.status_code == 200
     assert out.json()["flags"] == ["check_out_outside_geofence", "short_visit"]
     stored = client.get(f"/api/v1/work-orders/{order}", headers=ADMIN).json()
@@ -241,7 +274,7 @@ def test_check_out_before_check_in_time_is_422(
 ) -> None:
     order = published["orders"][0]
     _check_in(client, order)
-    response = check(client, order, "check-out", "early", "2026-11-23T08:00:00+08:00")
+    response = check(client, order, "check-out", "early", at("08:00"))
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["path"] == "body.time"
     assert (
