@@ -7,6 +7,8 @@ is the caller's business.
 
 - :mod:`dispatch.operations.booking`: today's routes, the offer to a hotline call, the booking.
 - :mod:`dispatch.operations.absence`: a caregiver's absence, the station's day re-routed.
+- :mod:`dispatch.operations.redispatch`: a refused, unanswered or late order offered to others
+  and given to one of them.
 - :mod:`dispatch.operations.versions`: a new version, other days' working minutes.
 - :mod:`dispatch.operations.engine`: the routing engine's options and warm-up for services.
 """
