@@ -19,7 +19,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    _tokens_and_plans()
+    _scenario()
+    _work_orders()
 
+
+def _tokens_and_plans() -> None:
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -69,6 +74,8 @@ def upgrade() -> None:
     with op.batch_alter_table("plans", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_plans_status"), ["status"], unique=False)
 
+
+def _scenario() -> None:
     op.create_table(
         "scenario_settings",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -122,6 +129,8 @@ def upgrade() -> None:
             batch_op.f("ix_requests_household_id"), ["household_id"], unique=False
         )
 
+
+def _work_orders() -> None:
     op.create_table(
         "work_orders",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
