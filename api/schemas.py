@@ -6,9 +6,11 @@ Times of day are ``"HH:MM"`` strings, dates ISO ``YYYY-MM-DD``, instants ISO 860
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, computed_field
+
+from dispatch.hotline import RANKED_BY_TEXT, RankedBy, Urgency, ranked_by
 
 __all__ = [
     "PLAN_BODY_TAGS",
@@ -380,7 +382,8 @@ class HotlineOptionPublic(BaseModel):
 
 class HotlinePublic(BaseModel):
     """The answer to a hotline request: the work order opened (status ``created``), the
-    options best first and, for an emergency, whether someone is there within 15 minutes."""
+    options best first by the rule ``ranked_by`` names and, for an emergency, whether someone
+    is there within 15 minutes."""
 
     work_order: int
     household: str
@@ -393,6 +396,19 @@ class HotlinePublic(BaseModel):
     options: list[HotlineOptionPublic]
     within_emergency_minutes: bool | None
     message: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ranked_by(self) -> RankedBy:
+        """How the options are ranked: ``arrival`` first (urgent and emergency calls) or
+        ``added_travel`` first (normal calls), :func:`dispatch.hotline.ranked_by`."""
+        return ranked_by(cast(Urgency, self.urgency))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ranked_by_text(self) -> str:
+        """The ranking rule in words (中文 / English)."""
+        return RANKED_BY_TEXT[self.ranked_by]
 
 
 class ConfirmCreate(_In):
