@@ -33,12 +33,16 @@ __all__ = [
     "MoveStationIn",
     "MovedVisitPublic",
     "NotKeptPublic",
+    "PlanCheckPublic",
     "PlanComparison",
     "PlanCreate",
     "PlanDocumentCreate",
     "PlanJobCreate",
     "PlanPublic",
     "PlanSummary",
+    "PlanViolationPublic",
+    "PlanViolationsBody",
+    "PlanViolationsResponse",
     "ReassignedPublic",
     "RefuseCreate",
     "Role",
@@ -464,3 +468,42 @@ class AbsencePublic(BaseModel):
     plan_version: int
     reassigned: list[ReassignedPublic]
     not_kept: list[NotKeptPublic]
+
+
+# --- plan integrity ----------------------------------------------------------------------------
+
+
+class PlanViolationPublic(BaseModel):
+    """One rule a plan breaks, from the checker's closed list (``docs/SCENARIO.md``): where
+    it happened when known (caregiver, day, request)."""
+
+    rule: str
+    message: str
+    caregiver: str | None = None
+    day: str | None = None
+    request: str | None = None
+
+
+class PlanCheckPublic(BaseModel):
+    """A plan document checked against the stored master data, not stored: ``ok`` when it
+    breaks no rule, the ``violations`` and the KPIs the checker recomputes."""
+
+    ok: bool
+    violations: list[PlanViolationPublic]
+    kpis: dict[str, float]
+
+
+class PlanViolationsBody(BaseModel):
+    """The error of an uploaded plan that breaks rules: the usual error fields and the
+    violations."""
+
+    code: Literal["plan_violations"]
+    message: str
+    fields: list[dict[str, str]] = []
+    violations: list[PlanViolationPublic]
+
+
+class PlanViolationsResponse(BaseModel):
+    """What ``POST /plans`` answers (422) for a plan that breaks rules: nothing is stored."""
+
+    error: PlanViolationsBody
