@@ -6,9 +6,11 @@ Times of day are ``"HH:MM"`` strings, dates ISO ``YYYY-MM-DD``, instants ISO 860
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, computed_field
+
+from dispatch.hotline import RANKED_BY_TEXT, RankedBy, Urgency, ranked_by
 
 __all__ = [
     "PLAN_BODY_TAGS",
@@ -34,12 +36,16 @@ __all__ = [
     "MoveStationIn",
     "MovedVisitPublic",
     "NotKeptPublic",
+    "PlanCheckPublic",
     "PlanComparison",
     "PlanCreate",
     "PlanDocumentCreate",
     "PlanJobCreate",
     "PlanPublic",
     "PlanSummary",
+    "PlanViolationPublic",
+    "PlanViolationsBody",
+    "PlanViolationsResponse",
     "ReassignedPublic",
     "RedispatchCreate",
     "RedispatchPublic",
@@ -401,7 +407,8 @@ class HotlineOptionPublic(BaseModel):
 
 class HotlinePublic(BaseModel):
     """The answer to a hotline request: the work order opened (status ``created``), the
-    options best first and, for an emergency, whether someone is there within 15 minutes."""
+    options best first by the rule ``ranked_by`` names and, for an emergency, whether someone
+    is there within 15 minutes."""
 
     work_order: int
     household: str
@@ -414,6 +421,19 @@ class HotlinePublic(BaseModel):
     options: list[HotlineOptionPublic]
     within_emergency_minutes: bool | None
     message: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ranked_by(self) -> RankedBy:
+        """How the options are ranked: ``arrival`` first (urgent and emergency calls) or
+        ``added_travel`` first (normal calls), :func:`dispatch.hotline.ranked_by`."""
+        return ranked_by(cast(Urgency, self.urgency))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ranked_by_text(self) -> str:
+        """The ranking rule in words (中文 / English)."""
+        return RANKED_BY_TEXT[self.ranked_by]
 
 
 class ConfirmCreate(_In):
@@ -563,3 +583,42 @@ class RedispatchPublic(BaseModel):
     window: WindowPublic
     options: list[HotlineOptionPublic]
     message: str
+
+
+# --- plan integrity ----------------------------------------------------------------------------
+
+
+class PlanViolationPublic(BaseModel):
+    """One rule a plan breaks, from the checker's closed list (``docs/SCENARIO.md``): where
+    it happened when known (caregiver, day, request)."""
+
+    rule: str
+    message: str
+    caregiver: str | None = None
+    day: str | None = None
+    request: str | None = None
+
+
+class PlanCheckPublic(BaseModel):
+    """A plan document checked against the stored master data, not stored: ``ok`` when it
+    breaks no rule, the ``violations`` and the KPIs the checker recomputes."""
+
+    ok: bool
+    violations: list[PlanViolationPublic]
+    kpis: dict[str, float]
+
+
+class PlanViolationsBody(BaseModel):
+    """The error of an uploaded plan that breaks rules: the usual error fields and the
+    violations."""
+
+    code: Literal["plan_violations"]
+    message: str
+    fields: list[dict[str, str]] = []
+    violations: list[PlanViolationPublic]
+
+
+class PlanViolationsResponse(BaseModel):
+    """What ``POST /plans`` answers (422) for a plan that breaks rules: nothing is stored."""
+
+    error: PlanViolationsBody

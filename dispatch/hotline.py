@@ -8,13 +8,15 @@ windows (a visit never moves earlier, only later), the rest (it may slide later 
 window), the shift end, the daily visit cap, the weekly working minutes (the day's span from
 leaving the station to coming back, plus the minutes worked on the other days, at most
 ``max_minutes_per_week``) and the vehicle's load capacity. One option per caregiver is kept,
-the cheapest; the best few are returned. :func:`find_pair_insertions` finds two caregivers who
-can start a two-person visit
-(双人服务) at the same minute, each inserted into their own route that way.
+the best by the call's ranking; the best few are returned. :func:`find_pair_insertions` finds
+two caregivers who can start a two-person visit (双人服务) at the same minute, each inserted
+into their own route that way.
 
-Ranking: ``normal`` and ``urgent`` calls by added travel minutes, then by the total delay of
-the later visits, then by start; ``emergency`` calls (助急) by arrival time, and the answer says
-when nobody can be there within :data:`EMERGENCY_MINUTES`.
+Ranking (:func:`ranked_by`, one rule per urgency): ``urgent`` (加急) and ``emergency`` (助急)
+calls rank by arrival first, then added travel minutes, then the total delay of the later
+visits; ``normal`` calls by added travel first, then the total delay, then the start. The
+answer names the rule that ranked it (``ranked_by``), and for an emergency says when nobody
+can be there within :data:`EMERGENCY_MINUTES`.
 
 Travel times come from the scenario's travel provider (:func:`dispatch.travel.provider_for`,
 passed in; the contract's haversine model by default), one matrix per travel mode over every
@@ -23,8 +25,9 @@ candidate route's places and the caller's. Times are integer minutes from midnig
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -36,6 +39,7 @@ from solver.schedule import RouteTimes, Shift, time_route
 
 __all__ = [
     "EMERGENCY_MINUTES",
+    "RANKED_BY_TEXT",
     "URGENCIES",
     "Call",
     "DayRoute",
@@ -44,11 +48,13 @@ __all__ = [
     "Move",
     "PairAnswer",
     "PairOption",
+    "RankedBy",
     "RouteVisit",
     "Urgency",
     "apply_option",
     "find_insertions",
     "find_pair_insertions",
+    "ranked_by",
 ]
 
 Urgency = Literal["normal", "urgent", "emergency"]
@@ -56,6 +62,32 @@ Urgency = Literal["normal", "urgent", "emergency"]
 URGENCIES: tuple[str, ...] = ("normal", "urgent", "emergency")
 #: An emergency (助急) should have someone on site within this many minutes.
 EMERGENCY_MINUTES = 15
+
+RankedBy = Literal["arrival", "added_travel"]
+#: What each ranking rule puts first, then next (Chinese / English).
+RANKED_BY_TEXT: Mapping[RankedBy, str] = MappingProxyType(
+    {
+        "arrival": (
+            "按到达时间优先，其次增加的路程、后续延误 / by arrival first, then added travel, "
+            "then the total delay of later visits"
+        ),
+        "added_travel": (
+            "按增加的路程优先，其次后续延误、开始时间 / by added travel first, then the total "
+            "delay of later visits, then the start"
+        ),
+    }
+)
+
+
+def ranked_by(urgency: Urgency) -> RankedBy:
+    """The rule that ranks a call's options: ``"arrival"`` for urgent and emergency calls
+    (someone there soonest), ``"added_travel"`` for normal ones (the cheapest route). Raises
+    ``ValueError`` for an unknown urgency."""
+    if urgency in ("urgent", "emergency"):
+        return "arrival"
+    if urgency == "normal":
+        return "added_travel"
+    raise ValueError(f"unknown urgency {urgency!r}, expected one of {', '.join(URGENCIES)}")
 
 
 @dataclass(frozen=True)
@@ -159,13 +191,20 @@ class InsertionOption:
 
 @dataclass(frozen=True)
 class HotlineAnswer:
-    """The best options (best first), how many caregivers were considered, and for an
-    emergency whether someone arrives within :data:`EMERGENCY_MINUTES` with a message."""
+    """The best options (best first, by the rule ``ranked_by`` names), how many caregivers
+    were considered, and for an emergency whether someone arrives within
+    :data:`EMERGENCY_MINUTES` with a message."""
 
     options: tuple[InsertionOption, ...]
     considered: int
+    ranked_by: RankedBy
     within_emergency_minutes: bool | None = None
     message: str = ""
+
+    @property
+    def ranked_by_text(self) -> str:
+        """The ranking rule in words (Chinese / English)."""
+        return RANKED_BY_TEXT[self.ranked_by]
 
 
 def _qualified(c: Caregiver, call: Call) -> bool:
@@ -327,7 +366,7 @@ def _try_route(
 
 
 def _rank(call: Call, o: InsertionOption) -> tuple[int, ...]:
-    if call.urgency == "emergency":
+    if ranked_by(call.urgency) == "arrival":
         return (o.arrival, o.added_travel, o.total_delay)
     return (o.added_travel, o.total_delay, o.start)
 
@@ -410,9 +449,10 @@ def find_insertions(
     options = _options(call, _legs(call, candidates, provider), now=now)
     options.sort(key=lambda o: (*_rank(call, o), o.caregiver))
     chosen = tuple(options[:limit])
+    rule = ranked_by(call.urgency)
     if call.urgency != "emergency":
         message = "" if chosen else "今天无人可以接单 / nobody can take this visit today"
-        return HotlineAnswer(chosen, len(candidates), None, message)
+        return HotlineAnswer(chosen, len(candidates), rule, None, message)
     within = bool(chosen) and chosen[0].arrival <= now + emergency_minutes
     if within:
         message = ""
@@ -427,7 +467,7 @@ def find_insertions(
             f"{emergency_minutes}分钟内无人可到，今天无人可以接单 / nobody can be there within "
             f"{emergency_minutes} minutes, nor later today"
         )
-    return HotlineAnswer(chosen, len(candidates), within, message)
+    return HotlineAnswer(chosen, len(candidates), rule, within, message)
 
 
 @dataclass(frozen=True)
@@ -462,17 +502,25 @@ class PairOption:
 
 @dataclass(frozen=True)
 class PairAnswer:
-    """The best pairs (best first), how many qualified caregivers were considered, and for an
-    emergency whether a pair can start within :data:`EMERGENCY_MINUTES`, with a message."""
+    """The best pairs (best first, by the rule ``ranked_by`` names), how many qualified
+    caregivers were considered, and for an emergency whether a pair can start within
+    :data:`EMERGENCY_MINUTES`, with a message."""
 
     options: tuple[PairOption, ...]
     considered: int
+    ranked_by: RankedBy
     within_emergency_minutes: bool | None = None
     message: str = ""
 
+    @property
+    def ranked_by_text(self) -> str:
+        """The ranking rule in words (Chinese / English)."""
+        return RANKED_BY_TEXT[self.ranked_by]
+
 
 def _pair_rank(call: Call, o: PairOption) -> tuple[int, ...]:
-    if call.urgency == "emergency":
+    # A pair has arrived when both are there and start together: its common start.
+    if ranked_by(call.urgency) == "arrival":
         return (o.start, o.added_travel, o.total_delay)
     return (o.added_travel, o.total_delay, o.start)
 
@@ -492,8 +540,9 @@ def find_pair_insertions(
     The common start is looked for among the minutes at which some qualified caregiver can
     start it on their own (:func:`find_insertions`'s options): at each, every caregiver's
     cheapest insertion starting exactly then, and the ``pairs_per_start`` cheapest pairs of
-    them. Ranking as :func:`find_insertions`, the pair's added travel and delays summed; an
-    emergency by the common start. Raises ``ValueError`` as :func:`find_insertions` does.
+    them. Ranking as :func:`find_insertions` (:func:`ranked_by`), the pair's added travel and
+    delays summed; by arrival, a pair arrives at its common start. Raises ``ValueError`` as
+    :func:`find_insertions` does.
     """
     provider, candidates = _candidates(call, routes, travel, limit)
     legs = _legs(call, candidates, provider)  # the same for every start tried
@@ -531,7 +580,7 @@ def find_pair_insertions(
     within = None
     if call.urgency == "emergency":
         within = bool(chosen) and chosen[0].start <= now + emergency_minutes
-    return PairAnswer(chosen, len(candidates), within, message)
+    return PairAnswer(chosen, len(candidates), ranked_by(call.urgency), within, message)
 
 
 def apply_option(

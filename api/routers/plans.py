@@ -1,5 +1,5 @@
-"""Plan versions: list, read, store a finished plan document, solve as a job, cancel, compare,
-publish."""
+"""Plan versions: list, read, check or store a finished plan document, solve as a job, cancel,
+compare, publish."""
 
 from __future__ import annotations
 
@@ -14,16 +14,21 @@ from api.deps import SessionDep
 from api.models import PlanRow
 from api.schemas import (
     KpiDifference,
+    PlanCheckPublic,
     PlanComparison,
     PlanCreate,
     PlanDocumentCreate,
     PlanJobCreate,
     PlanPublic,
     PlanSummary,
+    PlanViolationPublic,
+    PlanViolationsBody,
+    PlanViolationsResponse,
 )
 from api.services import plans
 from api.services.errors import Conflict
 from api.services.jobs import JobOptions, JobRunner
+from dispatch.checker import Violation
 from dispatch.model import Station
 from dispatch.scenario_io import parse_scenario
 from dispatch.whatif import (
@@ -41,6 +46,25 @@ Planner = Annotated[Principal, Depends(require_roles("planner"))]
 
 def _summary(row: PlanRow) -> dict[str, Any]:
     return {name: getattr(row, name) for name in PlanSummary.model_fields}
+
+
+def _violation(v: Violation) -> PlanViolationPublic:
+    return PlanViolationPublic(
+        rule=v.rule, message=v.message, caregiver=v.caregiver, day=v.day, request=v.request
+    )
+
+
+def _refused(exc: plans.PlanViolations) -> JSONResponse:
+    """The one error shape, with the violations listed beside the fields."""
+    body = PlanViolationsResponse(
+        error=PlanViolationsBody(
+            code="plan_violations",
+            message=exc.message,
+            fields=[{"path": f.path, "message": f.message} for f in exc.fields],
+            violations=[_violation(v) for v in exc.violations],
+        )
+    )
+    return JSONResponse(status_code=422, content=jsonable_encoder(body))
 
 
 @router.get("", response_model=list[PlanSummary])
@@ -66,7 +90,13 @@ def _modifications(body: PlanJobCreate) -> Modifications:
     "",
     response_model=PlanPublic,
     status_code=201,
-    responses={202: {"model": PlanSummary, "description": "Planner job accepted"}},
+    responses={
+        202: {"model": PlanSummary, "description": "Planner job accepted"},
+        422: {
+            "model": PlanViolationsResponse,
+            "description": "Invalid input, or a plan that breaks rules (nothing stored)",
+        },
+    },
 )
 def store_or_solve(
     request: Request,
@@ -76,7 +106,9 @@ def store_or_solve(
     name: Annotated[str, Query(max_length=200)] = "",
 ) -> Any:
     """A finished format-1 plan (:class:`api.schemas.PlanDocumentCreate`, a body with
-    ``routes``) is stored as a new version (201).
+    ``routes``) is checked against the stored master data and stored as a new version (201)
+    with the KPIs the checker recomputes; one that breaks a rule is refused (422
+    ``plan_violations``, the violations listed) and nothing is stored.
 
     Anything else is a planner job (:class:`api.schemas.PlanJobCreate`: a scenario or the
     stored one, what-if ``modifications``, ``time_limit``, ``seed``, ``solver``): it answers
@@ -85,7 +117,10 @@ def store_or_solve(
     plan until it is published itself.
     """
     if isinstance(body, PlanDocumentCreate):
-        row = plans.store_plan(session, body.model_dump(), name=name, created_by=who.name)
+        try:
+            row = plans.store_plan(session, body.model_dump(), name=name, created_by=who.name)
+        except plans.PlanViolations as exc:
+            return _refused(exc)
         return PlanPublic(**_summary(row), document=row.document)
     runner: JobRunner = request.app.state.jobs
     row = runner.queue(
@@ -99,6 +134,21 @@ def store_or_solve(
     )
     content = jsonable_encoder(PlanSummary(**_summary(row)))
     return JSONResponse(status_code=202, content=content, headers={"Location": f"{row.id}"})
+
+
+@router.post("/check", response_model=PlanCheckPublic)
+def check_plan(
+    session: SessionDep, _who: Reader, body: Annotated[PlanDocumentCreate, Body()]
+) -> PlanCheckPublic:
+    """Check a finished format-1 plan against the stored master data without storing it:
+    ``ok``, the checker's ``violations`` and the KPIs it recomputes (those the document claims
+    are ignored). 422 for a document that is not a plan, 409 without a stored scenario."""
+    _plan, report = plans.check_document(session, body.model_dump())
+    return PlanCheckPublic(
+        ok=report.ok,
+        violations=[_violation(v) for v in report.violations],
+        kpis=dict(report.kpis),
+    )
 
 
 def _number(value: Any) -> float | None:
@@ -147,5 +197,6 @@ def cancel_job(request: Request, session: SessionDep, _who: Reader, plan_id: int
 @router.post("/{plan_id}/publish", response_model=PlanSummary)
 def publish_plan(session: SessionDep, _who: Reader, plan_id: int) -> PlanSummary:
     """Make this plan the one in use: one work order per stop, dispatched to its caregiver;
-    open orders of the previously published plan are cancelled."""
+    open orders of the previously published plan are cancelled. 409 for a plan that is not
+    done or breaks a rule of the stored master data (the violations named)."""
     return PlanSummary(**_summary(plans.publish_plan(session, plan_id)))

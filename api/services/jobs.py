@@ -1,8 +1,12 @@
 """Planner jobs (规划任务): solves that run outside the request, in an in-process worker pool.
 
-A job is a plan row: ``draft`` (queued) → ``running`` (``progress``, the best KPIs and, at
-the end of each phase, the best plan so far are stored from the planner's progress reports)
-→ ``done``, ``failed`` or ``cancelled`` (a cancelled job keeps the best plan it had).
+A job is a plan row: ``draft`` (queued) → ``running`` (``progress`` and, at the end of each
+phase, the best plan so far with its KPIs are stored from the planner's progress reports)
+→ ``done``, ``failed`` or ``cancelled`` (a cancelled job keeps the best plan it had). Every
+plan a job stores, the best so far and the final one, has passed the independent checker
+against the job's own scenario (the stored one, or the what-if scenario it solves) and carries
+the KPIs the checker recomputes (:func:`api.services.plans.checked`). A best plan so far that
+breaks a rule is not stored; a final one is stored ``failed``, never publishable.
 Cancelling sets an event that the progress callback checks: it raises :class:`Cancelled`,
 which unwinds :func:`dispatch.weekly.plan_week` at its next report (after the station being
 routed). The greedy baseline has no reports until its plan is ready; it is only checked
@@ -23,6 +27,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Literal
 
 from sqlalchemy import select, update
@@ -31,7 +36,14 @@ from sqlalchemy.orm import Session
 from api.db import Database
 from api.models import PlanRow, utcnow
 from api.services.errors import Conflict, FieldProblem, InputError
-from api.services.plans import fail_plan, finish_plan, new_plan, publish_plan, published_plan
+from api.services.plans import (
+    checked,
+    fail_plan,
+    finish_plan,
+    new_plan,
+    publish_plan,
+    published_plan,
+)
 from api.services.scenario import current_scenario
 from dispatch.greedy import plan_greedy
 from dispatch.model import Plan, Scenario
@@ -104,6 +116,22 @@ def mark_interrupted(session: Session, *, stale_seconds: float | None = None) ->
     )
     session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _vetted(plan_id: int, scenario: Scenario, p: Progress) -> Progress:
+    """``p`` with its plan checked for ``scenario`` and the KPIs the checker recomputes (the
+    report's own are not kept); without plan or KPIs when the plan breaks a rule."""
+    if p.plan is None:
+        return replace(p, kpis=MappingProxyType({}))
+    plan, report = checked(scenario, replace(p.plan, kpis=p.kpis or p.plan.kpis))
+    if not report.ok:
+        log.warning(
+            "plan job %s: the plan so far breaks %d rule(s), not stored",
+            plan_id,
+            len(report.violations),
+        )
+        return replace(p, kpis=MappingProxyType({}), plan=None)
+    return replace(p, kpis=plan.kpis, plan=plan)
 
 
 def _report(session: Session, plan_id: int, p: Progress) -> None:
@@ -272,7 +300,7 @@ class JobRunner:
                 def progress(p: Progress) -> None:
                     if cancel.is_set():
                         raise Cancelled
-                    _report(session, plan_id, p)
+                    _report(session, plan_id, _vetted(plan_id, scenario, p))
 
                 try:
                     plan = self._solve(scenario, options, progress)
@@ -288,9 +316,13 @@ class JobRunner:
                     return
                 row = session.get(PlanRow, plan_id)
                 if row is not None and row.status in ACTIVE_STATES:
-                    finish_plan(session, plan_id, plan)
-                    if publish and published_plan(session) is None:
-                        publish_plan(session, plan_id)
+                    done = finish_plan(session, plan_id, plan, scenario)
+                    if publish and done.status == "done" and published_plan(session) is None:
+                        try:
+                            publish_plan(session, plan_id)
+                        except Conflict as exc:  # the stored scenario changed meanwhile
+                            session.rollback()
+                            log.warning("plan job %s not published: %s", plan_id, exc.message)
         finally:
             with self._lock:
                 self._cancel.pop(plan_id, None)

@@ -152,15 +152,21 @@ def other_day_code() -> str:
 
 
 def week_scenario_doc() -> dict[str, Any]:
-    """The tiny scenario on the current week, every day planned (so today is a plan day)."""
+    """The tiny scenario on the current week, every day planned (so today is a plan day),
+    each caregiver working its Monday shift every day."""
     data: dict[str, Any] = fixture_data("tiny_scenario.json")
     data["week_start"] = this_monday().isoformat()
     data["days"] = list(DAYS)
+    for caregiver in data["caregivers"]:
+        caregiver["shifts"] = {day: caregiver["shifts"]["mon"] for day in DAYS}
     return data
 
 
 def plan_doc(*, c1_day: str, c2_day: str) -> dict[str, Any]:
-    """A hand-written plan of the tiny scenario: C1 visits H1 then H2; C2 visits H4."""
+    """A hand-written plan of the tiny scenario that keeps every rule of the checker on
+    :func:`week_scenario_doc`: C1 visits H1 then H2 and rests after; C2 visits H4; the other
+    requests are reported unassigned. Its ``kpis`` are what a document may claim (the service
+    recomputes them: 46 minutes of travel, not 30)."""
     return {
         "format": 1,
         "scenario": "银川 tiny Monday",
@@ -170,6 +176,7 @@ def plan_doc(*, c1_day: str, c2_day: str) -> dict[str, Any]:
                 "day": c1_day,
                 "leave": "08:40",
                 "back": "11:30",
+                "break": {"start": "11:30", "end": "12:30"},
                 "stops": [
                     {
                         "request": "H1-clean",
@@ -190,7 +197,7 @@ def plan_doc(*, c1_day: str, c2_day: str) -> dict[str, Any]:
             {
                 "caregiver": "C2",
                 "day": c2_day,
-                "leave": "09:00",
+                "leave": "08:52",
                 "back": "10:30",
                 "stops": [
                     {
@@ -203,7 +210,10 @@ def plan_doc(*, c1_day: str, c2_day: str) -> dict[str, Any]:
                 ],
             },
         ],
-        "unassigned": [],
+        "unassigned": [
+            {"request": r, "household": h, "missing_visits": 1, "reason": "solver_limit"}
+            for r, h in (("H2-meal", "H2"), ("H3-nurse", "H3"), ("H5-rehab", "H5"))
+        ],
         "kpis": {
             "required_visits": 3,
             "planned_visits": 3,

@@ -490,3 +490,27 @@ def test_an_absence_counts_the_weekly_minutes_of_the_other_days(
         assert given.get("H2-visit") == "C2"
     else:
         assert "H2-visit" in lost and "H2-visit" not in given
+
+
+@pytest.mark.parametrize(
+    ("urgency", "first", "rule"),
+    [("urgent", "C2", "arrival"), ("emergency", "C2", "arrival"), ("normal", "C1", "added_travel")],
+)
+def test_urgent_calls_rank_by_arrival_and_say_so(
+    client: TestClient, monday_plan: dict[str, Any], urgency: str, first: str, rule: str
+) -> None:
+    """At 09:10 C1 is at H1 until 10:30: it reaches H4 around 10:36 for a few minutes of
+    added travel and moves H2; C2 walks there from the station by 09:27, 34 minutes there
+    and back. An urgent call goes to whoever is there first, a normal one to the shorter
+    detour."""
+    window = {"from": "09:10", "to": "11:10"}
+    response = ask(client, household="H4", urgency=urgency, now="09:10", window=window)
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    by_id = {o["caregiver"]: o for o in answer["options"]}
+    assert by_id["C2"]["eta"] < by_id["C1"]["eta"]
+    assert by_id["C1"]["added_travel"] < by_id["C2"]["added_travel"]
+    assert by_id["C1"]["moved"] and not by_id["C2"]["moved"]
+    assert answer["options"][0]["caregiver"] == first
+    assert answer["ranked_by"] == rule
+    assert " / " in answer["ranked_by_text"]

@@ -288,6 +288,9 @@ def test_new_plan_replaces_assignments_only_when_published(
     url = f"/api/v1/caregivers/C1/assignments?date={published['date']}"
     doc = plan_doc(c1_day=today_code(), c2_day=other_day_code())
     doc["routes"][0]["stops"] = doc["routes"][0]["stops"][1:]  # only H2 this time
+    doc["unassigned"].append(
+        {"request": "H1-clean", "household": "H1", "missing_visits": 1, "reason": "solver_limit"}
+    )
     second = client.post("/api/v1/plans", json=doc, headers=ADMIN).json()
     assert second["status"] == "done" and second["version"] == 2
     assert [v["request"] for v in client.get(url, headers=ADMIN).json()] == ["H1-clean", "H2-visit"]
