@@ -149,7 +149,7 @@ def test_the_day_summary(client: TestClient, published: dict[str, Any]) -> None:
         "by_status": {"created": 1, "refused": 1, "checked_in": 1},
         "late": 1,  # the refused H2 visit, 10:40, has nobody on site
         "flagged": 1,
-        "unassigned": 0,
+        "unassigned": 3,  # the plan leaves H2's meal, H3's nursing and H5's rehab out
         "waiting": 1,
     }
     assert (
@@ -196,20 +196,17 @@ def test_bad_queue_queries_are_422(
 def test_the_summary_counts_the_published_plans_unassigned_visits(
     client: TestClient, published: dict[str, Any]
 ) -> None:
-    doc = plan_doc(c1_day=today_code(), c2_day=other_day_code())
-    doc["unassigned"] = [
-        {
-            "request": "H3-nurse",
-            "household": "H3",
-            "missing_visits": 1,
-            "reason": "no_time_window_fits",
-        }
-    ]
+    # A new version whose only change is C2's visit left out as well: one more unassigned.
+    doc = plan_doc(c1_day=today_code(), c2_day=today_code())
+    doc["routes"] = doc["routes"][:1]
+    doc["unassigned"].append(
+        {"request": "H4-walk", "household": "H4", "missing_visits": 1, "reason": "solver_limit"}
+    )
     stored = client.post("/api/v1/plans", json=doc, headers=ADMIN)
     assert stored.status_code == 201, stored.text
     assert client.post(f"/api/v1/plans/{stored.json()['id']}/publish", headers=ADMIN).is_success
     summary = client.get(f"{QUEUE}/summary?date={published['date']}", headers=ADMIN).json()
-    assert summary["unassigned"] == 1
+    assert summary["unassigned"] == 4
     # A day the published plan does not cover has nothing unassigned.
     elsewhere = client.get(f"{QUEUE}/summary?date=2000-01-03", headers=ADMIN).json()
     assert (elsewhere["total"], elsewhere["unassigned"]) == (0, 0)
