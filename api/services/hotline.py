@@ -40,6 +40,7 @@ from api.models import (
 )
 from api.services import live
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
+from api.services.offers import option_from_record, option_record
 from api.services.plans import published_plan
 from api.services.work_orders import assignments, get_order, transition
 from dispatch.catalogue import Catalogue, default_catalogue
@@ -53,7 +54,7 @@ from dispatch.hotline import (
     PairAnswer,
     Urgency,
 )
-from dispatch.model import Household, RouteBreak, Scenario, ServiceRequest
+from dispatch.model import Household, Scenario, ServiceRequest
 from dispatch.operations import booking
 from dispatch.operations.day import DayOrder
 from dispatch.timeutil import format_hhmm
@@ -324,19 +325,8 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
         order.household_id = f"caller-{order.id}"
 
     def stored(option: InsertionOption, moves: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "caregiver": option.caregiver,
-            "position": option.position,
-            "depart": option.depart,
-            "arrival": option.arrival,
-            "start": option.start,
-            "end": option.end,
-            "back": option.back,
-            "added_travel": option.added_travel,
-            "rest": None if option.rest is None else [option.rest.start, option.rest.end],
-            "moves": moves,
-            "fingerprint": _fingerprint(by_caregiver.get(option.caregiver, [])),
-        }
+        fingerprint = _fingerprint(by_caregiver.get(option.caregiver, []))
+        return {**option_record(option, moves), "fingerprint": fingerprint}
 
     offered = []
     for i, option in enumerate(firsts):
@@ -443,23 +433,7 @@ def _store_one_off(
 def _option(stored: dict[str, Any]) -> InsertionOption:
     """An offered option as it was stored, its moves keyed by request id (as the plan's stops
     are)."""
-    rest = stored["rest"]
-    return InsertionOption(
-        caregiver=stored["caregiver"],
-        position=stored["position"],
-        depart=stored["depart"],
-        arrival=stored["arrival"],
-        start=stored["start"],
-        end=stored["end"],
-        added_travel=stored["added_travel"],
-        moves=tuple(
-            Move(m["request"], m["start_before"], m["start_after"], m["arrival_after"])
-            for m in stored["moves"]
-            if m["request"] is not None
-        ),
-        rest=None if rest is None else RouteBreak(rest[0], rest[1]),
-        back=stored["back"],
-    )
+    return option_from_record(stored, lambda m: m["request"])
 
 
 def _move_orders(

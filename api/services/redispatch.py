@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from api.models import PlanRow, RedispatchOffer, WorkOrder, utcnow
 from api.services import live
 from api.services.errors import Conflict, FieldProblem, InputError
+from api.services.offers import option_from_record, option_record
 from api.services.work_orders import STATE_NAMES, VisitRules, get_order, is_late, transition
 from dispatch.evidence import planned_instant
-from dispatch.hotline import InsertionOption, Move
-from dispatch.model import RouteBreak
+from dispatch.hotline import InsertionOption
 from dispatch.operations import redispatch
 from dispatch.operations.day import DayOrder
 
@@ -141,28 +141,20 @@ def _snapshot(orders: list[DayOrder]) -> list[list[Any]]:
 
 def _stored(option: InsertionOption, orders: dict[str, list[DayOrder]]) -> dict[str, Any]:
     by_key = {str(o.key): o for os_ in orders.values() for o in os_}
+    moves = [
+        {
+            "work_order": int(m.key),
+            "request": by_key[m.key].request,
+            "household": by_key[m.key].household,
+            "start_before": m.start_before,
+            "start_after": m.start_after,
+            "arrival_after": m.arrival_after,
+            "delay": m.delay,
+        }
+        for m in option.moves
+    ]
     return {
-        "caregiver": option.caregiver,
-        "position": option.position,
-        "depart": option.depart,
-        "arrival": option.arrival,
-        "start": option.start,
-        "end": option.end,
-        "back": option.back,
-        "added_travel": option.added_travel,
-        "rest": None if option.rest is None else [option.rest.start, option.rest.end],
-        "moves": [
-            {
-                "work_order": int(m.key),
-                "request": by_key[m.key].request,
-                "household": by_key[m.key].household,
-                "start_before": m.start_before,
-                "start_after": m.start_after,
-                "arrival_after": m.arrival_after,
-                "delay": m.delay,
-            }
-            for m in option.moves
-        ],
+        **option_record(option, moves),
         "day": _snapshot(orders.get(option.caregiver, [])),
     }
 
@@ -252,22 +244,9 @@ def offer(
 
 
 def _option(stored: dict[str, Any]) -> InsertionOption:
-    rest = stored["rest"]
-    return InsertionOption(
-        caregiver=stored["caregiver"],
-        position=stored["position"],
-        depart=stored["depart"],
-        arrival=stored["arrival"],
-        start=stored["start"],
-        end=stored["end"],
-        added_travel=stored["added_travel"],
-        moves=tuple(
-            Move(str(m["work_order"]), m["start_before"], m["start_after"], m["arrival_after"])
-            for m in stored["moves"]
-        ),
-        rest=None if rest is None else RouteBreak(rest[0], rest[1]),
-        back=stored["back"],
-    )
+    """An offered option as it was stored, its moves keyed by work order (as the day's orders
+    are)."""
+    return option_from_record(stored, lambda m: str(m["work_order"]))
 
 
 def confirm(
