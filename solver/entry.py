@@ -221,11 +221,12 @@ def solve(
     """Plan ``problem`` within ``params.time_limit`` seconds on one thread.
 
     ``initial_routes[k]`` (optional) lists the visits of vehicle ``k`` in order to start from;
-    the result then says which of them the OR-Tools model accepts as given
-    (``initial_accepted``) and whether the search started from them (``stats["warm_start"]``).
+    the result then says whether the search started from them (``stats["warm_start"]``).
     With ``initial_routes`` and no time (``params.time_limit <= 0``) nothing is searched: the
-    answer is the given routes timed by :mod:`solver.schedule` with their verdict, a route
-    that no schedule makes feasible leaving its visits dropped (``feasible`` is then False).
+    answer is the given routes timed by :mod:`solver.schedule` with the verdict of the OR-Tools
+    model on each (``initial_accepted``; building that model is not free, so only this call
+    gives it), a route that no schedule makes feasible leaving its visits dropped
+    (``feasible`` is then False).
     ``result.search`` names the search that ran; ``stats["seconds"]`` is the wall-clock time.
     Returns ``feasible=False`` with every visit dropped when no solution is found (for example a
     mandatory visit that no vehicle can serve). Raises ``ValueError`` on malformed input.
@@ -235,7 +236,8 @@ def solve(
     if initial_routes is not None:
         if len(initial_routes) > len(problem.vehicles):
             raise ValueError("more initial routes than vehicles / 初始路线多于车辆")
-        accepted = tuple(not route for route in initial_routes)
+        if params.time_limit <= 0:
+            accepted = tuple(not route for route in initial_routes)
     if not problem.visits:
         return SolverResult(
             routes=(),
@@ -248,8 +250,8 @@ def solve(
         )
     result = None
     if initial_routes is not None:
-        accepted = ortools_search.accepted_routes(problem, initial_routes)
         if params.time_limit <= 0:
+            accepted = ortools_search.accepted_routes(problem, initial_routes)
             found = _as_given(problem, initial_routes)
             stats = {**found.stats, "seconds": time.perf_counter() - t0}
             return replace(found, stats=stats, initial_accepted=accepted)
@@ -262,4 +264,4 @@ def solve(
         if initial_routes is not None:
             result = replace(result, stats={**result.stats, "warm_start": 0.0})
     stats = {**result.stats, "seconds": time.perf_counter() - t0}
-    return replace(result, stats=stats, initial_accepted=accepted)
+    return replace(result, stats=stats)

@@ -210,11 +210,11 @@ class SolverResult:
     """Routes of the used vehicles, the visits left out, the objective and search figures.
 
     ``search`` names the search that found the routes (``"sisr"``, ``"sync"`` or ``"ortools"``;
-    empty when nothing was searched). With initial routes, ``initial_accepted[k]`` says whether
-    the OR-Tools model accepts ``initial_routes[k]`` on its own as given (a schedule found by
-    other means may rely on freedoms the model does not have, such as where a rest falls), and
-    ``stats["warm_start"]`` is 1 when the search started from those routes, 0 when it could not
-    and searched from scratch.
+    ``"given"`` when nothing was searched). With initial routes and no time,
+    ``initial_accepted[k]`` says whether the OR-Tools model accepts ``initial_routes[k]`` on
+    its own as given (a schedule found by other means may rely on freedoms the model does not
+    have, such as where a rest falls). With initial routes, ``stats["warm_start"]`` is 1 when
+    the search started from those routes, 0 when it could not and searched from scratch.
     """
 
     routes: tuple[SolvedRoute, ...]

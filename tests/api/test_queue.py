@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import ADMIN, new_token, other_day_code, plan_doc, today_code
+from tests.api.conftest import ADMIN, new_token, plan_doc, today_code
 from tests.api.test_work_orders import act, at, check, set_clock
 
 QUEUE = "/api/v1/work-orders"
