@@ -42,7 +42,9 @@ def scenario_of_week(
     Monday, and each request whose last visit before (``last_visit[request]``) is closer than
     its ``min_gap_days`` to some of the week's days allowed only the days after them.
 
-    A request left with no allowed day gets an empty ``days`` (it is reported unassigned).
+    A request left with no allowed day gets an empty ``days`` (it is reported unassigned). Fixed
+    ``patterns`` lose the days left out: the week's visits still lie inside one of them, fewer
+    when a whole pattern no longer fits.
     """
     households = []
     for h in scenario.households:
@@ -57,10 +59,21 @@ def scenario_of_week(
                     d for d in allowed if monday + dt.timedelta(days=DAYS.index(d)) >= earliest
                 )
                 if kept != tuple(allowed):
-                    r = replace(r, days=kept)
+                    r = replace(r, days=kept, patterns=_within(r.patterns, kept))
             requests.append(r)
         households.append(replace(h, requests=tuple(requests)))
     return replace(scenario, week_start=monday.isoformat(), households=tuple(households))
+
+
+def _within(
+    patterns: tuple[tuple[str, ...], ...] | None, days: tuple[str, ...]
+) -> tuple[tuple[str, ...], ...] | None:
+    """The parts of ``patterns`` on ``days``: each kept one is a subset of a pattern, so the
+    visits planned on it keep the rule; empty parts go."""
+    if patterns is None:
+        return None
+    parts = (tuple(d for d in p if d in days) for p in patterns)
+    return tuple(dict.fromkeys(p for p in parts if p))
 
 
 def plan_weeks(

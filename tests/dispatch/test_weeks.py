@@ -60,6 +60,29 @@ def test_a_requests_own_days_are_narrowed_too(week_scenario: Scenario) -> None:
     assert request(sub, "H2-care").days == ("wed", "fri")
 
 
+def test_fixed_patterns_keep_their_days_after_the_gap(week_scenario: Scenario) -> None:
+    # Last visit Friday 11-27, 3 days apart at least: Monday 11-30 is too close.
+    sc = with_request(
+        week_scenario, "H1-clean", min_gap_days=4, patterns=(("mon", "thu"), ("tue", "fri"))
+    )
+    sub = scenario_of_week(sc, MONDAY, {"H1-clean": dt.date(2026, 11, 27)})
+    assert request(sub, "H1-clean").patterns == (("thu",), ("tue", "fri"))
+
+
+def test_a_pattern_cut_short_still_plans_a_clean_fortnight(week_scenario: Scenario) -> None:
+    # Every pattern holds Monday and a visit can fall on Friday: after a Friday visit week 2
+    # gets only the pattern's later day, and the checker finds every rule kept.
+    sc = with_request(
+        week_scenario, "H1-clean", min_gap_days=4, patterns=(("mon", "fri"),), days=None
+    )
+    plan = plan_weeks(sc, weeks=2, params=PARAMS, deterministic=True)
+    assert check_plan(sc, plan).violations == ()
+    cleans = sorted(r.date or "" for r in plan.routes for s in r.stops if s.request == "H1-clean")
+    assert cleans == ["2026-11-23", "2026-11-27", "2026-12-04"]
+    (short,) = (u for u in plan.unassigned if u.request == "H1-clean")
+    assert short.missing_visits == 1 and short.detail.startswith("week of 2026-11-30")
+
+
 # --- plans of several weeks -------------------------------------------------------------------
 
 
