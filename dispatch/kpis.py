@@ -29,7 +29,6 @@ __all__ = [
     "route_leg_minutes",
     "route_week",
     "station_modes",
-    "visit_days",
     "visit_weeks",
 ]
 
@@ -115,16 +114,6 @@ def route_leg_minutes(index: ScenarioIndex, route: Route, travel: TravelFn) -> l
     return legs
 
 
-def visit_days(index: ScenarioIndex, plan: Plan) -> dict[str, set[str]]:
-    """For each known request, the days it is visited (a visit counts once per day)."""
-    days: dict[str, set[str]] = defaultdict(set)
-    for route in plan.routes:
-        for s in route.stops:
-            if s.request in index.requests:
-                days[s.request].add(route.day)
-    return days
-
-
 def route_date(route: Route) -> dt.date | None:
     """The route's ``date`` as a date, ``None`` when it has none or it is not an ISO date."""
     if route.date is None:
@@ -164,7 +153,8 @@ def route_week(route: Route, monday: dt.date | None) -> int | None:
 def visit_weeks(
     index: ScenarioIndex, plan: Plan, monday: dt.date | None
 ) -> dict[str, dict[int, set[str]]]:
-    """For each known request, week by week (:func:`route_week`), the days it is visited."""
+    """For each known request, week by week (:func:`route_week`), the days it is visited (a
+    visit counts once per day)."""
     out: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
     for route in plan.routes:
         week = route_week(route, monday)
