@@ -122,7 +122,8 @@ RULE_TEXT: dict[Rule, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: its code, a readable message and where it happened (when known)."""
+    """One broken rule: its code, a readable message and where it happened (when known); ``day``
+    is a day code, or the date in a plan of several weeks."""
 
     rule: str
     message: str
@@ -237,7 +238,7 @@ def _v(
         rule=rule.value,
         message=message,
         caregiver=route.caregiver if route is not None else None,
-        day=route.day if route is not None else None,
+        day=_when(route) if route is not None else None,
         request=request,
     )
 

@@ -711,3 +711,11 @@ def test_undated_one_week_plan_is_checked_as_before():
     report = check_plan(SC_DATED, PLAN)
     assert report.violations == ()
     assert report.kpis == check_plan(SC, PLAN).kpis
+
+
+def test_violations_of_a_dated_plan_name_the_date():
+    sc, plan = two_weeks()
+    late = with_route(plan, 5, back=hm("17:10"))  # C1 on Wednesday 12-02, shift ends 17:00
+    assert [(v.rule, v.caregiver, v.day) for v in check_plan(sc, late).violations] == [
+        ("shift", "C1", "2026-12-02")
+    ]

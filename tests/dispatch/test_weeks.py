@@ -13,8 +13,11 @@ from itertools import pairwise
 import pytest
 
 from dispatch.checker import check_plan
-from dispatch.model import Scenario, ServiceRequest
+from dispatch.model import Route, Scenario, ServiceRequest, Stop
+from dispatch.travel import provider_for
 from dispatch.weekly import plan_week, plan_weeks, scenario_of_week
+from dispatch.weekly.budget import Budget
+from dispatch.weekly.state import Group, WeekState
 from solver.problem import SolveParams
 
 # Small and reproducible: a seed and an iteration budget give one plan.
@@ -81,6 +84,19 @@ def test_a_pattern_cut_short_still_plans_a_clean_fortnight(week_scenario: Scenar
     assert cleans == ["2026-11-23", "2026-11-27", "2026-12-04"]
     (short,) = (u for u in plan.unassigned if u.request == "H1-clean")
     assert short.missing_visits == 1 and short.detail.startswith("week of 2026-11-30")
+
+
+# --- continuity from week to week -------------------------------------------------------------
+
+
+def test_a_group_prefers_last_weeks_caregivers(week_scenario: Scenario) -> None:
+    # C1 cleaned H1 twice last week and cleans it this Monday; C2 visited H3 last week.
+    week = WeekState(before={"H1-clean": {"C1": 2}, "H3-visit": {"C2": 1}})
+    g = Group(week_scenario, "S1", [], provider_for(week_scenario), Budget.real(PARAMS), week)
+    monday = Route("C1", "mon", 480, 600, (Stop("H1-clean", "H1", 490, 510, 600),))
+    week.routes[("S1", "mon")] = (monday,)
+    assert g.affinity("wed") == {"H1-clean": {"C1": 3}, "H3-visit": {"C2": 1}}
+    assert g.affinity("mon") == {"H1-clean": {"C1": 2}, "H3-visit": {"C2": 1}}
 
 
 # --- plans of several weeks -------------------------------------------------------------------
