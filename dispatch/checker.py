@@ -52,7 +52,7 @@ class Rule(StrEnum):
 
     #: a route's caregiver or day, a stop's or unassigned entry's request or household is unknown
     UNKNOWN_REFERENCE = "unknown_reference"
-    #: the same caregiver has two routes on one day
+    #: the same caregiver has two routes on one day (one date, in a plan of several weeks)
     DUPLICATE_ROUTE = "duplicate_route"
     #: a route's date is not an ISO date, not its day's weekday or outside the planned weeks,
     #: or a plan dates some routes and not others
