@@ -6,10 +6,16 @@ the rule it breaks from the closed list :class:`Rule`. Times are minutes from mi
 
 A *visit* is one occurrence of a request on one day: all stops of that request on that day
 (two of them for a two-person visit).
+
+A plan of several weeks (``plan.weeks``, extension) dates each route: the checker then counts
+visits, patterns and working minutes per ISO week, spaces visits by their dates across the whole
+span (a Saturday and the next Monday are two days apart) and keeps each date inside the planned
+weeks and on its route's weekday. A plan without dates is one week, its days the scenario's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +23,15 @@ from enum import StrEnum
 from itertools import pairwise
 
 from dispatch.haversine import TravelFn, scenario_travel
-from dispatch.kpis import ScenarioIndex, plan_kpis, route_leg_minutes, visit_days
+from dispatch.kpis import (
+    ScenarioIndex,
+    first_monday,
+    plan_kpis,
+    route_date,
+    route_leg_minutes,
+    route_week,
+    visit_weeks,
+)
 from dispatch.model import (
     DAYS,
     Household,
@@ -38,8 +52,11 @@ class Rule(StrEnum):
 
     #: a route's caregiver or day, a stop's or unassigned entry's request or household is unknown
     UNKNOWN_REFERENCE = "unknown_reference"
-    #: the same caregiver has two routes on one day
+    #: the same caregiver has two routes on one day (one date, in a plan of several weeks)
     DUPLICATE_ROUTE = "duplicate_route"
+    #: a route's date is not an ISO date, not its day's weekday or outside the planned weeks,
+    #: or a plan dates some routes and not others
+    DATE = "date"
     #: no shift that day, leaves before the shift starts or is back after it ends
     SHIFT = "shift"
     #: a visit starts outside every window of its request
@@ -81,6 +98,7 @@ class Rule(StrEnum):
 RULE_TEXT: dict[Rule, tuple[str, str]] = {
     Rule.UNKNOWN_REFERENCE: ("引用了不存在的对象", "refers to something the scenario lacks"),
     Rule.DUPLICATE_ROUTE: ("同一护理员同日多条路线", "two routes for one caregiver and day"),
+    Rule.DATE: ("路线日期不符", "route date invalid, on another weekday or outside the weeks"),
     Rule.SHIFT: ("超出班次", "outside the caregiver's shift"),
     Rule.TIME_WINDOW: ("不在服务时间窗内", "visit starts outside its time windows"),
     Rule.STOP_TIMES: ("到达/开始/结束时间不一致", "arrival, start and end do not add up"),
@@ -104,7 +122,8 @@ RULE_TEXT: dict[Rule, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: its code, a readable message and where it happened (when known)."""
+    """One broken rule: its code, a readable message and where it happened (when known); ``day``
+    is a day code, or the date in a plan of several weeks."""
 
     rule: str
     message: str
@@ -149,15 +168,32 @@ class _Context:
         self.index = index
         self.travel = travel
         self.days = frozenset(scenario.days)
+        self.monday = first_monday(scenario, plan)
+        self.weeks = max(1, plan.weeks)
 
     def visits(self) -> dict[tuple[str, str], list[tuple[Route, Stop]]]:
-        """Stops of known requests grouped into visits by (request, day), in plan order."""
+        """Stops of known requests grouped into visits by (request, date or day), in plan
+        order."""
         groups: dict[tuple[str, str], list[tuple[Route, Stop]]] = defaultdict(list)
         for route in self.plan.routes:
             for s in route.stops:
                 if s.request in self.index.requests:
-                    groups[(s.request, route.day)].append((route, s))
+                    groups[(s.request, _when(route))].append((route, s))
         return groups
+
+    def week_of(self, route: Route) -> int | None:
+        """The route's week (0 = the first), ``None`` for a date that is not an ISO date."""
+        return route_week(route, self.monday)
+
+    def visit_weeks(self) -> dict[str, dict[int, set[str]]]:
+        """For each request, week by week, the days it is visited."""
+        return visit_weeks(self.index, self.plan, self.monday)
+
+    def week_name(self, week: int) -> str:
+        """How a message names a week: ``"the week"`` for one undated week, else its Monday."""
+        if self.monday is None or not any(r.date is not None for r in self.plan.routes):
+            return "the week"
+        return f"the week of {self.monday + dt.timedelta(days=7 * week)}"
 
     def request_stops(
         self, *, caregiver_known: bool = False
@@ -170,6 +206,20 @@ class _Context:
                 if s.request in self.index.requests:
                     hh, req = self.index.requests[s.request]
                     yield route, s, hh, req
+
+
+def _when(route: Route) -> str:
+    """Where a route lies in time: its date in a dated plan, else its day."""
+    return route.date if route.date is not None else route.day
+
+
+def _day_number(route: Route) -> int | None:
+    """A number that orders days over the plan's whole span: the date's ordinal, or the
+    day's place in the week for an undated route (``None`` for a bad date or day)."""
+    if route.date is not None:
+        date = route_date(route)
+        return date.toordinal() if date is not None else None
+    return DAYS.index(route.day) if route.day in DAYS else None
 
 
 def _t(minutes: int) -> str:
@@ -188,7 +238,7 @@ def _v(
         rule=rule.value,
         message=message,
         caregiver=route.caregiver if route is not None else None,
-        day=route.day if route is not None else None,
+        day=_when(route) if route is not None else None,
         request=request,
     )
 
@@ -244,10 +294,39 @@ def _unknown_references(ctx: _Context) -> Iterator[Violation]:
 def _duplicate_routes(ctx: _Context) -> Iterator[Violation]:
     seen: set[tuple[str, str]] = set()
     for route in ctx.plan.routes:
-        key = (route.caregiver, route.day)
+        key = (route.caregiver, _when(route))
         if key in seen:
-            yield _v(Rule.DUPLICATE_ROUTE, "a second route for this caregiver and day", route)
+            yield _v(Rule.DUPLICATE_ROUTE, f"a second route for this caregiver on {key[1]}", route)
         seen.add(key)
+
+
+def _dates(ctx: _Context) -> Iterator[Violation]:
+    dated = sum(1 for r in ctx.plan.routes if r.date is not None)
+    if dated == 0:
+        if ctx.weeks > 1 and ctx.plan.routes:
+            yield Violation(
+                Rule.DATE.value, f"a plan of {ctx.weeks} weeks whose routes carry no date"
+            )
+        return
+    for route in ctx.plan.routes:
+        if route.date is None:
+            yield _v(Rule.DATE, "no date, while other routes of the plan are dated", route)
+            continue
+        date = route_date(route)
+        if date is None:
+            yield _v(Rule.DATE, f"date {route.date!r} is not an ISO date YYYY-MM-DD", route)
+            continue
+        weekday = DAYS[date.weekday()]
+        if weekday != route.day:
+            yield _v(Rule.DATE, f"{route.date} is a {weekday}, the route says {route.day}", route)
+        week = ctx.week_of(route)
+        if ctx.monday is not None and week is not None and not 0 <= week < ctx.weeks:
+            last = ctx.monday + dt.timedelta(days=7 * ctx.weeks - 1)
+            yield _v(
+                Rule.DATE,
+                f"{route.date} lies outside the planned weeks {ctx.monday} to {last}",
+                route,
+            )
 
 
 def _shifts(ctx: _Context) -> Iterator[Violation]:
@@ -419,7 +498,7 @@ def _daily_visits(ctx: _Context) -> Iterator[Violation]:
     count: dict[tuple[str, str], int] = defaultdict(int)
     first: dict[tuple[str, str], Route] = {}
     for route in ctx.plan.routes:
-        key = (route.caregiver, route.day)
+        key = (route.caregiver, _when(route))
         count[key] += len(route.stops)
         first.setdefault(key, route)
     for key, n in count.items():
@@ -431,10 +510,13 @@ def _daily_visits(ctx: _Context) -> Iterator[Violation]:
 
 
 def _weekly_minutes(ctx: _Context) -> Iterator[Violation]:
-    worked: dict[str, int] = defaultdict(int)
+    # Per ISO week: a caregiver near the maximum in each of two weeks keeps the rule.
+    worked: dict[tuple[str, int], int] = defaultdict(int)
     for route in ctx.plan.routes:
-        worked[route.caregiver] += route.back - route.leave
-    for cid, total in worked.items():
+        week = ctx.week_of(route)
+        if week is not None:
+            worked[(route.caregiver, week)] += route.back - route.leave
+    for (cid, week), total in worked.items():
         cg = ctx.index.caregivers.get(cid)
         if (
             cg is not None
@@ -443,7 +525,8 @@ def _weekly_minutes(ctx: _Context) -> Iterator[Violation]:
         ):
             yield Violation(
                 Rule.WEEKLY_MINUTES.value,
-                f"{total} working minutes in the week, at most {cg.max_minutes_per_week}",
+                f"{total} working minutes in {ctx.week_name(week)}, "
+                f"at most {cg.max_minutes_per_week}",
                 caregiver=cid,
             )
 
@@ -453,15 +536,16 @@ def _same_start(stops: list[tuple[Route, Stop]]) -> bool:
 
 
 def _frequency(ctx: _Context) -> Iterator[Violation]:
-    days = visit_days(ctx.index, ctx.plan)
-    for rid, visited in days.items():
+    for rid, weeks in ctx.visit_weeks().items():
         req = ctx.index.requests[rid][1]
-        if len(visited) > req.visits_per_week:
-            yield Violation(
-                Rule.FREQUENCY.value,
-                f"{len(visited)} visits, {req.visits_per_week} a week wanted",
-                request=rid,
-            )
+        for week, visited in sorted(weeks.items()):
+            if len(visited) > req.visits_per_week:
+                yield Violation(
+                    Rule.FREQUENCY.value,
+                    f"{len(visited)} visits in {ctx.week_name(week)}, "
+                    f"{req.visits_per_week} a week wanted",
+                    request=rid,
+                )
     for (rid, _day), stops in ctx.visits().items():
         req = ctx.index.requests[rid][1]
         # Several stops of a one-person request at one minute are one visit with too many
@@ -473,32 +557,40 @@ def _frequency(ctx: _Context) -> Iterator[Violation]:
 
 
 def _spacing(ctx: _Context) -> Iterator[Violation]:
-    for rid, visited in visit_days(ctx.index, ctx.plan).items():
+    # Over the plan's whole span: across a week boundary the dates tell the gap.
+    visited: dict[str, dict[int, str]] = defaultdict(dict)
+    for route, s, _hh, _req in ctx.request_stops():
+        number = _day_number(route)
+        if number is not None:
+            visited[s.request].setdefault(number, _when(route))
+    for rid, days in visited.items():
         gap = ctx.index.requests[rid][1].min_gap_days
-        order = sorted(DAYS.index(d) for d in visited if d in DAYS)
-        for a, b in pairwise(order):
+        for a, b in pairwise(sorted(days)):
             if b - a < gap:
                 yield Violation(
                     Rule.SPACING.value,
-                    f"visits on {DAYS[a]} and {DAYS[b]} are "
+                    f"visits on {days[a]} and {days[b]} are "
                     f"{b - a} day(s) apart, at least {gap} wanted",
-                    day=DAYS[b],
+                    day=days[b],
                     request=rid,
                 )
 
 
 def _patterns(ctx: _Context) -> Iterator[Violation]:
-    for rid, visited in visit_days(ctx.index, ctx.plan).items():
+    for rid, weeks in ctx.visit_weeks().items():
         patterns = ctx.index.requests[rid][1].patterns
-        if patterns is None or any(visited <= set(p) for p in patterns):
+        if patterns is None:
             continue
-        days = [d for d in DAYS if d in visited]
-        yield Violation(
-            Rule.PATTERN.value,
-            f"visits on {', '.join(days)} lie inside none of the patterns "
-            f"{[list(p) for p in patterns]}",
-            request=rid,
-        )
+        for week, visited in sorted(weeks.items()):
+            if any(visited <= set(p) for p in patterns):
+                continue
+            days = [d for d in DAYS if d in visited]
+            yield Violation(
+                Rule.PATTERN.value,
+                f"visits on {', '.join(days)} in {ctx.week_name(week)} lie inside none of "
+                f"the patterns {[list(p) for p in patterns]}",
+                request=rid,
+            )
 
 
 def _staff(ctx: _Context) -> Iterator[Violation]:
@@ -593,14 +685,18 @@ def _unassigned(ctx: _Context) -> Iterator[Violation]:
                 f"missing_visits is {u.missing_visits}, must be at least 1",
                 request=u.request,
             )
-    days = visit_days(ctx.index, ctx.plan)
+    # Counted week by week: a week's extra visits never make up for another week's missing.
+    by_week = ctx.visit_weeks()
     for _hh, req in ctx.scenario.requests():
-        planned = len(days.get(req.id, ()))
-        expected = max(0, req.visits_per_week - planned)
+        weeks = by_week.get(req.id, {})
+        counts = [len(weeks.get(w, ())) for w in range(ctx.weeks)]
+        planned = sum(counts)
+        expected = sum(max(0, req.visits_per_week - n) for n in counts)
+        wanted = req.visits_per_week * ctx.weeks
         if missing.get(req.id, 0) != expected:
             yield Violation(
                 Rule.UNASSIGNED.value,
-                f"{planned} of {req.visits_per_week} visits "
+                f"{planned} of {wanted} visits "
                 f"planned but {missing.get(req.id, 0)} reported missing, not {expected}",
                 request=req.id,
             )
@@ -609,6 +705,7 @@ def _unassigned(ctx: _Context) -> Iterator[Violation]:
 _RULES: tuple[Callable[[_Context], Iterator[Violation]], ...] = (
     _unknown_references,
     _duplicate_routes,
+    _dates,
     _shifts,
     _time_windows,
     _stop_times,

@@ -151,15 +151,25 @@ SUMMARY_KPIS: tuple[str, ...] = (
 def _register_plan(sub: Subparsers) -> None:
     p = sub.add_parser(
         "plan",
-        help="plan a whole week of a scenario (周排班)",
-        description="Plan every day of SCENARIO: visit days, caregivers and routes. Writes a "
-        "format-1 plan to --out, draws progress on standard error, prints the KPIs and the "
-        "checker's verdict. Exit 0 for a clean plan, 1 if the checker finds violations, 2 on "
-        "bad input.",
+        help="plan a whole week, or several, of a scenario (周排班)",
+        description="Plan every day of SCENARIO (of --weeks consecutive weeks from its "
+        "week_start): visit days, caregivers and routes. Writes a format-1 plan to --out, "
+        "draws progress on standard error, prints the KPIs and the checker's verdict. Exit 0 "
+        "for a clean plan, 1 if the checker finds violations, 2 on bad input.",
     )
     p.add_argument("scenario", type=Path, help="scenario JSON file (format 1)")
     p.add_argument(
-        "--time-limit", type=float, default=30.0, help="seconds for the whole week (default 30)"
+        "--time-limit",
+        type=float,
+        default=30.0,
+        help="seconds for the whole run, split over the weeks (default 30)",
+    )
+    p.add_argument(
+        "--weeks",
+        type=int,
+        default=1,
+        help="consecutive ISO weeks from the scenario's week_start; several weeks date every "
+        "route (default 1)",
     )
     p.add_argument("--seed", type=int, default=0, help="search seed (default 0)")
     p.add_argument(
@@ -217,10 +227,16 @@ def _plan(args: argparse.Namespace) -> int:
 
     if args.time_limit <= 0:
         raise ValueError(f"--time-limit: must be positive, got {args.time_limit}")
+    if args.weeks < 1:
+        raise ValueError(f"--weeks: must be at least 1, got {args.weeks}")
+    if args.weeks > 1 and args.solver == "greedy":
+        raise ValueError("--weeks: the greedy baseline plans one week; use --solver ours")
     parsed = load_scenario(args.scenario)
     for w in parsed.warnings:
         print(f"warning: {args.scenario}: {w}", file=sys.stderr)
     scenario = parsed.scenario
+    if args.weeks > 1 and scenario.week_start is None:
+        raise ValueError(f"--weeks: {args.scenario} has no week_start to count weeks from")
     bar = ProgressBar(sys.stderr)
     try:
         if args.solver == "greedy":
@@ -230,11 +246,11 @@ def _plan(args: argparse.Namespace) -> int:
             plan = plan_greedy(scenario)
             bar(_Report("done", 1.0, "plan ready / 计划完成"))
         else:
-            from dispatch.weekly import plan_week
+            from dispatch.weekly import plan_weeks
             from solver.problem import SolveParams
 
             params = SolveParams(time_limit=args.time_limit, seed=args.seed)
-            plan = plan_week(scenario, params=params, progress=bar)
+            plan = plan_weeks(scenario, weeks=args.weeks, params=params, progress=bar)
     finally:
         bar.close()
     save_plan(plan, args.out)

@@ -7,6 +7,7 @@ occurrence of a request on one day, however many caregivers (stops) it takes.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,11 +22,14 @@ __all__ = [
     "KPI_NAMES",
     "VISIT_TAGS",
     "ScenarioIndex",
+    "first_monday",
     "households_outside",
     "plan_kpis",
+    "route_date",
     "route_leg_minutes",
+    "route_week",
     "station_modes",
-    "visit_days",
+    "visit_weeks",
 ]
 
 #: The "15-minute elderly-care circle" (15分钟养老服务圈): minutes from a station to a home.
@@ -110,14 +114,56 @@ def route_leg_minutes(index: ScenarioIndex, route: Route, travel: TravelFn) -> l
     return legs
 
 
-def visit_days(index: ScenarioIndex, plan: Plan) -> dict[str, set[str]]:
-    """For each known request, the days it is visited (a visit counts once per day)."""
-    days: dict[str, set[str]] = defaultdict(set)
+def route_date(route: Route) -> dt.date | None:
+    """The route's ``date`` as a date, ``None`` when it has none or it is not an ISO date."""
+    if route.date is None:
+        return None
+    try:
+        return dt.date.fromisoformat(route.date)
+    except ValueError:
+        return None
+
+
+def first_monday(scenario: Scenario, plan: Plan) -> dt.date | None:
+    """The Monday of a plan's first week: the scenario's ``week_start``, else the Monday of
+    the plan's earliest route date; ``None`` when neither is known (a one-week plan)."""
+    if scenario.week_start is not None:
+        try:
+            return dt.date.fromisoformat(scenario.week_start)
+        except ValueError:
+            pass
+    dates = [d for d in (route_date(r) for r in plan.routes) if d is not None]
+    if not dates:
+        return None
+    first = min(dates)
+    return first - dt.timedelta(days=first.weekday())
+
+
+def route_week(route: Route, monday: dt.date | None) -> int | None:
+    """Which of the plan's weeks (0 = the first) a route falls in: 0 for an undated route,
+    ``None`` for a date that is not an ISO date."""
+    date = route_date(route)
+    if route.date is None:
+        return 0
+    if date is None or monday is None:
+        return None
+    return (date - monday).days // 7
+
+
+def visit_weeks(
+    index: ScenarioIndex, plan: Plan, monday: dt.date | None
+) -> dict[str, dict[int, set[str]]]:
+    """For each known request, week by week (:func:`route_week`), the days it is visited (a
+    visit counts once per day)."""
+    out: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
     for route in plan.routes:
+        week = route_week(route, monday)
+        if week is None:
+            continue
         for s in route.stops:
             if s.request in index.requests:
-                days[s.request].add(route.day)
-    return days
+                out[s.request][week].add(route.day)
+    return out
 
 
 def station_modes(scenario: Scenario) -> dict[str, str]:
@@ -172,17 +218,24 @@ def plan_kpis(
     1.0 for a scenario without requests. ``distinct_caregivers_per_request`` is the mean number of
     caregivers over requests with a planned visit (0.0 when none has one);
     ``visit_rate_tagged`` the share of households tagged with one of :data:`VISIT_TAGS` that
-    have a planned visit this week (1.0 when none is tagged); ``households_outside_15min`` the
+    have a planned visit (1.0 when none is tagged); ``households_outside_15min`` the
     number of households outside the 15-minute circle (:func:`households_outside` with the
     scenario's default haversine model, whatever ``travel`` is). Legs
     touching unknown ids add no travel. Raises ``ValueError`` for a caregiver's unknown travel
     mode.
+
+    A plan of several weeks (``plan.weeks``) is counted over all of them: its required visits
+    are ``visits_per_week`` times the weeks, a request is fully served when every week has its
+    visits, shift minutes and the weekly maximum (overtime) count per ISO week.
     """
     index = ScenarioIndex.of(scenario)
+    weeks = max(1, plan.weeks)
+    monday = first_monday(scenario, plan)
     minutes = travel if travel is not None else scenario_travel(scenario)
 
     travel_total = service = waiting = working = 0
     worked: dict[str, int] = defaultdict(int)
+    worked_in_week: dict[tuple[str, int | None], int] = defaultdict(int)
     visitors: dict[str, set[str]] = defaultdict(set)
     request_visitors: dict[str, set[str]] = defaultdict(set)
     for route in plan.routes:
@@ -190,6 +243,7 @@ def plan_kpis(
         span = route.back - route.leave
         working += span
         worked[route.caregiver] += span
+        worked_in_week[(route.caregiver, route_week(route, monday))] += span
         for s in route.stops:
             service += s.end - s.start
             waiting += max(0, s.start - s.arrival)
@@ -199,24 +253,33 @@ def plan_kpis(
             if s.request in index.requests:
                 request_visitors[s.request].add(route.caregiver)
 
-    days = visit_days(index, plan)
+    by_week = visit_weeks(index, plan, monday)
     requests = scenario.requests()
-    required = sum(r.visits_per_week for _, r in requests)
-    planned = sum(len(d) for d in days.values())
-    full = sum(1 for _, r in requests if len(days.get(r.id, ())) >= r.visits_per_week)
+    required = weeks * sum(r.visits_per_week for _, r in requests)
+    planned = sum(len(d) for per_week in by_week.values() for d in per_week.values())
+    full = sum(
+        1
+        for _, r in requests
+        if all(len(by_week.get(r.id, {}).get(w, ())) >= r.visits_per_week for w in range(weeks))
+    )
 
     utilisation: list[float] = []
     overtime = 0
     for cg in index.caregivers.values():
-        shift = sum(end - start for day, (start, end) in cg.shifts.items() if day in scenario.days)
+        shift = weeks * sum(
+            end - start for day, (start, end) in cg.shifts.items() if day in scenario.days
+        )
         if shift > 0:
             utilisation.append(worked.get(cg.id, 0) / shift)
         if cg.max_minutes_per_week is not None:
-            overtime += max(0, worked.get(cg.id, 0) - cg.max_minutes_per_week)
+            cap = cg.max_minutes_per_week
+            overtime += sum(
+                max(0, m - cap) for (cid, _w), m in worked_in_week.items() if cid == cg.id
+            )
 
     busy = [r for r in plan.routes if r.stops]
     tagged = [h.id for h in scenario.households if VISIT_TAGS.intersection(h.tags)]
-    visited = {index.requests[rid][0].id for rid in days}
+    visited = {index.requests[rid][0].id for rid in by_week}
     return {
         "required_visits": float(required),
         "planned_visits": float(planned),

@@ -235,7 +235,11 @@ class RouteBreak:
 
 @dataclass(frozen=True)
 class Route:
-    """One caregiver's ordered visits on one day, from and back to the station (路线)."""
+    """One caregiver's ordered visits on one day, from and back to the station (路线).
+
+    ``date`` (extension) is the route's ISO date ``"YYYY-MM-DD"`` in a plan of several weeks,
+    its weekday ``day``; ``None`` in a one-week plan, whose days are the scenario's week.
+    """
 
     caregiver: str
     day: str
@@ -243,6 +247,7 @@ class Route:
     back: int
     stops: tuple[Stop, ...] = ()
     rest: RouteBreak | None = None
+    date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -265,3 +270,6 @@ class Plan:
     unassigned: tuple[Unassigned, ...] = ()
     kpis: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     format: int = 1
+    #: (extension) consecutive ISO weeks the plan covers from the scenario's ``week_start``;
+    #: routes of a plan of several weeks carry their ``date``.
+    weeks: int = 1

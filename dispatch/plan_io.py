@@ -8,12 +8,14 @@ file's shape only; whether a plan is feasible for its scenario is the checker's 
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from dispatch.model import Plan, Route, RouteBreak, Stop, Unassigned
+from dispatch.model import DAYS, Plan, Route, RouteBreak, Stop, Unassigned
 from dispatch.reasons import Reason
 from dispatch.scenario_io import (
     FORMAT_VERSION,
@@ -38,10 +40,25 @@ __all__ = [
 ]
 
 PLAN_FIELDS: Mapping[str, bool] = MappingProxyType(
-    {"format": True, "scenario": True, "routes": True, "unassigned": True, "kpis": True}
+    {
+        "format": True,
+        "scenario": True,
+        "weeks": False,
+        "routes": True,
+        "unassigned": True,
+        "kpis": True,
+    }
 )
 ROUTE_FIELDS: Mapping[str, bool] = MappingProxyType(
-    {"caregiver": True, "day": True, "leave": True, "back": True, "break": False, "stops": True}
+    {
+        "caregiver": True,
+        "day": True,
+        "date": False,
+        "leave": True,
+        "back": True,
+        "break": False,
+        "stops": True,
+    }
 )
 ROUTE_BREAK_FIELDS: Mapping[str, bool] = MappingProxyType({"start": True, "end": True})
 STOP_FIELDS: Mapping[str, bool] = MappingProxyType(
@@ -59,6 +76,7 @@ REQUIRED_KPIS: tuple[str, ...] = (
     "requests_fully_served",
 )
 _REASONS: tuple[str, ...] = tuple(r.value for r in Reason)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class PlanError(DocumentError):
@@ -104,6 +122,21 @@ def _route_break(r: DocumentReader, value: Any, path: str) -> RouteBreak | None:
     return RouteBreak(start=start, end=end)
 
 
+def _date(r: DocumentReader, value: Any, path: str) -> str | None:
+    """An ISO date ``"YYYY-MM-DD"``."""
+    text = r.read_text(value, path)
+    if text is None:
+        return None
+    try:
+        if not _ISO_DATE.match(text):
+            raise ValueError(text)
+        dt.date.fromisoformat(text)
+    except ValueError:
+        r.error(path, f"expected an ISO date YYYY-MM-DD, got {text!r}")
+        return None
+    return text
+
+
 def _route(r: DocumentReader, value: Any, path: str) -> Route | None:
     before = len(r.errors)
     obj = r.read_object(value, path, ROUTE_FIELDS)
@@ -111,6 +144,11 @@ def _route(r: DocumentReader, value: Any, path: str) -> Route | None:
         return None
     caregiver = r.field(obj, path, "caregiver", r.read_text)
     day = r.field(obj, path, "day", r.read_day)
+    date = r.field(obj, path, "date", lambda v, p: _date(r, v, p), default=None)
+    if date is not None and day is not None:
+        weekday = DAYS[dt.date.fromisoformat(date).weekday()]
+        if weekday != day:
+            r.error(f"{path}.date", f"{date} is a {weekday}, not {day}")
     leave = r.field(obj, path, "leave", r.read_time)
     back = r.field(obj, path, "back", r.read_time)
     _order(r, path, ("leave", leave), ("back", back))
@@ -126,6 +164,7 @@ def _route(r: DocumentReader, value: Any, path: str) -> Route | None:
         back=back,
         stops=tuple(s for s in stops if s is not None),
         rest=rest,
+        date=date,
     )
 
 
@@ -179,19 +218,25 @@ def parse_plan(data: Mapping[str, Any]) -> Plan:
         raise PlanError(r.errors)
     r.check_format(doc)
     scenario = r.field(doc, "", "scenario", r.read_text, allow_empty=True)
+    weeks = r.field(doc, "", "weeks", r.read_int, default=1, minimum=1)
     routes = [
         _route(r, v, f"routes[{i}]")
         for i, v in enumerate(r.field(doc, "", "routes", r.read_list) or ())
     ]
     seen: dict[tuple[str, str], int] = {}
+    dated = [route.date is not None for route in routes if route is not None]
     for i, route in enumerate(routes):
         if route is None:
             continue
-        key = (route.caregiver, route.day)
+        if route.date is None and (any(dated) or (weeks or 1) > 1):
+            # Without its date a route of a plan of several weeks has no place in time.
+            r.error(f"routes[{i}].date", "missing: the plan's other routes or weeks are dated")
+        when = route.date or route.day
+        key = (route.caregiver, when)
         if key in seen:
             r.error(
                 f"routes[{i}]",
-                f"second route of caregiver {route.caregiver} on {route.day} "
+                f"second route of caregiver {route.caregiver} on {when} "
                 f"(first: routes[{seen[key]}])",
             )
         else:
@@ -207,6 +252,7 @@ def parse_plan(data: Mapping[str, Any]) -> Plan:
         unassigned=tuple(x for x in unassigned if x is not None),
         kpis=MappingProxyType(kpis),
         format=FORMAT_VERSION,
+        weeks=weeks or 1,
     )
 
 
@@ -229,9 +275,10 @@ def _stop_dict(s: Stop) -> dict[str, Any]:
 
 
 def _route_dict(route: Route) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "caregiver": route.caregiver,
-        "day": route.day,
+    out: dict[str, Any] = {"caregiver": route.caregiver, "day": route.day}
+    if route.date is not None:
+        out["date"] = route.date
+    out |= {
         "leave": format_hhmm(route.leave),
         "back": format_hhmm(route.back),
     }
@@ -254,14 +301,17 @@ def _unassigned_dict(u: Unassigned) -> dict[str, Any]:
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The plan as a format-1 JSON document (times ``"HH:MM"``)."""
-    return {
-        "format": FORMAT_VERSION,
-        "scenario": plan.scenario,
+    """The plan as a format-1 JSON document (times ``"HH:MM"``; ``weeks`` and the routes'
+    ``date`` only in a plan that has them, so a one-week plan is written as it always was)."""
+    out: dict[str, Any] = {"format": FORMAT_VERSION, "scenario": plan.scenario}
+    if plan.weeks != 1:
+        out["weeks"] = plan.weeks
+    out |= {
         "routes": [_route_dict(x) for x in plan.routes],
         "unassigned": [_unassigned_dict(u) for u in plan.unassigned],
         "kpis": dict(plan.kpis),
     }
+    return out
 
 
 def save_plan(plan: Plan, path: str | Path) -> None:

@@ -287,6 +287,32 @@ def test_plan_ours_reports_progress_from_the_planner(tmp_path, capsys):
     assert main(["check", str(WEEK), str(out)]) == 0
 
 
+def test_plan_of_two_weeks_writes_a_dated_plan_that_check_accepts(tmp_path, capsys):
+    out = tmp_path / "fortnight.json"
+    argv = ["plan", str(WEEK), "--weeks", "2", "--time-limit", "2", "--out", str(out)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "checker: OK" in captured.out
+    assert kpi_rows(captured.out)["required_visits"] == "12"  # 6 a week
+    assert "week 2/2" in captured.err
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["weeks"] == 2
+    dates = {r["date"] for r in doc["routes"]}
+    assert min(dates) >= "2026-11-23" and max(dates) <= "2026-12-06"
+    assert any(d >= "2026-11-30" for d in dates)
+    assert main(["check", str(WEEK), str(out)]) == 0
+    assert "OK: no violations" in capsys.readouterr().out
+
+
+def test_plan_of_several_weeks_needs_a_week_start(tmp_path, capsys):
+    sc = json.loads(WEEK.read_text(encoding="utf-8"))
+    del sc["week_start"]
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(sc, ensure_ascii=False), encoding="utf-8")
+    assert main(["plan", str(path), "--weeks", "2", "--out", str(tmp_path / "p.json")]) == 2
+    assert "week_start" in capsys.readouterr().err
+
+
 def test_plan_lists_unassigned_visits_by_reason(tmp_path, capsys):
     sc = copy.deepcopy(SCENARIO)
     sc["households"][0]["requests"][0]["skill"] = "nursing"  # nobody has it
@@ -303,6 +329,8 @@ def test_plan_lists_unassigned_visits_by_reason(tmp_path, capsys):
         ["plan", str(WEEK), "--time-limit", "0", "--out", "p.json"],
         ["plan", str(WEEK), "--solver", "best", "--out", "p.json"],
         ["plan", str(WEEK)],
+        ["plan", str(WEEK), "--weeks", "0", "--out", "p.json"],
+        ["plan", str(WEEK), "--weeks", "2", "--solver", "greedy", "--out", "p.json"],
     ],
 )
 def test_plan_bad_options_exit_2(argv, capsys):

@@ -33,6 +33,10 @@ The way of a weekly plan through the package (:func:`plan_week`, in :mod:`.plann
    visits (same station and travel mode, so travel does not change);
 7. :mod:`.planner` assembles the plan: routes, and every visit left out with its reason.
 
+Several weeks: :func:`plan_weeks` (:mod:`.weeks`) plans consecutive weeks one after another,
+each knowing the last visit and the caregivers of the week before (spacing across the week
+boundary, continuity of care), every route dated.
+
 Time: :mod:`.budget` is the one home of the planner's time — every deadline, share and
 measured cost reads its clock, every sub-solve takes its settings from it. With
 ``plan_week(..., deterministic=True)`` sub-solves are bounded by ``params.iteration_limit`` and
@@ -50,6 +54,7 @@ from dispatch.weekly.budget import Budget, Clock, ModelledClock, WallClock
 from dispatch.weekly.day import CONTINUITY_MINUTES
 from dispatch.weekly.planner import POLISH_SECONDS_PER_VISIT, Progress, ProgressFn, plan_week
 from dispatch.weekly.prepare import candidate_patterns
+from dispatch.weekly.weeks import plan_weeks, scenario_of_week
 
 __all__ = [
     "CONTINUITY_MINUTES",
@@ -62,4 +67,6 @@ __all__ = [
     "WallClock",
     "candidate_patterns",
     "plan_week",
+    "plan_weeks",
+    "scenario_of_week",
 ]

@@ -68,6 +68,7 @@ def plan_week(
     progress: ProgressFn | None = None,
     workers: int = 1,
     deterministic: bool = False,
+    before: Mapping[str, Mapping[str, int]] | None = None,
 ) -> Plan:
     """A contract-v1 plan of every day of ``scenario``.
 
@@ -83,6 +84,10 @@ def plan_week(
     (:class:`~dispatch.weekly.budget.Budget`), so the same scenario, seed and budget give the
     same plan (any number of ``workers`` gives one plan, though not the same one as a single
     process).
+
+    ``before[request][caregiver]`` counts the visits each caregiver made of a request in the
+    week before (a plan of several weeks, :func:`dispatch.weekly.weeks.plan_weeks`): the search
+    prefers them as it prefers a request's caregivers of the other days.
 
     Raises ``ValueError`` when the scenario's travel provider needs an explicit ``travel``, or
     for ``deterministic`` without ``params.iteration_limit``.
@@ -101,7 +106,7 @@ def plan_week(
     # A first week by hand's rules, then every station-day improved from it: the routes never
     # get worse than the greedy ones, and every later move starts from the current routes.
     start = plan_greedy(scenario, travel=provider)
-    week = WeekState()
+    week = WeekState(before=before or {})
     stations_of = seed_from(scenario, start, tasks, week)
     unassigned.extend(pairs_missing(start, pairs))
     if progress is not None:
@@ -237,6 +242,7 @@ def _plan_groups_in_pool(
             part = WeekState(
                 routes={k: v for k, v in week.routes.items() if k[0] == key},
                 locked=set(week.locked),
+                before=week.before,
             )
             share = left * min(1.0, workers * work[key] / total)
             futures[pool.submit(_group_in_worker, replace(g, week=part), share, deadline)] = key

@@ -8,7 +8,7 @@ budget), the one object every phase of :mod:`dispatch.weekly` works on.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dispatch.daily import DayVisit
@@ -43,14 +43,16 @@ class Task:
 class WeekState:
     """The week as planning goes: routes and the visits each day's search left out, by
     (station group, day); why the greedy week left requests out; the (caregiver, day) routes
-    kept as they are (two-person visits); and per group the seconds a day's re-route takes
-    beyond its search."""
+    kept as they are (two-person visits); per group the seconds a day's re-route takes
+    beyond its search; and who served each request in the week before, and how often (a plan
+    of several weeks keeps its caregivers from week to week)."""
 
     routes: dict[tuple[str, str], tuple[Route, ...]] = field(default_factory=dict)
     dropped: dict[tuple[str, str], DayDrops] = field(default_factory=dict)
     fallback: dict[str, tuple[Reason, str]] = field(default_factory=dict)
     locked: set[tuple[str, str]] = field(default_factory=set)
     day_seconds: dict[str, float] = field(default_factory=dict)
+    before: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -93,9 +95,12 @@ class Group:
         return used
 
     def affinity(self, day: str) -> dict[str, dict[str, int]]:
-        """Who serves each request of the group on the days other than ``day``, and how
-        often."""
+        """Who serves each request of the group on the days other than ``day`` and in the
+        week before, and how often."""
         seen: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for request, counts in self.week.before.items():
+            for caregiver, n in counts.items():
+                seen[request][caregiver] += n
         for (key, d), routes in self.week.routes.items():
             if key != self.key or d == day:
                 continue

@@ -482,6 +482,27 @@ BROKEN: list[tuple[str, Scenario, Plan, Rule]] = [
     ),
 ]
 
+
+def dated(plan: Plan, dates: tuple[str, ...], *, weeks: int = 1) -> Plan:
+    """``plan`` with route ``i`` dated ``dates[i]``."""
+    routes = tuple(replace(r, date=d) for r, d in zip(plan.routes, dates, strict=True))
+    return replace(plan, routes=routes, weeks=weeks)
+
+
+# The valid plan in the week of Monday 2026-11-23.
+SC_DATED = replace(SC, week_start="2026-11-23")
+PLAN_DATED = dated(PLAN, ("2026-11-23", "2026-11-23", "2026-11-25"))
+
+BROKEN += [
+    # Thursday's date on a Wednesday route.
+    (
+        "date on another weekday",
+        SC_DATED,
+        with_route(PLAN_DATED, C1_WED, date="2026-11-26"),
+        Rule.DATE,
+    ),
+]
+
 # The unknown request removes a planned visit of H3-meal, which the unassigned rule must see.
 ALSO_EXPECTED = {"unknown request": {Rule.UNASSIGNED}}
 
@@ -550,3 +571,151 @@ def test_checker_does_not_load_the_solver_or_numpy():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- plans of several weeks -------------------------------------------------------------------
+#
+# Two weeks from Monday 2026-11-23 over mon-sat; C1 also works Saturdays. Week 1 is the valid
+# plan with C1's Wednesday route moved to Saturday 11-28; week 2 is the valid plan as it is
+# (Monday 11-30, Wednesday 12-02). H1-clean: 11-23, 11-28, 11-30, 12-02; Saturday to the next
+# Monday is 2 days. C1 works 285 + 165 = 450 min each week, 900 in all. H3-meal misses one
+# visit a week.
+
+
+def two_weeks(*, gap: int = 2, cap: int = 1200) -> tuple[Scenario, Plan]:
+    days = ("mon", "tue", "wed", "thu", "fri", "sat")
+    sc = replace(SC, days=days, week_start="2026-11-23")
+    shifts = MappingProxyType({d: (hm("08:00"), hm("17:00")) for d in ("mon", "wed", "fri", "sat")})
+    sc = with_caregiver(sc, "C1", shifts=shifts, max_minutes_per_week=cap)
+    sc = with_request(sc, "H1-clean", days=days, min_gap_days=gap)
+    c1_mon, c2_mon, c1_wed = PLAN.routes
+    routes = (
+        replace(c1_mon, date="2026-11-23"),
+        replace(c2_mon, date="2026-11-23"),
+        replace(c1_wed, day="sat", date="2026-11-28"),
+        replace(c1_mon, date="2026-11-30"),
+        replace(c2_mon, date="2026-11-30"),
+        replace(c1_wed, date="2026-12-02"),
+    )
+    missing = (Unassigned("H3-meal", "H3", 2, "capacity"),)
+    return sc, Plan(scenario=sc.name, routes=routes, unassigned=missing, weeks=2)
+
+
+def test_two_week_plan_is_clean_and_counted_over_both_weeks():
+    sc, plan = two_weeks()
+    report = check_plan(sc, plan)
+    assert report.violations == ()
+    # (2 + 1 + 3) a week, two weeks; 5 visits a week planned.
+    assert report.kpis["required_visits"] == 12
+    assert report.kpis["planned_visits"] == 10
+
+
+def test_spacing_across_the_week_boundary_is_counted_in_days():
+    # Saturday 11-28 to Monday 11-30 is 2 days: enough for a gap of 2, too little for 3.
+    assert check_plan(*two_weeks(gap=2)).violations == ()
+    sc, plan = two_weeks(gap=3)
+    found = check_plan(sc, plan).violations
+    # Monday 11-30 to Wednesday 12-02 is 2 days as well.
+    assert [(v.rule, v.day, v.request) for v in found] == [
+        ("spacing", "2026-11-30", "H1-clean"),
+        ("spacing", "2026-12-02", "H1-clean"),
+    ]
+    assert "2026-11-28 and 2026-11-30 are 2 day(s) apart" in found[0].message
+
+
+def test_sunday_then_monday_breaks_a_gap_of_two_and_keeps_a_gap_of_one():
+    def sunday_first(gap: int) -> tuple[Scenario, Plan]:
+        sc, plan = two_weeks(gap=gap)
+        sc = replace(sc, days=(*sc.days, "sun"))
+        sc = with_request(sc, "H1-clean", days=sc.days)
+        shifts = {**sc.caregiver("C1").shifts, "sun": (hm("08:00"), hm("17:00"))}
+        sc = with_caregiver(sc, "C1", shifts=MappingProxyType(shifts))
+        return sc, with_route(plan, 2, day="sun", date="2026-11-29")
+
+    assert check_plan(*sunday_first(1)).violations == ()
+    assert rules(check_plan(*sunday_first(2))) == {Rule.SPACING.value}
+
+
+def test_weekly_minutes_are_counted_per_iso_week():
+    # 450 min a week is 90 % of 500: each week keeps the cap though the plan has 900.
+    assert check_plan(*two_weeks(cap=500)).violations == ()
+    found = check_plan(*two_weeks(cap=440)).violations
+    assert [v.rule for v in found] == ["weekly_minutes", "weekly_minutes"]
+    assert "the week of 2026-11-23" in found[0].message
+    assert "the week of 2026-11-30" in found[1].message
+
+
+def test_one_week_over_the_cap_is_flagged_alone():
+    sc, plan = two_weeks(cap=500)
+    # C1 also works Friday 12-04 in week 2: 450 + 55 = 505 min.
+    friday = Route("C1", "fri", hm("09:00"), hm("09:55"), (), None, "2026-12-04")
+    found = check_plan(sc, replace(plan, routes=(*plan.routes, friday))).violations
+    assert [(v.rule, v.caregiver) for v in found] == [("weekly_minutes", "C1")]
+    assert "505 working minutes in the week of 2026-11-30" in found[0].message
+
+
+def test_visits_per_week_are_counted_per_week():
+    sc, plan = two_weeks()
+    # A third H1-clean visit in week 1, on C1's Wednesday 11-25 (the valid Wednesday route).
+    extra = replace(PLAN.routes[C1_WED], date="2026-11-25")
+    found = check_plan(sc, replace(plan, routes=(*plan.routes, extra))).violations
+    assert Rule.FREQUENCY.value in rules(CheckReport(found))
+    assert any("the week of 2026-11-23" in v.message for v in found if v.rule == "frequency")
+
+
+def test_missing_visits_are_counted_per_week():
+    sc, plan = two_weeks()
+    # Without week 2's Wednesday, H1-clean and H3-meal each miss one more visit there.
+    short = replace(plan, routes=plan.routes[:5])
+    found = check_plan(sc, short).violations
+    assert {v.request for v in found if v.rule == "unassigned"} == {"H1-clean", "H3-meal"}
+    fixed = replace(
+        short,
+        unassigned=(
+            Unassigned("H1-clean", "H1", 1, "capacity"),
+            Unassigned("H3-meal", "H3", 3, "capacity"),
+        ),
+    )
+    assert check_plan(sc, fixed).violations == ()
+    assert check_plan(sc, fixed).kpis["planned_visits"] == 8
+
+
+def test_dates_outside_the_planned_weeks_or_on_another_weekday_are_flagged():
+    sc, plan = two_weeks()
+    one_week = replace(plan, weeks=1)
+    found = check_plan(sc, one_week).violations
+    assert {v.rule for v in found} >= {"date"}
+    assert sum(1 for v in found if v.rule == "date") == 3  # the three routes of week 2
+    assert "outside the planned weeks 2026-11-23 to 2026-11-29" in found[0].message
+    early = with_route(plan, 0, date="2026-11-16")
+    assert any(v.rule == "date" for v in check_plan(sc, early).violations)
+
+
+def test_routes_partly_dated_are_flagged():
+    sc, plan = two_weeks()
+    found = check_plan(sc, with_route(plan, 3, date=None)).violations
+    assert any(v.rule == "date" and "no date" in v.message for v in found)
+    undated = replace(plan, routes=tuple(replace(r, date=None) for r in plan.routes))
+    assert any(v.rule == "date" for v in check_plan(sc, undated).violations)
+
+
+def test_two_routes_of_a_caregiver_on_one_date_but_not_one_weekday():
+    sc, plan = two_weeks()
+    again = replace(plan, routes=(*plan.routes, plan.routes[1]))
+    assert Rule.DUPLICATE_ROUTE.value in rules(check_plan(sc, again))
+    # The same weekday in two weeks is two days: two Monday routes of C1 are no duplicate.
+    assert Rule.DUPLICATE_ROUTE.value not in rules(check_plan(sc, plan))
+
+
+def test_undated_one_week_plan_is_checked_as_before():
+    report = check_plan(SC_DATED, PLAN)
+    assert report.violations == ()
+    assert report.kpis == check_plan(SC, PLAN).kpis
+
+
+def test_violations_of_a_dated_plan_name_the_date():
+    sc, plan = two_weeks()
+    late = with_route(plan, 5, back=hm("17:10"))  # C1 on Wednesday 12-02, shift ends 17:00
+    assert [(v.rule, v.caregiver, v.day) for v in check_plan(sc, late).violations] == [
+        ("shift", "C1", "2026-12-02")
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,70 @@ def test_format_document_lists_every_reason() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "SCENARIO.md").read_text("utf-8")
     listed = {line.split("`")[1] for line in doc.splitlines() if line.startswith("| `")}
     assert {r.value for r in Reason} <= listed
+
+
+# --- plans of several weeks (extension: "weeks" and each route's "date") ---------------------
+
+
+def dated_data() -> dict[str, Any]:
+    """The plan over two weeks from Monday 2026-11-23: C1 on both Mondays, C2 on the first."""
+    data = plan_data()
+    data["weeks"] = 2
+    second = copy.deepcopy(data["routes"][0])
+    data["routes"][0]["date"] = "2026-11-23"
+    data["routes"][1]["date"] = "2026-11-23"
+    second["date"] = "2026-11-30"
+    data["routes"].append(second)
+    return data
+
+
+def test_dated_plan_round_trips() -> None:
+    plan = parse_plan(dated_data())
+    assert plan.weeks == 2
+    assert [(r.caregiver, r.day, r.date) for r in plan.routes] == [
+        ("C1", "mon", "2026-11-23"),
+        ("C2", "mon", "2026-11-23"),
+        ("C1", "mon", "2026-11-30"),
+    ]
+    assert plan_to_dict(plan) == dated_data()
+    assert list(plan_to_dict(plan)["routes"][0])[:3] == ["caregiver", "day", "date"]
+
+
+def test_one_week_plan_is_written_without_weeks_or_dates(tmp_path: Path) -> None:
+    plan = parse_plan(plan_data())
+    assert plan.weeks == 1 and all(r.date is None for r in plan.routes)
+    out = tmp_path / "plan.json"
+    save_plan(plan, out)
+    text = out.read_text(encoding="utf-8")
+    assert '"date"' not in text and '"weeks"' not in text
+    assert list(json.loads(text)) == list(PLAN)
+    assert list(json.loads(text)["routes"][0]) == list(PLAN["routes"][0])
+
+
+def test_date_must_be_iso_and_on_the_routes_day() -> None:
+    data = dated_data()
+    data["routes"][0]["date"] = "2026-11-24"
+    data["routes"][1]["date"] = "23.11.2026"
+    assert issues(data) == [
+        "routes[0].date: 2026-11-24 is a tue, not mon",
+        "routes[1].date: expected an ISO date YYYY-MM-DD, got '23.11.2026'",
+    ]
+
+
+def test_routes_of_a_dated_plan_all_carry_dates() -> None:
+    data = dated_data()
+    del data["routes"][1]["date"]
+    assert issues(data) == ["routes[1].date: missing: the plan's other routes or weeks are dated"]
+    data = plan_data()
+    data["weeks"] = 2
+    assert len(issues(data)) == 2
+    data["weeks"] = 0
+    assert issues(data) == ["weeks: must be at least 1, got 0"]
+
+
+def test_two_routes_of_a_caregiver_on_one_date() -> None:
+    data = dated_data()
+    data["routes"][2]["date"] = "2026-11-23"
+    assert issues(data) == [
+        "routes[2]: second route of caregiver C1 on 2026-11-23 (first: routes[0])"
+    ]

@@ -1,0 +1,173 @@
+"""Several weeks in one plan (多周排班): :func:`plan_weeks` plans consecutive ISO weeks from the
+scenario's ``week_start``, each from the same master data, one after another.
+
+What carries from one week to the next:
+
+- spacing: a request's visits of week k+1 come no earlier than ``min_gap_days`` after its last
+  visit before (a Saturday visit and the next Monday's are two days apart), by leaving the
+  days too close out of the request's allowed days for that week — its candidate day
+  patterns (:func:`dispatch.weekly.prepare.candidate_patterns`) then lie after them;
+- continuity of care: who served each request in week k is preferred in week k+1, as a
+  request's caregivers of the other days are (``plan_week(..., before=...)``);
+- time: ``params.time_limit`` is the whole run's; each week gets the time left over the weeks
+  left (:mod:`.budget`'s clock).
+
+``visits_per_week`` and the caregivers' ``max_minutes_per_week`` hold per week because each
+week is planned as a week of its own. Each route carries its ISO ``date``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import replace
+from types import MappingProxyType
+
+from dispatch.haversine import scenario_travel
+from dispatch.kpis import plan_kpis
+from dispatch.model import DAYS, Plan, Route, Scenario, Unassigned
+from dispatch.travel import TravelProvider
+from dispatch.weekly.budget import Budget
+from dispatch.weekly.planner import DEFAULT_PARAMS, Progress, ProgressFn, plan_week
+from solver.problem import SolveParams
+
+__all__ = ["plan_weeks", "scenario_of_week"]
+
+
+def scenario_of_week(
+    scenario: Scenario, monday: dt.date, last_visit: Mapping[str, dt.date]
+) -> Scenario:
+    """The scenario of the week starting ``monday``: the same master data, ``week_start`` that
+    Monday, and each request whose last visit before (``last_visit[request]``) is closer than
+    its ``min_gap_days`` to some of the week's days allowed only the days after them.
+
+    A request left with no allowed day gets an empty ``days`` (it is reported unassigned). Fixed
+    ``patterns`` lose the days left out: the week's visits still lie inside one of them, fewer
+    when a whole pattern no longer fits.
+    """
+    households = []
+    for h in scenario.households:
+        requests = []
+        for r in h.requests:
+            last = last_visit.get(r.id)
+            if last is not None:
+                earliest = last + dt.timedelta(days=r.min_gap_days)
+                allowed = r.days if r.days is not None else scenario.days
+                # Only narrow what the gap forbids: a request untouched keeps ``days=None``.
+                kept = tuple(
+                    d for d in allowed if monday + dt.timedelta(days=DAYS.index(d)) >= earliest
+                )
+                if kept != tuple(allowed):
+                    r = replace(r, days=kept, patterns=_within(r.patterns, kept))
+            requests.append(r)
+        households.append(replace(h, requests=tuple(requests)))
+    return replace(scenario, week_start=monday.isoformat(), households=tuple(households))
+
+
+def _within(
+    patterns: tuple[tuple[str, ...], ...] | None, days: tuple[str, ...]
+) -> tuple[tuple[str, ...], ...] | None:
+    """The parts of ``patterns`` on ``days``: each kept one is a subset of a pattern, so the
+    visits planned on it keep the rule; empty parts go."""
+    if patterns is None:
+        return None
+    parts = (tuple(d for d in p if d in days) for p in patterns)
+    return tuple(dict.fromkeys(p for p in parts if p))
+
+
+def plan_weeks(
+    scenario: Scenario,
+    *,
+    weeks: int = 1,
+    travel: TravelProvider | None = None,
+    params: SolveParams = DEFAULT_PARAMS,
+    progress: ProgressFn | None = None,
+    workers: int = 1,
+    deterministic: bool = False,
+) -> Plan:
+    """A plan of ``weeks`` consecutive ISO weeks from ``scenario.week_start``.
+
+    One week is :func:`~dispatch.weekly.planner.plan_week` as it is (a plan without dates).
+    Several weeks give a plan with ``weeks`` set and every route dated; its ``unassigned``
+    entries are per week (their detail names the week) and its KPIs count all weeks
+    (``solver_seconds`` is the whole run's). ``params.time_limit`` is the budget of the whole
+    run in seconds; the other options are :func:`plan_week`'s, for each week.
+
+    Raises ``ValueError`` for ``weeks`` < 1, or several weeks without ``week_start``, and what
+    :func:`plan_week` raises.
+    """
+    if weeks < 1:
+        raise ValueError(f"weeks must be at least 1, got {weeks}")
+    if weeks == 1:
+        return plan_week(
+            scenario,
+            travel=travel,
+            params=params,
+            progress=progress,
+            workers=workers,
+            deterministic=deterministic,
+        )
+    if scenario.week_start is None:
+        raise ValueError("a plan of several weeks needs the scenario's week_start")
+    budget = Budget.deterministic(params) if deterministic else Budget.real(params)
+    deadline = budget.now() + max(0.05, params.time_limit)
+    first = dt.date.fromisoformat(scenario.week_start)
+    report = progress or (lambda _p: None)
+
+    routes: list[Route] = []
+    unassigned: list[Unassigned] = []
+    last_visit: dict[str, dt.date] = {}
+    before: dict[str, dict[str, int]] = {}
+    seconds = 0.0
+    for k in range(weeks):
+        monday = first + dt.timedelta(days=7 * k)
+        # The time left over the weeks left, so that a week that overran costs the others.
+        share = max(0.05, (deadline - budget.now()) / (weeks - k))
+        sub = scenario_of_week(scenario, monday, last_visit)
+
+        def relay(p: Progress, k: int = k, monday: dt.date = monday) -> None:
+            report(
+                Progress(
+                    p.stage,
+                    (k + p.fraction) / weeks,
+                    f"week {k + 1}/{weeks} ({monday}): {p.message}",
+                    p.kpis,
+                )
+            )
+
+        plan = plan_week(
+            sub,
+            travel=travel,
+            params=replace(params, time_limit=share),
+            progress=relay if progress is not None else None,
+            workers=workers,
+            deterministic=deterministic,
+            before=before,
+        )
+        budget.solved(share)
+        seconds += plan.kpis.get("solver_seconds", 0.0)
+        served: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for route in plan.routes:
+            date = monday + dt.timedelta(days=DAYS.index(route.day))
+            routes.append(replace(route, date=date.isoformat()))
+            for stop in route.stops:
+                served[stop.request][route.caregiver] += 1
+                last_visit[stop.request] = max(date, last_visit.get(stop.request, date))
+        # Continuity from the week just planned: last week's caregivers, not older ones.
+        before = {rid: dict(counts) for rid, counts in served.items()}
+        unassigned.extend(
+            replace(u, detail=f"week of {monday}: {u.detail}" if u.detail else f"week of {monday}")
+            for u in plan.unassigned
+        )
+
+    merged = Plan(
+        scenario=scenario.name, routes=tuple(routes), unassigned=tuple(unassigned), weeks=weeks
+    )
+    kpis = plan_kpis(scenario, merged, travel=scenario_travel(scenario))
+    kpis["solver_seconds"] = round(seconds, 3)
+    merged = replace(merged, kpis=MappingProxyType(kpis))
+    report(
+        Progress("done", 1.0, f"{weeks} weeks planned / {weeks} 周计划完成", merged.kpis, merged)
+    )
+    return merged
