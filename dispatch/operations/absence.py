@@ -82,11 +82,14 @@ class AbsenceOutcome:
 @dataclass(frozen=True)
 class _DayAtNow:
     """The station's day as the router sees it at ``now``: the caregivers (shifts from where
-    they are), the households (windows narrowed), the visits to route and the pins."""
+    they are), the households (windows narrowed), the visits to route and the pins; ``done``:
+    the caregivers whose shift is over once their visits under way end (their routes stay as
+    planned, with the held visits only)."""
 
     scenario: Scenario
     visits: list[DayVisit]
     pins: list[Pin]
+    done: frozenset[str]
 
 
 def _windows_from(windows: Sequence[tuple[int, int]], now: int) -> tuple[tuple[int, int], ...]:
@@ -147,7 +150,8 @@ def _station_day(
     ``now``). A caregiver who has started a visit, or is on the way to one, gets a visit of no
     minutes at that household (``@now:<id>``) pinned right after it, at the time it is free:
     nothing can be placed before it and the next visit is reached from there. One who has not
-    left leaves the station no earlier than ``now``."""
+    left leaves the station no earlier than ``now``; one who cannot be back by the end of the
+    shift after the visits under way is done for the day (not routed)."""
     station = scenario.station(scenario.caregiver(caregiver).station)
     depot = Place(f"station:{station.id}", station.lat, station.lon)
     homes = {h.id: Place(f"household:{h.id}", h.lat, h.lon) for h in scenario.households}
@@ -159,6 +163,7 @@ def _station_day(
     team: list[Caregiver] = []
     pins: list[Pin] = []
     visits: list[DayVisit] = []
+    done: set[str] = set()
     for c in scenario.caregivers:
         if c.station != station.id:
             continue
@@ -167,10 +172,13 @@ def _station_day(
             team.append(_off(c, day))
             continue
         mine = by_caregiver.get(c.id, [])
-        prefix, free = _under_way(
-            mine, start=(depot, shift[0]), now=now, homes=homes, leg=_Leg(provider, c.mode)
-        )
+        leg = _Leg(provider, c.mode)
+        prefix, free = _under_way(mine, start=(depot, shift[0]), now=now, homes=homes, leg=leg)
         requests = [o.request or "" for o in mine]
+        if prefix and free + leg(homes[prefix[-1].household], depot) > shift[1]:
+            done.add(c.id)
+            team.append(_off(c, day))
+            continue
         if prefix:
             here = prefix[-1].household
             mark = ServiceRequest(f"{_HERE}{c.id}", "now", 0, ((free, free),), days=(day,))
@@ -197,9 +205,10 @@ def _station_day(
         for h in scenario.households
     )
     # A two-person visit has an order per caregiver: one visit of the day.
+    held = [o for o in held if o.caregiver not in done]
     visits += dict.fromkeys(DayVisit(o.request or "", o.household) for o in [*held, *routed])
     sub = replace(scenario, caregivers=tuple(team), households=households)
-    return _DayAtNow(sub, visits, pins)
+    return _DayAtNow(sub, visits, pins, frozenset(done))
 
 
 def _placements(
@@ -309,15 +318,31 @@ def reroute_absence(
             for r in routed.routes
         ),
     )
-    happened = {o.request for o in mine if o.fixed and o.caregiver == caregiver}
+    # Routes kept as planned, with only the visits that stay: the absent caregiver's started
+    # or done ones (they happened), and those of a colleague whose day is over.
+    stay: dict[str, set[str | None]] = defaultdict(set)
+    for o in mine:
+        if o.caregiver == caregiver and o.fixed:
+            stay[o.caregiver].add(o.request)
+    for o in held:
+        if o.caregiver in day_at_now.done:
+            stay[o.caregiver].add(o.request)
     routes = [r for r in plan.routes if not (r.day == day and r.caregiver in team)]
     for r in plan.routes:
-        if r.day == day and r.caregiver == caregiver and happened:
-            stops = tuple(s for s in r.stops if s.request in happened)
+        if r.day == day and r.caregiver in stay:
+            stops = tuple(s for s in r.stops if s.request in stay[r.caregiver])
             if stops:
                 routes.append(replace(r, stops=stops))
     routes += routed.routes
-    placed, dropped = _placements([o for o in standing if o not in closed], routed)
+    # Held visits keep their caregiver and start: they take their own stops first (the other
+    # order of a pair then gets the other stop) and are not reported as placed.
+    held_keys = {o.key for o in held}
+    routed_held = [o for o in held if o.caregiver not in day_at_now.done]
+    placed, dropped = _placements(
+        [*routed_held, *(o for o in standing if o not in closed and o.key not in held_keys)],
+        routed,
+    )
+    placed = [p for p in placed if p.order not in held_keys]
     why = {u.request: (u.reason, u.detail) for u in routed.unassigned}
     for o in closed:
         why[o.request or ""] = (

@@ -164,3 +164,17 @@ def test_a_merely_dispatched_order_of_a_colleague_may_move() -> None:
     outcome = reroute_absence(tiny, _plan_with_b(660), "A", "mon", day, params=FAST)
     assert outcome.lost == ()
     assert _starts(outcome.plan)["R2"][1] != 660
+
+
+def test_a_colleague_whose_shift_is_over_keeps_the_visits_done() -> None:
+    """At 16:57 B, who checked in at H2 at 09:30, could not be back at the station by 17:00
+    from H2 (6 minutes): B's day is over and stays as it was; A's visit (window closed at
+    12:00) is reported."""
+    tiny = _with_b_at_h2()
+    day = [*orders(), _b_order(570, fixed=True)]
+    outcome = reroute_absence(tiny, _plan_with_b(570), "A", "mon", day, now=1017, params=FAST)
+    assert outcome.placed == ()
+    assert [(x.order, x.reason) for x in outcome.lost] == [(1, Reason.NO_TIME_WINDOW_FITS.value)]
+    [b] = [r for r in outcome.plan.routes if r.caregiver == "B" and r.day == "mon"]
+    assert (b.leave, [s.start for s in b.stops], b.back) == (564, [570], 636)
+    assert check_plan(tiny, outcome.plan).ok
