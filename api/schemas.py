@@ -455,9 +455,13 @@ class ConfirmPublic(BaseModel):
 
 
 class AbsenceCreate(_In):
-    """A caregiver is absent (请假/病假) on ``date``."""
+    """A caregiver is absent (请假/病假) on ``date`` from ``now`` (``"HH:MM"``; default the
+    server clock's local time today, the whole day for a later date; a past date needs it).
+    ``allow_moving_accepted`` lets colleagues' accepted orders move or change hands."""
 
     date: date
+    now: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    allow_moving_accepted: bool = False
 
 
 class ReassignedPublic(BaseModel):
@@ -485,6 +489,7 @@ class AbsencePublic(BaseModel):
 
     caregiver: str
     date: date
+    now: str
     plan_id: int
     plan_version: int
     reassigned: list[ReassignedPublic]

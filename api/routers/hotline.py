@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import Principal, require_roles
-from api.deps import SessionDep, SettingsDep
+from api.deps import ClockDep, SessionDep, SettingsDep
 from api.routers.work_orders import _answer
 from api.schemas import (
     AbsenceCreate,
@@ -171,15 +171,30 @@ def confirm(
 
 @router.post("/caregivers/{caregiver_id}/absence", response_model=AbsencePublic)
 def absence(
-    session: SessionDep, _who: Dispatcher, caregiver_id: str, body: AbsenceCreate
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _who: Dispatcher,
+    caregiver_id: str,
+    body: AbsenceCreate,
 ) -> AbsencePublic:
-    """A caregiver is absent on ``date`` (请假): the station's day is re-routed without them,
-    keeping what others have started or done; lists the visits given to others and those
-    that could not be kept, with reasons."""
-    result = absences.report_absence(session, caregiver_id, body.date)
+    """A caregiver is absent on ``date`` (请假) from ``now`` (default the server's clock):
+    the station's day is re-routed without them, keeping started and finished visits and
+    colleagues' accepted orders where they are (unless ``allow_moving_accepted``) and moving
+    nothing before ``now``; lists the visits given to others and those that could not be
+    kept, with reasons. 422 for a past date without ``now``."""
+    result = absences.report_absence(
+        session,
+        caregiver_id,
+        body.date,
+        now=parse_hhmm(body.now) if body.now is not None else None,
+        local=clock.now().astimezone(settings.zone),
+        allow_moving_accepted=body.allow_moving_accepted,
+    )
     return AbsencePublic(
         caregiver=caregiver_id,
         date=body.date,
+        now=format_hhmm(result.now),
         plan_id=result.plan.id,
         plan_version=result.plan.version,
         reassigned=[

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -13,34 +13,65 @@ from sqlalchemy.orm import Session
 
 from api.models import PlanRow, WorkOrder, utcnow
 from api.services import live
-from api.services.errors import NotFound
+from api.services.errors import FieldProblem, InputError, NotFound
 from api.services.work_orders import transition
 from dispatch.operations.absence import reroute_absence
 from dispatch.operations.engine import SolveParams
 
-__all__ = ["AbsenceResult", "report_absence"]
+__all__ = ["AbsenceResult", "absence_now", "report_absence"]
 
 
 @dataclass(frozen=True)
 class AbsenceResult:
-    """The new plan row, the reassigned orders and what could not be kept."""
+    """The new plan row, the time it was re-routed at (minutes from midnight), the
+    reassigned orders and what could not be kept."""
 
     plan: PlanRow
+    now: int
     reassigned: list[WorkOrder]
     not_kept: list[dict[str, Any]]
 
 
+def absence_now(visit_date: date, given: int | None, local: datetime) -> int:
+    """The time an absence on ``visit_date`` is re-routed at, in minutes from midnight: the
+    dispatcher's ``given`` time, else ``local`` (the server clock in the service's zone) on
+    its own date, and the whole day (0) for a later date. Raises :class:`InputError` naming
+    ``date`` for an earlier date without a time: the day is over."""
+    if given is not None:
+        return given
+    today = local.date()
+    if visit_date == today:
+        return local.hour * 60 + local.minute
+    if visit_date > today:
+        return 0
+    raise InputError(
+        f"{visit_date} 已过去，请给出 now / {visit_date} is in the past; give now to re-route it",
+        [FieldProblem("body.date", f"today ({today}) or later, or give body.now")],
+    )
+
+
 def report_absence(
-    session: Session, caregiver: str, visit_date: date, *, time_limit: float = 5.0
+    session: Session,
+    caregiver: str,
+    visit_date: date,
+    *,
+    now: int | None,
+    local: datetime,
+    allow_moving_accepted: bool = False,
+    time_limit: float = 5.0,
 ) -> AbsenceResult:
-    """Give ``caregiver``'s open visits of ``visit_date`` to others of the same station
-    (:func:`dispatch.operations.absence.reroute_absence`); commits a new published plan
+    """Give ``caregiver``'s open visits of ``visit_date`` to others of the same station at
+    the time of :func:`absence_now` (:func:`dispatch.operations.absence.reroute_absence`):
+    started and finished visits stay, nothing starts before that time, and colleagues'
+    accepted orders stay unless ``allow_moving_accepted``. Commits a new published plan
     version. An order that changes hands is cancelled and a new one dispatched to its new
     caregiver; an order that cannot be kept is cancelled, unless it is left to the dispatcher.
 
-    Raises :class:`NotFound` for an unknown caregiver, :class:`Conflict` when no published
-    plan covers the date, the plan changed meanwhile, or the new version would break a rule.
+    Raises :class:`InputError` for a past date without ``now``, :class:`NotFound` for an
+    unknown caregiver, :class:`Conflict` when no published plan covers the date, the plan
+    changed meanwhile, or the new version would break a rule.
     """
+    minute = absence_now(visit_date, now, local)
     live.published(session)  # 409 before anything else when none is published
     scenario = live.stored_scenario(session)
     try:
@@ -50,6 +81,13 @@ def report_absence(
     row = live.published(session, lock=True)
     live.claim(session, row)
     day = live.day_code(row, visit_date)
+    accepted = session.scalars(
+        select(WorkOrder.id).where(
+            WorkOrder.plan_id == row.id,
+            WorkOrder.visit_date == visit_date,
+            WorkOrder.status == "accepted",
+        )
+    )
     with live.rejected_as_conflict(session):
         outcome = reroute_absence(
             scenario,
@@ -57,18 +95,21 @@ def report_absence(
             caregiver,
             day,
             live.day_orders(session, row.id, visit_date),
+            now=minute,
+            accepted=set(accepted),
+            allow_moving_accepted=allow_moving_accepted,
             params=SolveParams(time_limit=time_limit),
         )
     new = live.new_version(session, row, outcome.plan, f"absence of {caregiver} on {visit_date}")
     ids = [p.order for p in outcome.placed] + [x.order for x in outcome.lost]
     orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids)))}
-    now = utcnow()
+    stamp = utcnow()
     reassigned: list[WorkOrder] = []
     for p in outcome.placed:
         o = orders[p.order]
         if p.caregiver == o.caregiver_id:
             o.arrival, o.start, o.end = p.stop.arrival, p.stop.start, p.stop.end
-            o.updated_at = now
+            o.updated_at = stamp
             continue
         transition(o, "cancelled")
         fresh = live.same_visit(
@@ -100,7 +141,7 @@ def report_absence(
         }
         for x in outcome.lost
     ]
-    return AbsenceResult(new, reassigned, not_kept)
+    return AbsenceResult(new, minute, reassigned, not_kept)
 
 
 def _renumber(session: Session, plan_id: int, visit_date: date) -> None:

@@ -220,7 +220,9 @@ def test_day_routes_of_every_caregiver(client: TestClient, monday_plan: dict[str
 
 
 def test_absence_redistributes_the_day(client: TestClient, monday_plan: dict[str, Any]) -> None:
-    response = client.post("/api/v1/caregivers/C1/absence", json={"date": MONDAY}, headers=ADMIN)
+    response = client.post(
+        "/api/v1/caregivers/C1/absence", json={"date": MONDAY, "now": "08:00"}, headers=ADMIN
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     # Only C1 cleans: H1's visit is lost; C2 also does welfare visits and works Monday morning.
@@ -238,7 +240,9 @@ def test_absence_redistributes_the_day(client: TestClient, monday_plan: dict[str
     # shift; every rule about Monday's routes holds.
     assert [v for v in report.violations if v.rule != "unassigned" and v.day != "tue"] == []
     assert not [v for v in report.violations if v.request == "H1-clean"]
-    unknown = client.post("/api/v1/caregivers/NOPE/absence", json={"date": MONDAY}, headers=ADMIN)
+    unknown = client.post(
+        "/api/v1/caregivers/NOPE/absence", json={"date": MONDAY, "now": "08:00"}, headers=ADMIN
+    )
     assert unknown.status_code == 404
 
 
@@ -360,7 +364,9 @@ def test_absence_keeps_started_visits_and_reroutes_hotline_visits(client: TestCl
         headers=ADMIN,
     )
     assert confirmed.status_code == 200, confirmed.text
-    response = client.post("/api/v1/caregivers/C1/absence", json={"date": MONDAY}, headers=ADMIN)
+    response = client.post(
+        "/api/v1/caregivers/C1/absence", json={"date": MONDAY, "now": "08:00"}, headers=ADMIN
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     reasons = {r.value for r in Reason}
@@ -481,7 +487,9 @@ def test_an_absence_counts_the_weekly_minutes_of_the_other_days(
     if weekly is not None:
         c2["max_minutes_per_week"] = weekly
     _publish(client, doc, plan_doc(c1_day="mon", c2_day="tue"))
-    response = client.post("/api/v1/caregivers/C1/absence", json={"date": MONDAY}, headers=ADMIN)
+    response = client.post(
+        "/api/v1/caregivers/C1/absence", json={"date": MONDAY, "now": "08:00"}, headers=ADMIN
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     given = {r["request"]: r["caregiver"] for r in body["reassigned"]}
