@@ -133,3 +133,41 @@ def test_several_weeks_are_refused_for_the_greedy_baseline_and_without_week_star
     assert refused.status_code == 422, refused.text
     assert [f["path"] for f in refused.json()["error"]["fields"]] == ["body.weeks"]
     assert "week_start" in refused.json()["error"]["message"]
+
+
+def test_an_absence_in_the_second_week_reroutes_that_date_only(client: TestClient) -> None:
+    doc = _store(client)
+    done = _two_weeks(client)
+    assert client.post(f"/api/v1/plans/{done['id']}/publish", headers=ADMIN).status_code == 200
+    monday = this_monday()
+    route = next(
+        r
+        for r in sorted(done["document"]["routes"], key=lambda r: r["date"])
+        if r["stops"] and date.fromisoformat(r["date"]) >= monday + timedelta(days=7)
+    )
+    day, caregiver = route["date"], route["caregiver"]
+    response = client.post(
+        f"/api/v1/caregivers/{caregiver}/absence",
+        json={"date": day, "now": "07:00"},
+        headers=ADMIN,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    document = client.get(f"/api/v1/plans/{body['plan_id']}", headers=ADMIN).json()["document"]
+    assert document["weeks"] == 2
+
+    def other_days(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(
+            (r for r in routes if r["date"] != day), key=lambda r: (r["date"], r["caregiver"])
+        )
+
+    assert other_days(document["routes"]) == other_days(done["document"]["routes"])
+    assert not [
+        s
+        for r in document["routes"]
+        if (r["date"], r["caregiver"]) == (day, caregiver)
+        for s in r["stops"]
+    ]
+    report = check_plan(parse_scenario(doc).scenario, parse_plan(document))
+    assert report.ok, report.violations
+    assert client.get(f"/api/v1/routes?date={day}", headers=ADMIN).json().get(caregiver) is None
