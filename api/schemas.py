@@ -268,7 +268,9 @@ class ModificationsIn(_In):
 
 class PlanJobCreate(_In):
     """A planner job: the ``scenario`` given (format 1) or else the stored one, with
-    ``modifications``; ``time_limit`` in seconds; ``solver`` ours (weekly planner) or greedy."""
+    ``modifications``; ``time_limit`` in seconds; ``solver`` ours (weekly planner) or greedy;
+    ``weeks`` consecutive ISO weeks from the scenario's ``week_start`` (several weeks need
+    ``week_start`` and the weekly planner: the greedy baseline plans one week)."""
 
     name: str = Field(default="", max_length=200)
     scenario: dict[str, Any] | None = None
@@ -276,6 +278,7 @@ class PlanJobCreate(_In):
     time_limit: float = Field(default=10.0, gt=0, le=3600)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     solver: Literal["ours", "greedy"] = "ours"
+    weeks: int = Field(default=1, ge=1, le=8)
 
 
 class PlanDocumentCreate(BaseModel):

@@ -111,8 +111,8 @@ def store_or_solve(
     ``plan_violations``, the violations listed) and nothing is stored.
 
     Anything else is a planner job (:class:`api.schemas.PlanJobCreate`: a scenario or the
-    stored one, what-if ``modifications``, ``time_limit``, ``seed``, ``solver``): it answers
-    202 with the new plan's id at once and solves in the background; poll
+    stored one, what-if ``modifications``, ``time_limit``, ``seed``, ``solver``, ``weeks``):
+    it answers 202 with the new plan's id at once and solves in the background; poll
     ``GET /plans/{id}``, cancel with ``DELETE /plans/{id}``. Neither replaces the published
     plan until it is published itself.
     """
@@ -127,7 +127,9 @@ def store_or_solve(
         session,
         parse_scenario(body.scenario).scenario if body.scenario is not None else None,
         _modifications(body),
-        JobOptions(solver=body.solver, time_limit=body.time_limit, seed=body.seed),
+        JobOptions(
+            solver=body.solver, time_limit=body.time_limit, seed=body.seed, weeks=body.weeks
+        ),
         name=body.name or name,
         asked=body.modifications.model_dump(exclude_defaults=True),
         created_by=who.name,

@@ -91,7 +91,7 @@ def report_absence(
     with live.rejected_as_conflict(session):
         outcome = reroute_absence(
             scenario,
-            live.plan_of(session, row),
+            live.week_plan(session, row, visit_date),
             caregiver,
             day,
             live.day_orders(session, row.id, visit_date),
@@ -100,7 +100,8 @@ def report_absence(
             allow_moving_accepted=allow_moving_accepted,
             params=SolveParams(time_limit=time_limit),
         )
-    new = live.new_version(session, row, outcome.plan, f"absence of {caregiver} on {visit_date}")
+    whole = live.whole_plan(session, row, outcome.plan, visit_date, scenario)
+    new = live.new_version(session, row, whole, f"absence of {caregiver} on {visit_date}")
     ids = [p.order for p in outcome.placed] + [x.order for x in outcome.lost]
     orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids)))}
     stamp = utcnow()

@@ -145,7 +145,9 @@ def day_routes(
     :class:`Conflict` when the plan does not cover the date."""
     day = live.day_code(plan, visit_date)
     orders = live.day_orders(session, plan.id, visit_date)
-    routes, by_caregiver = booking.day_routes(scenario, live.plan_of(session, plan), day, orders)
+    routes, by_caregiver = booking.day_routes(
+        scenario, live.week_plan(session, plan, visit_date), day, orders
+    )
     return day, routes, by_caregiver
 
 
@@ -277,7 +279,7 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
     day = live.day_code(plan, request.visit_date)
     found = booking.offer(
         scenario,
-        live.plan_of(session, plan),
+        live.week_plan(session, plan, request.visit_date),
         day,
         live.day_orders(session, plan.id, request.visit_date),
         call,
@@ -540,14 +542,15 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
     with live.rejected_as_conflict(session):
         done = booking.book_visit(
             scenario,
-            live.plan_of(session, plan),
+            live.week_plan(session, plan, order.visit_date),
             day,
             [_option(chosen) for chosen in booked],
             household=household,
             request=request,
         )
     names = " + ".join(c["caregiver"] for c in booked)
-    row = live.new_version(session, plan, done.plan, f"hotline work order {order.id} → {names}")
+    whole = live.whole_plan(session, plan, done.plan, order.visit_date, done.scenario)
+    row = live.new_version(session, plan, whole, f"hotline work order {order.id} → {names}")
     partner = _dispatch_orders(session, order, booked, by_caregiver, row.id, request_id)
     live.commit_version(session)
     live.remember_scenario(session, done.scenario)

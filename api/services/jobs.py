@@ -8,7 +8,7 @@ against the job's own scenario (the stored one, or the what-if scenario it solve
 the KPIs the checker recomputes (:func:`api.services.plans.checked`). A best plan so far that
 breaks a rule is not stored; a final one is stored ``failed``, never publishable.
 Cancelling sets an event that the progress callback checks: it raises :class:`Cancelled`,
-which unwinds :func:`dispatch.weekly.plan_week` at its next report (after the station being
+which unwinds :func:`dispatch.weekly.weeks.plan_weeks` at its next report (after the station being
 routed). The greedy baseline has no reports until its plan is ready; it is only checked
 before and after.
 
@@ -49,7 +49,7 @@ from dispatch.greedy import plan_greedy
 from dispatch.model import Plan, Scenario
 from dispatch.operations.engine import SolveParams
 from dispatch.plan_io import plan_to_dict
-from dispatch.weekly import Progress, plan_week
+from dispatch.weekly import Progress, plan_weeks
 from dispatch.whatif import Modifications, apply_modifications
 
 __all__ = [
@@ -80,11 +80,13 @@ class Cancelled(Exception):
 
 @dataclass(frozen=True)
 class JobOptions:
-    """How to solve: ``solver`` ``ours`` (weekly planner) or ``greedy``; seconds; seed."""
+    """How to solve: ``solver`` ``ours`` (weekly planner) or ``greedy``; seconds (the whole
+    run's); seed; ``weeks`` consecutive ISO weeks from the scenario's ``week_start``."""
 
     solver: Literal["ours", "greedy"] = "ours"
     time_limit: float = 10.0
     seed: int = 0
+    weeks: int = 1
 
 
 def _aware(moment: datetime) -> datetime:
@@ -221,6 +223,7 @@ class JobRunner:
                 f"修改无效 / invalid modification: {exc}",
                 [FieldProblem("body.modifications", str(exc))],
             ) from None
+        _check_weeks(changed, options)
         row = new_plan(
             session,
             name=name,
@@ -335,7 +338,19 @@ class JobRunner:
             progress(Progress("greedy", 0.95, "greedy plan ready / 贪心方案完成", plan.kpis, plan))
             return plan
         params = SolveParams(time_limit=options.time_limit, seed=options.seed)
-        return plan_week(scenario, params=params, progress=progress)
+        return plan_weeks(scenario, weeks=options.weeks, params=params, progress=progress)
+
+
+def _check_weeks(scenario: Scenario, options: JobOptions) -> None:
+    """Raises :class:`InputError` naming ``body.weeks`` when the job cannot plan its weeks."""
+    if options.weeks == 1:
+        return
+    if options.solver == "greedy":
+        why = "the greedy baseline plans one week"
+        raise InputError(f"贪心基线只规划一周 / {why}", [FieldProblem("body.weeks", why)])
+    if scenario.week_start is None:
+        why = "a plan of several weeks needs the scenario's week_start"
+        raise InputError(f"多周计划需要场景的周起始日期 / {why}", [FieldProblem("body.weeks", why)])
 
 
 def job_parameters(options: JobOptions, modifications: Mapping[str, Any]) -> dict[str, Any]:
@@ -345,5 +360,6 @@ def job_parameters(options: JobOptions, modifications: Mapping[str, Any]) -> dic
         "solver": options.solver,
         "time_limit": options.time_limit,
         "seed": options.seed,
+        "weeks": options.weeks,
         "modifications": dict(modifications),
     }

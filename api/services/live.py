@@ -11,18 +11,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, object_session
 
 from api.models import PlanRow, ScenarioSettings, WorkOrder, utcnow
 from api.services.errors import Conflict
 from api.services.plans import next_version
 from api.services.scenario import current_scenario
-from dispatch.model import DAYS, Plan, Scenario
+from dispatch.haversine import scenario_travel
+from dispatch.kpis import plan_kpis
+from dispatch.model import DAYS, Plan, Route, Scenario
 from dispatch.operations.day import DayOrder
 from dispatch.operations.versions import PlanRejected
 from dispatch.plan_io import parse_plan, plan_to_dict
@@ -32,6 +36,7 @@ __all__ = [
     "ROUTE_CHANGED",
     "claim",
     "commit_version",
+    "covered_weeks",
     "day_code",
     "day_orders",
     "new_version",
@@ -41,6 +46,8 @@ __all__ = [
     "remember_scenario",
     "same_visit",
     "stored_scenario",
+    "week_plan",
+    "whole_plan",
 ]
 
 #: Work-order states of a visit that has started or is done: it stays where it is.
@@ -106,18 +113,88 @@ def plan_of(session: Session, row: PlanRow) -> Plan:
     return plan
 
 
-def day_code(plan: PlanRow, visit_date: date) -> str:
-    """The day code of ``visit_date`` in the plan's week; raises :class:`Conflict` when the
-    plan does not cover it."""
+def covered_weeks(plan: PlanRow) -> int:
+    """How many consecutive weeks from its ``week_start`` the plan row covers: its document's
+    ``weeks`` (1 for a one-week plan)."""
+    session = object_session(plan)
+    if session is not None:
+        return plan_of(session, plan).weeks
+    weeks = (plan.document or {}).get("weeks", 1)
+    return weeks if isinstance(weeks, int) and weeks >= 1 else 1
+
+
+def _week_index(plan: PlanRow, visit_date: date) -> int:
+    """Which of the plan's weeks (0 = the first) holds ``visit_date``; raises
+    :class:`Conflict` when the plan does not cover it."""
     if plan.week_start is None:
         raise Conflict("计划没有周起始日期 / the published plan has no week_start")
-    offset = (visit_date - date.fromisoformat(plan.week_start)).days
-    if not 0 <= offset < 7:
+    monday = date.fromisoformat(plan.week_start)
+    weeks = covered_weeks(plan)
+    offset = (visit_date - monday).days
+    if not 0 <= offset < 7 * weeks:
+        last = monday + timedelta(days=7 * weeks - 1)
+        span = f"week of {monday}" if weeks == 1 else f"{monday} to {last}"
         raise Conflict(
-            f"已发布的计划不含 {visit_date} / the published plan (week of {plan.week_start}) "
+            f"已发布的计划不含 {visit_date} / the published plan ({span}) "
             f"does not cover {visit_date}"
         )
-    return DAYS[offset]
+    return offset // 7
+
+
+def day_code(plan: PlanRow, visit_date: date) -> str:
+    """The day code of ``visit_date`` in the plan's weeks (``weeks`` × 7 days from its
+    ``week_start``); raises :class:`Conflict` when the plan does not cover it."""
+    _week_index(plan, visit_date)
+    return DAYS[visit_date.weekday()]
+
+
+def _undated(plan: Plan) -> Plan:
+    return replace(plan, weeks=1, routes=tuple(replace(r, date=None) for r in plan.routes))
+
+
+def week_plan(session: Session, row: PlanRow, visit_date: date) -> Plan:
+    """The plan of the week of ``visit_date`` as the domain operations read it: a plan of
+    several weeks gives the routes of that week only, without dates (a one-week plan); a
+    one-week plan is itself. Raises :class:`Conflict` when the plan does not cover the date."""
+    plan = plan_of(session, row)
+    week = _week_index(row, visit_date)
+    if plan.weeks == 1 and all(r.date is None for r in plan.routes):
+        return plan
+    monday = date.fromisoformat(row.week_start or "")
+    return _undated(
+        replace(plan, routes=tuple(r for r in plan.routes if _route_week(r, monday) == week))
+    )
+
+
+def _route_week(route: Route, monday: date) -> int:
+    return 0 if route.date is None else (date.fromisoformat(route.date) - monday).days // 7
+
+
+def whole_plan(
+    session: Session, row: PlanRow, plan: Plan, visit_date: date, scenario: Scenario
+) -> Plan:
+    """The published row's plan with the week of ``visit_date`` replaced by ``plan`` (what a
+    domain operation returned for :func:`week_plan`), its routes dated again and the KPIs
+    recomputed over all weeks for ``scenario``; ``plan`` itself for a one-week plan."""
+    full = plan_of(session, row)
+    if full.weeks == 1 and all(r.date is None for r in full.routes):
+        return plan
+    week = _week_index(row, visit_date)
+    first = date.fromisoformat(row.week_start or "")
+    monday = first + timedelta(days=7 * week)
+    before = week_plan(session, row, visit_date)
+    routes = [r for r in full.routes if _route_week(r, first) != week]
+    routes += [
+        replace(r, date=(monday + timedelta(days=DAYS.index(r.day))).isoformat())
+        for r in plan.routes
+    ]
+    routes.sort(key=lambda r: (r.date or "", r.caregiver))
+    added = tuple(u for u in plan.unassigned if u not in before.unassigned)
+    merged = replace(
+        full, routes=tuple(routes), unassigned=full.unassigned + added, weeks=full.weeks
+    )
+    kpis = plan_kpis(scenario, merged, travel=scenario_travel(scenario))
+    return replace(merged, kpis=MappingProxyType({**full.kpis, **kpis}))
 
 
 def day_orders(

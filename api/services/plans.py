@@ -31,7 +31,7 @@ from api.services.errors import Conflict, FieldProblem, InputError, NotFound
 from api.services.scenario import current_scenario
 from api.services.work_orders import OPEN_STATES
 from dispatch.checker import CheckReport, Violation, check_plan
-from dispatch.model import DAYS, Plan, Scenario
+from dispatch.model import DAYS, Plan, Route, Scenario
 from dispatch.plan_io import parse_plan, plan_to_dict
 from dispatch.timeutil import parse_hhmm
 
@@ -289,8 +289,18 @@ def _window_of(request: RequestRow | None, start: int) -> tuple[int | None, int 
     return None, None
 
 
+def _visit_date(route: Route, monday: date) -> date:
+    """The date of a route's visits: its own ``date`` in a plan of several weeks (the checker
+    has verified it), else its day in the week of ``monday``."""
+    if route.date is not None:
+        return date.fromisoformat(route.date)
+    return monday + timedelta(days=DAYS.index(route.day))
+
+
 def publish_plan(session: Session, plan_id: int) -> PlanRow:
-    """Make a done plan the one in use and create its work orders; commits.
+    """Make a done plan the one in use and create its work orders; commits. Each order is on
+    its route's ``date`` (a plan of several weeks), else on its day of the week of the plan's
+    ``week_start``.
 
     Raises :class:`NotFound`, or :class:`Conflict` when the plan is not done, breaks a rule
     of the stored scenario (the violations named), has no week start date, or names a
@@ -345,7 +355,7 @@ def publish_plan(session: Session, plan_id: int) -> PlanRow:
                     request_id=stop.request,
                     service=request.service if request is not None else "",
                     day=route.day,
-                    visit_date=monday + timedelta(days=DAYS.index(route.day)),
+                    visit_date=_visit_date(route, monday),
                     sequence=seq,
                     arrival=stop.arrival,
                     start=stop.start,

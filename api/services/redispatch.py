@@ -192,7 +192,7 @@ def options(
     try:
         found = redispatch.offer_again(
             scenario,
-            live.plan_of(session, plan),
+            live.week_plan(session, plan, order.visit_date),
             day,
             live.day_orders(session, plan.id, order.visit_date),
             _day_order(order),
@@ -301,14 +301,15 @@ def confirm(
     with live.rejected_as_conflict(session):
         new_plan = redispatch.rebook(
             scenario,
-            live.plan_of(session, plan),
+            live.week_plan(session, plan, order.visit_date),
             day,
             _day_order(order),
             _option(chosen),
             dict(by_caregiver),
         )
+    whole = live.whole_plan(session, plan, new_plan, order.visit_date, scenario)
     row = live.new_version(
-        session, plan, new_plan, f"work order {order.id} dispatched again → {caregiver}"
+        session, plan, whole, f"work order {order.id} dispatched again → {caregiver}"
     )
     transition(order, "cancelled")
     fresh = live.same_visit(

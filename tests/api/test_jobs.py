@@ -48,6 +48,9 @@ def test_job_solves_in_the_background_and_passes_the_checker(client: TestClient)
     scenario = parse_scenario(doc).scenario
     report = check_plan(scenario, parse_plan(done["document"]))
     assert report.ok, report.violations
+    # One week (the default) is a plan without weeks or dates, as before.
+    assert "weeks" not in done["document"]
+    assert all("date" not in r for r in done["document"]["routes"])
     # It does not replace the published plan until published.
     assert client.post(f"/api/v1/plans/{job['id']}/publish", headers=ADMIN).status_code == 200
 
@@ -98,7 +101,7 @@ def test_cancel_a_running_and_a_queued_job(
     reports: list[str] = []
     first_kpis: dict[str, float] = {}
 
-    def planner(scenario: Any, *, params: Any, progress: Any) -> Any:
+    def planner(scenario: Any, *, weeks: int, params: Any, progress: Any) -> Any:
         first = plan_greedy(scenario)
         first_kpis.update(first.kpis)
         progress(Progress("route", 0.5, "half way", first.kpis, first))
@@ -109,7 +112,7 @@ def test_cancel_a_running_and_a_queued_job(
         reports.append("second")
         raise AssertionError("the cancelled job went on")
 
-    monkeypatch.setattr(jobs, "plan_week", planner)
+    monkeypatch.setattr(jobs, "plan_weeks", planner)
     _store(client)
     first = _submit(client, solver="ours")
     second = _submit(client, solver="ours")
