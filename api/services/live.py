@@ -24,8 +24,8 @@ from api.models import PlanRow, ScenarioSettings, WorkOrder, utcnow
 from api.services.errors import Conflict
 from api.services.plans import next_version
 from api.services.scenario import current_scenario
+from dispatch.checker import check_plan
 from dispatch.haversine import scenario_travel
-from dispatch.kpis import plan_kpis
 from dispatch.model import DAYS, Plan, Route, Scenario
 from dispatch.operations.day import DayOrder
 from dispatch.operations.versions import PlanRejected
@@ -175,7 +175,8 @@ def whole_plan(
 ) -> Plan:
     """The published row's plan with the week of ``visit_date`` replaced by ``plan`` (what a
     domain operation returned for :func:`week_plan`), its routes dated again and the KPIs
-    recomputed over all weeks for ``scenario``; ``plan`` itself for a one-week plan."""
+    recomputed over all weeks for ``scenario``; ``plan`` itself for a one-week plan. Raises
+    :class:`Conflict` (after a rollback) when the whole plan breaks a rule of ``scenario``."""
     full = plan_of(session, row)
     if full.weeks == 1 and all(r.date is None for r in full.routes):
         return plan
@@ -193,8 +194,14 @@ def whole_plan(
     merged = replace(
         full, routes=tuple(routes), unassigned=full.unassigned + added, weeks=full.weeks
     )
-    kpis = plan_kpis(scenario, merged, travel=scenario_travel(scenario))
-    return replace(merged, kpis=MappingProxyType({**full.kpis, **kpis}))
+    # The week's new version passed the checker on its own; the whole plan must too (a
+    # standing request added for that week only would be missing from the other weeks).
+    report = check_plan(scenario, merged, travel=scenario_travel(scenario))
+    if not report.ok:
+        session.rollback()
+        listed = "; ".join(f"{v.rule}: {v.message}" for v in report.violations[:5])
+        raise Conflict(f"新计划违反规则 / the new version breaks rules over its weeks: {listed}")
+    return replace(merged, kpis=MappingProxyType({**full.kpis, **report.kpis}))
 
 
 def day_orders(
