@@ -197,12 +197,16 @@ def _as_given(problem: RoutingProblem, routes: Routes) -> SolverResult:
     """``routes`` timed by the schedule, unsearched (the objective is their travel); a route
     with no feasible schedule is left out and its visits dropped."""
     timed = []
+    complete = True
     for k, seq in enumerate(routes):
-        times = schedule_route(problem, k, list(seq)) if seq else None
-        if times is not None and times.feasible:
+        if not seq:
+            continue
+        times = schedule_route(problem, k, list(seq))
+        if times.feasible:
             timed.append((k, seq, times))
+        else:
+            complete = False
     found = timed_result(problem, timed, objective=0)
-    complete = all(not seq for k, seq in enumerate(routes) if k not in {t[0] for t in timed})
     return replace(
         found,
         objective=found.travel,
