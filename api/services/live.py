@@ -11,9 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import date, timedelta
-from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select, update
@@ -24,9 +22,8 @@ from api.models import PlanRow, ScenarioSettings, WorkOrder, utcnow
 from api.services.errors import Conflict
 from api.services.plans import next_version
 from api.services.scenario import current_scenario
-from dispatch.checker import check_plan
-from dispatch.haversine import scenario_travel
-from dispatch.model import DAYS, Plan, Route, Scenario
+from dispatch.model import DAYS, Plan, Scenario
+from dispatch.operations import weeks
 from dispatch.operations.day import DayOrder
 from dispatch.operations.versions import PlanRejected
 from dispatch.plan_io import parse_plan, plan_to_dict
@@ -148,60 +145,25 @@ def day_code(plan: PlanRow, visit_date: date) -> str:
     return DAYS[visit_date.weekday()]
 
 
-def _undated(plan: Plan) -> Plan:
-    return replace(plan, weeks=1, routes=tuple(replace(r, date=None) for r in plan.routes))
-
-
 def week_plan(session: Session, row: PlanRow, visit_date: date) -> Plan:
-    """The plan of the week of ``visit_date`` as the domain operations read it: a plan of
-    several weeks gives the routes of that week only, without dates (a one-week plan); a
-    one-week plan is itself. Raises :class:`Conflict` when the plan does not cover the date."""
-    plan = plan_of(session, row)
+    """The plan of the week of ``visit_date`` as the domain operations read it
+    (:func:`dispatch.operations.weeks.week_of`). Raises :class:`Conflict` when the plan does
+    not cover the date."""
     week = _week_index(row, visit_date)
-    if plan.weeks == 1 and all(r.date is None for r in plan.routes):
-        return plan
-    monday = date.fromisoformat(row.week_start or "")
-    return _undated(
-        replace(plan, routes=tuple(r for r in plan.routes if _route_week(r, monday) == week))
-    )
-
-
-def _route_week(route: Route, monday: date) -> int:
-    return 0 if route.date is None else (date.fromisoformat(route.date) - monday).days // 7
+    return weeks.week_of(plan_of(session, row), date.fromisoformat(row.week_start or ""), week)
 
 
 def whole_plan(
     session: Session, row: PlanRow, plan: Plan, visit_date: date, scenario: Scenario
 ) -> Plan:
     """The published row's plan with the week of ``visit_date`` replaced by ``plan`` (what a
-    domain operation returned for :func:`week_plan`), its routes dated again and the KPIs
-    recomputed over all weeks for ``scenario``; ``plan`` itself for a one-week plan. Raises
-    :class:`Conflict` (after a rollback) when the whole plan breaks a rule of ``scenario``."""
-    full = plan_of(session, row)
-    if full.weeks == 1 and all(r.date is None for r in full.routes):
-        return plan
+    domain operation returned for :func:`week_plan`; see
+    :func:`dispatch.operations.weeks.with_week`). Raises :class:`Conflict` (after a rollback)
+    when the whole plan breaks a rule of ``scenario``."""
     week = _week_index(row, visit_date)
     first = date.fromisoformat(row.week_start or "")
-    monday = first + timedelta(days=7 * week)
-    before = week_plan(session, row, visit_date)
-    routes = [r for r in full.routes if _route_week(r, first) != week]
-    routes += [
-        replace(r, date=(monday + timedelta(days=DAYS.index(r.day))).isoformat())
-        for r in plan.routes
-    ]
-    routes.sort(key=lambda r: (r.date or "", r.caregiver))
-    added = tuple(u for u in plan.unassigned if u not in before.unassigned)
-    merged = replace(
-        full, routes=tuple(routes), unassigned=full.unassigned + added, weeks=full.weeks
-    )
-    # The week's new version passed the checker on its own; the whole plan must too (a
-    # standing request added for that week only would be missing from the other weeks).
-    report = check_plan(scenario, merged, travel=scenario_travel(scenario))
-    if not report.ok:
-        session.rollback()
-        listed = "; ".join(f"{v.rule}: {v.message}" for v in report.violations[:5])
-        raise Conflict(f"新计划违反规则 / the new version breaks rules over its weeks: {listed}")
-    return replace(merged, kpis=MappingProxyType({**full.kpis, **report.kpis}))
+    with rejected_as_conflict(session):
+        return weeks.with_week(plan_of(session, row), first, week, plan, scenario)
 
 
 def day_orders(

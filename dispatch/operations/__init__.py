@@ -10,6 +10,7 @@ is the caller's business.
 - :mod:`dispatch.operations.redispatch`: a refused, unanswered or late order offered to others
   and given to one of them.
 - :mod:`dispatch.operations.versions`: a new version, other days' working minutes.
+- :mod:`dispatch.operations.weeks`: one week of a plan of several weeks, out and back.
 - :mod:`dispatch.operations.engine`: the routing engine's options and warm-up for services.
 """
 
