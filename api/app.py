@@ -28,16 +28,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.db import Database
 from api.routers import hotline as hotline_routes
+from api.routers import master as master_routes
 from api.routers import plans as plans_routes
 from api.routers import scenario as scenario_routes
 from api.routers import tokens as token_routes
 from api.routers import work_orders as work_order_routes
 from api.schemas import PLAN_BODY_TAGS
+from api.services import master
 from api.services.errors import InputError, ServiceError
 from api.services.jobs import JobOptions, JobRunner, job_parameters, mark_interrupted
-from api.services.plans import new_plan, published_plan
+from api.services.plans import default_week, in_force, new_plan
 from api.services.privacy import RedactingFilter
-from api.services.scenario import current_scenario, load_demo
+from api.services.scenario import current_document, load_demo
 from api.services.tokens import ensure_admin_token
 from api.settings import Settings
 from dispatch.operations.engine import warm_up
@@ -197,14 +199,17 @@ log = logging.getLogger("api")
 
 
 def _plan_demo(app: FastAPI) -> None:
-    """Queue a greedy plan of the stored scenario, published when done, if none is published."""
+    """Queue a greedy plan of the stored scenario's week, published when done, if no plan is in
+    force that week."""
     jobs: JobRunner = app.state.jobs
     with app.state.database.session() as session:
-        if published_plan(session) is not None:
+        frame = current_document(session)
+        if frame is None or not frame.get("households") or not frame.get("week_start"):
             return
-        scenario = current_scenario(session)
-        if scenario is None or not scenario.households:
+        first = default_week(session)
+        if in_force(session, first):
             return
+        scenario = master.week_scenario(session, first)
         options = JobOptions(solver="greedy")
         row = new_plan(
             session,
@@ -212,7 +217,9 @@ def _plan_demo(app: FastAPI) -> None:
             parameters=job_parameters(options, {}),
             created_by="start-up",
         )
-        jobs.submit(row.id, scenario, options, publish=True)
+        row.week_start = first.isoformat()
+        session.commit()
+        jobs.submit(row.id, [scenario], options, publish=True)
 
 
 def _start(app: FastAPI) -> None:
@@ -304,6 +311,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         token_routes,
         scenario_routes,
+        master_routes,
         plans_routes,
         hotline_routes,
         work_order_routes,

@@ -7,8 +7,14 @@ gives back exactly what was imported. Contact data that the contract does not ca
 ``phone``, ``id_number``, ``notes``) only lives in columns and never leaves through the
 scenario export.
 
+These tables hold the master data as imported; ``master_changes`` holds the changes that take
+effect from a date (a household moves, a caregiver leaves), applied over them by
+:mod:`dispatch.calendar`. ``dated_requests`` are one-off orders (a hotline call's visit) that live
+on their date only and never enter the master data.
+
 Plans are versioned rows: a solve creates a new row (draft → running → done/failed) and only
-publishing makes it the plan in use; publishing turns each stop into a ``work_orders`` row.
+publishing makes it the plan in use for its ISO weeks (``week_plans``: one row per week, the
+plan in force that week); publishing turns each stop into a ``work_orders`` row.
 Hotline orders (``source = "hotline"``) use the same table without a plan. ``check_ins`` keep
 every check-in/out with its idempotency key and the first answer given. ``hotline_calls``
 keep what a hotline request asked for and the options it was offered; ``redispatch_offers``
@@ -40,13 +46,16 @@ __all__ = [
     "Base",
     "CaregiverRow",
     "CheckIn",
+    "DatedRequestRow",
     "HotlineCall",
     "HouseholdRow",
+    "MasterChangeRow",
     "PlanRow",
     "RedispatchOffer",
     "RequestRow",
     "ScenarioSettings",
     "StationRow",
+    "WeekPlan",
     "WorkOrder",
     "utcnow",
 ]
@@ -142,8 +151,8 @@ class RequestRow(Base):
 class PlanRow(Base):
     """One version of a plan (排班计划) and its state.
 
-    ``status``: draft, running, done, failed, cancelled or published; at most one row is
-    published.
+    ``status``: draft, running, done, failed, cancelled or published (in force in at least one
+    ISO week, see :class:`WeekPlan`; a published plan that no week uses any more is done).
     ``document`` is the plan in contract format 1 once there is one (for a running job, the
     best plan so far); ``progress`` 0–1; ``heartbeat_at`` when the worker owning a queued or
     running job last said it is alive.
@@ -286,3 +295,49 @@ class RedispatchOffer(Base):
     excluded: Mapped[list[Any]] = mapped_column(JSON, default=list)
     options: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MasterChangeRow(Base):
+    """A change of master data from ``effective_from`` on: ``data`` is the entity's whole
+    format-1 object from that date (a household with its requests), ``None`` when the entity
+    ends (a caregiver leaves, a household moves away); ``contact`` a household's contact data
+    that the format does not carry."""
+
+    __tablename__ = "master_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[str] = mapped_column(String(64), index=True)
+    effective_from: Mapped[date] = mapped_column(Date, index=True)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DatedRequestRow(Base):
+    """A one-off order on one date (a hotline call's visit): ``request`` is its format-1
+    request object, ``caller`` the caller's household object when the caller is not a
+    registered household; the work order it was booked for."""
+
+    __tablename__ = "dated_requests"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    visit_date: Mapped[date] = mapped_column(Date, index=True)
+    household_id: Mapped[str] = mapped_column(String(64), index=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    caller: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    work_order_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WeekPlan(Base):
+    """The plan in force in one ISO week (its Monday): publishing a plan of N weeks sets N rows;
+    a change of the live day (hotline, absence, re-dispatch) moves its week to a new version."""
+
+    __tablename__ = "week_plans"
+
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

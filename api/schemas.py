@@ -267,10 +267,11 @@ class ModificationsIn(_In):
 
 
 class PlanJobCreate(_In):
-    """A planner job: the ``scenario`` given (format 1) or else the stored one, with
-    ``modifications``; ``time_limit`` in seconds; ``solver`` ours (weekly planner) or greedy;
-    ``weeks`` consecutive ISO weeks from the scenario's ``week_start`` (several weeks need
-    ``week_start`` and the weekly planner: the greedy baseline plans one week)."""
+    """A planner job: the ``scenario`` given (format 1) or else the stored master data (each
+    week its own, with its one-off orders), with ``modifications``; ``time_limit`` in
+    seconds; ``solver`` ours (weekly planner) or greedy; ``weeks`` consecutive ISO weeks from
+    ``week_start`` (default: the scenario's; several weeks need the weekly planner: the greedy
+    baseline plans one week)."""
 
     name: str = Field(default="", max_length=200)
     scenario: dict[str, Any] | None = None
@@ -279,6 +280,7 @@ class PlanJobCreate(_In):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     solver: Literal["ours", "greedy"] = "ours"
     weeks: int = Field(default=1, ge=1, le=8)
+    week_start: date | None = None
 
 
 class PlanDocumentCreate(BaseModel):
@@ -630,3 +632,58 @@ class PlanViolationsResponse(BaseModel):
     """What ``POST /plans`` answers (422) for a plan that breaks rules: nothing is stored."""
 
     error: PlanViolationsBody
+
+
+class ContactIn(_In):
+    """A household's contact data that the scenario format does not carry."""
+
+    phone: str | None = Field(default=None, max_length=40)
+    id_number: str | None = Field(default=None, max_length=40)
+    notes: str = Field(default="", max_length=2000)
+
+
+class MasterChangeCreate(_In):
+    """A change of master data from ``effective_from`` on (主数据变更): ``data`` is the entity's
+    whole format-1 object from that date (a household with its requests), ``null`` when it ends
+    then (a caregiver leaves, a household moves away, a station closes). ``contact``: a
+    household's phone, ID number and notes, which the format does not carry."""
+
+    kind: Literal["station", "caregiver", "household"]
+    id: str = Field(min_length=1, max_length=64)
+    effective_from: date
+    data: dict[str, Any] | None
+    contact: ContactIn | None = None
+    reason: str = Field(default="", max_length=2000)
+
+
+class MasterChangePublic(BaseModel):
+    """A stored change of master data."""
+
+    id: int
+    kind: str
+    entity: str
+    effective_from: date
+    data: dict[str, Any] | None
+    reason: str
+    created_by: str
+    created_at: datetime
+
+
+class HouseholdRegister(_In):
+    """Register a household (登记服务对象) from ``effective_from`` (default today): a caller of
+    the hotline becomes a household only this way. ``household`` is a format-1 household
+    (requests may be empty); with ``from_order`` (the caller's hotline work order) its name,
+    address and position default to the caller's."""
+
+    household: dict[str, Any]
+    effective_from: date | None = None
+    from_order: int | None = None
+    contact: ContactIn | None = None
+
+
+class WeekInForce(BaseModel):
+    """The plan in force in one ISO week (its Monday)."""
+
+    week_start: date
+    plan_id: int
+    version: int

@@ -99,7 +99,7 @@ def hotline_request(
         notes=body.notes,
     )
     result = service.open_call(session, request)
-    names = service.caregiver_names(session)
+    names = service.caregiver_names(session, request.visit_date)
     options = []
     offered: Sequence[InsertionOption | PairOption] = result.answer.options
     for i, option in enumerate(offered):

@@ -3,6 +3,7 @@ compare, publish."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -24,6 +25,7 @@ from api.schemas import (
     PlanViolationPublic,
     PlanViolationsBody,
     PlanViolationsResponse,
+    WeekInForce,
 )
 from api.services import plans
 from api.services.errors import Conflict
@@ -104,6 +106,7 @@ def store_or_solve(
     who: Reader,
     body: Annotated[PlanCreate, Body()],
     name: Annotated[str, Query(max_length=200)] = "",
+    week_start: Annotated[date | None, Query()] = None,
 ) -> Any:
     """A finished format-1 plan (:class:`api.schemas.PlanDocumentCreate`, a body with
     ``routes``) is checked against the stored master data and stored as a new version (201)
@@ -118,7 +121,13 @@ def store_or_solve(
     """
     if isinstance(body, PlanDocumentCreate):
         try:
-            row = plans.store_plan(session, body.model_dump(), name=name, created_by=who.name)
+            row = plans.store_plan(
+                session,
+                body.model_dump(),
+                week_start=week_start,
+                name=name,
+                created_by=who.name,
+            )
         except plans.PlanViolations as exc:
             return _refused(exc)
         return PlanPublic(**_summary(row), document=row.document)
@@ -128,7 +137,11 @@ def store_or_solve(
         parse_scenario(body.scenario).scenario if body.scenario is not None else None,
         _modifications(body),
         JobOptions(
-            solver=body.solver, time_limit=body.time_limit, seed=body.seed, weeks=body.weeks
+            solver=body.solver,
+            time_limit=body.time_limit,
+            seed=body.seed,
+            weeks=body.weeks,
+            week_start=body.week_start or week_start,
         ),
         name=body.name or name,
         asked=body.modifications.model_dump(exclude_defaults=True),
@@ -140,12 +153,16 @@ def store_or_solve(
 
 @router.post("/check", response_model=PlanCheckPublic)
 def check_plan(
-    session: SessionDep, _who: Reader, body: Annotated[PlanDocumentCreate, Body()]
+    session: SessionDep,
+    _who: Reader,
+    body: Annotated[PlanDocumentCreate, Body()],
+    week_start: Annotated[date | None, Query()] = None,
 ) -> PlanCheckPublic:
-    """Check a finished format-1 plan against the stored master data without storing it:
-    ``ok``, the checker's ``violations`` and the KPIs it recomputes (those the document claims
-    are ignored). 422 for a document that is not a plan, 409 without a stored scenario."""
-    _plan, report = plans.check_document(session, body.model_dump())
+    """Check a finished format-1 plan for the weeks from ``week_start`` (default the stored
+    scenario's) against the stored master data of those weeks without storing it: ``ok``, the
+    checker's ``violations`` and the KPIs it recomputes (those the document claims are
+    ignored). 422 for a document that is not a plan, 409 without a stored scenario."""
+    _plan, report = plans.check_document(session, body.model_dump(), week_start)
     return PlanCheckPublic(
         ok=report.ok,
         violations=[_violation(v) for v in report.violations],
@@ -174,6 +191,26 @@ def compare_plans(
     )
 
 
+@router.get("/in-force", response_model=list[WeekInForce])
+def plans_in_force(
+    session: SessionDep,
+    _who: Reader,
+    first: Annotated[date, Query(alias="from")],
+    weeks: Annotated[int, Query(ge=1, le=53)] = 1,
+) -> list[WeekInForce]:
+    """The plan in force in each ISO week of ``weeks`` from the week of ``from`` (weeks without
+    a published plan are left out)."""
+    found = plans.in_force(session, first, weeks)
+    return [
+        WeekInForce(
+            week_start=monday,
+            plan_id=plan_id,
+            version=plans.get_plan(session, plan_id).version,
+        )
+        for monday, plan_id in sorted(found.items())
+    ]
+
+
 @router.get("/{plan_id}", response_model=PlanPublic)
 def get_plan(session: SessionDep, _who: Reader, plan_id: int) -> PlanPublic:
     """One plan version with its document; a job's ``status``, ``progress`` (0–1), ``message``
@@ -198,7 +235,8 @@ def cancel_job(request: Request, session: SessionDep, _who: Reader, plan_id: int
 
 @router.post("/{plan_id}/publish", response_model=PlanSummary)
 def publish_plan(session: SessionDep, _who: Reader, plan_id: int) -> PlanSummary:
-    """Make this plan the one in use: one work order per stop, dispatched to its caregiver;
-    open orders of the previously published plan are cancelled. 409 for a plan that is not
-    done or breaks a rule of the stored master data (the violations named)."""
+    """Make this plan the one in force in its ISO weeks: one work order per stop, dispatched to
+    its caregiver; in those weeks the open orders of the plan it replaces are cancelled, other
+    weeks are not touched. 409 for a plan that is not done or breaks a rule of the stored
+    master data of its weeks (the violations named)."""
     return PlanSummary(**_summary(plans.publish_plan(session, plan_id)))

@@ -10,8 +10,8 @@ from api.auth import Principal, require_roles
 from api.deps import SessionDep
 from api.models import HouseholdRow
 from api.schemas import HouseholdPublic, ImportReportPublic, ScenarioImportPublic
+from api.services import master, sheets
 from api.services import scenario as scenario_service
-from api.services import sheets
 from api.services.errors import NotFound
 from api.services.privacy import mask_id_number, mask_phone
 
@@ -81,17 +81,35 @@ async def import_caregivers(
 @router.get("/households/{household_id}", response_model=HouseholdPublic)
 def get_household(session: SessionDep, who: Editor, household_id: str) -> HouseholdPublic:
     """A household's contact card; planners see phone and ID number masked."""
-    row = session.get(HouseholdRow, household_id)
-    if row is None:
-        raise NotFound(f"住户不存在 / no household {household_id}")
     full = who.role in ("admin", "dispatcher")
-    return HouseholdPublic(
-        id=row.id,
-        name=row.name,
-        address=row.address,
-        lat=row.lat,
-        lon=row.lon,
-        phone=row.phone if full else mask_phone(row.phone),
-        id_number=row.id_number if full else mask_id_number(row.id_number),
-        notes=row.notes,
-    )
+    row = session.get(HouseholdRow, household_id)
+    if row is not None:
+        card = HouseholdPublic(
+            id=row.id,
+            name=row.name,
+            address=row.address,
+            lat=row.lat,
+            lon=row.lon,
+            phone=row.phone,
+            id_number=row.id_number,
+            notes=row.notes,
+        )
+    else:  # registered after the import: its latest dated change carries the card
+        changes = [c for c in master.list_changes(session, entity=household_id) if c.data]
+        changes = [c for c in changes if c.kind == "household"]
+        if not changes:
+            raise NotFound(f"住户不存在 / no household {household_id}")
+        data, contact = changes[-1].data or {}, changes[-1].contact or {}
+        card = HouseholdPublic(
+            id=household_id,
+            name=str(data.get("name", "")),
+            address=str(data.get("address", "")),
+            lat=float(data.get("lat", 0.0)),
+            lon=float(data.get("lon", 0.0)),
+            phone=contact.get("phone"),
+            id_number=contact.get("id_number"),
+            notes=str(contact.get("notes", "")),
+        )
+    if not full:
+        card.phone, card.id_number = mask_phone(card.phone), mask_id_number(card.id_number)
+    return card

@@ -516,7 +516,7 @@ def _moved(m: dict[str, Any]) -> MovedVisitPublic:
 def _offered(session: Session, found: redispatch.Offered) -> RedispatchPublic:
     order = found.order
     assert order.visit_date is not None
-    names = caregiver_names(session)
+    names = caregiver_names(session, order.visit_date)
     window = (
         WindowPublic(from_=format_hhmm(order.window_from), to=format_hhmm(order.window_to))
         if order.window_from is not None and order.window_to is not None

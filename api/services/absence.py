@@ -72,14 +72,14 @@ def report_absence(
     changed meanwhile, or the new version would break a rule.
     """
     minute = absence_now(visit_date, now, local)
-    live.published(session)  # 409 before anything else when none is published
-    scenario = live.stored_scenario(session)
+    live.published(session, visit_date)  # 409 before anything else when none is published
+    scenario = live.week_scenario(session, visit_date)
     try:
         scenario.caregiver(caregiver)
     except KeyError:
         raise NotFound(f"护理员不存在 / no caregiver {caregiver}") from None
-    row = live.published(session, lock=True)
-    live.claim(session, row)
+    row = live.published(session, visit_date, lock=True)
+    live.claim(session, row, visit_date)
     day = live.day_code(row, visit_date)
     accepted = session.scalars(
         select(WorkOrder.id).where(
@@ -100,8 +100,9 @@ def report_absence(
             allow_moving_accepted=allow_moving_accepted,
             params=SolveParams(time_limit=time_limit),
         )
-    whole = live.whole_plan(session, row, outcome.plan, visit_date, scenario)
-    new = live.new_version(session, row, whole, f"absence of {caregiver} on {visit_date}")
+    new = live.new_version(
+        session, row, outcome.plan, f"absence of {caregiver} on {visit_date}", visit_date
+    )
     ids = [p.order for p in outcome.placed] + [x.order for x in outcome.lost]
     orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids)))}
     stamp = utcnow()

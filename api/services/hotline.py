@@ -11,10 +11,12 @@ so a slot is never booked twice.
 A confirm writes the new plan version of :func:`dispatch.operations.booking.book_visit`, which
 stays published: the work orders move to it and the changed visits get their new times.
 Hotline visits appear in the plan as stops whose request id is ``hotline-<work order>``; the
-same transaction adds that one-off request (one visit, on that day only, in the call's window)
-to the household in the stored scenario, and a new caller becomes a household
-``caller-<work order>``, so the published plan keeps every rule of :mod:`dispatch.checker`.
-Absences are :mod:`api.services.absence`.
+same transaction stores that one-off order on its date (one visit, in the call's window,
+:func:`api.services.master.add_dated_request`), never in the master data: the week's scenario
+holds it, every other week and every later plan of other weeks never see it. A new caller is
+the order's caller ``caller-<work order>`` (name, address, position), not a household, until a
+dispatcher registers them (:func:`api.services.master.register_household`). The new version is
+of the call's week only. Absences are :mod:`api.services.absence`.
 """
 
 from __future__ import annotations
@@ -26,22 +28,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from dispatch.calendar import DatedRequest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import (
-    HotlineCall,
-    HouseholdRow,
-    PlanRow,
-    RequestRow,
-    ScenarioSettings,
-    WorkOrder,
-    utcnow,
-)
-from api.services import live
+from api.models import HotlineCall, PlanRow, WorkOrder, utcnow
+from api.services import live, master
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
 from api.services.offers import option_from_record, option_record
-from api.services.plans import published_plan
 from api.services.work_orders import assignments, get_order, transition
 from dispatch.catalogue import Catalogue, default_catalogue
 from dispatch.coords import to_wgs84
@@ -80,14 +74,9 @@ ROUTE_CHANGED = live.ROUTE_CHANGED
 URGENT_MINUTES = 120
 
 
-def _scenario(session: Session) -> Scenario:
-    """The stored scenario (parsed once per stored version)."""
-    return live.stored_scenario(session)
-
-
-def caregiver_names(session: Session) -> dict[str, str]:
-    """Caregivers' names by id, from the stored scenario."""
-    return {c.id: c.name for c in _scenario(session).caregivers}
+def caregiver_names(session: Session, on: date) -> dict[str, str]:
+    """Caregivers' names by id, from the master data of the week of ``on``."""
+    return {c.id: c.name for c in live.week_scenario(session, on).caregivers}
 
 
 @dataclass(frozen=True)
@@ -154,8 +143,9 @@ def day_routes(
 def orders_by_caregiver(session: Session, visit_date: date) -> dict[str, list[WorkOrder]]:
     """Every caregiver's work orders of the published plan on ``visit_date``, in visiting
     order, by caregiver id (sorted); empty without a published plan."""
-    plan = published_plan(session)
-    if plan is None:
+    try:
+        plan = live.published(session, visit_date)
+    except Conflict:
         return {}
     caregivers = session.scalars(
         select(WorkOrder.caregiver_id)
@@ -175,22 +165,19 @@ def _fingerprint(orders: Sequence[DayOrder]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _household_load(household: HouseholdRow | None, service: str) -> int:
+def _household_load(household: Household | None, service: str) -> int:
     """Load units a call of ``service`` carries: those of the household's standing request of
     that service (meal boxes), else none."""
     if household is None:
         return 0
-    return max(
-        (int(r.data.get("load", 0)) for r in household.requests if r.service == service),
-        default=0,
-    )
+    return max((r.load for r in household.requests if r.service == service), default=0)
 
 
 # --- hotline request ---------------------------------------------------------------------------
 
 
 def _call_of(
-    request: CallRequest, catalogue: Catalogue, household: HouseholdRow | None
+    request: CallRequest, catalogue: Catalogue, household: Household | None
 ) -> tuple[Call, tuple[int, int], int]:
     service = catalogue.get(request.service)
     if service is None:
@@ -222,7 +209,6 @@ def _call_of(
             "时间窗结束早于开始 / the window ends before it starts",
             [FieldProblem("body.window.to", "before from")],
         )
-    data = household.data if household is not None else {}
     if household is not None:
         lat, lon = household.lat, household.lon
     else:
@@ -235,8 +221,8 @@ def _call_of(
         window=window,
         skill=service.skill,
         urgency=request.urgency,
-        gender_preference=data.get("gender_preference"),
-        forbidden_caregivers=tuple(data.get("forbidden_caregivers", ())),
+        gender_preference=household.gender_preference if household is not None else None,
+        forbidden_caregivers=household.forbidden_caregivers if household is not None else (),
         load=_household_load(household, request.service),
         place=f"household:{household.id}" if household is not None else "",
     )
@@ -267,13 +253,17 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
     Raises :class:`NotFound` for an unknown household, :class:`InputError` for an unknown
     service or an impossible window, :class:`Conflict` without a published plan for the date.
     """
-    scenario = _scenario(session)
-    plan = live.published(session)
+    plan = live.published(session, request.visit_date)
+    scenario = live.week_scenario(session, request.visit_date)
     household = None
     if request.household is not None:
-        household = session.get(HouseholdRow, request.household)
-        if household is None:
-            raise NotFound(f"服务对象不存在 / no household {request.household}")
+        try:
+            household = scenario.household(request.household)
+        except KeyError:
+            raise NotFound(
+                f"服务对象不存在 / no household {request.household} in the week of "
+                f"{request.visit_date}"
+            ) from None
     catalogue = default_catalogue()
     call, window, minutes = _call_of(request, catalogue, household)
     day = live.day_code(plan, request.visit_date)
@@ -353,35 +343,29 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
 # --- confirm -----------------------------------------------------------------------------------
 
 
-def _store_one_off(
-    session: Session, order: WorkOrder, request_id: str, day: str, *, staff: int
-) -> tuple[Household, ServiceRequest]:
-    """Add the hotline visit to the stored scenario as a one-off request of its household (a
-    new caller becomes a household); no commit. Returns the household and the request in the
-    scenario's terms."""
-    household = session.get(HouseholdRow, order.household_id)
-    if household is None:
-        position = session.scalar(select(func.coalesce(func.max(HouseholdRow.position), -1)))
-        data: dict[str, Any] = {"id": order.household_id}
-        if order.household_name:
-            data["name"] = order.household_name
-        if order.address:
-            data["address"] = order.address
-        data.update(lat=order.lat, lon=order.lon)
-        household = HouseholdRow(
-            id=order.household_id,
-            position=int(position if position is not None else -1) + 1,
+def _one_off(
+    scenario: Scenario, order: WorkOrder, request_id: str, day: str, *, staff: int
+) -> tuple[Household, ServiceRequest, DatedRequest]:
+    """The hotline visit as a one-off request of its household on the order's date (a caller
+    who is not a household is the request's caller): in the scenario's terms, and as it is
+    stored."""
+    assert order.visit_date is not None
+    try:
+        household = scenario.household(order.household_id)
+        caller = None
+    except KeyError:
+        household = Household(
+            order.household_id,
+            order.lat,
+            order.lon,
             name=order.household_name,
             address=order.address,
-            lat=order.lat,
-            lon=order.lon,
-            phone=None,
-            id_number=None,
-            notes="",
-            data=data,
         )
-        session.add(household)
-        session.flush()
+        caller = {"id": household.id, "lat": household.lat, "lon": household.lon}
+        if household.name:
+            caller["name"] = household.name
+        if household.address:
+            caller["address"] = household.address
     assert order.window_from is not None and order.window_to is not None
     service = default_catalogue().get(order.service)
     one_off = booking.one_off_request(
@@ -409,27 +393,8 @@ def _store_one_off(
     request["priority"] = one_off.priority
     if one_off.load:
         request["load"] = one_off.load
-    position = session.scalar(
-        select(func.coalesce(func.max(RequestRow.position), -1)).where(
-            RequestRow.household_id == household.id
-        )
-    )
-    session.add(
-        RequestRow(
-            id=request_id,
-            household_id=household.id,
-            position=int(position if position is not None else -1) + 1,
-            service=order.service,
-            data=request,
-        )
-    )
-    frame = session.get(ScenarioSettings, 1)
-    if frame is not None:
-        frame.updated_at = utcnow()  # a new stored scenario: cached parses are stale
-    place = Household(
-        household.id, household.lat, household.lon, name=household.name, address=household.address
-    )
-    return place, one_off
+    dated = DatedRequest(request_id, order.visit_date, household.id, request, caller)
+    return household, one_off, dated
 
 
 def _option(stored: dict[str, Any]) -> InsertionOption:
@@ -524,10 +489,10 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
             "a caregiver"
         )
     booked = _offered(call, caregiver, option_index)
-    plan = live.published(session, lock=True)
-    live.claim(session, plan)
-    scenario = _scenario(session)
     assert order.visit_date is not None
+    plan = live.published(session, order.visit_date, lock=True)
+    live.claim(session, plan, order.visit_date)
+    scenario = live.week_scenario(session, order.visit_date)
     day, _routes, by_caregiver = day_routes(session, scenario, plan, order.visit_date)
     for chosen in booked:
         who = chosen["caregiver"]
@@ -538,7 +503,7 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
                 "since the options were given; ask again"
             )
     request_id = f"hotline-{order.id}"
-    household, request = _store_one_off(session, order, request_id, day, staff=len(booked))
+    household, request, dated = _one_off(scenario, order, request_id, day, staff=len(booked))
     with live.rejected_as_conflict(session):
         done = booking.book_visit(
             scenario,
@@ -549,11 +514,11 @@ def confirm(session: Session, order_id: int, caregiver: str, option_index: int) 
             request=request,
         )
     names = " + ".join(c["caregiver"] for c in booked)
-    whole = live.whole_plan(session, plan, done.plan, order.visit_date, done.scenario)
-    row = live.new_version(session, plan, whole, f"hotline work order {order.id} → {names}")
+    why = f"hotline work order {order.id} → {names}"
+    row = live.new_version(session, plan, done.plan, why, order.visit_date)
     partner = _dispatch_orders(session, order, booked, by_caregiver, row.id, request_id)
+    master.add_dated_request(session, dated, work_order=order.id)
     live.commit_version(session)
-    live.remember_scenario(session, done.scenario)
     moved = [m for chosen in booked for m in chosen["moves"]]
     return ConfirmResult(order, row, moved, partner)
 

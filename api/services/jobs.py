@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -35,16 +35,17 @@ from sqlalchemy.orm import Session
 
 from api.db import Database
 from api.models import PlanRow, utcnow
+from api.services import master
 from api.services.errors import Conflict, FieldProblem, InputError
 from api.services.plans import (
     checked,
+    default_week,
     fail_plan,
     finish_plan,
+    in_force,
     new_plan,
     publish_plan,
-    published_plan,
 )
-from api.services.scenario import current_scenario
 from dispatch.greedy import plan_greedy
 from dispatch.model import Plan, Scenario
 from dispatch.operations.engine import SolveParams
@@ -81,12 +82,14 @@ class Cancelled(Exception):
 @dataclass(frozen=True)
 class JobOptions:
     """How to solve: ``solver`` ``ours`` (weekly planner) or ``greedy``; seconds (the whole
-    run's); seed; ``weeks`` consecutive ISO weeks from the scenario's ``week_start``."""
+    run's); seed; ``weeks`` consecutive ISO weeks from ``week_start`` (the stored master data:
+    default the stored scenario's ``week_start``; a scenario sent with the job: its own)."""
 
     solver: Literal["ours", "greedy"] = "ours"
     time_limit: float = 10.0
     seed: int = 0
     weeks: int = 1
+    week_start: date | None = None
 
 
 def _aware(moment: datetime) -> datetime:
@@ -120,12 +123,14 @@ def mark_interrupted(session: Session, *, stale_seconds: float | None = None) ->
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _vetted(plan_id: int, scenario: Scenario, p: Progress) -> Progress:
-    """``p`` with its plan checked for ``scenario`` and the KPIs the checker recomputes (the
-    report's own are not kept); without plan or KPIs when the plan breaks a rule."""
+def _vetted(plan_id: int, scenarios: Sequence[Scenario], p: Progress) -> Progress:
+    """``p`` with its plan checked for ``scenarios`` (those of its weeks) and the KPIs the
+    checker recomputes (the report's own are not kept); without plan or KPIs when the plan
+    breaks a rule."""
     if p.plan is None:
         return replace(p, kpis=MappingProxyType({}))
-    plan, report = checked(scenario, replace(p.plan, kpis=p.kpis or p.plan.kpis))
+    weeks = scenarios[: max(1, p.plan.weeks)]
+    plan, report = checked(weeks, replace(p.plan, kpis=p.kpis or p.plan.kpis))
     if not report.ok:
         log.warning(
             "plan job %s: the plan so far breaks %d rule(s), not stored",
@@ -208,43 +213,57 @@ class JobRunner:
         asked: Mapping[str, Any] | None = None,
         created_by: str = "",
     ) -> PlanRow:
-        """A new draft plan row for the solve of ``scenario`` (``None``: the stored one) with
-        the what-if ``modifications``, committed and queued; the row records ``options`` and
-        the modifications as ``asked``. Raises :class:`Conflict` without a scenario and
-        :class:`InputError` for a modification that does not apply."""
+        """A new draft plan row for the solve of ``scenario`` (``None``: the stored master data
+        of the job's weeks, each week its own) with the what-if ``modifications``, committed
+        and queued; the row records ``options`` and the modifications as ``asked``. Raises
+        :class:`Conflict` without a scenario and :class:`InputError` for a modification that
+        does not apply."""
         if scenario is None:
-            scenario = current_scenario(session)
-            if scenario is None:
-                raise Conflict("尚未导入场景 / no scenario stored: send one or import it first")
+            first = (
+                master.monday_of(options.week_start)
+                if options.week_start is not None
+                else default_week(session)
+            )
+            scenarios = master.span_scenarios(session, first, options.weeks)
+        else:
+            if options.week_start is not None:
+                scenario = replace(scenario, week_start=options.week_start.isoformat())
+            scenarios = [scenario] * options.weeks
         try:
-            changed = apply_modifications(scenario, modifications)
+            changed = [apply_modifications(s, modifications) for s in scenarios]
         except ValueError as exc:
             raise InputError(
                 f"修改无效 / invalid modification: {exc}",
                 [FieldProblem("body.modifications", str(exc))],
             ) from None
-        _check_weeks(changed, options)
+        _check_weeks(changed[0], options)
         row = new_plan(
             session,
             name=name,
             parameters=job_parameters(options, asked or {}),
             created_by=created_by,
         )
-        row.scenario_name, row.week_start = changed.name, changed.week_start
+        row.scenario_name, row.week_start = changed[0].name, changed[0].week_start
         session.commit()
         self.submit(row.id, changed, options)
         return row
 
     def submit(
-        self, plan_id: int, scenario: Scenario, options: JobOptions, *, publish: bool = False
+        self,
+        plan_id: int,
+        scenarios: Sequence[Scenario],
+        options: JobOptions,
+        *,
+        publish: bool = False,
     ) -> None:
-        """Queue the solve of ``scenario`` into plan row ``plan_id`` (which must be draft);
-        ``publish`` publishes the result when no other plan has been published meanwhile."""
+        """Queue the solve of ``scenarios`` (one per week) into plan row ``plan_id`` (which
+        must be draft); ``publish`` publishes the result when none of its weeks has a plan in
+        force meanwhile."""
         event = threading.Event()
         with self._lock:
             self._cancel[plan_id] = event
             self._futures[plan_id] = self._pool.submit(
-                self._run, plan_id, scenario, options, event, publish
+                self._run, plan_id, scenarios, options, event, publish
             )
             if self._beating is None:
                 self._beating = threading.Thread(
@@ -289,7 +308,7 @@ class JobRunner:
     def _run(
         self,
         plan_id: int,
-        scenario: Scenario,
+        scenarios: Sequence[Scenario],
         options: JobOptions,
         cancel: threading.Event,
         publish: bool,
@@ -303,10 +322,10 @@ class JobRunner:
                 def progress(p: Progress) -> None:
                     if cancel.is_set():
                         raise Cancelled
-                    _report(session, plan_id, _vetted(plan_id, scenario, p))
+                    _report(session, plan_id, _vetted(plan_id, scenarios, p))
 
                 try:
-                    plan = self._solve(scenario, options, progress)
+                    plan = self._solve(scenarios, options, progress)
                     if cancel.is_set():
                         raise Cancelled
                 except Cancelled:
@@ -319,8 +338,11 @@ class JobRunner:
                     return
                 row = session.get(PlanRow, plan_id)
                 if row is not None and row.status in ACTIVE_STATES:
-                    done = finish_plan(session, plan_id, plan, scenario)
-                    if publish and done.status == "done" and published_plan(session) is None:
+                    done = finish_plan(session, plan_id, plan, scenarios)
+                    free = done.week_start is not None and not in_force(
+                        session, date.fromisoformat(done.week_start), options.weeks
+                    )
+                    if publish and done.status == "done" and free:
                         try:
                             publish_plan(session, plan_id)
                         except Conflict as exc:  # the stored scenario changed meanwhile
@@ -331,14 +353,20 @@ class JobRunner:
                 self._cancel.pop(plan_id, None)
 
     @staticmethod
-    def _solve(scenario: Scenario, options: JobOptions, progress: Any) -> Plan:
+    def _solve(scenarios: Sequence[Scenario], options: JobOptions, progress: Any) -> Plan:
         if options.solver == "greedy":
             progress(Progress("greedy", 0.0, "greedy baseline / 贪心基线"))
-            plan = plan_greedy(scenario)
+            plan = plan_greedy(scenarios[0])
             progress(Progress("greedy", 0.95, "greedy plan ready / 贪心方案完成", plan.kpis, plan))
             return plan
         params = SolveParams(time_limit=options.time_limit, seed=options.seed)
-        return plan_weeks(scenario, weeks=options.weeks, params=params, progress=progress)
+        return plan_weeks(
+            scenarios[0],
+            weeks=options.weeks,
+            params=params,
+            progress=progress,
+            week_scenarios=scenarios if options.weeks > 1 else None,
+        )
 
 
 def _check_weeks(scenario: Scenario, options: JobOptions) -> None:
@@ -361,5 +389,6 @@ def job_parameters(options: JobOptions, modifications: Mapping[str, Any]) -> dic
         "time_limit": options.time_limit,
         "seed": options.seed,
         "weeks": options.weeks,
+        "week_start": options.week_start.isoformat() if options.week_start else None,
         "modifications": dict(modifications),
     }

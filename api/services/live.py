@@ -1,9 +1,12 @@
-"""Persistence of changes to the published plan (hotline confirms, absences).
+"""Persistence of changes to the plan in force (hotline confirms, absences, re-dispatches).
 
-A change reads the published plan row and the day's work orders, takes the row for itself
-(:func:`claim`), hands the domain operation of :mod:`dispatch.operations` the plan model and
-the orders, and writes what it returns as a new published version (:func:`new_version`); two
-changes racing for the same version cannot both commit (:func:`commit_version` answers 409).
+A change of a day reads the plan in force in that day's ISO week (:func:`published`, one
+``week_plans`` row per week) and the day's work orders, takes the week for itself
+(:func:`claim`), hands the domain operation of :mod:`dispatch.operations` that week's plan and
+scenario (:func:`week_plan`, :func:`week_scenario`) and the orders, and writes what it returns as
+a new published version of that week alone (:func:`new_version`): the plan's other weeks, and
+every other week, stay as they are. Two changes racing for the same week cannot both commit
+(the week's row is compared and set; :func:`commit_version` answers 409).
 """
 
 from __future__ import annotations
@@ -14,14 +17,14 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, object_session
 
-from api.models import PlanRow, ScenarioSettings, WorkOrder, utcnow
+from api.models import PlanRow, WeekPlan, WorkOrder, utcnow
+from api.services import master
 from api.services.errors import Conflict
 from api.services.plans import next_version
-from api.services.scenario import current_scenario
 from dispatch.model import DAYS, Plan, Scenario
 from dispatch.operations import weeks
 from dispatch.operations.day import DayOrder
@@ -40,11 +43,9 @@ __all__ = [
     "plan_of",
     "published",
     "rejected_as_conflict",
-    "remember_scenario",
     "same_visit",
-    "stored_scenario",
     "week_plan",
-    "whole_plan",
+    "week_scenario",
 ]
 
 #: Work-order states of a visit that has started or is done: it stays where it is.
@@ -53,44 +54,11 @@ FIXED_STATES: tuple[str, ...] = ("checked_in", "checked_out", "reviewed", "settl
 ROUTE_CHANGED = "路线已变更，请重新查询 / the route changed, ask again"
 
 _lock = threading.Lock()
-_scenario_cache: dict[tuple[str, str], Scenario] = {}
 _plan_cache: dict[tuple[str, int, str], Plan] = {}
 
 
 def _database(session: Session) -> str:
     return str(getattr(session.get_bind(), "url", ""))
-
-
-def stored_scenario(session: Session) -> Scenario:
-    """The stored scenario, parsed once per stored version (it is large and read often);
-    raises :class:`Conflict` when none is stored."""
-    frame = session.get(ScenarioSettings, 1)
-    if frame is None:
-        raise Conflict("尚未导入场景 / no scenario stored")
-    key = (_database(session), frame.updated_at.isoformat())
-    with _lock:
-        cached = _scenario_cache.get(key)
-    if cached is not None:
-        return cached
-    scenario = current_scenario(session)
-    if scenario is None:
-        raise Conflict("尚未导入场景 / no scenario stored")
-    with _lock:
-        _scenario_cache.clear()
-        _scenario_cache[key] = scenario
-    return scenario
-
-
-def remember_scenario(session: Session, scenario: Scenario) -> None:
-    """Cache ``scenario`` as the stored scenario just committed, so the next call does not
-    parse the whole scenario again."""
-    frame = session.get(ScenarioSettings, 1)
-    if frame is None:
-        return
-    session.refresh(frame)  # the time as the database gives it back to other sessions
-    with _lock:
-        _scenario_cache.clear()
-        _scenario_cache[(_database(session), frame.updated_at.isoformat())] = scenario
 
 
 def plan_of(session: Session, row: PlanRow) -> Plan:
@@ -153,17 +121,10 @@ def week_plan(session: Session, row: PlanRow, visit_date: date) -> Plan:
     return weeks.week_of(plan_of(session, row), date.fromisoformat(row.week_start or ""), week)
 
 
-def whole_plan(
-    session: Session, row: PlanRow, plan: Plan, visit_date: date, scenario: Scenario
-) -> Plan:
-    """The published row's plan with the week of ``visit_date`` replaced by ``plan`` (what a
-    domain operation returned for :func:`week_plan`; see
-    :func:`dispatch.operations.weeks.with_week`). Raises :class:`Conflict` (after a rollback)
-    when the whole plan breaks a rule of ``scenario``."""
-    week = _week_index(row, visit_date)
-    first = date.fromisoformat(row.week_start or "")
-    with rejected_as_conflict(session):
-        return weeks.with_week(plan_of(session, row), first, week, plan, scenario)
+def week_scenario(session: Session, visit_date: date) -> Scenario:
+    """The scenario of the week of ``visit_date`` (master data of that week and its one-off
+    orders, :func:`api.services.master.week_scenario`)."""
+    return master.week_scenario(session, visit_date)
 
 
 def day_orders(
@@ -214,30 +175,32 @@ def day_orders(
     ]
 
 
-def published(session: Session, *, lock: bool = False) -> PlanRow:
-    """The published plan row, its document loaded only when read; raises :class:`Conflict`
-    when none is published."""
-    query = select(PlanRow).where(PlanRow.status == "published").options(defer(PlanRow.document))
-    plan = session.scalar(query.with_for_update() if lock else query)
-    if plan is None:
-        if lock:
-            # PostgreSQL: the row was locked by a change that has since published a new
-            # version; the locked read skips it, a fresh read sees the new one.
-            session.rollback()
-            if session.scalar(select(PlanRow.id).where(PlanRow.status == "published")):
-                raise Conflict(ROUTE_CHANGED)
-        raise Conflict("没有已发布的计划 / no plan is published")
-    return plan
+def published(session: Session, visit_date: date, *, lock: bool = False) -> PlanRow:
+    """The plan row in force in the ISO week of ``visit_date``, its document loaded only when
+    read; raises :class:`Conflict` when no plan is published for that week. ``lock`` takes the
+    week's row for this transaction (PostgreSQL)."""
+    monday = master.monday_of(visit_date)
+    query = select(WeekPlan).where(WeekPlan.week_start == monday)
+    week = session.scalar(query.with_for_update() if lock else query)
+    if week is None:
+        raise Conflict(
+            f"{visit_date}所在周没有已发布的计划 / no plan is published for the week of {monday}"
+        )
+    row = session.scalar(
+        select(PlanRow).where(PlanRow.id == week.plan_id).options(defer(PlanRow.document))
+    )
+    assert row is not None  # a foreign key
+    return row
 
 
-def claim(session: Session, plan: PlanRow) -> None:
-    """Take the published plan for this change (compare-and-set on its status, which also
-    takes the database's write lock); raises :class:`Conflict` when another change took it
-    first. Nothing is committed: the caller writes the new version or rolls back."""
+def claim(session: Session, plan: PlanRow, visit_date: date) -> None:
+    """Take the week of ``visit_date`` for this change (compare-and-set on the week's row,
+    which also takes the database's write lock); raises :class:`Conflict` when another change
+    took it first. Nothing is committed: the caller writes the new version or rolls back."""
     claimed = session.execute(
-        update(PlanRow)
-        .where(PlanRow.id == plan.id, PlanRow.status == "published")
-        .values(status="done", updated_at=utcnow())
+        update(WeekPlan)
+        .where(WeekPlan.week_start == master.monday_of(visit_date), WeekPlan.plan_id == plan.id)
+        .values(published_at=utcnow())
     )
     if getattr(claimed, "rowcount", 0) != 1:
         session.rollback()
@@ -254,17 +217,25 @@ def rejected_as_conflict(session: Session) -> Iterator[None]:
         raise Conflict(f"新计划违反规则 / {exc}") from None
 
 
-def new_version(session: Session, old: PlanRow, plan: Plan, why: str) -> PlanRow:
-    """A published version after ``old`` holding ``plan`` (document and KPIs); moves ``old``'s
-    orders to it (no commit)."""
+def new_version(session: Session, old: PlanRow, plan: Plan, why: str, visit_date: date) -> PlanRow:
+    """A published one-week version holding ``plan`` (the week of ``visit_date`` as a domain
+    operation changed it; document and KPIs) that replaces ``old`` in that week; moves
+    ``old``'s orders of the week to it; ``old`` stays in force in its other weeks, else is done
+    (no commit)."""
     now = utcnow()
+    monday = master.monday_of(visit_date)
     row = PlanRow(
         version=next_version(session),
         name=old.name,
         status="published",
         scenario_name=old.scenario_name,
-        week_start=old.week_start,
-        parameters={**old.parameters, "from_version": old.version, "change": why},
+        week_start=monday.isoformat(),
+        parameters={
+            **old.parameters,
+            "from_version": old.version,
+            "change": why,
+            "weeks": 1,
+        },
         document=plan_to_dict(plan),
         kpis=dict(plan.kpis),
         progress=1.0,
@@ -274,10 +245,31 @@ def new_version(session: Session, old: PlanRow, plan: Plan, why: str) -> PlanRow
         updated_at=now,
         published_at=now,
     )
-    old.status, old.updated_at = "done", now
     session.add(row)
     session.flush()
-    session.execute(update(WorkOrder).where(WorkOrder.plan_id == old.id).values(plan_id=row.id))
+    moved = session.execute(
+        update(WeekPlan)
+        .where(WeekPlan.week_start == monday, WeekPlan.plan_id == old.id)
+        .values(plan_id=row.id, published_at=now)
+    )
+    if getattr(moved, "rowcount", 0) != 1:
+        session.rollback()
+        raise Conflict(ROUTE_CHANGED)
+    session.execute(
+        update(WorkOrder)
+        .where(
+            WorkOrder.plan_id == old.id,
+            WorkOrder.visit_date >= monday,
+            WorkOrder.visit_date <= monday + timedelta(days=6),
+        )
+        .values(plan_id=row.id)
+    )
+    left = session.scalar(
+        select(func.count()).select_from(WeekPlan).where(WeekPlan.plan_id == old.id)
+    )
+    if not left:
+        old.status = "done"
+    old.updated_at = now
     return row
 
 

@@ -1,18 +1,21 @@
 """Versioned plans: store, track a solve's state, publish (which creates the work orders).
 
-A plan row moves draft → running → done or failed; publishing a done plan makes it the one in
-use (``published``) and returns the previously published plan to ``done``. A new solve never
-touches the published plan until it is itself published. Publishing creates one work order per
-stop (a two-person visit gives one order per caregiver) and cancels the still-open orders of
-the plan it replaces.
+A plan row moves draft → running → done or failed. A plan belongs to ISO weeks: its
+``week_start`` (a Monday) and the ``weeks`` of its document. Publishing a done plan makes it the
+plan in force in each of its weeks (``week_plans``) and nowhere else: publishing next week's
+plan never touches this week's orders. In each of its weeks it creates one work order per stop
+(a two-person visit gives one order per caregiver) and cancels the still-open orders of the
+plan it replaces there; a plan no week uses any more goes back to ``done``. A new solve never
+touches a published plan until it is itself published.
 
-Every plan that enters the store goes through the independent checker
-(:func:`dispatch.checker.check_plan`) against its master data and carries the KPIs the checker
-recomputes (:func:`dispatch.kpis.plan_kpis`), never those its document claims. An uploaded
-plan that breaks a rule of the stored scenario is refused (:class:`PlanViolations`, nothing
-stored); a computed one (a planner job, against the job's own scenario) is stored ``failed``
-with the violations named. Publishing checks the plan again against the stored scenario and
-refuses one that breaks a rule (:class:`Conflict` naming the violations).
+Every plan that enters the store goes through the independent checker against the master data
+of its weeks (:func:`dispatch.checker.check_span` over :func:`api.services.master.span_scenarios`:
+each week's master data with its one-off orders) and carries the KPIs the checker recomputes,
+never those its document claims. An uploaded plan that breaks a rule is refused
+(:class:`PlanViolations`, nothing stored); a computed one (a planner job, against the job's own
+scenarios) is stored ``failed`` with the violations named. Publishing checks the plan again
+against the stored master data and refuses one that breaks a rule (:class:`Conflict` naming the
+violations).
 """
 
 from __future__ import annotations
@@ -26,14 +29,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api.models import HouseholdRow, PlanRow, RequestRow, ScenarioSettings, WorkOrder, utcnow
+from api.models import HouseholdRow, PlanRow, ScenarioSettings, WeekPlan, WorkOrder, utcnow
+from api.services import master
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
-from api.services.scenario import current_scenario
 from api.services.work_orders import OPEN_STATES
-from dispatch.checker import CheckReport, Violation, check_plan
+from dispatch.checker import CheckReport, Violation, check_span
 from dispatch.model import DAYS, Plan, Route, Scenario
 from dispatch.plan_io import parse_plan, plan_to_dict
-from dispatch.timeutil import parse_hhmm
 
 __all__ = [
     "PLAN_STATES",
@@ -41,14 +43,16 @@ __all__ = [
     "PlanViolations",
     "check_document",
     "checked",
+    "default_week",
     "fail_plan",
     "finish_plan",
+    "first_week",
     "get_plan",
+    "in_force",
     "list_plans",
     "new_plan",
     "next_version",
     "publish_plan",
-    "published_plan",
     "set_progress",
     "store_plan",
 ]
@@ -104,28 +108,50 @@ class PlanViolations(InputError):
         self.violations = tuple(violations)
 
 
-def _stored_scenario(session: Session) -> Scenario:
-    scenario = current_scenario(session)
-    if scenario is None:
+def default_week(session: Session) -> date:
+    """The Monday a plan is for when nothing says which: the stored scenario's ``week_start``.
+    Raises :class:`Conflict` when no scenario is stored or it has no ``week_start``."""
+    frame = session.get(ScenarioSettings, 1)
+    if frame is None:
         raise Conflict("尚未导入场景 / no scenario stored: import one before adding plans")
-    return scenario
+    if frame.week_start is None:
+        raise Conflict("场景没有周起始日期 / the stored scenario has no week_start: say the week")
+    return master.monday_of(date.fromisoformat(frame.week_start))
 
 
-def check_document(session: Session, document: Mapping[str, Any]) -> tuple[Plan, CheckReport]:
-    """A plan document (format 1) checked against the stored scenario, without storing it:
-    the plan and the checker's report (violations and recomputed KPIs).
+def first_week(row: PlanRow) -> date:
+    """The Monday of a plan row's first week; raises :class:`Conflict` without one."""
+    if row.week_start is None:
+        raise Conflict("计划没有周起始日期 / the plan has no week_start, dates are unknown")
+    return master.monday_of(date.fromisoformat(row.week_start))
+
+
+def _scenarios(session: Session, first: date, weeks: int) -> list[Scenario]:
+    if session.get(ScenarioSettings, 1) is None:
+        raise Conflict("尚未导入场景 / no scenario stored: import one before adding plans")
+    return master.span_scenarios(session, first, weeks)
+
+
+def check_document(
+    session: Session, document: Mapping[str, Any], week_start: date | None = None
+) -> tuple[Plan, CheckReport]:
+    """A plan document (format 1) for the weeks from ``week_start`` (default
+    :func:`default_week`) checked against the stored master data of those weeks, without
+    storing it: the plan and the checker's report (violations and recomputed KPIs).
 
     Raises :class:`dispatch.plan_io.PlanError` for an invalid document and :class:`Conflict`
     when no scenario is stored.
     """
     plan = parse_plan(document)
-    return plan, check_plan(_stored_scenario(session), plan)
+    first = master.monday_of(week_start) if week_start is not None else default_week(session)
+    return plan, check_span(_scenarios(session, first, plan.weeks), plan)
 
 
-def checked(scenario: Scenario, plan: Plan) -> tuple[Plan, CheckReport]:
-    """``plan`` with the KPIs the checker recomputes for ``scenario`` (and the figures of its
-    run, :data:`RUN_FIGURES`), and the checker's report."""
-    report = check_plan(scenario, plan)
+def checked(scenarios: Sequence[Scenario], plan: Plan) -> tuple[Plan, CheckReport]:
+    """``plan`` with the KPIs the checker recomputes for the master data of its weeks,
+    ``scenarios`` (one per week; and the figures of its run, :data:`RUN_FIGURES`), and the
+    checker's report."""
+    report = check_span(scenarios, plan)
     kpis = dict(report.kpis)
     kpis.update({k: plan.kpis[k] for k in RUN_FIGURES if k in plan.kpis})
     return replace(plan, kpis=MappingProxyType(kpis)), report
@@ -176,9 +202,16 @@ def list_plans(session: Session) -> list[PlanRow]:
     return list(session.scalars(select(PlanRow).order_by(PlanRow.version.desc())))
 
 
-def published_plan(session: Session) -> PlanRow | None:
-    """The plan in use, if one is published."""
-    return session.scalar(select(PlanRow).where(PlanRow.status == "published"))
+def in_force(session: Session, first: date, weeks: int = 1) -> dict[date, int]:
+    """The plan in force (its row id) in each of ``weeks`` ISO weeks from ``first``'s that has
+    one, by Monday."""
+    monday = master.monday_of(first)
+    rows = session.scalars(
+        select(WeekPlan).where(
+            WeekPlan.week_start >= monday, WeekPlan.week_start < monday + timedelta(days=7 * weeks)
+        )
+    )
+    return {r.week_start: r.plan_id for r in rows}
 
 
 def set_progress(session: Session, plan_id: int, progress: float, *, message: str = "") -> None:
@@ -189,14 +222,16 @@ def set_progress(session: Session, plan_id: int, progress: float, *, message: st
     session.commit()
 
 
-def finish_plan(session: Session, plan_id: int, plan: Plan, scenario: Scenario) -> PlanRow:
-    """Store a solved plan in its row, checked against ``scenario`` (the one it was solved
-    for) with its KPIs recomputed, and mark it done; commits.
+def finish_plan(
+    session: Session, plan_id: int, plan: Plan, scenarios: Sequence[Scenario]
+) -> PlanRow:
+    """Store a solved plan in its row, checked against ``scenarios`` (those of its weeks it was
+    solved for) with its KPIs recomputed, and mark it done; commits.
 
     A plan that breaks a rule is stored ``failed``, its message naming the violations: it can
     never be published.
     """
-    plan, report = checked(scenario, plan)
+    plan, report = checked(scenarios, plan)
     row = get_plan(session, plan_id)
     row.document = plan_to_dict(plan)
     row.kpis = dict(plan.kpis)
@@ -219,18 +254,19 @@ def fail_plan(session: Session, plan_id: int, message: str) -> PlanRow:
     return row
 
 
-def _check_references(scenario: Scenario, plan: Plan) -> None:
-    """Unknown caregivers, days and requests named by their fields (the checker names them
-    too, but not where they lie in the body)."""
-    caregivers = {c.id for c in scenario.caregivers}
-    requests = {r.id: h.id for h, r in scenario.requests()}
+def _check_references(scenarios: Sequence[Scenario], plan: Plan) -> None:
+    """Unknown caregivers, days and requests (of every week) named by their fields (the
+    checker names them too, but not where they lie in the body)."""
+    caregivers = {c.id for scenario in scenarios for c in scenario.caregivers}
+    requests = {r.id: h.id for scenario in scenarios for h, r in scenario.requests()}
+    days = {d for scenario in scenarios for d in scenario.days}
     problems: list[FieldProblem] = []
     for i, route in enumerate(plan.routes):
         if route.caregiver not in caregivers:
             problems.append(
                 FieldProblem(f"body.routes[{i}].caregiver", f"unknown caregiver {route.caregiver}")
             )
-        if route.day not in scenario.days:
+        if route.day not in days:
             problems.append(FieldProblem(f"body.routes[{i}].day", f"{route.day} is not planned"))
         for j, stop in enumerate(route.stops):
             household = requests.get(stop.request)
@@ -255,35 +291,40 @@ def _check_references(scenario: Scenario, plan: Plan) -> None:
 
 
 def store_plan(
-    session: Session, document: Mapping[str, Any], *, name: str = "", created_by: str = ""
+    session: Session,
+    document: Mapping[str, Any],
+    *,
+    week_start: date | None = None,
+    name: str = "",
+    created_by: str = "",
 ) -> PlanRow:
-    """Store a finished plan document (format 1) as a new version with status ``done``, its
-    KPIs recomputed by the checker (those the document claims are ignored).
+    """Store a finished plan document (format 1) for the weeks from ``week_start`` (default
+    :func:`default_week`) as a new version with status ``done``, its KPIs recomputed by the
+    checker (those the document claims are ignored).
 
     Raises :class:`dispatch.plan_io.PlanError` for an invalid document, :class:`InputError`
-    when it names caregivers or requests the stored scenario lacks, :class:`PlanViolations`
-    when it breaks a rule of the stored scenario, :class:`Conflict` when no scenario is
-    stored; then nothing is stored.
+    when it names caregivers or requests the stored master data lacks, :class:`PlanViolations`
+    when it breaks a rule of the master data of its weeks, :class:`Conflict` when no scenario
+    is stored; then nothing is stored.
     """
     plan = parse_plan(document)
-    scenario = _stored_scenario(session)
-    _check_references(scenario, plan)
-    report = check_plan(scenario, plan)
+    first = master.monday_of(week_start) if week_start is not None else default_week(session)
+    scenarios = _scenarios(session, first, plan.weeks)
+    _check_references(scenarios, plan)
+    report = check_span(scenarios, plan)
     if not report.ok:
         raise PlanViolations(plan, report.violations)
     plan = replace(plan, kpis=MappingProxyType(dict(report.kpis)))
     row = new_plan(session, name=name, created_by=created_by, status="draft")
+    row.week_start = first.isoformat()
     row.document, row.kpis = plan_to_dict(plan), dict(plan.kpis)
     row.status, row.progress, row.updated_at = "done", 1.0, utcnow()
     session.commit()
     return row
 
 
-def _window_of(request: RequestRow | None, start: int) -> tuple[int | None, int | None]:
-    if request is None:
-        return None, None
-    for pair in request.data.get("windows", ()):
-        lo, hi = parse_hhmm(pair[0]), parse_hhmm(pair[1])
+def _window_of(windows: Sequence[tuple[int, int]], start: int) -> tuple[int | None, int | None]:
+    for lo, hi in windows:
         if lo <= start <= hi:
             return lo, hi
     return None, None
@@ -297,54 +338,20 @@ def _visit_date(route: Route, monday: date) -> date:
     return monday + timedelta(days=DAYS.index(route.day))
 
 
-def publish_plan(session: Session, plan_id: int) -> PlanRow:
-    """Make a done plan the one in use and create its work orders; commits. Each order is on
-    its route's ``date`` (a plan of several weeks), else on its day of the week of the plan's
-    ``week_start``.
-
-    Raises :class:`NotFound`, or :class:`Conflict` when the plan is not done, breaks a rule
-    of the stored scenario (the violations named), has no week start date, or names a
-    household that is no longer stored.
-    """
-    row = get_plan(session, plan_id)
-    if row.status != "done" or row.document is None:
-        why = f"; {row.message}" if row.status == "failed" and row.message else ""
-        raise Conflict(
-            f"只能发布已完成的计划 / only a finished (done) plan can be published; "
-            f"plan {plan_id} is {row.status}{why}"
-        )
-    if row.week_start is None:
-        raise Conflict("计划没有周起始日期 / the plan has no week_start, dates are unknown")
-    plan = parse_plan(row.document)
-    report = check_plan(_stored_scenario(session), plan)
-    if not report.ok:
-        n = len(report.violations)
-        raise Conflict(
-            f"计划违反{n}条规则，不能发布 / plan {plan_id} breaks {n} rule(s) of the stored "
-            f"scenario and cannot be published: {_listed(report.violations)}"
-        )
-    monday = date.fromisoformat(row.week_start)
-    households = {h.id: h for h in session.scalars(select(HouseholdRow))}
-    requests = {r.id: r for r in session.scalars(select(RequestRow))}
+def _week_orders(
+    session: Session, row: PlanRow, routes: Sequence[Route], monday: date, scenario: Scenario
+) -> None:
+    """One dispatched work order per stop of ``routes`` (of the week of ``monday``), with the
+    household's place and the request's window as the week's master data has them."""
+    notes = {h.id: h.notes for h in session.scalars(select(HouseholdRow))}
+    households = {h.id: h for h in scenario.households}
+    requests = {r.id: r for _, r in scenario.requests()}
     now = utcnow()
-    previous = published_plan(session)
-    if previous is not None:
-        previous.status, previous.updated_at = "done", now
-        session.execute(
-            update(WorkOrder)
-            .where(WorkOrder.plan_id == previous.id, WorkOrder.status.in_(OPEN_STATES))
-            .values(status="cancelled", updated_at=now)
-        )
-    for route in plan.routes:
+    for route in routes:
         for seq, stop in enumerate(route.stops, start=1):
-            household = households.get(stop.household)
-            if household is None:
-                session.rollback()
-                raise Conflict(
-                    f"住户已不存在 / household {stop.household} of the plan is no longer stored"
-                )
-            request = requests.get(stop.request)
-            window_from, window_to = _window_of(request, stop.start)
+            household = households[stop.household]  # the checker has verified both ids
+            request = requests[stop.request]
+            window_from, window_to = _window_of(request.windows, stop.start)
             session.add(
                 WorkOrder(
                     source="plan",
@@ -353,7 +360,7 @@ def publish_plan(session: Session, plan_id: int) -> PlanRow:
                     caregiver_id=route.caregiver,
                     household_id=stop.household,
                     request_id=stop.request,
-                    service=request.service if request is not None else "",
+                    service=request.service,
                     day=route.day,
                     visit_date=_visit_date(route, monday),
                     sequence=seq,
@@ -367,12 +374,71 @@ def publish_plan(session: Session, plan_id: int) -> PlanRow:
                     address=household.address,
                     lat=household.lat,
                     lon=household.lon,
-                    notes=household.notes,
+                    notes=notes.get(stop.household, ""),
                     flags=[],
                     created_at=now,
                     updated_at=now,
                 )
             )
+
+
+def publish_plan(session: Session, plan_id: int) -> PlanRow:
+    """Make a done plan the one in force in each of its ISO weeks and create its work orders
+    there; commits. Each order is on its route's ``date`` (a plan of several weeks), else on
+    its day of the week of the plan's ``week_start``. In each week the plan replaces another,
+    that plan's still-open orders of the week are cancelled; other weeks are not touched.
+
+    Raises :class:`NotFound`, or :class:`Conflict` when the plan is not done, has no week start
+    date or breaks a rule of the stored master data of its weeks (the violations named).
+    """
+    row = get_plan(session, plan_id)
+    if row.status != "done" or row.document is None:
+        why = f"; {row.message}" if row.status == "failed" and row.message else ""
+        raise Conflict(
+            f"只能发布已完成的计划 / only a finished (done) plan can be published; "
+            f"plan {plan_id} is {row.status}{why}"
+        )
+    first = first_week(row)
+    plan = parse_plan(row.document)
+    scenarios = _scenarios(session, first, plan.weeks)
+    report = check_span(scenarios, plan)
+    if not report.ok:
+        n = len(report.violations)
+        raise Conflict(
+            f"计划违反{n}条规则，不能发布 / plan {plan_id} breaks {n} rule(s) of the stored "
+            f"master data and cannot be published: {_listed(report.violations)}"
+        )
+    now = utcnow()
+    replaced: set[int] = set()
+    for k, scenario in enumerate(scenarios):
+        monday = first + timedelta(days=7 * k)
+        week = session.get(WeekPlan, monday)
+        if week is None:
+            session.add(WeekPlan(week_start=monday, plan_id=row.id, published_at=now))
+        else:
+            replaced.add(week.plan_id)
+            session.execute(
+                update(WorkOrder)
+                .where(
+                    WorkOrder.plan_id == week.plan_id,
+                    WorkOrder.visit_date >= monday,
+                    WorkOrder.visit_date <= monday + timedelta(days=6),
+                    WorkOrder.status.in_(OPEN_STATES),
+                )
+                .values(status="cancelled", updated_at=now)
+            )
+            week.plan_id, week.published_at = row.id, now
+        routes = [r for r in plan.routes if _visit_date(r, first) - monday < timedelta(days=7)]
+        routes = [r for r in routes if _visit_date(r, first) >= monday]
+        _week_orders(session, row, routes, first, scenario)
+    session.flush()
+    for old_id in replaced:
+        left = session.scalar(
+            select(func.count()).select_from(WeekPlan).where(WeekPlan.plan_id == old_id)
+        )
+        old = session.get(PlanRow, old_id)
+        if old is not None and not left:
+            old.status, old.updated_at = "done", now
     row.status, row.published_at, row.updated_at = "published", now, now
     session.commit()
     return row

@@ -16,8 +16,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import CaregiverRow, CheckIn, PlanRow, WorkOrder
-from api.services import live
+from api.models import CaregiverRow, CheckIn, WorkOrder
+from api.services import live, master
 from api.services.errors import Conflict
 from api.services.work_orders import STATE_NAMES, VisitRules, is_late, live_flags
 from dispatch import evidence
@@ -137,20 +137,21 @@ class DaySummary:
 def _unassigned_on(session: Session, day: date) -> int:
     """Missing visits of the published plan's unassigned requests that may be served on
     ``day`` (a weekly plan does not date what it could not place)."""
-    plan = session.scalar(select(PlanRow).where(PlanRow.status == "published"))
-    if plan is None or plan.document is None:
-        return 0
     try:
-        code = live.day_code(plan, day)
-        scenario = live.stored_scenario(session)
+        row = live.published(session, day)
+        code = live.day_code(row, day)
+        scenario = live.week_scenario(session, day)
     except Conflict:
         return 0
+    plan = live.week_plan(session, row, day)
+    monday = master.monday_of(day).isoformat()
     allowed = {r.id: r.days for _, r in scenario.requests()}
     return sum(
-        int(u.get("missing_visits", 0))
-        for u in plan.document.get("unassigned", [])
-        if u.get("request") in allowed
-        and (allowed[u["request"]] is None or code in (allowed[u["request"]] or ()))
+        u.missing_visits
+        for u in plan.unassigned
+        if u.request in allowed
+        and (u.week is None or u.week == monday)
+        and (allowed[u.request] is None or code in (allowed[u.request] or ()))
     )
 
 

@@ -180,14 +180,16 @@ def options(
     late = is_late(order, moment, rules)
     _check_eligible(order, late)
     minute = _minute(order, moment, rules)
-    plan = live.published(session)
+    if order.visit_date is None:
+        raise Conflict(f"工单{order.id}没有日期 / work order {order.id} has no date")
+    plan = live.published(session, order.visit_date)
     if order.plan_id != plan.id:
         raise Conflict(
             f"工单{order.id}不属于已发布的计划 / work order {order.id} is not in the published plan"
         )
     assert order.visit_date is not None
     day = live.day_code(plan, order.visit_date)
-    scenario = live.stored_scenario(session)
+    scenario = live.week_scenario(session, order.visit_date)
     excluded = _excluded(session, order)
     try:
         found = redispatch.offer_again(
@@ -228,7 +230,8 @@ def offer(
 ) -> Offered:
     """:func:`options`, stored for :func:`confirm` (replacing options asked before); commits."""
     found = options(session, order_id, moment=moment, rules=rules, now=now, limit=limit)
-    plan = live.published(session)
+    assert found.order.visit_date is not None
+    plan = live.published(session, found.order.visit_date)
     row = session.get(RedispatchOffer, order_id)
     if row is None:
         row = RedispatchOffer(work_order_id=order_id)
@@ -283,12 +286,13 @@ def confirm(
             f"没有这个选项 / option {option_index} was not offered for caregiver {caregiver}",
             [FieldProblem("body.option", "not among the offered options")],
         )
-    plan = live.published(session, lock=True)
+    if order.visit_date is None:
+        raise Conflict(f"工单{order.id}没有日期 / work order {order.id} has no date")
+    plan = live.published(session, order.visit_date, lock=True)
     if plan.id != stored.plan_id:
         session.rollback()
         raise Conflict(live.ROUTE_CHANGED)
-    live.claim(session, plan)
-    assert order.visit_date is not None
+    live.claim(session, plan, order.visit_date)
     day = live.day_code(plan, order.visit_date)
     others = [o for o in live.day_orders(session, plan.id, order.visit_date) if o.key != order.id]
     by_caregiver: dict[str, list[DayOrder]] = defaultdict(list)
@@ -297,7 +301,7 @@ def confirm(
     if _snapshot(by_caregiver.get(caregiver, [])) != chosen["day"]:
         session.rollback()
         raise Conflict(live.ROUTE_CHANGED)
-    scenario = live.stored_scenario(session)
+    scenario = live.week_scenario(session, order.visit_date)
     with live.rejected_as_conflict(session):
         new_plan = redispatch.rebook(
             scenario,
@@ -307,9 +311,12 @@ def confirm(
             _option(chosen),
             dict(by_caregiver),
         )
-    whole = live.whole_plan(session, plan, new_plan, order.visit_date, scenario)
     row = live.new_version(
-        session, plan, whole, f"work order {order.id} dispatched again → {caregiver}"
+        session,
+        plan,
+        new_plan,
+        f"work order {order.id} dispatched again → {caregiver}",
+        order.visit_date,
     )
     transition(order, "cancelled")
     fresh = live.same_visit(

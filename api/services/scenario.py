@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from api.models import (
     CaregiverRow,
     HouseholdRow,
+    MasterChangeRow,
     RequestRow,
     ScenarioSettings,
     StationRow,
@@ -120,6 +121,7 @@ def _contacts(session: Session) -> dict[str, Contact]:
 def _replace_rows(
     session: Session, document: Mapping[str, Any], contacts: Mapping[str, Contact]
 ) -> None:
+    session.execute(delete(MasterChangeRow))  # the document is the whole master data now
     session.execute(delete(RequestRow))
     session.execute(delete(HouseholdRow))
     session.execute(delete(CaregiverRow))
@@ -215,7 +217,8 @@ def store_scenario(
     *,
     contacts: Mapping[str, Contact] | None = None,
 ) -> ParsedScenario:
-    """Validate ``data`` and make it the stored scenario, replacing all of the old one.
+    """Validate ``data`` and make it the stored scenario, replacing all of the old one and its
+    dated changes (:mod:`api.services.master`; one-off orders stay, they are operations).
 
     Contact data of households that keep their id is kept unless ``contacts`` gives new
     data for them. Everything happens in one transaction: on any error nothing changes.
