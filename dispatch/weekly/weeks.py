@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
+from dispatch.calendar import patterns_within
 from dispatch.haversine import scenario_travel
 from dispatch.kpis import plan_kpis
 from dispatch.model import DAYS, Plan, Route, Scenario, Unassigned
@@ -59,21 +60,10 @@ def scenario_of_week(
                     d for d in allowed if monday + dt.timedelta(days=DAYS.index(d)) >= earliest
                 )
                 if kept != tuple(allowed):
-                    r = replace(r, days=kept, patterns=_within(r.patterns, kept))
+                    r = replace(r, days=kept, patterns=patterns_within(r.patterns, kept))
             requests.append(r)
         households.append(replace(h, requests=tuple(requests)))
     return replace(scenario, week_start=monday.isoformat(), households=tuple(households))
-
-
-def _within(
-    patterns: tuple[tuple[str, ...], ...] | None, days: tuple[str, ...]
-) -> tuple[tuple[str, ...], ...] | None:
-    """The parts of ``patterns`` on ``days``: each kept one is a subset of a pattern, so the
-    visits planned on it keep the rule; empty parts go."""
-    if patterns is None:
-        return None
-    parts = (tuple(d for d in p if d in days) for p in patterns)
-    return tuple(dict.fromkeys(p for p in parts if p))
 
 
 def plan_weeks(
