@@ -259,6 +259,9 @@ class Unassigned:
     missing_visits: int
     reason: str
     detail: str = ""
+    #: (extension) in a plan of several weeks, the ISO date of the Monday of the week the
+    #: visits are missing from; ``None`` in a one-week plan.
+    week: str | None = None
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,14 @@ STOP_FIELDS: Mapping[str, bool] = MappingProxyType(
     {"request": True, "household": True, "arrival": True, "start": True, "end": True}
 )
 UNASSIGNED_FIELDS: Mapping[str, bool] = MappingProxyType(
-    {"request": True, "household": True, "missing_visits": True, "reason": True, "detail": False}
+    {
+        "request": True,
+        "household": True,
+        "missing_visits": True,
+        "reason": True,
+        "detail": False,
+        "week": False,
+    }
 )
 #: Figures every plan's ``kpis`` must hold (more are allowed).
 REQUIRED_KPIS: tuple[str, ...] = (
@@ -178,6 +185,7 @@ def _unassigned(r: DocumentReader, value: Any, path: str) -> Unassigned | None:
     missing = r.field(obj, path, "missing_visits", r.read_int, minimum=1)
     reason = r.field(obj, path, "reason", r.read_choice, choices=_REASONS)
     detail = r.field(obj, path, "detail", r.read_text, default="", allow_empty=True)
+    week = r.field(obj, path, "week", lambda v, p: _monday(r, v, p), default=None)
     if len(r.errors) > before:
         return None
     return Unassigned(
@@ -186,7 +194,20 @@ def _unassigned(r: DocumentReader, value: Any, path: str) -> Unassigned | None:
         missing_visits=missing,
         reason=Reason(reason),
         detail=detail,
+        week=week,
     )
+
+
+def _monday(r: DocumentReader, value: Any, path: str) -> str | None:
+    """An ISO date ``"YYYY-MM-DD"`` that is a Monday (the week of an unassigned entry)."""
+    text = _date(r, value, path)
+    if text is None:
+        return None
+    weekday = DAYS[dt.date.fromisoformat(text).weekday()]
+    if weekday != "mon":
+        r.error(path, f"{text} is a {weekday}, not a Monday")
+        return None
+    return text
 
 
 def _kpis(r: DocumentReader, value: Any, path: str) -> dict[str, float] | None:
@@ -297,6 +318,8 @@ def _unassigned_dict(u: Unassigned) -> dict[str, Any]:
     }
     if u.detail:
         out["detail"] = u.detail
+    if u.week is not None:
+        out["week"] = u.week
     return out
 
 

@@ -14,13 +14,15 @@ weeks and on its route's weekday. A plan without dates is one week, its days the
 
 :mod:`.context` holds the closed list of rules, a finding and the look-ups every rule shares;
 :mod:`.routes` the rules of each route and stop; :mod:`.week` the rules over the week.
-:func:`check_plan` runs them all, in the order of :data:`_RULES`.
+:func:`check_plan` runs them all, in the order of :data:`_RULES`. :func:`check_span` checks a
+plan of several weeks whose weeks have master data of their own (:mod:`.span`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
+from dispatch.checker import span as _span
 from dispatch.checker.context import RULE_TEXT, CheckReport, Rule, Violation, _Context
 from dispatch.checker.routes import (
     _breaks,
@@ -51,7 +53,7 @@ from dispatch.haversine import TravelFn, scenario_travel
 from dispatch.kpis import ScenarioIndex, plan_kpis
 from dispatch.model import Plan, Scenario
 
-__all__ = ["RULE_TEXT", "CheckReport", "Rule", "Violation", "check_plan"]
+__all__ = ["RULE_TEXT", "CheckReport", "Rule", "Violation", "check_plan", "check_span"]
 
 
 def check_plan(scenario: Scenario, plan: Plan, *, travel: TravelFn | None = None) -> CheckReport:
@@ -65,6 +67,12 @@ def check_plan(scenario: Scenario, plan: Plan, *, travel: TravelFn | None = None
     ctx = _Context(scenario, plan, ScenarioIndex.of(scenario), minutes)
     found = tuple(v for rule in _RULES for v in rule(ctx))
     return CheckReport(violations=found, kpis=plan_kpis(scenario, plan, travel=minutes))
+
+
+def check_span(scenarios: Sequence[Scenario], plan: Plan) -> CheckReport:
+    """Check a plan of several weeks whose weeks have master data of their own, week k
+    against ``scenarios[k]``; :func:`dispatch.checker.span.check_span` tells the rules."""
+    return _span.check_span(scenarios, plan, check_week=lambda s, p, t: check_plan(s, p, travel=t))
 
 
 _RULES: tuple[Callable[[_Context], Iterator[Violation]], ...] = (

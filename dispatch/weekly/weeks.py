@@ -13,17 +13,25 @@ What carries from one week to the next:
   left (:mod:`.budget`'s clock).
 
 ``visits_per_week`` and the caregivers' ``max_minutes_per_week`` hold per week because each
-week is planned as a week of its own. Each route carries its ISO ``date``.
+week is planned as a week of its own. Each route carries its ISO ``date``, each unassigned
+entry its week's Monday (``week``).
+
+When the master data changes between weeks (:mod:`dispatch.calendar`), each week is planned
+from a scenario of its own (``week_scenarios``); continuity and spacing carry by request and
+caregiver ids, which simply match nothing for those absent that week, and the KPIs are each
+week's added up (:func:`dispatch.checker.span.sum_week_kpis`, as the span checker does).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 
+from dispatch.calendar import patterns_within
+from dispatch.checker.span import sum_week_kpis
 from dispatch.haversine import scenario_travel
 from dispatch.kpis import plan_kpis
 from dispatch.model import DAYS, Plan, Route, Scenario, Unassigned
@@ -59,21 +67,10 @@ def scenario_of_week(
                     d for d in allowed if monday + dt.timedelta(days=DAYS.index(d)) >= earliest
                 )
                 if kept != tuple(allowed):
-                    r = replace(r, days=kept, patterns=_within(r.patterns, kept))
+                    r = replace(r, days=kept, patterns=patterns_within(r.patterns, kept))
             requests.append(r)
         households.append(replace(h, requests=tuple(requests)))
     return replace(scenario, week_start=monday.isoformat(), households=tuple(households))
-
-
-def _within(
-    patterns: tuple[tuple[str, ...], ...] | None, days: tuple[str, ...]
-) -> tuple[tuple[str, ...], ...] | None:
-    """The parts of ``patterns`` on ``days``: each kept one is a subset of a pattern, so the
-    visits planned on it keep the rule; empty parts go."""
-    if patterns is None:
-        return None
-    parts = (tuple(d for d in p if d in days) for p in patterns)
-    return tuple(dict.fromkeys(p for p in parts if p))
 
 
 def plan_weeks(
@@ -85,6 +82,7 @@ def plan_weeks(
     progress: ProgressFn | None = None,
     workers: int = 1,
     deterministic: bool = False,
+    week_scenarios: Sequence[Scenario] | None = None,
 ) -> Plan:
     """A plan of ``weeks`` consecutive ISO weeks from ``scenario.week_start``.
 
@@ -94,14 +92,21 @@ def plan_weeks(
     (``solver_seconds`` is the whole run's). ``params.time_limit`` is the budget of the whole
     run in seconds; the other options are :func:`plan_week`'s, for each week.
 
-    Raises ``ValueError`` for ``weeks`` < 1, or several weeks without ``week_start``, and what
-    :func:`plan_week` raises.
+    ``week_scenarios`` (one per week) plans week k from ``week_scenarios[k]`` (master data of
+    its own, e.g. from :func:`dispatch.calendar.span_documents`) instead of ``scenario``, which
+    then gives the plan's name and first Monday; the KPIs are then each week's, computed with
+    its scenario, added up by :func:`~dispatch.checker.span.sum_week_kpis`.
+
+    Raises ``ValueError`` for ``weeks`` < 1, several weeks without ``week_start``, or
+    ``week_scenarios`` not one per week, and what :func:`plan_week` raises.
     """
     if weeks < 1:
         raise ValueError(f"weeks must be at least 1, got {weeks}")
+    if week_scenarios is not None and len(week_scenarios) != weeks:
+        raise ValueError(f"{len(week_scenarios)} week scenarios for {weeks} weeks")
     if weeks == 1:
         return plan_week(
-            scenario,
+            scenario if week_scenarios is None else week_scenarios[0],
             travel=travel,
             params=params,
             progress=progress,
@@ -120,11 +125,13 @@ def plan_weeks(
     last_visit: dict[str, dt.date] = {}
     before: dict[str, dict[str, int]] = {}
     seconds = 0.0
+    week_kpis: list[dict[str, float]] = []
     for k in range(weeks):
         monday = first + dt.timedelta(days=7 * k)
         # The time left over the weeks left, so that a week that overran costs the others.
         share = max(0.05, (deadline - budget.now()) / (weeks - k))
-        sub = scenario_of_week(scenario, monday, last_visit)
+        master = scenario if week_scenarios is None else week_scenarios[k]
+        sub = scenario_of_week(master, monday, last_visit)
 
         def relay(p: Progress, k: int = k, monday: dt.date = monday) -> None:
             report(
@@ -157,14 +164,25 @@ def plan_weeks(
         # Continuity from the week just planned: last week's caregivers, not older ones.
         before = {rid: dict(counts) for rid, counts in served.items()}
         unassigned.extend(
-            replace(u, detail=f"week of {monday}: {u.detail}" if u.detail else f"week of {monday}")
+            replace(
+                u,
+                detail=f"week of {monday}: {u.detail}" if u.detail else f"week of {monday}",
+                week=monday.isoformat(),
+            )
             for u in plan.unassigned
         )
+        if week_scenarios is not None:
+            # Counted against the week's own master data, not the narrowed days of ``sub``.
+            own = replace(master, week_start=monday.isoformat())
+            week_kpis.append(plan_kpis(own, plan, travel=scenario_travel(own)))
 
     merged = Plan(
         scenario=scenario.name, routes=tuple(routes), unassigned=tuple(unassigned), weeks=weeks
     )
-    kpis = plan_kpis(scenario, merged, travel=scenario_travel(scenario))
+    if week_scenarios is None:
+        kpis = plan_kpis(scenario, merged, travel=scenario_travel(scenario))
+    else:
+        kpis = sum_week_kpis(week_kpis)
     kpis["solver_seconds"] = round(seconds, 3)
     merged = replace(merged, kpis=MappingProxyType(kpis))
     report(
