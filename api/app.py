@@ -207,7 +207,7 @@ def _plan_demo(app: FastAPI) -> None:
         if frame is None or not frame.get("households") or not frame.get("week_start"):
             return
         first = default_week(session)
-        if in_force(session, first):
+        if first is None or in_force(session, first):
             return
         scenario = master.week_scenario(session, first)
         options = JobOptions(solver="greedy")

@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from api.app import create_app
     from api.services.hotline import day_routes
-    from api.services.plans import published_plan
+    from api.services.live import published as plan_in_force
     from api.settings import Settings
     from dispatch.catalogue import default_catalogue
     from dispatch.generate import generate_district
@@ -137,8 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             database = client.app.state.database  # type: ignore[attr-defined]
             with database.session() as session:
-                current = published_plan(session)
-                assert current is not None
+                current = plan_in_force(session, monday)
                 _, routes, _ = day_routes(session, scenario, current, monday)
             direct_ms: list[float] = []
             households = {h.id: h for h in scenario.households}

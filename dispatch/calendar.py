@@ -144,15 +144,21 @@ def master_on(base: Mapping[str, Any], changes: Iterable[MasterChange], on: date
     """The master data valid on ``on``: a deep copy of the scenario document ``base`` with
     every change effective on or before ``on`` applied in order (date, then ``seq``). A
     change's ``data`` replaces the entity of that id in its place, or is appended when there is
-    none; ``None`` removes it (nothing when it is not there).
+    none; ``None`` removes it (nothing when it is not there). A caregiver who has left is no
+    longer named by the households' ``preferred_caregivers`` and ``forbidden_caregivers``.
 
     Raises ``ValueError`` for a change of an unknown kind, or whose data names another id.
     """
     doc = copy.deepcopy(dict(base))
+    left: set[str] = set()
     for change in _ordered(changes):
         if change.effective_from > on:
             break
         _apply(doc, change)
+        if change.kind == "caregiver":
+            (left.add if change.data is None else left.discard)(change.entity)
+    if left:
+        _drop_absent_caregivers(doc, left)
     return doc
 
 
@@ -300,13 +306,14 @@ def _add_dated(
         requests.append(request)
 
 
-def _drop_absent_caregivers(doc: dict[str, Any]) -> None:
+def _drop_absent_caregivers(doc: dict[str, Any], only: set[str] | None = None) -> None:
+    """Households no longer name caregivers absent from ``doc`` (of ``only``, when given)."""
     known = {c.get("id") for c in doc.get("caregivers", ()) if isinstance(c, Mapping)}
     for h in doc.get("households", ()):
         for field in ("preferred_caregivers", "forbidden_caregivers"):
             ids = h.get(field) if isinstance(h, dict) else None
             if isinstance(ids, list):
-                h[field] = [c for c in ids if c in known]
+                h[field] = [c for c in ids if c in known or (only is not None and c not in only)]
 
 
 def week_document(

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import PlanRow, WorkOrder, utcnow
+from api.models import PlanRow, WorkOrder
 from api.services import live
 from api.services.errors import FieldProblem, InputError, NotFound
-from api.services.work_orders import transition
+from api.services.work_orders import retime, transition
 from dispatch.operations.absence import reroute_absence
 from dispatch.operations.engine import SolveParams
 
@@ -105,13 +105,11 @@ def report_absence(
     )
     ids = [p.order for p in outcome.placed] + [x.order for x in outcome.lost]
     orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids)))}
-    stamp = utcnow()
     reassigned: list[WorkOrder] = []
     for p in outcome.placed:
         o = orders[p.order]
         if p.caregiver == o.caregiver_id:
-            o.arrival, o.start, o.end = p.stop.arrival, p.stop.start, p.stop.end
-            o.updated_at = stamp
+            retime(o, p.stop.arrival, p.stop.start, p.stop.end)
             continue
         transition(o, "cancelled")
         fresh = live.same_visit(

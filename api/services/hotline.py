@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from dispatch.calendar import DatedRequest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,7 +35,8 @@ from api.models import HotlineCall, PlanRow, WorkOrder, utcnow
 from api.services import live, master
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
 from api.services.offers import option_from_record, option_record
-from api.services.work_orders import assignments, get_order, transition
+from api.services.work_orders import assignments, get_order, retime, transition
+from dispatch.calendar import DatedRequest
 from dispatch.catalogue import Catalogue, default_catalogue
 from dispatch.coords import to_wgs84
 from dispatch.hotline import (
@@ -413,9 +413,7 @@ def _move_orders(
     for m in chosen["moves"]:
         moved = orders[m["work_order"]]
         length = (moved.end or 0) - (moved.start or 0)
-        moved.start, moved.end = m["start_after"], m["start_after"] + length
-        moved.arrival = m["arrival_after"]
-        moved.updated_at = utcnow()
+        retime(moved, m["arrival_after"], m["start_after"], m["start_after"] + length)
     for seq, o in enumerate(sorted([*orders.values(), booked], key=lambda o: o.start or 0), 1):
         o.sequence = seq
 

@@ -35,16 +35,15 @@ from sqlalchemy.orm import Session
 
 from api.db import Database
 from api.models import PlanRow, utcnow
-from api.services import master
 from api.services.errors import Conflict, FieldProblem, InputError
 from api.services.plans import (
     checked,
-    default_week,
     fail_plan,
     finish_plan,
     in_force,
     new_plan,
     publish_plan,
+    weeks_scenarios,
 )
 from dispatch.greedy import plan_greedy
 from dispatch.model import Plan, Scenario
@@ -219,12 +218,7 @@ class JobRunner:
         :class:`Conflict` without a scenario and :class:`InputError` for a modification that
         does not apply."""
         if scenario is None:
-            first = (
-                master.monday_of(options.week_start)
-                if options.week_start is not None
-                else default_week(session)
-            )
-            scenarios = master.span_scenarios(session, first, options.weeks)
+            _first, scenarios = weeks_scenarios(session, options.week_start, options.weeks)
         else:
             if options.week_start is not None:
                 scenario = replace(scenario, week_start=options.week_start.isoformat())

@@ -22,6 +22,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.models import DatedRequestRow, MasterChangeRow, ScenarioSettings, WorkOrder, utcnow
+from api.services.errors import Conflict, FieldProblem, InputError, NotFound
+from api.services.scenario import current_document
 from dispatch.calendar import (
     KINDS,
     DatedRequest,
@@ -29,12 +35,6 @@ from dispatch.calendar import (
     master_on,
     week_document,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from api.models import DatedRequestRow, MasterChangeRow, ScenarioSettings, WorkOrder, utcnow
-from api.services.errors import Conflict, FieldProblem, InputError, NotFound
-from api.services.scenario import current_document
 from dispatch.model import Scenario
 from dispatch.scenario_io import ScenarioError, ValidationIssue, parse_scenario
 
@@ -49,6 +49,7 @@ __all__ = [
     "register_household",
     "span_scenarios",
     "touch",
+    "undated_scenario",
     "week_scenario",
 ]
 
@@ -135,6 +136,12 @@ def week_scenario(session: Session, day: date) -> Scenario:
             _cache.clear()
         _cache[key] = scenario
     return scenario
+
+
+def undated_scenario(session: Session) -> Scenario:
+    """The master data as imported, for a plan that names no week (its dated changes cannot
+    apply). Raises :class:`Conflict` when no scenario is stored."""
+    return parse_scenario(base_document(session)).scenario
 
 
 def span_scenarios(session: Session, first: date, weeks: int) -> list[Scenario]:

@@ -55,6 +55,7 @@ __all__ = [
     "publish_plan",
     "set_progress",
     "store_plan",
+    "weeks_scenarios",
 ]
 
 #: States of a plan row.
@@ -108,14 +109,14 @@ class PlanViolations(InputError):
         self.violations = tuple(violations)
 
 
-def default_week(session: Session) -> date:
-    """The Monday a plan is for when nothing says which: the stored scenario's ``week_start``.
-    Raises :class:`Conflict` when no scenario is stored or it has no ``week_start``."""
+def default_week(session: Session) -> date | None:
+    """The Monday a plan is for when nothing says which: the stored scenario's ``week_start``
+    (``None`` when it has none). Raises :class:`Conflict` when no scenario is stored."""
     frame = session.get(ScenarioSettings, 1)
     if frame is None:
         raise Conflict("尚未导入场景 / no scenario stored: import one before adding plans")
     if frame.week_start is None:
-        raise Conflict("场景没有周起始日期 / the stored scenario has no week_start: say the week")
+        return None
     return master.monday_of(date.fromisoformat(frame.week_start))
 
 
@@ -126,10 +127,21 @@ def first_week(row: PlanRow) -> date:
     return master.monday_of(date.fromisoformat(row.week_start))
 
 
-def _scenarios(session: Session, first: date, weeks: int) -> list[Scenario]:
-    if session.get(ScenarioSettings, 1) is None:
-        raise Conflict("尚未导入场景 / no scenario stored: import one before adding plans")
-    return master.span_scenarios(session, first, weeks)
+def weeks_scenarios(
+    session: Session, week_start: date | None, weeks: int
+) -> tuple[date | None, list[Scenario]]:
+    """The first Monday and the scenario of each of ``weeks`` weeks from the week of
+    ``week_start`` (default :func:`default_week`): the stored master data of each week with its
+    one-off orders. Without any week start, one week of the master data as imported (its
+    dated changes cannot apply); several weeks then raise :class:`InputError` naming
+    ``body.weeks``. Raises :class:`Conflict` when no scenario is stored."""
+    first = master.monday_of(week_start) if week_start is not None else default_week(session)
+    if first is not None:
+        return first, master.span_scenarios(session, first, weeks)
+    if weeks > 1:
+        why = "a plan of several weeks needs a week_start"
+        raise InputError(f"多周计划需要周起始日期 / {why}", [FieldProblem("body.weeks", why)])
+    return None, [master.undated_scenario(session)]
 
 
 def check_document(
@@ -143,8 +155,8 @@ def check_document(
     when no scenario is stored.
     """
     plan = parse_plan(document)
-    first = master.monday_of(week_start) if week_start is not None else default_week(session)
-    return plan, check_span(_scenarios(session, first, plan.weeks), plan)
+    _first, scenarios = weeks_scenarios(session, week_start, plan.weeks)
+    return plan, check_span(scenarios, plan)
 
 
 def checked(scenarios: Sequence[Scenario], plan: Plan) -> tuple[Plan, CheckReport]:
@@ -308,15 +320,14 @@ def store_plan(
     is stored; then nothing is stored.
     """
     plan = parse_plan(document)
-    first = master.monday_of(week_start) if week_start is not None else default_week(session)
-    scenarios = _scenarios(session, first, plan.weeks)
+    first, scenarios = weeks_scenarios(session, week_start, plan.weeks)
     _check_references(scenarios, plan)
     report = check_span(scenarios, plan)
     if not report.ok:
         raise PlanViolations(plan, report.violations)
     plan = replace(plan, kpis=MappingProxyType(dict(report.kpis)))
     row = new_plan(session, name=name, created_by=created_by, status="draft")
-    row.week_start = first.isoformat()
+    row.week_start = first.isoformat() if first is not None else None
     row.document, row.kpis = plan_to_dict(plan), dict(plan.kpis)
     row.status, row.progress, row.updated_at = "done", 1.0, utcnow()
     session.commit()
@@ -400,7 +411,7 @@ def publish_plan(session: Session, plan_id: int) -> PlanRow:
         )
     first = first_week(row)
     plan = parse_plan(row.document)
-    scenarios = _scenarios(session, first, plan.weeks)
+    scenarios = master.span_scenarios(session, first, plan.weeks)
     report = check_span(scenarios, plan)
     if not report.ok:
         n = len(report.violations)

@@ -23,7 +23,14 @@ from api.models import PlanRow, RedispatchOffer, WorkOrder, utcnow
 from api.services import live
 from api.services.errors import Conflict, FieldProblem, InputError
 from api.services.offers import option_from_record, option_record
-from api.services.work_orders import STATE_NAMES, VisitRules, get_order, is_late, transition
+from api.services.work_orders import (
+    STATE_NAMES,
+    VisitRules,
+    get_order,
+    is_late,
+    retime,
+    transition,
+)
 from dispatch.evidence import planned_instant
 from dispatch.hotline import InsertionOption
 from dispatch.operations import redispatch
@@ -333,13 +340,10 @@ def confirm(
     session.add(fresh)
     moved_ids = [m["work_order"] for m in chosen["moves"]]
     if moved_ids:
-        now = utcnow()
         for moved in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(moved_ids))):
             m = next(x for x in chosen["moves"] if x["work_order"] == moved.id)
             length = (moved.end or 0) - (moved.start or 0)
-            moved.start, moved.end = m["start_after"], m["start_after"] + length
-            moved.arrival = m["arrival_after"]
-            moved.updated_at = now
+            retime(moved, m["arrival_after"], m["start_after"], m["start_after"] + length)
     session.delete(stored)
     session.flush()
     _renumber(session, row.id, order, caregiver)

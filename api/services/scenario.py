@@ -121,7 +121,6 @@ def _contacts(session: Session) -> dict[str, Contact]:
 def _replace_rows(
     session: Session, document: Mapping[str, Any], contacts: Mapping[str, Contact]
 ) -> None:
-    session.execute(delete(MasterChangeRow))  # the document is the whole master data now
     session.execute(delete(RequestRow))
     session.execute(delete(HouseholdRow))
     session.execute(delete(CaregiverRow))
@@ -216,9 +215,11 @@ def store_scenario(
     data: Mapping[str, Any],
     *,
     contacts: Mapping[str, Contact] | None = None,
+    keep_changes: bool = False,
 ) -> ParsedScenario:
-    """Validate ``data`` and make it the stored scenario, replacing all of the old one and its
-    dated changes (:mod:`api.services.master`; one-off orders stay, they are operations).
+    """Validate ``data`` and make it the stored scenario, replacing all of the old one and,
+    unless ``keep_changes`` (a sheet updating some rows of it), its dated changes
+    (:mod:`api.services.master`; one-off orders stay, they are operations).
 
     Contact data of households that keep their id is kept unless ``contacts`` gives new
     data for them. Everything happens in one transaction: on any error nothing changes.
@@ -230,6 +231,8 @@ def store_scenario(
     try:
         merged = _contacts(session)
         merged.update(contacts or {})
+        if not keep_changes:  # the document is the whole master data now
+            session.execute(delete(MasterChangeRow))
         _replace_rows(session, document, merged)
         session.commit()
     except BaseException:

@@ -402,7 +402,7 @@ def import_households(session: Session, content: bytes, filename: str = "") -> I
         return row, _REQUEST_COLUMN.get(field, field)
 
     try:
-        store_scenario(session, document, contacts=contacts)
+        store_scenario(session, document, contacts=contacts, keep_changes=True)
     except DocumentError as exc:
         raise _fail(_row_problems(exc, "households", index_of, row_for)) from None
     return ImportReport(rows=len(rows), created=tuple(created), updated=tuple(updated))
@@ -432,7 +432,7 @@ def import_caregivers(session: Session, content: bytes, filename: str = "") -> I
         return row_of[cid], head
 
     try:
-        store_scenario(session, document)
+        store_scenario(session, document, keep_changes=True)
     except DocumentError as exc:
         raise _fail(_row_problems(exc, "caregivers", index_of, row_for)) from None
     return ImportReport(rows=len(rows), created=tuple(created), updated=tuple(updated))

@@ -3,7 +3,7 @@
 Lifecycle (``TRANSITIONS``)::
 
     created ─▶ dispatched ─▶ accepted ─▶ checked_in ─▶ checked_out ─▶ reviewed ─▶ settled
-                   │  ▲
+                   │  ▲  ◀──────┘ (its time moved by a change of the day: to accept again)
                    ▼  │ (re-dispatch)
                  refused
     created / dispatched / accepted / refused ─▶ cancelled   (replaced by a newer plan)
@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.models import CheckIn, PlanRow, WorkOrder, utcnow
+from api.models import CheckIn, WeekPlan, WorkOrder, utcnow
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
 from dispatch import evidence
 from dispatch.coords import to_wgs84
@@ -60,6 +60,7 @@ __all__ = [
     "planned_start",
     "record_check",
     "record_review",
+    "retime",
     "transition",
 ]
 
@@ -79,7 +80,7 @@ STATE_NAMES: Mapping[str, str] = {
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     "created": frozenset({"dispatched", "cancelled"}),
     "dispatched": frozenset({"accepted", "refused", "cancelled"}),
-    "accepted": frozenset({"checked_in", "cancelled"}),
+    "accepted": frozenset({"checked_in", "dispatched", "cancelled"}),
     "refused": frozenset({"dispatched", "cancelled"}),
     "checked_in": frozenset({"checked_out"}),
     "checked_out": frozenset({"reviewed"}),
@@ -181,14 +182,23 @@ def transition(order: WorkOrder, target: str) -> None:
     order.updated_at = utcnow()
 
 
+def retime(order: WorkOrder, arrival: int | None, start: int, end: int) -> None:
+    """Give ``order`` new planned times (not committed); an accepted order whose start moves
+    goes back to ``dispatched``: its caregiver accepted another time and accepts again."""
+    if order.status == "accepted" and order.start != start:
+        transition(order, "dispatched")
+    order.arrival, order.start, order.end = arrival, start, end
+    order.updated_at = utcnow()
+
+
 def assignments(session: Session, caregiver_id: str, first: date, last: date) -> list[WorkOrder]:
-    """The caregiver's orders of the published plan from ``first`` to ``last`` (inclusive),
+    """The caregiver's orders of the plans in force from ``first`` to ``last`` (inclusive),
     by date and visiting order; cancelled orders are left out."""
-    published = select(PlanRow.id).where(PlanRow.status == "published").scalar_subquery()
+    in_force = select(WeekPlan.plan_id)
     query = (
         select(WorkOrder)
         .where(
-            WorkOrder.plan_id == published,
+            WorkOrder.plan_id.in_(in_force),
             WorkOrder.caregiver_id == caregiver_id,
             WorkOrder.visit_date >= first,
             WorkOrder.visit_date <= last,

@@ -1,23 +1,19 @@
-"""One week of a plan of several weeks, taken out for a change of the day and put back.
+"""One week of a plan of several weeks, taken out for a change of the live day.
 
 The operations of :mod:`dispatch.operations` change one day of a one-week plan. A dated plan
 of several weeks (``plan.weeks``, routes with ``date``) hands them the week of the day as a
-one-week plan (:func:`week_of`) and takes their result back into the whole
-(:func:`with_week`), which the checker then judges over every week.
+one-week plan (:func:`week_of`); what they return is a new version of that week alone (the
+service keeps the plan in force per ISO week, :mod:`api.services.live`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
-from types import MappingProxyType
 
-from dispatch.checker import check_plan
-from dispatch.haversine import scenario_travel
-from dispatch.model import DAYS, Plan, Route, Scenario
-from dispatch.operations.versions import PlanRejected
+from dispatch.model import Plan, Route
 
-__all__ = ["is_one_week", "week_of", "with_week"]
+__all__ = ["is_one_week", "week_of"]
 
 
 def is_one_week(plan: Plan) -> bool:
@@ -31,33 +27,13 @@ def _week(route: Route, first_monday: date) -> int:
 
 def week_of(plan: Plan, first_monday: date, week: int) -> Plan:
     """The routes of ``week`` (0 = the week of ``first_monday``) as a one-week plan, without
-    dates; a one-week plan is itself."""
+    dates, with the unassigned entries of that week (those that name it; an entry that names
+    no week is kept); a one-week plan is itself."""
     if is_one_week(plan):
         return plan
+    monday = (first_monday + timedelta(days=7 * week)).isoformat()
     routes = tuple(replace(r, date=None) for r in plan.routes if _week(r, first_monday) == week)
-    return replace(plan, weeks=1, routes=routes)
-
-
-def with_week(full: Plan, first_monday: date, week: int, changed: Plan, scenario: Scenario) -> Plan:
-    """``full`` with ``week`` replaced by ``changed`` (a one-week plan made from
-    :func:`week_of`): its routes dated again, its new unassigned entries added and the KPIs
-    recomputed over all weeks; ``changed`` itself when ``full`` is one week. Raises
-    :class:`PlanRejected` when the whole plan breaks a rule of ``scenario`` (the week passed
-    the checker on its own, but a standing request added for that week only would be missing
-    from the others)."""
-    if is_one_week(full):
-        return changed
-    monday = first_monday + timedelta(days=7 * week)
-    before = week_of(full, first_monday, week)
-    routes = [r for r in full.routes if _week(r, first_monday) != week]
-    routes += [
-        replace(r, date=(monday + timedelta(days=DAYS.index(r.day))).isoformat())
-        for r in changed.routes
-    ]
-    routes.sort(key=lambda r: (r.date or "", r.caregiver))
-    added = tuple(u for u in changed.unassigned if u not in before.unassigned)
-    merged = replace(full, routes=tuple(routes), unassigned=full.unassigned + added)
-    report = check_plan(scenario, merged, travel=scenario_travel(scenario))
-    if not report.ok:
-        raise PlanRejected(report.violations)
-    return replace(merged, kpis=MappingProxyType({**full.kpis, **report.kpis}))
+    unassigned = tuple(
+        replace(u, week=None) for u in plan.unassigned if u.week is None or u.week == monday
+    )
+    return replace(plan, weeks=1, routes=routes, unassigned=unassigned)

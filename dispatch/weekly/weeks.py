@@ -73,6 +73,26 @@ def scenario_of_week(
     return replace(scenario, week_start=monday.isoformat(), households=tuple(households))
 
 
+def _dated(routes: Sequence[Route], monday: dt.date) -> list[Route]:
+    """``routes`` of the week of ``monday`` with their ISO ``date``."""
+    return [
+        replace(r, date=(monday + dt.timedelta(days=DAYS.index(r.day))).isoformat())
+        for r in routes
+    ]
+
+
+def _of_week(entries: Sequence[Unassigned], monday: dt.date) -> list[Unassigned]:
+    """Unassigned entries of the week of ``monday``: its ``week``, its Monday in the detail."""
+    return [
+        replace(
+            u,
+            detail=f"week of {monday}: {u.detail}" if u.detail else f"week of {monday}",
+            week=monday.isoformat(),
+        )
+        for u in entries
+    ]
+
+
 def plan_weeks(
     scenario: Scenario,
     *,
@@ -89,8 +109,10 @@ def plan_weeks(
     One week is :func:`~dispatch.weekly.planner.plan_week` as it is (a plan without dates).
     Several weeks give a plan with ``weeks`` set and every route dated; its ``unassigned``
     entries are per week (their detail names the week) and its KPIs count all weeks
-    (``solver_seconds`` is the whole run's). ``params.time_limit`` is the budget of the whole
-    run in seconds; the other options are :func:`plan_week`'s, for each week.
+    (``solver_seconds`` is the whole run's). Its progress reports carry the best plan so far:
+    the weeks planned and the current week's best so far (``weeks`` = the weeks it holds).
+    ``params.time_limit`` is the budget of the whole run in seconds; the other options are
+    :func:`plan_week`'s, for each week.
 
     ``week_scenarios`` (one per week) plans week k from ``week_scenarios[k]`` (master data of
     its own, e.g. from :func:`dispatch.calendar.span_documents`) instead of ``scenario``, which
@@ -134,12 +156,22 @@ def plan_weeks(
         sub = scenario_of_week(master, monday, last_visit)
 
         def relay(p: Progress, k: int = k, monday: dt.date = monday) -> None:
+            # The best plan so far: the weeks planned, and this week's best so far.
+            partial = None
+            if p.plan is not None:
+                partial = Plan(
+                    scenario=scenario.name,
+                    routes=(*routes, *_dated(p.plan.routes, monday)),
+                    unassigned=(*unassigned, *_of_week(p.plan.unassigned, monday)),
+                    weeks=k + 1,
+                )
             report(
                 Progress(
                     p.stage,
                     (k + p.fraction) / weeks,
                     f"week {k + 1}/{weeks} ({monday}): {p.message}",
                     p.kpis,
+                    partial,
                 )
             )
 
@@ -155,22 +187,15 @@ def plan_weeks(
         budget.solved(share)
         seconds += plan.kpis.get("solver_seconds", 0.0)
         served: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for route in plan.routes:
-            date = monday + dt.timedelta(days=DAYS.index(route.day))
-            routes.append(replace(route, date=date.isoformat()))
+        for route in _dated(plan.routes, monday):
+            routes.append(route)
+            date = dt.date.fromisoformat(route.date or "")
             for stop in route.stops:
                 served[stop.request][route.caregiver] += 1
                 last_visit[stop.request] = max(date, last_visit.get(stop.request, date))
         # Continuity from the week just planned: last week's caregivers, not older ones.
         before = {rid: dict(counts) for rid, counts in served.items()}
-        unassigned.extend(
-            replace(
-                u,
-                detail=f"week of {monday}: {u.detail}" if u.detail else f"week of {monday}",
-                week=monday.isoformat(),
-            )
-            for u in plan.unassigned
-        )
+        unassigned.extend(_of_week(plan.unassigned, monday))
         if week_scenarios is not None:
             # Counted against the week's own master data, not the narrowed days of ``sub``.
             own = replace(master, week_start=monday.isoformat())

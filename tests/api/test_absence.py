@@ -154,6 +154,10 @@ def test_with_allow_moving_accepted_the_accepted_order_may_move(client: TestClie
     stops = _stops(client, body["plan_id"])
     assert stops["H2-visit"][0] == "C2" and stops["H4-walk"] != ("C2", "09:00")
     assert _check_published(client) == []
+    # The accepted walk moved: its caregiver accepted another time and is asked again.
+    walk = _orders(client)["H4-walk"]
+    assert (walk["caregiver"], walk["start"]) == stops["H4-walk"]
+    assert walk["status"] == "dispatched"
 
 
 def test_now_defaults_to_the_servers_clock_and_a_past_date_is_refused(

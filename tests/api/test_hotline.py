@@ -16,9 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from api.models import WorkOrder
-from api.services import hotline
+from api.services import hotline, master
 from api.services.errors import Conflict
-from api.services.scenario import current_scenario
 from dispatch.checker import check_plan
 from dispatch.greedy import plan_greedy
 from dispatch.plan_io import parse_plan, plan_to_dict
@@ -124,11 +123,15 @@ def test_later_visits_move_and_their_orders_follow(
         (f"hotline-{order}", option["start"], "dispatched"),
         ("H2-visit", moved["start_after"], "dispatched"),
     ]
-    # Monday's routes keep every rule of the stored scenario, which now holds the hotline
-    # visit as a one-off request of H3 on Monday.
+    # Monday's routes keep every rule of the week's master data, which holds the hotline visit
+    # as a one-off request of H3 on Monday; the stored master data does not.
     plan_id = confirmed.json()["plan_id"]
     doc = client.get(f"/api/v1/plans/{plan_id}", headers=ADMIN).json()["document"]
     stored = parse_scenario(client.get("/api/v1/scenario", headers=ADMIN).json()).scenario
+    assert [r.id for r in stored.household("H3").requests] == ["H3-nurse"]
+    database = client.app.state.database  # type: ignore[attr-defined]
+    with database.session() as session:
+        stored = master.week_scenario(session, this_monday())
     request = next(r for r in stored.household("H3").requests if r.id == f"hotline-{order}")
     assert (request.days, request.visits_per_week, request.windows) == (
         ("mon",),
@@ -264,8 +267,8 @@ def test_two_dispatchers_confirming_at_once_cannot_both_book(
                 outcomes.append("booked")
             except Conflict as exc:
                 # The loser is told to ask again, never that no plan is published.
-                assert "the route changed, ask again" in exc.message, exc.message
-                assert "路线已变更，请重新查询" in exc.message
+                assert "route changed" in exc.message and "ask again" in exc.message, exc.message
+                assert "请重新查询" in exc.message
                 outcomes.append("conflict")
 
     threads = [
@@ -296,11 +299,14 @@ def _publish_greedy(client: TestClient) -> int:
 
 
 def _check_published(client: TestClient) -> list[Any]:
-    published = [p for p in client.get("/api/v1/plans", headers=ADMIN).json()]
-    [current] = [p for p in published if p["status"] == "published"]
-    doc = client.get(f"/api/v1/plans/{current['id']}", headers=ADMIN).json()["document"]
-    stored = parse_scenario(client.get("/api/v1/scenario", headers=ADMIN).json()).scenario
-    return list(check_plan(stored, parse_plan(doc)).violations)
+    """The checker's findings on the plan in force this week, against the master data of the
+    week with its one-off orders (the hotline visits booked so far)."""
+    [week] = client.get(f"/api/v1/plans/in-force?from={MONDAY}", headers=ADMIN).json()
+    doc = client.get(f"/api/v1/plans/{week['plan_id']}", headers=ADMIN).json()["document"]
+    database = client.app.state.database  # type: ignore[attr-defined]
+    with database.session() as session:
+        scenario = master.week_scenario(session, this_monday())
+    return list(check_plan(scenario, parse_plan(doc)).violations)
 
 
 def test_confirmed_visits_of_a_known_household_and_a_new_caller_pass_the_checker(
@@ -327,18 +333,22 @@ def test_confirmed_visits_of_a_known_household_and_a_new_caller_pass_the_checker
         )
         assert confirmed.status_code == 200, confirmed.text
     assert list(_check_published(client)) == []
+    # The new caller is the order's caller in the week's scenario, not a stored household.
     stored = parse_scenario(client.get("/api/v1/scenario", headers=ADMIN).json()).scenario
+    assert f"caller-{new['work_order']}" not in {h.id for h in stored.households}
+    database = client.app.state.database  # type: ignore[attr-defined]
+    with database.session() as session:
+        stored = master.week_scenario(session, this_monday())
     household = stored.household(f"caller-{new['work_order']}")
     assert household.name == "新来电"
     # Stored in WGS-84: the GCJ-02 point moves by a few hundred metres.
     assert (household.lat, household.lon) != (38.4884, 106.2371)
     assert abs(household.lat - 38.4884) < 0.01 and abs(household.lon - 106.2371) < 0.01
     assert [r.id for r in household.requests] == [f"hotline-{new['work_order']}"]
-    # The scenario the next call works on is the stored one, without parsing it again.
-    database = client.app.state.database  # type: ignore[attr-defined]
+    # The scenario the next call works on is the week's, built once per stored revision.
     with database.session() as session:
-        assert hotline._scenario(session) == current_scenario(session)
-        assert hotline._scenario(session) is hotline._scenario(session)
+        monday = this_monday()
+        assert master.week_scenario(session, monday) is master.week_scenario(session, monday)
 
 
 def test_absence_keeps_started_visits_and_reroutes_hotline_visits(client: TestClient) -> None:
@@ -413,8 +423,10 @@ def test_a_two_person_call_is_booked_on_a_pair_and_survives_an_absence(
     starts = {c: [start for r, start, _ in visits(client, c) if r == request] for c in ("C1", "C2")}
     assert starts["C1"] == starts["C2"] == [best["start"]]
     assert _check_published(client) == []
-    stored = parse_scenario(client.get("/api/v1/scenario", headers=ADMIN).json()).scenario
-    assert next(r for _, r in stored.requests() if r.id == request).staff == 2
+    database = client.app.state.database  # type: ignore[attr-defined]
+    with database.session() as session:
+        week = master.week_scenario(session, this_monday())
+    assert next(r for _, r in week.requests() if r.id == request).staff == 2
     gone = client.post("/api/v1/caregivers/C2/absence", json={"date": MONDAY}, headers=ADMIN)
     assert gone.status_code == 200, gone.text
     lost = [n for n in gone.json()["not_kept"] if n["request"] == request]

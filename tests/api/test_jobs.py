@@ -101,7 +101,7 @@ def test_cancel_a_running_and_a_queued_job(
     reports: list[str] = []
     first_kpis: dict[str, float] = {}
 
-    def planner(scenario: Any, *, weeks: int, params: Any, progress: Any) -> Any:
+    def planner(scenario: Any, *, weeks: int, params: Any, progress: Any, **_: Any) -> Any:
         first = plan_greedy(scenario)
         first_kpis.update(first.kpis)
         progress(Progress("route", 0.5, "half way", first.kpis, first))

@@ -1,5 +1,6 @@
-"""Migration 0004 upgrades a database of revision 0003 keeping its work orders and checks:
-the old checks' time becomes the phone's time beside it, positions stay WGS-84."""
+"""Migrations upgrade older databases keeping their data: 0004 keeps work orders and checks
+(the old checks' time becomes the phone's time beside it, positions stay WGS-84); 0005 puts the
+published plan and the hotline visits stored as standing requests into the calendar."""
 
 from __future__ import annotations
 
@@ -84,3 +85,66 @@ def test_0004_keeps_orders_and_checks(empty_url: str) -> None:
     assert checks.phone_time == checks.at
     assert (checks.coord_system, checks.raw_lat, checks.raw_lon) == ("wgs84", 38.49, 106.22)
     assert offers == 0
+
+
+def test_0005_moves_the_published_plan_and_hotline_visits_into_the_calendar(empty_url: str) -> None:
+    """A database of revision 0004 with a published plan of two weeks and a hotline visit that
+    was written into the master data as a standing request of a new caller: after the upgrade
+    the plan is in force in both its weeks and the visit is a one-off order on its date."""
+    _upgrade(empty_url, "0004")
+    engine = create_engine(empty_url)
+    stamp = "'2026-11-23 01:00:00+00'"
+    request = '{"id": "hotline-7", "service": "welfare_visit", "minutes": 30, "days": ["tue"]}'
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO plans (id, version, name, status, scenario_name, week_start, "
+                    "parameters, document, kpis, progress, message, created_by, created_at, "
+                    f"updated_at, published_at) VALUES (1, 1, '', 'published', '', '2026-11-23', "
+                    """'{}', '{"format": 1, "weeks": 2, "routes": []}', '{}', 1.0, '', '', """
+                    f"{stamp}, {stamp}, {stamp})"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO households (id, position, name, address, lat, lon, notes, data) "
+                    "VALUES ('caller-7', 0, '新来电', '', 38.49, 106.23, '', "
+                    """'{"id": "caller-7", "name": "新来电", "lat": 38.49, "lon": 106.23}')"""
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO requests (id, household_id, position, service, data) VALUES "
+                    f"('hotline-7', 'caller-7', 0, 'welfare_visit', '{request}')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO work_orders (id, source, plan_id, status, household_id, "
+                    "request_id, service, visit_date, sequence, planned_minutes, household_name, "
+                    "address, lat, lon, notes, flags, refuse_reason, created_at, updated_at) "
+                    "VALUES (7, 'hotline', 1, 'dispatched', 'caller-7', 'hotline-7', "
+                    "'welfare_visit', '2026-11-24', 1, 30, '新来电', '', 38.49, 106.23, '', '[]', "
+                    f"'', {stamp}, {stamp})"
+                )
+            )
+        _upgrade(empty_url, "head")
+        with engine.connect() as connection:
+            weeks = connection.execute(
+                text("SELECT week_start, plan_id FROM week_plans ORDER BY week_start")
+            ).all()
+            dated = connection.execute(
+                text("SELECT id, visit_date, household_id, work_order_id FROM dated_requests")
+            ).all()
+            requests = connection.execute(text("SELECT count(*) FROM requests")).scalar()
+            households = connection.execute(text("SELECT count(*) FROM households")).scalar()
+            order = connection.execute(text("SELECT status, plan_id FROM work_orders")).one()
+    finally:
+        engine.dispose()
+    assert [(str(w), p) for w, p in weeks] == [("2026-11-23", 1), ("2026-11-30", 1)]
+    assert [(i, str(d), h, o) for i, d, h, o in dated] == [
+        ("hotline-7", "2026-11-24", "caller-7", 7)
+    ]
+    assert (requests, households) == (0, 0)
+    assert tuple(order) == ("dispatched", 1)

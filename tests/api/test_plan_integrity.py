@@ -157,8 +157,8 @@ def _bad_copy(plan: Plan) -> Plan:
 def test_a_computed_plan_with_violations_is_stored_failed_and_never_published(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def planner(scenario: Any, options: Any, progress: Any) -> Plan:
-        return replace(_bad_copy(plan_greedy(scenario)), kpis={"travel_minutes": 1.0})
+    def planner(scenarios: Any, options: Any, progress: Any) -> Plan:
+        return replace(_bad_copy(plan_greedy(scenarios[0])), kpis={"travel_minutes": 1.0})
 
     monkeypatch.setattr(JobRunner, "_solve", staticmethod(planner))
     _scenario(client)
@@ -190,9 +190,9 @@ def test_a_jobs_stored_plans_are_checker_clean_with_recomputed_kpis(
     ids: list[int] = []
     ready = threading.Event()
 
-    def planner(scenario: Any, options: Any, progress: Any) -> Plan:
+    def planner(scenarios: Any, options: Any, progress: Any) -> Plan:
         ready.wait(10)
-        good = plan_greedy(scenario)
+        good = plan_greedy(scenarios[0])
         claimed = {"travel_minutes": 1.0, "planned_visits": 99.0}
         progress(Progress("greedy", 0.1, "first", claimed, _bad_copy(good)))
         seen.append(row_now(ids[0]))

@@ -3,15 +3,22 @@ routes' dates, and the live day (hotline calls) on any date the published plan c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from dispatch.checker import check_plan
+from dispatch.model import DAYS
 from dispatch.plan_io import parse_plan
-from dispatch.scenario_io import parse_scenario
+from dispatch.scenario_io import parse_scenario, scenario_to_dict
 from tests.api.conftest import ADMIN, this_monday, week_scenario_doc
+
+
+def parse_and_export(doc: dict[str, Any]) -> dict[str, Any]:
+    """A scenario document as the service exports it once stored (normalised)."""
+    return scenario_to_dict(parse_scenario(doc).scenario)
 
 
 def _store(client: TestClient, doc: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -69,9 +76,8 @@ def test_publishing_puts_orders_on_the_routes_dates_and_the_live_day_covers_both
     assert listed == planned
     assert all(o["date"] == day for orders in routes.values() for o in orders)
 
-    # A hotline call on a week-2 date is answered with options. Booking it is refused while a
-    # one-off visit is stored as a standing request: the other week would then miss it, and a
-    # plan that breaks a rule never enters the store; nothing changes.
+    # A hotline call on a week-2 date is booked on a new version of week 2 alone: the plan of
+    # two weeks stays in force in week 1, and the one-off visit lives on its date only.
     call = client.post(
         "/api/v1/work-orders",
         json={"date": day, "now": "08:00", "service": "welfare_visit", "household": "H4"},
@@ -80,16 +86,25 @@ def test_publishing_puts_orders_on_the_routes_dates_and_the_live_day_covers_both
     assert call.status_code == 201, call.text
     options = call.json()["options"]
     assert options
-    versions = client.get("/api/v1/plans", headers=ADMIN).json()
     confirmed = client.post(
         f"/api/v1/work-orders/{call.json()['work_order']}/confirm",
         json={"caregiver": options[0]["caregiver"], "option": 0},
         headers=ADMIN,
     )
-    assert confirmed.status_code == 409, confirmed.text
-    assert "unassigned" in confirmed.json()["error"]["message"]
-    assert client.get("/api/v1/plans", headers=ADMIN).json() == versions
-    assert client.get(f"/api/v1/routes?date={day}", headers=ADMIN).json() == routes
+    assert confirmed.status_code == 200, confirmed.text
+    version = confirmed.json()["plan_id"]
+    in_force = client.get(f"/api/v1/plans/in-force?from={monday}&weeks=2", headers=ADMIN).json()
+    assert [(w["week_start"], w["plan_id"]) for w in in_force] == [
+        (monday.isoformat(), done["id"]),
+        ((monday + timedelta(days=7)).isoformat(), version),
+    ]
+    new = client.get(f"/api/v1/plans/{version}", headers=ADMIN).json()
+    assert new["week_start"] == (monday + timedelta(days=7)).isoformat()
+    checked = client.post(
+        f"/api/v1/plans/check?week_start={new['week_start']}", json=new["document"], headers=ADMIN
+    ).json()
+    assert checked["ok"], checked["violations"]
+    assert client.get("/api/v1/scenario", headers=ADMIN).json() == parse_and_export(doc)
     del doc
 
     # A date after the plan's weeks answers as before.
@@ -140,21 +155,32 @@ def test_an_absence_in_the_second_week_reroutes_that_date_only(client: TestClien
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    document = client.get(f"/api/v1/plans/{body['plan_id']}", headers=ADMIN).json()["document"]
-    assert document["weeks"] == 2
+    # The new version is of that week alone; the plan of two weeks stays in force in week 1.
+    new = client.get(f"/api/v1/plans/{body['plan_id']}", headers=ADMIN).json()
+    second = monday + timedelta(days=7)
+    assert new["week_start"] == second.isoformat()
+    document = new["document"]
+    assert document.get("weeks", 1) == 1
+    code = DAYS[date.fromisoformat(day).weekday()]
 
-    def other_days(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(
-            (r for r in routes if r["date"] != day), key=lambda r: (r["date"], r["caregiver"])
-        )
+    def other_days(routes: list[dict[str, Any]]) -> list[tuple[str, str, Any]]:
+        return sorted((r["day"], r["caregiver"], r["stops"]) for r in routes if r["day"] != code)
 
-    assert other_days(document["routes"]) == other_days(done["document"]["routes"])
+    week_two = [
+        {**r, "day": DAYS[date.fromisoformat(r["date"]).weekday()]}
+        for r in done["document"]["routes"]
+        if date.fromisoformat(r["date"]) >= second
+    ]
+    assert other_days(document["routes"]) == other_days(week_two)
     assert not [
         s
         for r in document["routes"]
-        if (r["date"], r["caregiver"]) == (day, caregiver)
+        if (r["day"], r["caregiver"]) == (code, caregiver)
         for s in r["stops"]
     ]
-    report = check_plan(parse_scenario(doc).scenario, parse_plan(document))
+    scenario = replace(parse_scenario(doc).scenario, week_start=second.isoformat())
+    report = check_plan(scenario, parse_plan(document))
     assert report.ok, report.violations
+    in_force = client.get(f"/api/v1/plans/in-force?from={monday}&weeks=2", headers=ADMIN).json()
+    assert [w["plan_id"] for w in in_force] == [done["id"], body["plan_id"]]
     assert client.get(f"/api/v1/routes?date={day}", headers=ADMIN).json().get(caregiver) is None

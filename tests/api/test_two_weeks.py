@@ -145,6 +145,10 @@ def _orders(client: TestClient, first: date, last: date) -> list[dict[str, Any]]
     return sorted(page["items"], key=lambda o: o["id"])
 
 
+def _minutes(hhmm: str) -> int:
+    return int(hhmm[:2]) * 60 + int(hhmm[3:])
+
+
 def _snapshot(orders: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [(o["id"], o["status"], o["plan_id"], o["caregiver"], o["start"]) for o in orders]
 
@@ -200,7 +204,7 @@ def test_two_weeks_of_operations(client: TestClient) -> None:
     answer = call.json()
     option = answer["options"][0]
     booked = client.post(
-        f"{API}/work-orders/{answer['work_order']['id']}/confirm",
+        f"{API}/work-orders/{answer['work_order']}/confirm",
         json={"caregiver": option["caregiver"], "option": option["option"]},
         headers=ADMIN,
     )
@@ -237,13 +241,13 @@ def test_two_weeks_of_operations(client: TestClient) -> None:
     ).json()
     first = caller["options"][0]
     confirmed = client.post(
-        f"{API}/work-orders/{caller['work_order']['id']}/confirm",
+        f"{API}/work-orders/{caller['work_order']}/confirm",
         json={"caregiver": first["caregiver"], "option": first["option"]},
         headers=ADMIN,
     )
     assert confirmed.status_code == 200, confirmed.text
     _clean(client, confirmed.json()["plan_id"])
-    caller_id = caller["work_order"]["household"]["id"]
+    caller_id = caller["household"]
     households = {
         h["id"] for h in client.get(f"{API}/scenario", headers=ADMIN).json()["households"]
     }
@@ -252,7 +256,7 @@ def test_two_weeks_of_operations(client: TestClient) -> None:
         f"{API}/households",
         json={
             "household": {"id": "H9", "requests": []},
-            "from_order": caller["work_order"]["id"],
+            "from_order": caller["work_order"],
             "effective_from": str(WEEK2),
             "contact": {"phone": "13800001234"},
         },
@@ -276,10 +280,11 @@ def test_two_weeks_of_operations(client: TestClient) -> None:
         for o in _orders(client, WEDNESDAY, WEDNESDAY)
         if o["caregiver"] == "C3" and o["status"] != "cancelled"
     }
-    assert {"H5-care", "H6-visit", "H8-care"} <= set(wednesday), wednesday.keys()
+    assert {"H5-care", "H6-visit"} <= set(wednesday), wednesday.keys()
     started = wednesday["H5-care"]
     set_clock(client, f"{WEDNESDAY}T{started['start']}:00+08:00")
     c3 = new_token(client, "caregiver", "C3")
+    assert client.post(f"{API}/work-orders/{started['id']}/accept", headers=c3).status_code == 200
     h5 = next(h for h in scenario()["households"] if h["id"] == "H5")
     checked_in = client.post(
         f"{API}/work-orders/{started['id']}/check-in",
@@ -295,7 +300,8 @@ def test_two_weeks_of_operations(client: TestClient) -> None:
     assert absence.status_code == 200, absence.text
     result = absence.json()
     moved = {r["request"]: r for r in result["reassigned"]}
-    assert {"H6-visit", "H8-care"} <= set(moved)
+    assert set(moved) == {r for r, o in wednesday.items() if o["start"] >= "10:30"}
+    assert "H6-visit" in moved
     assert all(r["caregiver"] != "C3" and r["start"] >= "10:30" for r in moved.values())
     _clean(client, result["plan_id"])
     after = {o["id"]: o for o in _orders(client, WEDNESDAY, WEDNESDAY)}
@@ -310,15 +316,15 @@ def test_two_weeks_of_operations(client: TestClient) -> None:
         if was is None or (was["start"], was["caregiver"]) != (o["start"], o["caregiver"]):
             assert o["start"] >= "10:30", o  # nothing moved into the past
 
-    # Thursday: C1 refuses an order; it is dispatched again from ranked options.
-    set_clock(client, f"{THURSDAY}T07:30:00+08:00")
-    thursday = [
+    # Later in the week a caregiver refuses an order; it is dispatched again from ranked options.
+    later = [
         o
-        for o in _orders(client, THURSDAY, THURSDAY)
+        for o in _orders(client, THURSDAY, WEEK1 + timedelta(days=5))
         if o["status"] == "dispatched" and o["source"] == "plan"
     ]
-    assert thursday
-    refused = thursday[0]
+    assert later
+    refused = later[0]
+    set_clock(client, f"{refused['date']}T07:30:00+08:00")
     token = new_token(client, "caregiver", refused["caregiver"])
     response = client.post(
         f"{API}/work-orders/{refused['id']}/refuse", json={"reason": "车坏了"}, headers=token
@@ -353,7 +359,9 @@ def test_two_weeks_of_operations(client: TestClient) -> None:
     assert refused_upload.status_code == 422
     bad = copy.deepcopy(week2_doc)
     stop = next(r for r in bad["routes"] if r["stops"])["stops"][0]
-    stop["start"] = stop["end"] = "05:00"
+    length = _minutes(stop["end"]) - _minutes(stop["start"])
+    stop["arrival"] = stop["start"] = "06:00"  # before the shift and the window
+    stop["end"] = f"{6 + length // 60:02d}:{length % 60:02d}"
     refused_upload = client.post(f"{API}/plans?week_start={WEEK2}", json=bad, headers=ADMIN)
     assert refused_upload.status_code == 422
     assert refused_upload.json()["error"]["code"] == "plan_violations"

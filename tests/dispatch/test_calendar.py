@@ -129,6 +129,22 @@ def test_removal_and_addition() -> None:
     assert ids(on, "caregivers") == ["C1", "C3", "C9"]
 
 
+def test_a_caregiver_who_left_is_no_longer_named_by_households() -> None:
+    """H1 prefers C2; once C2 has left, H1 names nobody (the day still parses), while a
+    household naming a caregiver who never existed is left for the validator to report."""
+    on = master_on(BASE, [MasterChange("caregiver", "C2", day(3), None)], day(3))
+    assert find(on, "households", "H1")["preferred_caregivers"] == []
+    parses(on)
+    typo = {**household("H4"), "preferred_caregivers": ["C8"]}
+    on = master_on(BASE, [MasterChange("household", "H4", day(0), typo)], day(0))
+    assert find(on, "households", "H4")["preferred_caregivers"] == ["C8"]
+    back = [
+        MasterChange("caregiver", "C2", day(1), None),
+        MasterChange("caregiver", "C2", day(2), caregiver("C2")),
+    ]
+    assert find(master_on(BASE, back, day(2)), "households", "H1")["preferred_caregivers"] == ["C2"]
+
+
 def test_closing_a_station_with_caregivers_does_not_crash() -> None:
     on = master_on(BASE, [MasterChange("station", "S2", day(0), None)], day(0))
     assert ids(on, "stations") == ["S1"]

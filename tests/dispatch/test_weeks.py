@@ -15,7 +15,7 @@ import pytest
 from dispatch.checker import check_plan
 from dispatch.model import Route, Scenario, ServiceRequest, Stop
 from dispatch.travel import provider_for
-from dispatch.weekly import plan_week, plan_weeks, scenario_of_week
+from dispatch.weekly import Progress, plan_week, plan_weeks, scenario_of_week
 from dispatch.weekly.budget import Budget
 from dispatch.weekly.state import Group, WeekState
 from solver.problem import SolveParams
@@ -142,3 +142,21 @@ def test_bad_week_counts_and_a_missing_week_start(week_scenario: Scenario) -> No
         plan_weeks(week_scenario, weeks=0)
     with pytest.raises(ValueError, match="week_start"):
         plan_weeks(replace(week_scenario, week_start=None), weeks=2)
+
+
+def test_progress_of_several_weeks_carries_the_best_plan_so_far(week_scenario: Scenario) -> None:
+    """Each report with a plan holds the weeks planned and the current week's best so far,
+    dated, and passes the checker over those weeks."""
+    reports: list[Progress] = []
+    plan_weeks(week_scenario, weeks=2, params=PARAMS, deterministic=True, progress=reports.append)
+    partial = [p.plan for p in reports if p.plan is not None and p.stage != "done"]
+    assert {p.weeks for p in partial} == {1, 2}
+    for plan in partial:
+        assert all(r.date is not None for r in plan.routes)
+        assert all(u.week is not None for u in plan.unassigned)
+        assert check_plan(week_scenario, plan).ok
+    final = next(p.plan for p in reports if p.stage == "done")
+    assert final is not None
+    week_one = [r for r in final.routes if (r.date or "") < "2026-11-30"]
+    second = next(p for p in partial if p.weeks == 2)
+    assert week_one and all(r in second.routes for r in week_one)
