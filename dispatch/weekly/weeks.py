@@ -76,8 +76,7 @@ def scenario_of_week(
 def _dated(routes: Sequence[Route], monday: dt.date) -> list[Route]:
     """``routes`` of the week of ``monday`` with their ISO ``date``."""
     return [
-        replace(r, date=(monday + dt.timedelta(days=DAYS.index(r.day))).isoformat())
-        for r in routes
+        replace(r, date=(monday + dt.timedelta(days=DAYS.index(r.day))).isoformat()) for r in routes
     ]
 
 
