@@ -93,6 +93,13 @@ def _hotline(args: argparse.Namespace) -> int:
     return hotline.main(["--seed", str(args.seed or 1)])
 
 
+def _load(args: argparse.Namespace) -> int:
+    from benchmarks import load
+
+    print("== load: 1 to 256 concurrent clients on a loopback server ==", flush=True)
+    return load.main(["--seed", str(args.seed or 1)])
+
+
 def _hhc(args: argparse.Namespace) -> int:
     from benchmarks import hhc
 
@@ -146,6 +153,7 @@ SUITES: Mapping[str, Suite] = MappingProxyType(
         "district": _district,
         "pvrp": _pvrp,
         "hotline": _hotline,
+        "load": _load,
         "hhc": _hhc,
     }
 )
