@@ -35,7 +35,7 @@ from api.models import HotlineCall, PlanRow, WorkOrder, utcnow
 from api.services import live, master
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
 from api.services.offers import option_from_record, option_record
-from api.services.work_orders import assignments, get_order, retime, transition
+from api.services.work_orders import get_order, retime, transition
 from dispatch.calendar import DatedRequest
 from dispatch.catalogue import Catalogue, default_catalogue
 from dispatch.coords import to_wgs84
@@ -141,22 +141,26 @@ def day_routes(
 
 
 def orders_by_caregiver(session: Session, visit_date: date) -> dict[str, list[WorkOrder]]:
-    """Every caregiver's work orders of the published plan on ``visit_date``, in visiting
-    order, by caregiver id (sorted); empty without a published plan."""
+    """Every caregiver's work orders of the plan in force on ``visit_date`` (cancelled ones
+    left out), in visiting order, by caregiver id (sorted); empty without a plan in force.
+    One query for the whole day (the day board is read often)."""
     try:
         plan = live.published(session, visit_date)
     except Conflict:
         return {}
-    caregivers = session.scalars(
-        select(WorkOrder.caregiver_id)
-        .where(WorkOrder.plan_id == plan.id, WorkOrder.visit_date == visit_date)
-        .distinct()
-    )
-    out = {
-        c: assignments(session, c, visit_date, visit_date)
-        for c in sorted(c for c in caregivers if c is not None)
-    }
-    return {c: orders for c, orders in out.items() if orders}
+    out: dict[str, list[WorkOrder]] = {}
+    for order in session.scalars(
+        select(WorkOrder)
+        .where(
+            WorkOrder.plan_id == plan.id,
+            WorkOrder.visit_date == visit_date,
+            WorkOrder.status != "cancelled",
+            WorkOrder.caregiver_id.is_not(None),
+        )
+        .order_by(WorkOrder.caregiver_id, WorkOrder.sequence)
+    ):
+        out.setdefault(order.caregiver_id or "", []).append(order)
+    return out
 
 
 def _fingerprint(orders: Sequence[DayOrder]) -> str:
