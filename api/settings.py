@@ -84,6 +84,30 @@ class Settings(BaseModel):
         description="At start, a queued or running job whose worker has not reported for this "
         "many seconds is marked failed (its process is gone).",
     )
+    worker_threads: int = Field(
+        default=32,
+        ge=1,
+        le=512,
+        description="Requests handled at once (the thread pool of synchronous handlers); the "
+        "database pool holds as many connections, so further requests wait instead of failing.",
+    )
+    pool_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a request waits for a database connection before it fails.",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=30000,
+        ge=0,
+        description="Milliseconds a SQLite writer waits for another one's lock before failing.",
+    )
+    data_key: str | None = Field(
+        default=None,
+        description="Fernet key (urlsafe base64 of 32 bytes) that encrypts elders' phone and ID "
+        "numbers at rest (DISPATCH_DATA_KEY). When unset, a key is generated once and kept in "
+        "a file beside the SQLite database (``<database>.key``; ``var/data.key`` for other "
+        "databases); keep that file with the database and out of backups shared with others.",
+    )
     load_demo: bool = Field(
         default=True, description="Import ``demo_scenario`` at start when the database is empty."
     )
