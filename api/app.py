@@ -226,7 +226,8 @@ def _plan_demo(app: FastAPI) -> None:
 def _start(app: FastAPI) -> None:
     """Size the database pool for the worker threads, open the data key, migrate the
     database, make sure an admin token exists, load the demo if empty, mark jobs cut off by a
-    restart failed, and plan the demo in the background if nothing is published."""
+    restart failed and start the job runner's heartbeat (which keeps reaping orphaned jobs),
+    and plan the demo in the background if nothing is published."""
     settings: Settings = app.state.settings
     database: Database = app.state.database
     database.size_pool(
@@ -236,6 +237,10 @@ def _start(app: FastAPI) -> None:
     )
     database.use_data_key(settings.data_key)
     database.migrate()
+    jobs: JobRunner = app.state.jobs
+    jobs.configure(
+        heartbeat_seconds=settings.job_heartbeat_seconds, stale_seconds=settings.job_stale_seconds
+    )
     with database.session() as session:
         interrupted = mark_interrupted(session, stale_seconds=settings.job_stale_seconds)
         if interrupted:
@@ -250,6 +255,7 @@ def _start(app: FastAPI) -> None:
             )
         if settings.load_demo:
             load_demo(session, settings.demo_scenario)
+    jobs.start()
     if settings.load_demo:
         _plan_demo(app)
     # The router's compiled searches are compiled (or loaded from numba's cache) once per
