@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -223,12 +224,23 @@ def _plan_demo(app: FastAPI) -> None:
 
 
 def _start(app: FastAPI) -> None:
-    """Migrate the database, make sure an admin token exists, load the demo if empty, mark
-    jobs cut off by a restart failed, and plan the demo in the background if nothing is
-    published."""
+    """Size the database pool for the worker threads, open the data key, migrate the
+    database, make sure an admin token exists, load the demo if empty, mark jobs cut off by a
+    restart failed and start the job runner's heartbeat (which keeps reaping orphaned jobs),
+    and plan the demo in the background if nothing is published."""
     settings: Settings = app.state.settings
     database: Database = app.state.database
+    database.size_pool(
+        settings.worker_threads,
+        pool_timeout=settings.pool_timeout_seconds,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+    database.use_data_key(settings.data_key)
     database.migrate()
+    jobs: JobRunner = app.state.jobs
+    jobs.configure(
+        heartbeat_seconds=settings.job_heartbeat_seconds, stale_seconds=settings.job_stale_seconds
+    )
     with database.session() as session:
         interrupted = mark_interrupted(session, stale_seconds=settings.job_stale_seconds)
         if interrupted:
@@ -243,6 +255,7 @@ def _start(app: FastAPI) -> None:
             )
         if settings.load_demo:
             load_demo(session, settings.demo_scenario)
+    jobs.start()
     if settings.load_demo:
         _plan_demo(app)
     # The router's compiled searches are compiled (or loaded from numba's cache) once per
@@ -256,6 +269,10 @@ def _warm_up() -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Synchronous handlers run in AnyIO's worker threads: no more of them at once than the
+    # database pool has connections for (api/db.py), so a burst of clients queues for a thread.
+    settings: Settings = app.state.settings
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
     _start(app)
     try:
         yield

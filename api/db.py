@@ -2,6 +2,13 @@
 
 SQLite (a file, the embedded default) and PostgreSQL (``postgresql+psycopg://...``) are
 supported. Sessions are plain SQLAlchemy 2 sessions; services commit their own transactions.
+
+Connections and threads: synchronous handlers run in AnyIO's worker threads, at most
+``worker_threads`` at once (``api/settings.py``); the pool holds that many connections plus as
+many again for requests between their handler and their session's close, so a burst of
+clients waits for a thread (back-pressure) and never for a connection. SQLite runs in WAL mode
+with a busy timeout: concurrent writers wait for the lock instead of failing "database is
+locked", and readers never wait for a writer.
 """
 
 from __future__ import annotations
@@ -16,10 +23,17 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool, StaticPool
 
-__all__ = ["MIGRATIONS_DIR", "Database", "alembic_config", "normalise_url"]
+from api.crypto import DataCipher, attach, load_key
+
+__all__ = ["DEFAULT_CONNECTIONS", "MIGRATIONS_DIR", "Database", "alembic_config", "normalise_url"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: Connections of a :class:`Database` made without ``connections`` (``Settings.worker_threads``).
+DEFAULT_CONNECTIONS = 32
+#: Connections beyond the request threads: the planner's worker and its heartbeat.
+_BACKGROUND_CONNECTIONS = 4
 
 
 def normalise_url(url: str) -> str:
@@ -39,31 +53,87 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+class _SqlitePragmas:
+    """Set on every new SQLite connection: foreign keys, WAL and the busy timeout."""
+
+    def __init__(self, busy_timeout_ms: int) -> None:
+        self.busy_timeout_ms = busy_timeout_ms
+
+    def __call__(self, dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
 
 
 class Database:
     """An engine and a session factory for one database URL.
 
-    Creating it does not connect; :meth:`migrate` creates the SQLite file's folder and
-    brings the schema to the newest Alembic revision.
+    ``connections`` is how many requests may use the database at once (the worker threads);
+    the pool holds that many, twice over for requests finishing, and waits up to
+    ``pool_timeout`` seconds for one. ``busy_timeout_ms`` is how long a SQLite writer waits
+    for the lock. Creating it does not connect; :meth:`migrate` creates the SQLite file's
+    folder and brings the schema to the newest Alembic revision.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connections: int = DEFAULT_CONNECTIONS,
+        pool_timeout: float = 60.0,
+        busy_timeout_ms: int = 30000,
+    ) -> None:
         self.url = normalise_url(url)
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.cipher: DataCipher | None = None
+        self.engine: Engine = self._engine(connections, pool_timeout, busy_timeout_ms)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _engine(self, connections: int, pool_timeout: float, busy_timeout_ms: int) -> Engine:
         options: dict[str, Any] = {}
+        size = connections + _BACKGROUND_CONNECTIONS
+        memory = self.is_sqlite and make_url(self.url).database in (None, "", ":memory:")
         if self.is_sqlite:
             # TestClient and uvicorn's thread pool use the connection from other threads.
-            options["connect_args"] = {"check_same_thread": False}
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=not self.is_sqlite, **options)
+            options["connect_args"] = {
+                "check_same_thread": False,
+                "timeout": busy_timeout_ms / 1000.0,
+            }
+        if memory:
+            # One in-memory database is one connection; every thread shares it.
+            options["poolclass"] = StaticPool
+        else:
+            options.update(
+                poolclass=QueuePool,
+                pool_size=size,
+                max_overflow=connections,
+                pool_timeout=pool_timeout,
+            )
+        engine = create_engine(self.url, pool_pre_ping=not self.is_sqlite, **options)
         if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+            event.listen(engine, "connect", _SqlitePragmas(busy_timeout_ms))
+        if self.cipher is not None:
+            attach(engine.dialect, self.cipher)
+        return engine
+
+    def use_data_key(self, configured: str | None) -> None:
+        """Encrypt and decrypt sensitive columns with the key ``configured``, else with the
+        key kept beside the database (made when absent; see :func:`api.crypto.load_key`)."""
+        self._sqlite_folder()
+        self.cipher = DataCipher(load_key(self.url, configured))
+        attach(self.engine.dialect, self.cipher)
+
+    def size_pool(
+        self, connections: int, *, pool_timeout: float = 60.0, busy_timeout_ms: int = 30000
+    ) -> None:
+        """Size the pool for ``connections`` request threads (see the class); call it before
+        the first connection, at start-up."""
+        self.engine.dispose()
+        self.engine = self._engine(connections, pool_timeout, busy_timeout_ms)
+        self.sessions.configure(bind=self.engine)
 
     def _sqlite_folder(self) -> None:
         database = make_url(self.url).database

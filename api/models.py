@@ -20,10 +20,16 @@ every check-in/out with its idempotency key and the first answer given. ``hotlin
 keep what a hotline request asked for and the options it was offered; ``redispatch_offers``
 the options a refused, unanswered or late order was offered for dispatching it again.
 ``api_tokens`` keep SHA-256 hashes of bearer tokens, never the tokens.
+
+Every timestamp is a :class:`UTCDateTime`: stored in UTC, read back timezone-aware on SQLite as
+on PostgreSQL. Households' ``phone`` and ``id_number`` are :class:`EncryptedString` columns and
+a master data change's ``contact`` an :class:`EncryptedJSON` one: encrypted at rest with the
+data key (:mod:`api.crypto`), plain values in Python.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -39,7 +45,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from api.crypto import cipher_of
 
 __all__ = [
     "ApiToken",
@@ -47,6 +57,8 @@ __all__ = [
     "CaregiverRow",
     "CheckIn",
     "DatedRequestRow",
+    "EncryptedJSON",
+    "EncryptedString",
     "HotlineCall",
     "HouseholdRow",
     "MasterChangeRow",
@@ -55,6 +67,7 @@ __all__ = [
     "RequestRow",
     "ScenarioSettings",
     "StationRow",
+    "UTCDateTime",
     "WeekPlan",
     "WorkOrder",
     "utcnow",
@@ -64,6 +77,64 @@ __all__ = [
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and read back timezone-aware (UTC) on every backend.
+
+    SQLite keeps no offset and gives naive values back; they were written in UTC, so UTC is
+    put back on. A naive value written is taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class EncryptedString(TypeDecorator[str]):
+    """Text encrypted at rest with the database's data key (Fernet tokens in a TEXT column);
+    plain ``str`` to Python. Only equality with ``None`` can be queried."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else cipher_of(dialect).encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else cipher_of(dialect).decrypt(value)
+
+
+class EncryptedJSON(TypeDecorator[dict[str, Any]]):
+    """A JSON object encrypted at rest like :class:`EncryptedString` (a household's contact
+    data in a master data change); cannot be queried."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return cipher_of(dialect).encrypt(json.dumps(value, ensure_ascii=False))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        found: dict[str, Any] = json.loads(cipher_of(dialect).decrypt(value))
+        return found
 
 
 class Base(DeclarativeBase):
@@ -80,7 +151,7 @@ class ScenarioSettings(Base):
     week_start: Mapped[str | None] = mapped_column(String(10))
     days: Mapped[list[Any]] = mapped_column(JSON)
     travel: Mapped[dict[str, Any]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class StationRow(Base):
@@ -121,8 +192,8 @@ class HouseholdRow(Base):
     address: Mapped[str] = mapped_column(String(400), default="")
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
-    phone: Mapped[str | None] = mapped_column(String(40))
-    id_number: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(EncryptedString())
+    id_number: Mapped[str | None] = mapped_column(EncryptedString())
     notes: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     requests: Mapped[list[RequestRow]] = relationship(
@@ -172,10 +243,10 @@ class PlanRow(Base):
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class WorkOrder(Base):
@@ -217,10 +288,10 @@ class WorkOrder(Base):
     review_rating: Mapped[int | None] = mapped_column(Integer)
     review_comment: Mapped[str] = mapped_column(Text, default="")
     replaces_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    checked_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CheckIn(Base):
@@ -228,11 +299,16 @@ class CheckIn(Base):
 
     ``at`` is the server's time of the record, ``phone_time`` the time the phone gave (if
     any); ``lat``/``lon`` are WGS-84, ``raw_lat``/``raw_lon`` the position as sent in
-    ``coord_system``.
+    ``coord_system``. An idempotency key is unique within its work order: caregivers' phones
+    make their keys independently.
     """
 
     __tablename__ = "check_ins"
-    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_check_ins_idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "work_order_id", "idempotency_key", name="uq_check_ins_work_order_idempotency_key"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
@@ -240,8 +316,8 @@ class CheckIn(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200))
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    phone_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    phone_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     coord_system: Mapped[str] = mapped_column(String(8), default="wgs84")
     raw_lat: Mapped[float | None] = mapped_column(Float)
     raw_lon: Mapped[float | None] = mapped_column(Float)
@@ -249,7 +325,7 @@ class CheckIn(Base):
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     token_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ApiToken(Base):
@@ -262,8 +338,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     caregiver_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class HotlineCall(Base):
@@ -278,7 +354,7 @@ class HotlineCall(Base):
     now: Mapped[int] = mapped_column(Integer)
     plan_id: Mapped[int | None] = mapped_column(Integer)
     options: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RedispatchOffer(Base):
@@ -294,7 +370,7 @@ class RedispatchOffer(Base):
     ranked_by: Mapped[str] = mapped_column(String(16))
     excluded: Mapped[list[Any]] = mapped_column(JSON, default=list)
     options: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class MasterChangeRow(Base):
@@ -310,10 +386,10 @@ class MasterChangeRow(Base):
     entity_id: Mapped[str] = mapped_column(String(64), index=True)
     effective_from: Mapped[date] = mapped_column(Date, index=True)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    contact: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
     reason: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class DatedRequestRow(Base):
@@ -329,7 +405,7 @@ class DatedRequestRow(Base):
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     caller: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     work_order_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class WeekPlan(Base):
@@ -340,4 +416,4 @@ class WeekPlan(Base):
 
     week_start: Mapped[date] = mapped_column(Date, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

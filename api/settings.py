@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 __all__ = ["ENV_PREFIX", "LogLevel", "Settings", "SettingsError"]
 
@@ -19,6 +26,13 @@ ENV_PREFIX = "DISPATCH_"
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 # Variables read without the prefix as well, for platforms that set them (field -> name).
 _UNPREFIXED = {"database_url": "DATABASE_URL"}
+
+
+def _name(names: Mapping[str, str], loc: tuple[int | str, ...]) -> str:
+    """The variable behind an error's location (a check across fields has none)."""
+    if not loc:
+        return "settings"
+    return names.get(str(loc[0]), ENV_PREFIX + str(loc[0]).upper())
 
 
 class SettingsError(ValueError):
@@ -79,14 +93,55 @@ class Settings(BaseModel):
         default="Asia/Shanghai", description="Local time zone of visits and check-in times."
     )
     job_stale_seconds: float = Field(
-        default=120.0,
+        default=20.0,
         gt=0,
-        description="At start, a queued or running job whose worker has not reported for this "
-        "many seconds is marked failed (its process is gone).",
+        description="A queued or running job that no runner of this process owns and whose "
+        "worker has not reported for this many seconds is marked failed (its process is gone): "
+        "at start and at every heartbeat while the server runs. More than "
+        "job_heartbeat_seconds: two periods by default.",
+    )
+    job_heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds between two heartbeats of the job runner: it stamps its own jobs "
+        "alive and marks orphaned ones failed.",
+    )
+    worker_threads: int = Field(
+        default=32,
+        ge=1,
+        le=512,
+        description="Requests handled at once (the thread pool of synchronous handlers); the "
+        "database pool holds as many connections, so further requests wait instead of failing.",
+    )
+    pool_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a request waits for a database connection before it fails.",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=30000,
+        ge=0,
+        description="Milliseconds a SQLite writer waits for another one's lock before failing.",
+    )
+    data_key: str | None = Field(
+        default=None,
+        description="Fernet key (urlsafe base64 of 32 bytes) that encrypts elders' phone and ID "
+        "numbers at rest (DISPATCH_DATA_KEY). When unset, a key is generated once and kept in "
+        "a file beside the SQLite database (``<database>.key``; ``var/data.key`` for other "
+        "databases); keep that file with the database and out of backups shared with others.",
     )
     load_demo: bool = Field(
         default=True, description="Import ``demo_scenario`` at start when the database is empty."
     )
+
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> Settings:
+        if self.job_stale_seconds <= self.job_heartbeat_seconds:
+            raise ValueError(
+                "DISPATCH_JOB_STALE_SECONDS must exceed DISPATCH_JOB_HEARTBEAT_SECONDS "
+                "(a live job would be marked failed)"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -123,7 +178,6 @@ class Settings(BaseModel):
         except ValidationError as exc:
             # Never echo a rejected value: the admin token is a secret.
             problems = "; ".join(
-                f"{names.get(str(err['loc'][0]), str(err['loc'][0]))}: {err['msg']}"
-                for err in exc.errors()
+                f"{_name(names, err['loc'])}: {err['msg']}" for err in exc.errors()
             )
             raise SettingsError(f"invalid settings in the environment: {problems}") from None

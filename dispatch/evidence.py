@@ -9,7 +9,9 @@ a small function of instants (timezone-aware ``datetime``) and minutes:
   recorded later than the planned end plus the check-out margin (补录);
 - :func:`missing_check_out`: checked in, and the planned end plus the margin has passed
   without a check-out (未签退);
-- :func:`outside_geofence` and :func:`short_visit`: where and how long the visit was.
+- :func:`outside_geofence` and :func:`short_visit`: where and how long the visit was;
+- :func:`off_date`: a check recorded on another local day than the visit's date (a check-in
+  then is refused, a check-out flagged :data:`FLAG_OFF_DATE`).
 
 Flags kept on a work order are the ``FLAG_*`` strings; :data:`REVIEW_FLAGS` are those a
 dispatcher reviews (a hotline order's urgency and pairing are kept in the same list, and are
@@ -26,6 +28,7 @@ __all__ = [
     "FLAG_CHECK_OUT_OUTSIDE",
     "FLAG_CLOCK_SKEW",
     "FLAG_MISSING_CHECK_OUT",
+    "FLAG_OFF_DATE",
     "FLAG_SHORT_VISIT",
     "LATE_MINUTES",
     "NOT_STARTED_STATES",
@@ -34,6 +37,7 @@ __all__ = [
     "clock_skew",
     "is_late",
     "missing_check_out",
+    "off_date",
     "outside_geofence",
     "planned_instant",
     "review_flags",
@@ -46,6 +50,7 @@ FLAG_SHORT_VISIT = "short_visit"
 FLAG_CLOCK_SKEW = "clock_skew"
 FLAG_BACK_FILLED = "back_filled"
 FLAG_MISSING_CHECK_OUT = "missing_check_out"
+FLAG_OFF_DATE = "off_date"
 #: Flags a dispatcher reviews, in the order they are listed.
 REVIEW_FLAGS: tuple[str, ...] = (
     FLAG_CHECK_IN_OUTSIDE,
@@ -54,6 +59,7 @@ REVIEW_FLAGS: tuple[str, ...] = (
     FLAG_CLOCK_SKEW,
     FLAG_BACK_FILLED,
     FLAG_MISSING_CHECK_OUT,
+    FLAG_OFF_DATE,
 )
 #: A visit without a check-in this many minutes after its planned start is late.
 LATE_MINUTES = 15
@@ -101,6 +107,12 @@ def missing_check_out(
     if planned_end is None or status != "checked_in":
         return False
     return now > planned_end + timedelta(minutes=margin)
+
+
+def off_date(recorded: datetime, visit_date: date, zone: tzinfo) -> bool:
+    """Whether ``recorded`` (server time, timezone-aware) falls on another day than
+    ``visit_date`` in the visits' local ``zone``."""
+    return recorded.astimezone(zone).date() != visit_date
 
 
 def outside_geofence(distance_m: float, *, radius_m: float) -> bool:

@@ -12,25 +12,30 @@ which unwinds :func:`dispatch.weekly.weeks.plan_weeks` at its next report (after
 routed). The greedy baseline has no reports until its plan is ready; it is only checked
 before and after.
 
-Jobs live in the process that queued them. Its runner stamps ``heartbeat_at`` on its queued
-and running rows every few seconds (and at each report); a job cut off by a restart can never
-finish, so at start-up :func:`mark_interrupted` marks ``failed`` the queued or running rows
-whose heartbeat is older than ``stale_seconds``: jobs of another live server process on the
-same database are left alone.
+Jobs live in the process that queued them. Its runner's heartbeat thread runs from start-up:
+every ``heartbeat_seconds`` it stamps ``heartbeat_at`` on the queued and running rows it owns
+(the planner stamps them at each report too) and reaps the orphans: a queued or running row
+that this runner does not own and whose heartbeat is older than ``stale_seconds`` belongs to a
+process that is gone (killed, crashed, restarted) and can never finish, so it is marked
+``failed`` (:func:`reap`) while the server runs, at start-up too. The thread wakes when the
+next orphan candidate turns stale, so a job cut off by a crash is failed at most
+``stale_seconds`` after its last heartbeat. Jobs of another live server process on the same
+database keep beating and are left alone; ``stale_seconds`` must exceed ``heartbeat_seconds``
+with room for a slow beat.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.db import Database
@@ -57,21 +62,28 @@ __all__ = [
     "CANCELLED_MESSAGE",
     "HEARTBEAT_SECONDS",
     "INTERRUPTED_MESSAGE",
+    "STALE_SECONDS",
     "Cancelled",
     "JobOptions",
     "JobRunner",
     "job_parameters",
     "mark_interrupted",
+    "reap",
 ]
 
 log = logging.getLogger("api.jobs")
 
 #: States of a job that has not ended.
 ACTIVE_STATES: tuple[str, ...] = ("draft", "running")
-INTERRUPTED_MESSAGE = "服务重启中断 / interrupted by a restart"
+INTERRUPTED_MESSAGE = (
+    "任务中断：运行它的服务进程已停止（崩溃或重启）/ "
+    "interrupted: the server process running it stopped (crash or restart)"
+)
 CANCELLED_MESSAGE = "已取消 / cancelled"
 #: Seconds between two heartbeats of a runner's queued and running jobs.
 HEARTBEAT_SECONDS = 10.0
+#: Seconds without a heartbeat after which a job no runner of this process owns is orphaned.
+STALE_SECONDS = 20.0
 
 
 class Cancelled(Exception):
@@ -92,34 +104,62 @@ class JobOptions:
 
 
 def _aware(moment: datetime) -> datetime:
-    """SQLite gives back naive UTC times; PostgreSQL aware ones."""
+    """Rows written by hand may hold naive UTC times."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def mark_interrupted(session: Session, *, stale_seconds: float | None = None) -> int:
+def reap(
+    session: Session, *, stale_seconds: float | None, owned: Collection[int] = ()
+) -> tuple[int, float | None]:
     """Mark failed the queued and running jobs whose worker is gone; commits.
 
-    A job's worker is gone when its last heartbeat (else its last update) is older than
-    ``stale_seconds``; ``None`` marks every queued or running job. Returns how many rows were
-    marked.
+    A job's worker is gone when the job is not in ``owned`` (this process's runner's jobs) and
+    its last heartbeat (else its last update) is older than ``stale_seconds``; ``None`` marks
+    every queued or running job not owned. Returns how many rows were marked and the seconds
+    until the next candidate left turns stale (``None`` when there is none). The update is a
+    compare-and-set on the status and the heartbeat's age, so a job that has just finished or
+    beaten again is never marked.
     """
     now = utcnow()
     limit = None if stale_seconds is None else now - timedelta(seconds=stale_seconds)
-    stale = [
-        row.id
-        for row in session.scalars(select(PlanRow).where(PlanRow.status.in_(ACTIVE_STATES)))
-        if limit is None or _aware(row.heartbeat_at or row.updated_at) < limit
-    ]
-    if not stale:
-        session.rollback()
-        return 0
-    result = session.execute(
-        update(PlanRow)
-        .where(PlanRow.id.in_(stale), PlanRow.status.in_(ACTIVE_STATES))
-        .values(status="failed", message=INTERRUPTED_MESSAGE, updated_at=now)
-    )
+    rows = session.execute(
+        select(PlanRow.id, PlanRow.heartbeat_at, PlanRow.updated_at).where(
+            PlanRow.status.in_(ACTIVE_STATES)
+        )
+    ).all()
+    marked = 0
+    due: float | None = None
+    for plan_id, heartbeat_at, updated_at in rows:
+        if plan_id in owned:
+            continue
+        seen = _aware(heartbeat_at or updated_at)
+        if limit is not None and seen >= limit:
+            wait = (seen - limit).total_seconds()
+            due = wait if due is None else min(due, wait)
+            continue
+        still = [PlanRow.id == plan_id, PlanRow.status.in_(ACTIVE_STATES)]
+        if limit is not None:
+            still.append(
+                or_(
+                    PlanRow.heartbeat_at < limit,
+                    and_(PlanRow.heartbeat_at.is_(None), PlanRow.updated_at < limit),
+                )
+            )
+        result = session.execute(
+            update(PlanRow)
+            .where(*still)
+            .values(status="failed", message=INTERRUPTED_MESSAGE, updated_at=now)
+        )
+        marked += int(getattr(result, "rowcount", 0) or 0)
     session.commit()
-    return int(getattr(result, "rowcount", 0) or 0)
+    return marked, due
+
+
+def mark_interrupted(session: Session, *, stale_seconds: float | None = None) -> int:
+    """Mark failed the queued and running jobs whose worker is gone (:func:`reap` with no job
+    owned); commits. Returns how many rows were marked."""
+    marked, _due = reap(session, stale_seconds=stale_seconds)
+    return marked
 
 
 def _vetted(plan_id: int, scenarios: Sequence[Scenario], p: Progress) -> Progress:
@@ -165,14 +205,21 @@ class JobRunner:
     """A pool of worker threads running planner jobs against one database.
 
     OR-Tools releases the GIL while it searches, so threads keep the service answering. A
-    heartbeat thread stamps the runner's queued and running rows every ``heartbeat_seconds``.
+    heartbeat thread (:meth:`start`) stamps the runner's queued and running rows every
+    ``heartbeat_seconds`` and marks failed the orphaned ones older than ``stale_seconds``.
     """
 
     def __init__(
-        self, database: Database, *, workers: int = 1, heartbeat_seconds: float = HEARTBEAT_SECONDS
+        self,
+        database: Database,
+        *,
+        workers: int = 1,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        stale_seconds: float = STALE_SECONDS,
     ) -> None:
         self.database = database
         self.heartbeat_seconds = heartbeat_seconds
+        self.stale_seconds = stale_seconds
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="planner")
         self._cancel: dict[int, threading.Event] = {}
         self._futures: dict[int, Future[None]] = {}
@@ -180,26 +227,53 @@ class JobRunner:
         self._stop = threading.Event()
         self._beating: threading.Thread | None = None
 
-    def _beat_once(self) -> None:
+    def configure(self, *, heartbeat_seconds: float, stale_seconds: float) -> None:
+        """Set the heartbeat period and the age of an orphaned job (seconds), before
+        :meth:`start`."""
+        self.heartbeat_seconds = heartbeat_seconds
+        self.stale_seconds = stale_seconds
+
+    def start(self) -> None:
+        """Start the heartbeat thread (once): it beats for this runner's jobs and reaps the
+        orphaned ones while the server runs."""
+        with self._lock:
+            if self._beating is None:
+                self._beating = threading.Thread(
+                    target=self._beat, name="planner-heartbeat", daemon=True
+                )
+                self._beating.start()
+
+    def _beat_once(self) -> float | None:
+        """Stamp this runner's jobs, reap orphans; the seconds until the next orphan is due."""
         with self._lock:
             ids = list(self._cancel)
-        if not ids:
-            return
         with self.database.session() as session:
-            session.execute(
-                update(PlanRow)
-                .where(PlanRow.id.in_(ids), PlanRow.status.in_(ACTIVE_STATES))
-                .values(heartbeat_at=utcnow())
-            )
-            session.commit()
+            if ids:
+                session.execute(
+                    update(PlanRow)
+                    .where(PlanRow.id.in_(ids), PlanRow.status.in_(ACTIVE_STATES))
+                    .values(heartbeat_at=utcnow())
+                )
+                session.commit()
+            with self._lock:
+                owned = set(self._cancel) | set(ids)
+            marked, due = reap(session, stale_seconds=self.stale_seconds, owned=owned)
+        if marked:
+            log.warning("%d orphaned planner job(s) marked failed (their process is gone)", marked)
+        return due
 
     def _beat(self) -> None:
         while not self._stop.is_set():
+            due: float | None = None
             try:
-                self._beat_once()
+                due = self._beat_once()
             except Exception:  # a missed beat is retried; the database may be restarting
                 log.warning("job heartbeat failed", exc_info=True)
-            self._stop.wait(self.heartbeat_seconds)
+            wait = self.heartbeat_seconds
+            if due is not None:
+                # Wake when the next orphan candidate turns stale (a little after).
+                wait = min(wait, due + 0.05)
+            self._stop.wait(wait)
 
     def queue(
         self,
@@ -259,11 +333,7 @@ class JobRunner:
             self._futures[plan_id] = self._pool.submit(
                 self._run, plan_id, scenarios, options, event, publish
             )
-            if self._beating is None:
-                self._beating = threading.Thread(
-                    target=self._beat, name="planner-heartbeat", daemon=True
-                )
-                self._beating.start()
+        self.start()
 
     def cancel(self, session: Session, plan_id: int) -> bool:
         """Stop a queued or running job and mark it cancelled; commits. False when the job

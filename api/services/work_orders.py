@@ -9,12 +9,17 @@ Lifecycle (``TRANSITIONS``)::
     created / dispatched / accepted / refused ─▶ cancelled   (replaced by a newer plan)
 
 Any other move is refused with :class:`Conflict` (HTTP 409) naming both states in Chinese and
-English. Check-in and check-out are idempotent by their key: a retry returns the first answer
-and changes nothing. A check is evidence (:mod:`dispatch.evidence`): the server's time is the
-record's, the phone's is kept beside it; positions in GCJ-02 or BD-09 are converted to WGS-84
-(:mod:`dispatch.coords`) before the geofence test. Positions outside the geofence, visits
+English. Every move is a compare-and-set on the stored status (:func:`transition`): of racing
+requests exactly one wins, and a check record is stored only by the winner, in the same
+transaction. Check-in and check-out are idempotent by their key, which is the work order's own:
+a retry returns the first answer and changes nothing. A check is evidence
+(:mod:`dispatch.evidence`): the server's time is the record's, the phone's is kept beside it;
+positions in GCJ-02 or BD-09 are converted to WGS-84 (:mod:`dispatch.coords`) before the
+geofence test. Positions outside the geofence, visits
 shorter than a share of the planned minutes, a phone clock off by more than a few minutes and
-checks entered after the visit's planned end are accepted but flagged for review.
+checks entered after the visit's planned end are accepted but flagged for review. A check-in
+on another day than the visit's date (in the visits' zone) is refused; a check-out on another
+day is accepted, flagged ``off_date`` for review (the caregiver forgot it on the day).
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from api.models import CheckIn, WeekPlan, WorkOrder, utcnow
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
@@ -38,6 +44,7 @@ from dispatch.evidence import (
     FLAG_CHECK_IN_OUTSIDE,
     FLAG_CHECK_OUT_OUTSIDE,
     FLAG_CLOCK_SKEW,
+    FLAG_OFF_DATE,
     FLAG_SHORT_VISIT,
 )
 from dispatch.haversine import haversine_km
@@ -47,6 +54,7 @@ __all__ = [
     "FLAG_CHECK_IN_OUTSIDE",
     "FLAG_CHECK_OUT_OUTSIDE",
     "FLAG_CLOCK_SKEW",
+    "FLAG_OFF_DATE",
     "FLAG_SHORT_VISIT",
     "OPEN_STATES",
     "STATE_NAMES",
@@ -167,19 +175,47 @@ def get_order(session: Session, order_id: int) -> WorkOrder:
     return order
 
 
+def _refusal(order_id: int, status: str, target: str) -> Conflict:
+    zh, en = _ACTIONS.get(target, (target, target))
+    sources = sorted(s for s, nexts in TRANSITIONS.items() if target in nexts)
+    return Conflict(
+        f"工单{order_id}当前状态为{STATE_NAMES.get(status, status)}，不能{zh} / "
+        f"work order {order_id} is {status}: cannot {en} "
+        f"(only from {', '.join(sources) or 'nowhere'})"
+    )
+
+
 def transition(order: WorkOrder, target: str) -> None:
-    """Move ``order`` to ``target`` (not committed); raises :class:`Conflict` when illegal."""
+    """Move ``order`` to ``target`` (not committed); raises :class:`Conflict` when illegal.
+
+    A stored order moves by compare-and-set in the database (``UPDATE work_orders SET status
+    = target WHERE id = … AND status = <the status read>``): of requests racing for the same
+    move exactly one changes the row, the others (PostgreSQL: after the winner commits, its
+    row lock; SQLite: after its write lock) find another status and get the 409. An order not
+    stored yet just takes the status.
+    """
     allowed = TRANSITIONS.get(order.status, frozenset())
     if target not in allowed:
-        zh, en = _ACTIONS.get(target, (target, target))
-        sources = sorted(s for s, nexts in TRANSITIONS.items() if target in nexts)
-        raise Conflict(
-            f"工单{order.id}当前状态为{STATE_NAMES.get(order.status, order.status)}，不能{zh} / "
-            f"work order {order.id} is {order.status}: cannot {en} "
-            f"(only from {', '.join(sources) or 'nowhere'})"
-        )
-    order.status = target
-    order.updated_at = utcnow()
+        raise _refusal(order.id, order.status, target)
+    now = utcnow()
+    session = object_session(order)
+    if session is None or not inspect(order).persistent:
+        order.status = target
+        order.updated_at = now
+        return
+    result = session.execute(
+        update(WorkOrder)
+        .where(WorkOrder.id == order.id, WorkOrder.status == order.status)
+        .values(status=target, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(result, "rowcount", 0) or 0) != 1:
+        # Another request moved the order since it was read: name the state it is in now.
+        current = session.scalar(select(WorkOrder.status).where(WorkOrder.id == order.id))
+        set_committed_value(order, "status", current or order.status)
+        raise _refusal(order.id, current or order.status, target)
+    set_committed_value(order, "status", target)
+    set_committed_value(order, "updated_at", now)
 
 
 def retime(order: WorkOrder, arrival: int | None, start: int, end: int) -> None:
@@ -210,13 +246,18 @@ def assignments(session: Session, caregiver_id: str, first: date, last: date) ->
 
 
 def _existing(session: Session, key: str, order_id: int, kind: str) -> dict[str, Any] | None:
-    found = session.scalar(select(CheckIn).where(CheckIn.idempotency_key == key))
+    """The first answer to the check of this order with this key (keys are the order's own:
+    another order's key never clashes); raises :class:`Conflict` when the key was used for the
+    order's other kind of check."""
+    found = session.scalar(
+        select(CheckIn).where(CheckIn.work_order_id == order_id, CheckIn.idempotency_key == key)
+    )
     if found is None:
         return None
-    if found.work_order_id != order_id or found.kind != kind:
+    if found.kind != kind:
         raise Conflict(
-            "幂等键已用于其他请求 / idempotency_key was already used for another request "
-            f"({found.kind} of work order {found.work_order_id})"
+            "幂等键已用于本工单的其他请求 / idempotency_key was already used for another request "
+            f"of this work order (its {found.kind})"
         )
     return dict(found.response)
 
@@ -246,8 +287,24 @@ def record_check(
     previous = _existing(session, idempotency_key, order.id, kind)
     if previous is not None:
         return previous
+    off_date = order.visit_date is not None and evidence.off_date(at, order.visit_date, rules.zone)
+    if off_date and kind == "check_in":
+        local = at.astimezone(rules.zone).date()
+        raise Conflict(
+            f"签到日期{local.isoformat()}不是服务日期{order.visit_date} / check-in refused: "
+            f"today ({local.isoformat()}) is not the visit's date ({order.visit_date}) of "
+            f"work order {order.id}"
+        )
     target = "checked_in" if kind == "check_in" else "checked_out"
-    transition(order, target)
+    try:
+        transition(order, target)
+    except Conflict:
+        # The same key may have won the race a moment ago: then answer as it did.
+        session.rollback()
+        again = _existing(session, idempotency_key, order.id, kind)
+        if again is None:
+            raise
+        return again
     wgs_lat, wgs_lon = to_wgs84(lat, lon, coord_system)
     distance_m = haversine_km(order.lat, order.lon, wgs_lat, wgs_lon) * 1000.0
     flags: list[str] = []
@@ -267,6 +324,8 @@ def record_check(
         if evidence.short_visit(minutes, order.planned_minutes, min_share=rules.min_visit_share):
             flags.append(FLAG_SHORT_VISIT)
         order.checked_out_at = at
+    if off_date:
+        flags.append(FLAG_OFF_DATE)
     if evidence.clock_skew(at, phone_time, limit=rules.clock_skew_minutes):
         flags.append(FLAG_CLOCK_SKEW)
     end = planned_end(order, rules.zone)

@@ -1,9 +1,12 @@
 """Migrations upgrade older databases keeping their data: 0004 keeps work orders and checks
 (the old checks' time becomes the phone's time beside it, positions stay WGS-84); 0005 puts the
-published plan and the hotline visits stored as standing requests into the calendar."""
+published plan and the hotline visits stored as standing requests into the calendar; 0006
+encrypts contact data and scopes idempotency keys to their work order."""
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +14,9 @@ from typing import Any
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
 
+from api.crypto import cipher_for
 from api.db import alembic_config
 from tests.api.conftest import _find_postgres
 
@@ -148,3 +153,78 @@ def test_0005_moves_the_published_plan_and_hotline_visits_into_the_calendar(empt
     ]
     assert (requests, households) == (0, 0)
     assert tuple(order) == ("dispatched", 1)
+
+
+def test_0006_encrypts_contact_data_and_scopes_idempotency_keys_to_their_order(
+    empty_url: str,
+) -> None:
+    """A database of revision 0005 with a household's phone and ID number, a registered
+    household's contact and a check-in: after the upgrade the values are Fernet tokens of the
+    data key (the key file beside a SQLite database), the same key may serve another order's
+    check-in but not its own order's twice; the downgrade gives the plain values back."""
+    _upgrade(empty_url, "0005")
+    engine = create_engine(empty_url)
+    stamp = "'2026-11-23 01:00:00+00'"
+    contact = '{"phone": "13900001111", "id_number": "110105195001010011", "notes": "二楼"}'
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO households (id, position, name, address, lat, lon, phone, "
+                    "id_number, notes, data) VALUES ('H1', 0, '刘奶奶', '', 38.49, 106.22, "
+                    "'13812345678', '110105194912310021', '', '{}')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO master_changes (id, kind, entity_id, effective_from, data, "
+                    "contact, reason, created_by, created_at) VALUES (1, 'household', 'H9', "
+                    f"'2026-11-23', '{{}}', '{contact}', '', '', {stamp})"
+                )
+            )
+            for order in (1, 2):
+                connection.execute(
+                    text(
+                        "INSERT INTO work_orders (id, source, status, household_id, service, "
+                        "sequence, planned_minutes, household_name, address, lat, lon, notes, "
+                        "flags, refuse_reason, created_at, updated_at) VALUES (:id, 'plan', "
+                        "'checked_in', 'H1', 'cleaning', 1, 90, '', '', 38.49, 106.22, '', "
+                        f"'[]', '', {stamp}, {stamp})"
+                    ),
+                    {"id": order},
+                )
+            insert_check = text(
+                "INSERT INTO check_ins (work_order_id, kind, idempotency_key, lat, lon, at, "
+                "distance_m, flags, response, coord_system, created_at) VALUES (:order, "
+                f"'check_in', 'same-key', 38.49, 106.22, {stamp}, 0, '[]', '{{}}', 'wgs84', "
+                f"{stamp})"
+            )
+            connection.execute(insert_check, {"order": 1})
+        _upgrade(empty_url, "head")
+        with engine.connect() as connection:
+            phone, id_number = connection.execute(
+                text("SELECT phone, id_number FROM households")
+            ).one()
+            (stored_contact,) = connection.execute(text("SELECT contact FROM master_changes")).one()
+            cipher = cipher_for(connection, os.environ.get("DISPATCH_DATA_KEY"))
+        with engine.begin() as connection:
+            connection.execute(insert_check, {"order": 2})
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(insert_check, {"order": 1})
+        assert "13812345678" not in phone and "110105194912310021" not in id_number
+        assert (cipher.decrypt(phone), cipher.decrypt(id_number)) == (
+            "13812345678",
+            "110105194912310021",
+        )
+        assert "13900001111" not in stored_contact
+        assert json.loads(cipher.decrypt(stored_contact)) == json.loads(contact)
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM check_ins WHERE work_order_id = 2"))
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0005")
+        with engine.connect() as connection:
+            plain = connection.execute(text("SELECT phone, id_number FROM households")).one()
+    finally:
+        engine.dispose()
+    assert tuple(plain) == ("13812345678", "110105194912310021")
