@@ -5,10 +5,19 @@ Times of day are ``"HH:MM"`` strings, dates ISO ``YYYY-MM-DD``, instants ISO 860
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, computed_field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    computed_field,
+)
 
 from dispatch.hotline import RANKED_BY_TEXT, RankedBy, Urgency, ranked_by
 
@@ -31,6 +40,7 @@ __all__ = [
     "HotlinePublic",
     "HouseholdPublic",
     "ImportReportPublic",
+    "IsoDate",
     "KpiDifference",
     "ModificationsIn",
     "MoveStationIn",
@@ -64,6 +74,24 @@ __all__ = [
 ]
 
 Role = Literal["dispatcher", "planner", "caregiver", "admin"]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: The largest row id the store holds (its id columns are 32-bit on PostgreSQL).
+_MAX_ID = 2**31 - 1
+
+
+def _iso_date(value: Any) -> Any:
+    """Let only ``YYYY-MM-DD`` text (or a :class:`date`) through: pydantic alone reads ``0`` or
+    ``"0"`` as 1970-01-01 and ``"2026-01-05T00:00"`` as a date."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value
+    raise ValueError("expected an ISO date YYYY-MM-DD / 日期格式应为 YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A date given over HTTP (query or body): only ISO ``YYYY-MM-DD`` text, else 422 naming it."""
 
 
 class _In(BaseModel):
@@ -280,7 +308,7 @@ class PlanJobCreate(_In):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     solver: Literal["ours", "greedy"] = "ours"
     weeks: int = Field(default=1, ge=1, le=8)
-    week_start: date | None = None
+    week_start: IsoDate | None = None
 
 
 class PlanDocumentCreate(BaseModel):
@@ -360,7 +388,7 @@ class HotlineCreate(_In):
     urgency: Literal["normal", "urgent", "emergency"] = "normal"
     window: WindowIn | None = None
     minutes: int | None = Field(default=None, ge=1, le=600)
-    visit_date: date | None = Field(default=None, alias="date")
+    visit_date: IsoDate | None = Field(default=None, alias="date")
     now: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     options: int = Field(default=3, ge=1, le=20)
     notes: str = Field(default="", max_length=1000)
@@ -445,7 +473,7 @@ class ConfirmCreate(_In):
     """The dispatcher's choice among the options of a hotline request."""
 
     caregiver: str = Field(min_length=1, max_length=64)
-    option: int = Field(ge=0)
+    option: int = Field(ge=0, le=1000)
 
 
 class ConfirmPublic(BaseModel):
@@ -464,7 +492,7 @@ class AbsenceCreate(_In):
     server clock's local time today, the whole day for a later date; a past date needs it).
     ``allow_moving_accepted`` lets colleagues' accepted orders move or change hands."""
 
-    date: date
+    date: IsoDate
     now: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     allow_moving_accepted: bool = False
 
@@ -650,7 +678,7 @@ class MasterChangeCreate(_In):
 
     kind: Literal["station", "caregiver", "household"]
     id: str = Field(min_length=1, max_length=64)
-    effective_from: date
+    effective_from: IsoDate
     data: dict[str, Any] | None
     contact: ContactIn | None = None
     reason: str = Field(default="", max_length=2000)
@@ -676,8 +704,8 @@ class HouseholdRegister(_In):
     address and position default to the caller's."""
 
     household: dict[str, Any]
-    effective_from: date | None = None
-    from_order: int | None = None
+    effective_from: IsoDate | None = None
+    from_order: int | None = Field(default=None, ge=1, le=_MAX_ID)
     contact: ContactIn | None = None
 
 
