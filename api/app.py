@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db import Database
 from api.routers import hotline as hotline_routes
@@ -47,13 +48,18 @@ from dispatch.scenario_io import DocumentError
 
 __all__ = [
     "API_PREFIX",
+    "BODY_LIMIT",
+    "DOCUMENT_BODY_LIMIT",
+    "UPLOAD_BODY_LIMIT",
     "VERSION",
     "ErrorBody",
     "ErrorField",
     "ErrorResponse",
+    "GuardMiddleware",
     "HealthPublic",
     "SolverVersions",
     "app",
+    "body_limit",
     "create_app",
     "router",
 ]
@@ -176,6 +182,7 @@ async def _on_http_error(request: Request, exc: Exception) -> Any:
         404: "not_found",
         405: "method_not_allowed",
         409: "conflict",
+        413: "payload_too_large",
     }.get(exc.status_code, f"http_{exc.status_code}")
     response = _error(exc.status_code, code, str(exc.detail))
     if exc.headers:
@@ -191,6 +198,147 @@ async def _on_service_error(request: Request, exc: Exception) -> Any:
         else []
     )
     return _error(exc.status, exc.code, exc.message, fields)
+
+
+# --- request limits and security headers ----------------------------------------------------
+
+#: Largest request body in bytes, unless a route below allows more.
+BODY_LIMIT = 2 * 1024 * 1024
+#: Largest body of a scenario or plan document (``POST /scenario``, ``/plans``, ``/plans/check``).
+DOCUMENT_BODY_LIMIT = 16 * 1024 * 1024
+#: Largest multipart body of a sheet import: the file limit of :mod:`api.routers.scenario` and
+#: room for the multipart envelope.
+UPLOAD_BODY_LIMIT = scenario_routes.MAX_UPLOAD_BYTES + 64 * 1024
+
+_DOCUMENT_ROUTES = frozenset(
+    f"{API_PREFIX}{path}" for path in ("/scenario", "/plans", "/plans/check")
+)
+_UPLOAD_ROUTES = frozenset(
+    f"{API_PREFIX}{path}" for path in ("/import/households", "/import/caregivers")
+)
+_DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+_API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The interactive docs page loads Swagger UI from its CDN and starts it with an inline script.
+_DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+def body_limit(path: str) -> int:
+    """The largest request body in bytes that ``path`` accepts."""
+    if path in _UPLOAD_ROUTES:
+        return UPLOAD_BODY_LIMIT
+    if path in _DOCUMENT_ROUTES:
+        return DOCUMENT_BODY_LIMIT
+    return BODY_LIMIT
+
+
+def _too_large_message(limit: int) -> str:
+    return f"请求体过大 / request body larger than {limit} bytes"
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` once a body without a (true) Content-Length passes its limit: an
+    HTTP error, so that the body parsers let it through to the error handlers unchanged."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large_message(limit))
+        self.limit = limit
+
+
+def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    csp = _DOCS_CSP if path in _DOCS_PATHS else _API_CSP
+    return [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", csp.encode()),
+        (b"cache-control", b"no-store"),
+    ]
+
+
+class GuardMiddleware:
+    """Bounds request bodies and adds security headers to every answer (pure ASGI).
+
+    A body whose Content-Length passes :func:`body_limit` answers 413 before it is read; a
+    chunked body is counted as it arrives and cut off with 413 once it passes the limit, so no
+    more than the limit is ever held. Every answer gets ``nosniff``, ``DENY`` framing, no
+    referrer, a content security policy (a strict one for JSON, one that lets ``/docs`` load
+    Swagger UI) and ``Cache-Control: no-store`` unless the route set its own.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        limit = body_limit(path)
+        started = False
+        extra = _security_headers(path)
+
+        async def send_guarded(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in extra if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _answer_too_large(send_guarded, limit)
+            return
+        received = 0
+
+        async def receive_counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge(limit)
+            return message
+
+        try:
+            await self.app(scope, receive_counted, send_guarded)
+        except _BodyTooLarge as exc:
+            if started:
+                raise
+            await _answer_too_large(send_guarded, exc.limit)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _answer_too_large(send: Send, limit: int) -> None:
+    response = _error(413, "payload_too_large", _too_large_message(limit))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(response.body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
 
 
 # --- start-up --------------------------------------------------------------------------------
@@ -307,6 +455,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DocumentError, _on_document_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(ServiceError, _on_service_error)
+    app.add_middleware(GuardMiddleware)
     app.include_router(router)
     for module in (
         token_routes,
