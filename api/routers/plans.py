@@ -103,7 +103,7 @@ def _modifications(body: PlanJobCreate) -> Modifications:
 def store_or_solve(
     request: Request,
     session: SessionDep,
-    who: Reader,
+    who: Planner,
     body: Annotated[PlanCreate, Body()],
     name: Annotated[str, Query(max_length=200)] = "",
     week_start: Annotated[IsoDate | None, Query()] = None,
@@ -218,7 +218,9 @@ def get_plan(session: SessionDep, _who: Reader, plan_id: IdPath) -> PlanPublic:
 
 
 @router.delete("/{plan_id}", response_model=PlanSummary)
-def cancel_job(request: Request, session: SessionDep, _who: Reader, plan_id: IdPath) -> PlanSummary:
+def cancel_job(
+    request: Request, session: SessionDep, _who: Planner, plan_id: IdPath
+) -> PlanSummary:
     """Cancel a queued or running planner job (it stops at the planner's next report)."""
     row = plans.get_plan(session, plan_id)
     runner: JobRunner = request.app.state.jobs
@@ -232,7 +234,7 @@ def cancel_job(request: Request, session: SessionDep, _who: Reader, plan_id: IdP
 
 
 @router.post("/{plan_id}/publish", response_model=PlanSummary)
-def publish_plan(session: SessionDep, _who: Reader, plan_id: IdPath) -> PlanSummary:
+def publish_plan(session: SessionDep, _who: Planner, plan_id: IdPath) -> PlanSummary:
     """Make this plan the one in force in its ISO weeks: one work order per stop, dispatched to
     its caregiver; in those weeks the open orders of the plan it replaces are cancelled, other
     weeks are not touched. 409 for a plan that is not done or breaks a rule of the stored
