@@ -13,7 +13,7 @@ import logging
 import sys
 import threading
 import tomllib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import metadata
@@ -61,7 +61,9 @@ __all__ = [
     "app",
     "body_limit",
     "create_app",
+    "describe_statuses",
     "router",
+    "statuses_of",
 ]
 
 API_PREFIX = "/api/v1"
@@ -341,6 +343,81 @@ async def _answer_too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
+# --- the statuses each operation answers, for the OpenAPI document -----------------------------
+
+_STATUS_TEXT = {
+    401: "Missing, unknown or revoked bearer token",
+    403: "The token's role may not do this (or a caregiver asks about another caregiver)",
+    404: "What the path or query names does not exist",
+    409: "Not allowed in the current state (named in the message)",
+    413: "Request body too large",
+    422: "Invalid input (each field named)",
+}
+# Operations that look something up or meet a state without a path parameter or a body.
+_EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
+    ("GET", "/scenario"): (404,),
+    ("GET", "/plans/compare"): (404,),
+    ("GET", "/master"): (409,),
+    ("GET", "/routes"): (409,),
+    ("GET", "/work-orders/summary"): (409,),
+    ("GET", "/work-orders/flags"): (409,),
+    ("GET", "/plans/in-force"): (404,),
+}
+
+
+def statuses_of(method: str, path: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses an OpenAPI ``operation`` can answer besides its successes: 401/403
+    when it needs a token, 404 when it looks up what its path names, 409 for changes (a state
+    can refuse them), 413 when it takes a body, 422 when it takes any input."""
+    parameters = operation.get("parameters", [])
+    found: set[int] = set()
+    if operation.get("security"):
+        found |= {401, 403}
+    if any(p.get("in") == "path" for p in parameters):
+        found.add(404)
+    if method.upper() not in ("GET", "HEAD"):
+        found.add(409)
+    if "requestBody" in operation:
+        found.add(413)
+    if parameters or "requestBody" in operation:
+        found.add(422)
+    found.update(_EXTRA_STATUSES.get((method.upper(), path.removeprefix(API_PREFIX)), ()))
+    return found
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    return {
+        "description": _STATUS_TEXT[status],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    }
+
+
+def describe_statuses(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (an OpenAPI document) with every error status of each operation
+    (:func:`statuses_of`) in its ``responses``, in the one error shape; statuses a route
+    describes itself stay as they are."""
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            found = statuses_of(method, path, operation)
+            for status in sorted(found):
+                responses.setdefault(str(status), _error_response(status))
+            if 422 not in found:  # the app-wide default, for an operation without input
+                responses.pop("422", None)
+    return schema
+
+
+def _openapi_with_statuses(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe_statuses(build())
+        return app.openapi_schema
+
+    return openapi
+
+
 # --- start-up --------------------------------------------------------------------------------
 
 log = logging.getLogger("api")
@@ -466,6 +543,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         work_order_routes,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.openapi = _openapi_with_statuses(app)  # type: ignore[method-assign]
     return app
 
 

@@ -303,3 +303,34 @@ def test_the_docs_page_may_load_swagger_ui(client: TestClient) -> None:
     policy = response.headers["content-security-policy"]
     assert "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net" in policy
     assert response.headers["x-frame-options"] == "DENY"
+
+
+# --- the OpenAPI document -----------------------------------------------------------------------
+
+
+def test_the_openapi_document_lists_every_status_an_operation_answers(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    error = "#/components/schemas/ErrorResponse"
+
+    def statuses(method: str, path: str) -> dict[str, Any]:
+        return paths[f"/api/v1{path}"][method]["responses"]
+
+    for method, path, expected in (
+        ("get", "/plans/{plan_id}", {"200", "401", "403", "404", "422"}),
+        ("post", "/plans/{plan_id}/publish", {"200", "401", "403", "404", "409", "422"}),
+        ("delete", "/tokens/{token_id}", {"200", "401", "403", "404", "409", "422"}),
+        ("post", "/work-orders/{order_id}/check-in", {"200", "401", "403", "404", "409", "413"}),
+        ("post", "/import/households", {"200", "401", "403", "409", "413", "422"}),
+        ("get", "/plans", {"200", "401", "403"}),
+    ):
+        answers = statuses(method, path)
+        assert expected <= set(answers), (method, path, sorted(answers))
+        for status in ("401", "403", "404", "409", "413"):
+            if status in answers:
+                schema = answers[status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": error}, (method, path, status)
+    assert set(statuses("get", "/health")) == {"200"}
+    assert "422" not in statuses("get", "/plans")
+    # a status a route describes itself keeps its own model
+    own = statuses("post", "/plans")["422"]["content"]["application/json"]["schema"]
+    assert own == {"$ref": "#/components/schemas/PlanViolationsResponse"}
