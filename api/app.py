@@ -10,6 +10,7 @@ shape::
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 import tomllib
@@ -152,6 +153,13 @@ def _error(status: int, code: str, message: str, fields: list[ErrorField] | None
 
 async def _on_validation_error(request: Request, exc: Exception) -> Any:
     assert isinstance(exc, RequestValidationError)
+    if _wrong_method(request):
+        # ``GET /plans/check`` reaches ``/plans/{plan_id}`` and fails its id: the path is a
+        # route of its own that does not take this method.
+        allowed = _allowed_methods(request.app, request.url.path)
+        response = _error(405, "method_not_allowed", "Method Not Allowed")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     fields = []
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
@@ -189,7 +197,34 @@ async def _on_http_error(request: Request, exc: Exception) -> Any:
     response = _error(exc.status_code, code, str(exc.detail))
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        # Starlette names only the methods of the last route it tried on the path; an operation
+        # of the same path in another route would be left out.
+        allowed = _allowed_methods(request.app, request.url.path)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
     return response
+
+
+def _wrong_method(request: Request) -> bool:
+    """True when the path is an operation's own (no parameters) but not for this method."""
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    own = paths.get(request.url.path)
+    return own is not None and request.method.lower() not in own
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document gives for ``path``: those of its own template when it
+    has one (``/plans/check``), else of every template with parameters that matches it."""
+    paths: dict[str, Any] = app.openapi().get("paths", {})
+    if path in paths:
+        return sorted(m.upper() for m in paths[path])
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in operations}
+    return sorted(methods)
 
 
 async def _on_service_error(request: Request, exc: Exception) -> Any:
@@ -346,6 +381,7 @@ async def _answer_too_large(send: Send, limit: int) -> None:
 # --- the statuses each operation answers, for the OpenAPI document -----------------------------
 
 _STATUS_TEXT = {
+    400: "The body cannot be read (not UTF-8, broken multipart)",
     401: "Missing, unknown or revoked bearer token",
     403: "The token's role may not do this (or a caregiver asks about another caregiver)",
     404: "What the path or query names does not exist",
@@ -362,13 +398,18 @@ _EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/work-orders/summary"): (409,),
     ("GET", "/work-orders/flags"): (409,),
     ("GET", "/plans/in-force"): (404,),
+    ("GET", "/work-orders/{order_id}/options"): (409,),
+    ("POST", "/work-orders"): (404,),
+    ("POST", "/households"): (404,),
+    ("POST", "/plans"): (404,),
 }
 
 
 def statuses_of(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     """The error statuses an OpenAPI ``operation`` can answer besides its successes: 401/403
     when it needs a token, 404 when it looks up what its path names, 409 for changes (a state
-    can refuse them), 413 when it takes a body, 422 when it takes any input."""
+    can refuse them), 400 and 413 when it takes a body, 422 when it takes any input; and those
+    of :data:`_EXTRA_STATUSES`."""
     parameters = operation.get("parameters", [])
     found: set[int] = set()
     if operation.get("security"):
@@ -378,7 +419,7 @@ def statuses_of(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     if method.upper() not in ("GET", "HEAD"):
         found.add(409)
     if "requestBody" in operation:
-        found.add(413)
+        found |= {400, 413}
     if parameters or "requestBody" in operation:
         found.add(422)
     found.update(_EXTRA_STATUSES.get((method.upper(), path.removeprefix(API_PREFIX)), ()))

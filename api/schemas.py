@@ -6,10 +6,11 @@ Times of day are ``"HH:MM"`` strings, dates ISO ``YYYY-MM-DD``, instants ISO 860
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -41,6 +42,7 @@ __all__ = [
     "HouseholdPublic",
     "ImportReportPublic",
     "IsoDate",
+    "IsoDateTime",
     "KpiDifference",
     "ModificationsIn",
     "MoveStationIn",
@@ -66,6 +68,7 @@ __all__ = [
     "TokenCreate",
     "TokenCreated",
     "TokenPublic",
+    "UtcDateTime",
     "WindowIn",
     "WindowPublic",
     "WorkOrderPage",
@@ -86,16 +89,48 @@ def _iso_date(value: Any) -> Any:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str) and _ISO_DATE.match(value):
-        return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
     raise ValueError("expected an ISO date YYYY-MM-DD / 日期格式应为 YYYY-MM-DD")
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 """A date given over HTTP (query or body): only ISO ``YYYY-MM-DD`` text, else 422 naming it."""
 
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_datetime(value: Any) -> Any:
+    """Let only ISO 8601 text (or a :class:`datetime`) through: pydantic alone reads ``0.5`` as
+    an instant of 1970."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("expected an ISO 8601 date and time / 时间格式应为 ISO 8601")
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+"""An instant given over HTTP: only ISO 8601 text (``2026-11-23T09:30:00+08:00``)."""
+
+
+def _as_utc(value: datetime) -> datetime:
+    """A stored instant without an offset is UTC: say so, as the schema's date-time asks."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+"""An instant in an answer, always with its offset (stored ones without are UTC)."""
+
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a JSON ``false`` is not the number 0, nor ``1`` a true; a body says what it means.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ScenarioImportPublic(BaseModel):
@@ -132,8 +167,8 @@ class TokenPublic(BaseModel):
     name: str
     role: str
     caregiver_id: str | None
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class TokenCreated(TokenPublic):
@@ -155,9 +190,9 @@ class PlanSummary(BaseModel):
     progress: float
     message: str
     created_by: str
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    published_at: UtcDateTime | None
 
 
 class PlanPublic(PlanSummary):
@@ -214,8 +249,8 @@ class WorkOrderPublic(BaseModel):
     notes: str
     flags: list[str]
     refuse_reason: str = ""
-    checked_in_at: datetime | None = None
-    checked_out_at: datetime | None = None
+    checked_in_at: UtcDateTime | None = None
+    checked_out_at: UtcDateTime | None = None
     late: bool = False
     review_rating: int | None = None
     review_comment: str = ""
@@ -237,7 +272,7 @@ class CheckCreate(_In):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     coord_system: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
-    time: datetime | None = None
+    time: IsoDateTime | None = None
     idempotency_key: str = Field(min_length=1, max_length=200)
 
 
@@ -249,8 +284,8 @@ class CheckPublic(BaseModel):
     work_order: int
     kind: Literal["check_in", "check_out"]
     status: str
-    time: datetime
-    phone_time: datetime | None = None
+    time: UtcDateTime
+    phone_time: UtcDateTime | None = None
     distance_m: float
     flags: list[str]
     order_flags: list[str]
@@ -373,7 +408,7 @@ class WindowIn(_In):
     from_: str = Field(alias="from", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     to: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
 
 class HotlineCreate(_In):
@@ -393,7 +428,7 @@ class HotlineCreate(_In):
     options: int = Field(default=3, ge=1, le=20)
     notes: str = Field(default="", max_length=1000)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
 
 class MovedVisitPublic(BaseModel):
@@ -560,8 +595,8 @@ class CheckRecordPublic(BaseModel):
     the position as sent (``raw_lat``/``raw_lon`` in ``coord_system``) and its flags."""
 
     kind: str
-    time: datetime
-    phone_time: datetime | None
+    time: UtcDateTime
+    phone_time: UtcDateTime | None
     coord_system: str
     raw_lat: float | None
     raw_lon: float | None
@@ -647,13 +682,13 @@ class PlanCheckPublic(BaseModel):
 
 
 class PlanViolationsBody(BaseModel):
-    """The error of an uploaded plan that breaks rules: the usual error fields and the
-    violations."""
+    """The error of an uploaded plan: ``plan_violations`` (it breaks rules, the violations
+    listed) or the usual 422 of an invalid body or document (no violations)."""
 
-    code: Literal["plan_violations"]
+    code: str
     message: str
     fields: list[dict[str, str]] = []
-    violations: list[PlanViolationPublic]
+    violations: list[PlanViolationPublic] = []
 
 
 class PlanViolationsResponse(BaseModel):
@@ -694,7 +729,7 @@ class MasterChangePublic(BaseModel):
     data: dict[str, Any] | None
     reason: str
     created_by: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class HouseholdRegister(_In):

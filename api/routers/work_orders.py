@@ -34,6 +34,7 @@ from api.schemas import (
     HotlineOptionPublic,
     HouseholdPublic,
     IsoDate,
+    IsoDateTime,
     MovedVisitPublic,
     RedispatchCreate,
     RedispatchPublic,
@@ -242,7 +243,7 @@ def _statuses(values: list[str] | None) -> tuple[str, ...]:
 
 
 Now = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(description="ISO instant to judge late and missing check-out at (dispatchers)."),
 ]
 

@@ -7,6 +7,7 @@ import io
 import threading
 import zipfile
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -334,3 +335,45 @@ def test_the_openapi_document_lists_every_status_an_operation_answers(client: Te
     # a status a route describes itself keeps its own model
     own = statuses("post", "/plans")["422"]["content"]["application/json"]["schema"]
     assert own == {"$ref": "#/components/schemas/PlanViolationsResponse"}
+
+
+# --- what the schemathesis run found -------------------------------------------------------------
+
+
+def test_a_method_a_path_does_not_take_answers_405_with_every_allowed_method(
+    client: TestClient,
+) -> None:
+    for method, path, allowed in (
+        ("OPTIONS", "/api/v1/tokens", "GET, POST"),
+        ("GET", "/api/v1/plans/check", "POST"),
+        ("DELETE", "/api/v1/plans/compare", "GET"),
+        ("PUT", "/api/v1/plans/7", "DELETE, GET"),
+    ):
+        response = client.request(method, path, headers=ADMIN)
+        assert response.status_code == 405, (method, path, response.text)
+        assert response.headers["allow"] == allowed, (method, path)
+        assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_body_says_what_it_means_false_is_not_zero(client: TestClient) -> None:
+    for body, field in (
+        ({"solver": "greedy", "seed": False}, "body.seed"),
+        ({"solver": "greedy", "weeks": True}, "body.weeks"),
+        ({"solver": "greedy", "time_limit": "5"}, "body.time_limit"),
+    ):
+        response = client.post("/api/v1/plans", json=body, headers=ADMIN)
+        assert response.status_code == 422, (body, response.text)
+        assert field in _paths(response.json())
+
+
+def test_an_instant_in_the_query_must_be_iso_8601(client: TestClient) -> None:
+    response = client.get("/api/v1/work-orders/summary?now=0.5", headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert "query.now" in _paths(response.json())
+
+
+def test_instants_in_answers_carry_their_offset(client: TestClient) -> None:
+    tokens = client.get("/api/v1/tokens", headers=ADMIN).json()
+    assert tokens
+    for token in tokens:
+        assert datetime.fromisoformat(token["created_at"]).tzinfo is not None, token
