@@ -3,6 +3,7 @@ bodies and sheets, zip bombs, formula text, and the security headers of every an
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 import zipfile
@@ -13,8 +14,15 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
-from api.app import BODY_LIMIT, DOCUMENT_BODY_LIMIT, UPLOAD_BODY_LIMIT, body_limit
+from api.app import (
+    BODY_LIMIT,
+    DOCUMENT_BODY_LIMIT,
+    UPLOAD_BODY_LIMIT,
+    GuardMiddleware,
+    body_limit,
+)
 from api.routers.scenario import MAX_UPLOAD_BYTES
 from api.services import sheets
 from api.services.sheets import MAX_EXPANDED_BYTES
@@ -242,7 +250,7 @@ def test_a_json_body_over_the_limit_answers_413_before_it_is_read(client: TestCl
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
-def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(client: TestClient) -> None:
+def test_a_body_without_content_length_is_counted_against_the_limit(client: TestClient) -> None:
     sent: list[int] = []
 
     def chunks() -> Iterator[bytes]:
@@ -259,6 +267,29 @@ def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(client: TestClient) 
     )
     assert response.status_code == 413, response.text
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_chunked_body_is_cut_off_once_it_passes_the_limit() -> None:
+    chunk = b"x" * 65536
+    pulled: list[int] = []
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        pulled.append(len(chunk))
+        return {"type": "http.request", "body": chunk, "more_body": True}  # never ends
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def reader(scope: Scope, receive: Receive, send: Send) -> None:
+        while (await receive()).get("more_body"):
+            pass
+
+    scope: Scope = {"type": "http", "method": "POST", "path": "/api/v1/work-orders", "headers": []}
+    asyncio.run(GuardMiddleware(reader)(scope, receive, send))
+    assert sent[0]["status"] == 413
+    assert b"payload_too_large" in sent[1]["body"]
+    assert sum(pulled) == (BODY_LIMIT // len(chunk) + 1) * len(chunk)  # no chunk more
 
 
 def test_documents_and_uploads_have_their_own_limits() -> None:
