@@ -20,6 +20,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m uvicorn api.app:app --host $(HOST) --port $(PORT)
 
+# The suite includes a bounded schemathesis run over the service's OpenAPI document
+# (tests/api/test_schemathesis.py, every operation for every role, about half a minute).
 test: $(STAMP)
 	$(PY) -m pytest
 

@@ -10,10 +10,11 @@ shape::
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 import tomllib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import metadata
@@ -26,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db import Database
 from api.routers import hotline as hotline_routes
@@ -48,15 +50,22 @@ from dispatch.scenario_io import DocumentError
 
 __all__ = [
     "API_PREFIX",
+    "BODY_LIMIT",
+    "DOCUMENT_BODY_LIMIT",
+    "UPLOAD_BODY_LIMIT",
     "VERSION",
     "ErrorBody",
     "ErrorField",
     "ErrorResponse",
+    "GuardMiddleware",
     "HealthPublic",
     "SolverVersions",
     "app",
+    "body_limit",
     "create_app",
+    "describe_statuses",
     "router",
+    "statuses_of",
 ]
 
 API_PREFIX = "/api/v1"
@@ -145,6 +154,13 @@ def _error(status: int, code: str, message: str, fields: list[ErrorField] | None
 
 async def _on_validation_error(request: Request, exc: Exception) -> Any:
     assert isinstance(exc, RequestValidationError)
+    if _wrong_method(request):
+        # ``GET /plans/check`` reaches ``/plans/{plan_id}`` and fails its id: the path is a
+        # route of its own that does not take this method.
+        allowed = _allowed_methods(request.app, request.url.path)
+        response = _error(405, "method_not_allowed", "Method Not Allowed")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     fields = []
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
@@ -177,11 +193,39 @@ async def _on_http_error(request: Request, exc: Exception) -> Any:
         404: "not_found",
         405: "method_not_allowed",
         409: "conflict",
+        413: "payload_too_large",
     }.get(exc.status_code, f"http_{exc.status_code}")
     response = _error(exc.status_code, code, str(exc.detail))
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        # Starlette names only the methods of the last route it tried on the path; an operation
+        # of the same path in another route would be left out.
+        allowed = _allowed_methods(request.app, request.url.path)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
     return response
+
+
+def _wrong_method(request: Request) -> bool:
+    """True when the path is an operation's own (no parameters) but not for this method."""
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    own = paths.get(request.url.path)
+    return own is not None and request.method.lower() not in own
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document gives for ``path``: those of its own template when it
+    has one (``/plans/check``), else of every template with parameters that matches it."""
+    paths: dict[str, Any] = app.openapi().get("paths", {})
+    if path in paths:
+        return sorted(m.upper() for m in paths[path])
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in operations}
+    return sorted(methods)
 
 
 async def _on_service_error(request: Request, exc: Exception) -> Any:
@@ -192,6 +236,228 @@ async def _on_service_error(request: Request, exc: Exception) -> Any:
         else []
     )
     return _error(exc.status, exc.code, exc.message, fields)
+
+
+# --- request limits and security headers ----------------------------------------------------
+
+#: Largest request body in bytes, unless a route below allows more.
+BODY_LIMIT = 2 * 1024 * 1024
+#: Largest body of a scenario or plan document (``POST /scenario``, ``/plans``, ``/plans/check``).
+DOCUMENT_BODY_LIMIT = 16 * 1024 * 1024
+#: Largest multipart body of a sheet import: the file limit of :mod:`api.routers.scenario` and
+#: room for the multipart envelope.
+UPLOAD_BODY_LIMIT = scenario_routes.MAX_UPLOAD_BYTES + 64 * 1024
+
+_DOCUMENT_ROUTES = frozenset(
+    f"{API_PREFIX}{path}" for path in ("/scenario", "/plans", "/plans/check")
+)
+_UPLOAD_ROUTES = frozenset(
+    f"{API_PREFIX}{path}" for path in ("/import/households", "/import/caregivers")
+)
+_DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+_API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The interactive docs page loads Swagger UI from its CDN and starts it with an inline script.
+_DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+def body_limit(path: str) -> int:
+    """The largest request body in bytes that ``path`` accepts."""
+    if path in _UPLOAD_ROUTES:
+        return UPLOAD_BODY_LIMIT
+    if path in _DOCUMENT_ROUTES:
+        return DOCUMENT_BODY_LIMIT
+    return BODY_LIMIT
+
+
+def _too_large_message(limit: int) -> str:
+    return f"请求体过大 / request body larger than {limit} bytes"
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` once a body without a (true) Content-Length passes its limit: an
+    HTTP error, so that the body parsers let it through to the error handlers unchanged."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large_message(limit))
+        self.limit = limit
+
+
+def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    csp = _DOCS_CSP if path in _DOCS_PATHS else _API_CSP
+    return [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", csp.encode()),
+        (b"cache-control", b"no-store"),
+    ]
+
+
+class GuardMiddleware:
+    """Bounds request bodies and adds security headers to every answer (pure ASGI).
+
+    A body whose Content-Length passes :func:`body_limit` answers 413 before it is read; a
+    chunked body is counted as it arrives and cut off with 413 once it passes the limit, so no
+    more than the limit is ever held. Every answer gets ``nosniff``, ``DENY`` framing, no
+    referrer, a content security policy (a strict one for JSON, one that lets ``/docs`` load
+    Swagger UI) and ``Cache-Control: no-store`` unless the route set its own.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        limit = body_limit(path)
+        started = False
+        extra = _security_headers(path)
+
+        async def send_guarded(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in extra if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _answer_too_large(send_guarded, limit)
+            return
+        received = 0
+
+        async def receive_counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge(limit)
+            return message
+
+        try:
+            await self.app(scope, receive_counted, send_guarded)
+        except _BodyTooLarge as exc:
+            if started:
+                raise
+            await _answer_too_large(send_guarded, exc.limit)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _answer_too_large(send: Send, limit: int) -> None:
+    response = _error(413, "payload_too_large", _too_large_message(limit))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(response.body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+# --- the statuses each operation answers, for the OpenAPI document -----------------------------
+
+_STATUS_TEXT = {
+    400: "The body cannot be read (not UTF-8, broken multipart)",
+    401: "Missing, unknown or revoked bearer token",
+    403: "The token's role may not do this (or a caregiver asks about another caregiver)",
+    404: "What the path or query names does not exist",
+    409: "Not allowed in the current state (named in the message)",
+    413: "Request body too large",
+    422: "Invalid input (each field named)",
+}
+# Operations that look something up or meet a state without a path parameter or a body.
+_EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
+    ("GET", "/scenario"): (404,),
+    ("GET", "/plans/compare"): (404,),
+    ("GET", "/master"): (409,),
+    ("GET", "/routes"): (409,),
+    ("GET", "/work-orders/summary"): (409,),
+    ("GET", "/work-orders/flags"): (409,),
+    ("GET", "/plans/in-force"): (404,),
+    ("GET", "/work-orders/{order_id}/options"): (409,),
+    ("POST", "/work-orders"): (404,),
+    ("POST", "/households"): (404,),
+    ("POST", "/plans"): (404,),
+}
+
+
+def statuses_of(method: str, path: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses an OpenAPI ``operation`` can answer besides its successes: 401/403
+    when it needs a token, 404 when it looks up what its path names, 409 for changes (a state
+    can refuse them), 400 and 413 when it takes a body, 422 when it takes any input; and those
+    of :data:`_EXTRA_STATUSES`."""
+    parameters = operation.get("parameters", [])
+    found: set[int] = set()
+    if operation.get("security"):
+        found |= {401, 403}
+    if any(p.get("in") == "path" for p in parameters):
+        found.add(404)
+    if method.upper() not in ("GET", "HEAD"):
+        found.add(409)
+    if "requestBody" in operation:
+        found |= {400, 413}
+    if parameters or "requestBody" in operation:
+        found.add(422)
+    found.update(_EXTRA_STATUSES.get((method.upper(), path.removeprefix(API_PREFIX)), ()))
+    return found
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    return {
+        "description": _STATUS_TEXT[status],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    }
+
+
+def describe_statuses(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (an OpenAPI document) with every error status of each operation
+    (:func:`statuses_of`) in its ``responses``, in the one error shape; statuses a route
+    describes itself stay as they are."""
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            found = statuses_of(method, path, operation)
+            for status in sorted(found):
+                responses.setdefault(str(status), _error_response(status))
+            if 422 not in found:  # the app-wide default, for an operation without input
+                responses.pop("422", None)
+    return schema
+
+
+def _openapi_with_statuses(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe_statuses(build())
+        return app.openapi_schema
+
+    return openapi
 
 
 # --- start-up --------------------------------------------------------------------------------
@@ -324,6 +590,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DocumentError, _on_document_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(ServiceError, _on_service_error)
+    app.add_middleware(GuardMiddleware)
     app.include_router(router)
     for module in (
         token_routes,
@@ -334,6 +601,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         work_order_routes,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.openapi = _openapi_with_statuses(app)  # type: ignore[method-assign]
     return app
 
 

@@ -5,14 +5,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from api.clock import Clock, SystemClock
 from api.db import Database
 from api.settings import Settings
 
-__all__ = ["ClockDep", "SessionDep", "SettingsDep", "get_clock", "get_session", "get_settings"]
+__all__ = [
+    "MAX_ID",
+    "ClockDep",
+    "IdPath",
+    "IdQuery",
+    "SessionDep",
+    "SettingsDep",
+    "get_clock",
+    "get_session",
+    "get_settings",
+]
+
+#: The largest row id the store holds: the id columns are ``INTEGER``, 32 bits on PostgreSQL
+#: (SQLite's 64 bits are wider). A larger id in a path or query answers 422 naming the parameter
+#: instead of overflowing in the database driver (a 500).
+MAX_ID = 2**31 - 1
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A stored row's id (1 to 2^31-1).")]
+"""A row id in the path: 422 naming it when it is not in 1 … 2^31-1."""
+
+IdQuery = Annotated[int, Query(ge=1, le=MAX_ID, description="A stored row's id (1 to 2^31-1).")]
+"""A row id in the query: 422 naming it when it is not in 1 … 2^31-1."""
 
 
 def get_settings(request: Request) -> Settings:

@@ -5,10 +5,20 @@ Times of day are ``"HH:MM"`` strings, dates ISO ``YYYY-MM-DD``, instants ISO 860
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, computed_field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    computed_field,
+)
 
 from dispatch.hotline import RANKED_BY_TEXT, RankedBy, Urgency, ranked_by
 
@@ -31,6 +41,8 @@ __all__ = [
     "HotlinePublic",
     "HouseholdPublic",
     "ImportReportPublic",
+    "IsoDate",
+    "IsoDateTime",
     "KpiDifference",
     "ModificationsIn",
     "MoveStationIn",
@@ -56,6 +68,7 @@ __all__ = [
     "TokenCreate",
     "TokenCreated",
     "TokenPublic",
+    "UtcDateTime",
     "WindowIn",
     "WindowPublic",
     "WorkOrderPage",
@@ -65,9 +78,59 @@ __all__ = [
 
 Role = Literal["dispatcher", "planner", "caregiver", "admin"]
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: The largest row id the store holds (its id columns are 32-bit on PostgreSQL).
+_MAX_ID = 2**31 - 1
+
+
+def _iso_date(value: Any) -> Any:
+    """Let only ``YYYY-MM-DD`` text (or a :class:`date`) through: pydantic alone reads ``0`` or
+    ``"0"`` as 1970-01-01 and ``"2026-01-05T00:00"`` as a date."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("expected an ISO date YYYY-MM-DD / 日期格式应为 YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A date given over HTTP (query or body): only ISO ``YYYY-MM-DD`` text, else 422 naming it."""
+
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_datetime(value: Any) -> Any:
+    """Let only ISO 8601 text (or a :class:`datetime`) through: pydantic alone reads ``0.5`` as
+    an instant of 1970."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("expected an ISO 8601 date and time / 时间格式应为 ISO 8601")
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+"""An instant given over HTTP: only ISO 8601 text (``2026-11-23T09:30:00+08:00``)."""
+
+
+def _as_utc(value: datetime) -> datetime:
+    """A stored instant without an offset is UTC: say so, as the schema's date-time asks."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+"""An instant in an answer, always with its offset (stored ones without are UTC)."""
+
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a JSON ``false`` is not the number 0, nor ``1`` a true; a body says what it means.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ScenarioImportPublic(BaseModel):
@@ -104,8 +167,8 @@ class TokenPublic(BaseModel):
     name: str
     role: str
     caregiver_id: str | None
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class TokenCreated(TokenPublic):
@@ -127,9 +190,9 @@ class PlanSummary(BaseModel):
     progress: float
     message: str
     created_by: str
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    published_at: UtcDateTime | None
 
 
 class PlanPublic(PlanSummary):
@@ -186,8 +249,8 @@ class WorkOrderPublic(BaseModel):
     notes: str
     flags: list[str]
     refuse_reason: str = ""
-    checked_in_at: datetime | None = None
-    checked_out_at: datetime | None = None
+    checked_in_at: UtcDateTime | None = None
+    checked_out_at: UtcDateTime | None = None
     late: bool = False
     review_rating: int | None = None
     review_comment: str = ""
@@ -209,7 +272,7 @@ class CheckCreate(_In):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     coord_system: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
-    time: datetime | None = None
+    time: IsoDateTime | None = None
     idempotency_key: str = Field(min_length=1, max_length=200)
 
 
@@ -221,8 +284,8 @@ class CheckPublic(BaseModel):
     work_order: int
     kind: Literal["check_in", "check_out"]
     status: str
-    time: datetime
-    phone_time: datetime | None = None
+    time: UtcDateTime
+    phone_time: UtcDateTime | None = None
     distance_m: float
     flags: list[str]
     order_flags: list[str]
@@ -280,7 +343,7 @@ class PlanJobCreate(_In):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     solver: Literal["ours", "greedy"] = "ours"
     weeks: int = Field(default=1, ge=1, le=8)
-    week_start: date | None = None
+    week_start: IsoDate | None = None
 
 
 class PlanDocumentCreate(BaseModel):
@@ -345,7 +408,7 @@ class WindowIn(_In):
     from_: str = Field(alias="from", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     to: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
 
 class HotlineCreate(_In):
@@ -360,12 +423,12 @@ class HotlineCreate(_In):
     urgency: Literal["normal", "urgent", "emergency"] = "normal"
     window: WindowIn | None = None
     minutes: int | None = Field(default=None, ge=1, le=600)
-    visit_date: date | None = Field(default=None, alias="date")
+    visit_date: IsoDate | None = Field(default=None, alias="date")
     now: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     options: int = Field(default=3, ge=1, le=20)
     notes: str = Field(default="", max_length=1000)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
 
 class MovedVisitPublic(BaseModel):
@@ -445,7 +508,7 @@ class ConfirmCreate(_In):
     """The dispatcher's choice among the options of a hotline request."""
 
     caregiver: str = Field(min_length=1, max_length=64)
-    option: int = Field(ge=0)
+    option: int = Field(ge=0, le=1000)
 
 
 class ConfirmPublic(BaseModel):
@@ -464,7 +527,7 @@ class AbsenceCreate(_In):
     server clock's local time today, the whole day for a later date; a past date needs it).
     ``allow_moving_accepted`` lets colleagues' accepted orders move or change hands."""
 
-    date: date
+    date: IsoDate
     now: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     allow_moving_accepted: bool = False
 
@@ -532,8 +595,8 @@ class CheckRecordPublic(BaseModel):
     the position as sent (``raw_lat``/``raw_lon`` in ``coord_system``) and its flags."""
 
     kind: str
-    time: datetime
-    phone_time: datetime | None
+    time: UtcDateTime
+    phone_time: UtcDateTime | None
     coord_system: str
     raw_lat: float | None
     raw_lon: float | None
@@ -619,13 +682,13 @@ class PlanCheckPublic(BaseModel):
 
 
 class PlanViolationsBody(BaseModel):
-    """The error of an uploaded plan that breaks rules: the usual error fields and the
-    violations."""
+    """The error of an uploaded plan: ``plan_violations`` (it breaks rules, the violations
+    listed) or the usual 422 of an invalid body or document (no violations)."""
 
-    code: Literal["plan_violations"]
+    code: str
     message: str
     fields: list[dict[str, str]] = []
-    violations: list[PlanViolationPublic]
+    violations: list[PlanViolationPublic] = []
 
 
 class PlanViolationsResponse(BaseModel):
@@ -650,7 +713,7 @@ class MasterChangeCreate(_In):
 
     kind: Literal["station", "caregiver", "household"]
     id: str = Field(min_length=1, max_length=64)
-    effective_from: date
+    effective_from: IsoDate
     data: dict[str, Any] | None
     contact: ContactIn | None = None
     reason: str = Field(default="", max_length=2000)
@@ -666,7 +729,7 @@ class MasterChangePublic(BaseModel):
     data: dict[str, Any] | None
     reason: str
     created_by: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class HouseholdRegister(_In):
@@ -676,8 +739,8 @@ class HouseholdRegister(_In):
     address and position default to the caller's."""
 
     household: dict[str, Any]
-    effective_from: date | None = None
-    from_order: int | None = None
+    effective_from: IsoDate | None = None
+    from_order: int | None = Field(default=None, ge=1, le=_MAX_ID)
     contact: ContactIn | None = None
 
 

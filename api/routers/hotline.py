@@ -4,13 +4,12 @@ caregivers' absences."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import Principal, require_roles
-from api.deps import ClockDep, SessionDep, SettingsDep
+from api.deps import ClockDep, IdPath, SessionDep, SettingsDep
 from api.routers.work_orders import _answer
 from api.schemas import (
     AbsenceCreate,
@@ -20,6 +19,7 @@ from api.schemas import (
     HotlineCreate,
     HotlineOptionPublic,
     HotlinePublic,
+    IsoDate,
     MovedVisitPublic,
     NotKeptPublic,
     PartnerPublic,
@@ -55,7 +55,7 @@ def day_routes(
     session: SessionDep,
     settings: SettingsDep,
     who: Dispatcher,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[IsoDate | None, Query(alias="date")] = None,
 ) -> dict[str, list[WorkOrderPublic]]:
     """Every caregiver's visits of the published plan on ``date`` (default today), in
     visiting order, keyed by caregiver id."""
@@ -152,7 +152,11 @@ def hotline_request(
 
 @router.post("/work-orders/{order_id}/confirm", response_model=ConfirmPublic)
 def confirm(
-    session: SessionDep, settings: SettingsDep, who: Dispatcher, order_id: int, body: ConfirmCreate
+    session: SessionDep,
+    settings: SettingsDep,
+    who: Dispatcher,
+    order_id: IdPath,
+    body: ConfirmCreate,
 ) -> ConfirmPublic:
     """Dispatch a hotline order as one of its options: the caregiver's route gets the visit,
     later visits their new times, and the plan a new published version. 409 when the

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import Principal, require_roles
-from api.deps import ClockDep, SessionDep, SettingsDep
+from api.deps import ClockDep, IdPath, SessionDep, SettingsDep
 from api.models import MasterChangeRow
-from api.schemas import HouseholdRegister, MasterChangeCreate, MasterChangePublic
+from api.schemas import HouseholdRegister, IsoDate, MasterChangeCreate, MasterChangePublic
 from api.services import master
 
 __all__ = ["router"]
@@ -45,7 +45,7 @@ def list_changes(
     session: SessionDep,
     _who: Editor,
     entity: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[date | None, Query(alias="from")] = None,
+    since: Annotated[IsoDate | None, Query(alias="from")] = None,
 ) -> list[MasterChangePublic]:
     """Stored changes in the order they apply (by date, then as entered), optionally of one
     entity or from a date on."""
@@ -73,7 +73,7 @@ def add_change(session: SessionDep, who: Editor, body: MasterChangeCreate) -> Ma
 
 @router.delete("/master/changes/{change_id}", response_model=MasterChangePublic)
 def withdraw_change(
-    session: SessionDep, today: Today, _who: Editor, change_id: int
+    session: SessionDep, today: Today, _who: Editor, change_id: IdPath
 ) -> MasterChangePublic:
     """Withdraw a change that has not taken effect yet (409 for one in force already)."""
     return _public(master.cancel_change(session, change_id, today=today))
@@ -102,7 +102,7 @@ def master_on(
     session: SessionDep,
     today: Today,
     _who: Editor,
-    on: Annotated[date | None, Query()] = None,
+    on: Annotated[IsoDate | None, Query()] = None,
 ) -> dict[str, Any]:
     """The master data in force on ``on`` (default today) as a format-1 document, every
     dated change up to that day applied (no one-off orders, no contact data)."""

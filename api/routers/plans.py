@@ -3,7 +3,6 @@ compare, publish."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -11,9 +10,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from api.auth import Principal, require_roles
-from api.deps import SessionDep
+from api.deps import IdPath, IdQuery, SessionDep
 from api.models import PlanRow
 from api.schemas import (
+    IsoDate,
     KpiDifference,
     PlanCheckPublic,
     PlanComparison,
@@ -103,10 +103,10 @@ def _modifications(body: PlanJobCreate) -> Modifications:
 def store_or_solve(
     request: Request,
     session: SessionDep,
-    who: Reader,
+    who: Planner,
     body: Annotated[PlanCreate, Body()],
     name: Annotated[str, Query(max_length=200)] = "",
-    week_start: Annotated[date | None, Query()] = None,
+    week_start: Annotated[IsoDate | None, Query()] = None,
 ) -> Any:
     """A finished format-1 plan (:class:`api.schemas.PlanDocumentCreate`, a body with
     ``routes``) is checked against the stored master data and stored as a new version (201)
@@ -156,7 +156,7 @@ def check_plan(
     session: SessionDep,
     _who: Reader,
     body: Annotated[PlanDocumentCreate, Body()],
-    week_start: Annotated[date | None, Query()] = None,
+    week_start: Annotated[IsoDate | None, Query()] = None,
 ) -> PlanCheckPublic:
     """Check a finished format-1 plan for the weeks from ``week_start`` (default the stored
     scenario's) against the stored master data of those weeks without storing it: ``ok``, the
@@ -175,9 +175,7 @@ def _number(value: Any) -> float | None:
 
 
 @router.get("/compare", response_model=PlanComparison)
-def compare_plans(
-    session: SessionDep, _who: Reader, a: Annotated[int, Query()], b: Annotated[int, Query()]
-) -> PlanComparison:
+def compare_plans(session: SessionDep, _who: Reader, a: IdQuery, b: IdQuery) -> PlanComparison:
     """Two plan versions' KPIs side by side; ``difference`` is ``b - a``."""
     row_a, row_b = plans.get_plan(session, a), plans.get_plan(session, b)
     names = list(row_a.kpis) + [k for k in row_b.kpis if k not in row_a.kpis]
@@ -195,7 +193,7 @@ def compare_plans(
 def plans_in_force(
     session: SessionDep,
     _who: Reader,
-    first: Annotated[date, Query(alias="from")],
+    first: Annotated[IsoDate, Query(alias="from")],
     weeks: Annotated[int, Query(ge=1, le=53)] = 1,
 ) -> list[WeekInForce]:
     """The plan in force in each ISO week of ``weeks`` from the week of ``from`` (weeks without
@@ -212,7 +210,7 @@ def plans_in_force(
 
 
 @router.get("/{plan_id}", response_model=PlanPublic)
-def get_plan(session: SessionDep, _who: Reader, plan_id: int) -> PlanPublic:
+def get_plan(session: SessionDep, _who: Reader, plan_id: IdPath) -> PlanPublic:
     """One plan version with its document; a job's ``status``, ``progress`` (0–1), ``message``
     and best ``kpis`` so far while it runs."""
     row = plans.get_plan(session, plan_id)
@@ -220,7 +218,9 @@ def get_plan(session: SessionDep, _who: Reader, plan_id: int) -> PlanPublic:
 
 
 @router.delete("/{plan_id}", response_model=PlanSummary)
-def cancel_job(request: Request, session: SessionDep, _who: Reader, plan_id: int) -> PlanSummary:
+def cancel_job(
+    request: Request, session: SessionDep, _who: Planner, plan_id: IdPath
+) -> PlanSummary:
     """Cancel a queued or running planner job (it stops at the planner's next report)."""
     row = plans.get_plan(session, plan_id)
     runner: JobRunner = request.app.state.jobs
@@ -234,7 +234,7 @@ def cancel_job(request: Request, session: SessionDep, _who: Reader, plan_id: int
 
 
 @router.post("/{plan_id}/publish", response_model=PlanSummary)
-def publish_plan(session: SessionDep, _who: Reader, plan_id: int) -> PlanSummary:
+def publish_plan(session: SessionDep, _who: Planner, plan_id: IdPath) -> PlanSummary:
     """Make this plan the one in force in its ISO weeks: one work order per stop, dispatched to
     its caregiver; in those weeks the open orders of the plan it replaces are cancelled, other
     weeks are not touched. 409 for a plan that is not done or breaks a rule of the stored

@@ -12,10 +12,14 @@ from api.models import HouseholdRow
 from api.schemas import HouseholdPublic, ImportReportPublic, ScenarioImportPublic
 from api.services import master, sheets
 from api.services import scenario as scenario_service
-from api.services.errors import NotFound
+from api.services.errors import NotFound, TooLarge
 from api.services.privacy import mask_id_number, mask_phone
 
-__all__ = ["router"]
+__all__ = ["MAX_UPLOAD_BYTES", "router"]
+
+#: Largest sheet a household or caregiver import accepts, in bytes (413 beyond).
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+_CHUNK = 64 * 1024
 
 router = APIRouter(tags=["scenario"])
 Editor = Annotated[Principal, Depends(require_roles("planner", "dispatcher"))]
@@ -51,31 +55,50 @@ def export_scenario(session: SessionDep, _who: Editor) -> dict[str, Any]:
     return document
 
 
+def _content(file: UploadFile) -> bytes:
+    """The uploaded file, read in chunks: 413 as soon as it passes :data:`MAX_UPLOAD_BYTES`,
+    without holding more than that."""
+    chunks, size = [], 0
+    while chunk := file.file.read(_CHUNK):
+        size += len(chunk)
+        if size > MAX_UPLOAD_BYTES:
+            raise TooLarge(
+                f"文件过大 / the file is larger than {MAX_UPLOAD_BYTES} bytes", path="file"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _report(report: sheets.ImportReport) -> ImportReportPublic:
     return ImportReportPublic(
         rows=report.rows, created=list(report.created), updated=list(report.updated)
     )
 
 
+# The imports are plain functions: FastAPI runs them in its thread pool, so that reading a
+# sheet with pandas never holds up the event loop (and every other request) while it lasts.
+
+
 @router.post("/import/households", response_model=ImportReportPublic)
-async def import_households(
+def import_households(
     session: SessionDep, _who: Editor, file: Annotated[UploadFile, File()]
 ) -> ImportReportPublic:
     """Households (one row per request, with phone/ID/notes) from .xlsx or .csv.
 
     Any row error answers 422 listing each as ``第3行 / row 3: lat: ...``; nothing is stored.
+    A file over 5 MB, or an .xlsx that would expand beyond its limit, answers 413. Text cells
+    that a spreadsheet would run as a formula answer 422 (see :mod:`api.services.sheets`).
     """
-    content = await file.read()
-    return _report(sheets.import_households(session, content, file.filename or ""))
+    return _report(sheets.import_households(session, _content(file), file.filename or ""))
 
 
 @router.post("/import/caregivers", response_model=ImportReportPublic)
-async def import_caregivers(
+def import_caregivers(
     session: SessionDep, _who: Editor, file: Annotated[UploadFile, File()]
 ) -> ImportReportPublic:
-    """Caregivers (shifts as ``mon``…``sun`` columns ``08:00-17:00``) from .xlsx or .csv."""
-    content = await file.read()
-    return _report(sheets.import_caregivers(session, content, file.filename or ""))
+    """Caregivers (shifts as ``mon``…``sun`` columns ``08:00-17:00``) from .xlsx or .csv;
+    limits and refusals as for households."""
+    return _report(sheets.import_caregivers(session, _content(file), file.filename or ""))
 
 
 @router.get("/households/{household_id}", response_model=HouseholdPublic)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.auth import Principal, require_roles
-from api.deps import SessionDep
+from api.deps import IdPath, SessionDep
 from api.models import ApiToken
 from api.schemas import TokenCreate, TokenCreated, TokenPublic
 from api.services import tokens
@@ -45,6 +45,6 @@ def list_tokens(session: SessionDep, _who: Admin) -> list[TokenPublic]:
 
 
 @router.delete("/{token_id}", response_model=TokenPublic)
-def revoke_token(session: SessionDep, _who: Admin, token_id: int) -> TokenPublic:
+def revoke_token(session: SessionDep, _who: Admin, token_id: IdPath) -> TokenPublic:
     """Revoke a token; it stops working at once."""
     return _public(tokens.revoke_token(session, token_id))

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_roles
-from api.deps import ClockDep, SessionDep, SettingsDep
+from api.deps import ClockDep, IdPath, SessionDep, SettingsDep
 from api.models import HouseholdRow, WorkOrder
 from api.schemas import (
     CheckCreate,
@@ -33,6 +33,8 @@ from api.schemas import (
     FlagsPublic,
     HotlineOptionPublic,
     HouseholdPublic,
+    IsoDate,
+    IsoDateTime,
     MovedVisitPublic,
     RedispatchCreate,
     RedispatchPublic,
@@ -203,9 +205,9 @@ def list_assignments(
     clock: ClockDep,
     who: Reader,
     caregiver_id: str,
-    day: Annotated[date | None, Query(alias="date")] = None,
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    day: Annotated[IsoDate | None, Query(alias="date")] = None,
+    first: Annotated[IsoDate | None, Query(alias="from")] = None,
+    last: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> list[WorkOrderPublic]:
     """A caregiver's visits of the published plan in visiting order: one ``date``, or the
     range ``from``–``to`` (inclusive, at most 31 days)."""
@@ -241,7 +243,7 @@ def _statuses(values: list[str] | None) -> tuple[str, ...]:
 
 
 Now = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(description="ISO instant to judge late and missing check-out at (dispatchers)."),
 ]
 
@@ -253,9 +255,9 @@ def list_work_orders(
     clock: ClockDep,
     who: Reader,
     response: Response,
-    day: Annotated[date | None, Query(alias="date")] = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    day: Annotated[IsoDate | None, Query(alias="date")] = None,
+    date_from: Annotated[IsoDate | None, Query()] = None,
+    date_to: Annotated[IsoDate | None, Query()] = None,
     status: Annotated[list[str] | None, Query()] = None,
     station: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     caregiver: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
@@ -313,7 +315,7 @@ def work_order_summary(
     settings: SettingsDep,
     clock: ClockDep,
     who: Dispatcher,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[IsoDate | None, Query(alias="date")] = None,
     now: Now = None,
 ) -> WorkOrderSummary:
     """A day's orders (default today) by status, how many are late and flagged, the published
@@ -338,7 +340,7 @@ def work_order_flags(
     settings: SettingsDep,
     clock: ClockDep,
     who: Dispatcher,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[IsoDate | None, Query(alias="date")] = None,
     now: Now = None,
 ) -> FlagsPublic:
     """A day's orders (default today) with flags to review (outside the geofence, short
@@ -380,7 +382,7 @@ def work_order_flags(
 
 @router.get("/work-orders/{order_id}", response_model=WorkOrderPublic)
 def get_work_order(
-    session: SessionDep, settings: SettingsDep, clock: ClockDep, who: Reader, order_id: int
+    session: SessionDep, settings: SettingsDep, clock: ClockDep, who: Reader, order_id: IdPath
 ) -> WorkOrderPublic:
     """One work order; ``late`` when it has no check-in 15 minutes after its planned start."""
     order = service.get_order(session, order_id)
@@ -400,7 +402,7 @@ def _move(
 
 @router.post("/work-orders/{order_id}/accept", response_model=WorkOrderPublic)
 def accept(
-    session: SessionDep, settings: SettingsDep, who: Actor, order_id: int
+    session: SessionDep, settings: SettingsDep, who: Actor, order_id: IdPath
 ) -> WorkOrderPublic:
     """Accept a dispatched order (接单)."""
     return _move(session, settings, who, order_id, "accepted")
@@ -408,7 +410,7 @@ def accept(
 
 @router.post("/work-orders/{order_id}/refuse", response_model=WorkOrderPublic)
 def refuse(
-    session: SessionDep, settings: SettingsDep, who: Actor, order_id: int, body: RefuseCreate
+    session: SessionDep, settings: SettingsDep, who: Actor, order_id: IdPath, body: RefuseCreate
 ) -> WorkOrderPublic:
     """Refuse a dispatched order with a reason (拒单); the dispatcher reassigns it."""
     order = service.get_order(session, order_id)
@@ -453,7 +455,7 @@ def check_in(
     settings: SettingsDep,
     clock: ClockDep,
     who: Actor,
-    order_id: int,
+    order_id: IdPath,
     body: CheckCreate,
 ) -> CheckPublic:
     """Check in on site (签到) at the server's time; the phone's ``time`` is kept beside it.
@@ -469,7 +471,7 @@ def check_out(
     settings: SettingsDep,
     clock: ClockDep,
     who: Actor,
-    order_id: int,
+    order_id: IdPath,
     body: CheckCreate,
 ) -> CheckPublic:
     """Check out (签退) at the server's time. Outside the geofence, shorter than the
@@ -483,7 +485,7 @@ def review(
     session: SessionDep,
     settings: SettingsDep,
     who: Dispatcher,
-    order_id: int,
+    order_id: IdPath,
     body: ReviewCreate | None = None,
 ) -> WorkOrderPublic:
     """Record the follow-up call of a checked-out visit (回访), with the elder's ``rating``
@@ -496,7 +498,7 @@ def review(
 
 @router.post("/work-orders/{order_id}/settle", response_model=WorkOrderPublic)
 def settle(
-    session: SessionDep, settings: SettingsDep, who: Dispatcher, order_id: int
+    session: SessionDep, settings: SettingsDep, who: Dispatcher, order_id: IdPath
 ) -> WorkOrderPublic:
     """Settle a reviewed visit against the subsidy (结算)."""
     return _move(session, settings, who, order_id, "settled")
@@ -565,7 +567,7 @@ def redispatch_options(
     settings: SettingsDep,
     clock: ClockDep,
     _who: Dispatcher,
-    order_id: int,
+    order_id: IdPath,
     now: Minute = None,
     options: Annotated[int, Query(ge=1, le=20)] = 3,
 ) -> RedispatchPublic:
@@ -589,7 +591,7 @@ def redispatch_request(
     settings: SettingsDep,
     clock: ClockDep,
     _who: Dispatcher,
-    order_id: int,
+    order_id: IdPath,
     body: RedispatchCreate | None = None,
 ) -> RedispatchPublic:
     """Dispatch a refused, unanswered or late order again (改派): the ranked options, as a
@@ -612,7 +614,7 @@ def redispatch_confirm(
     settings: SettingsDep,
     clock: ClockDep,
     who: Dispatcher,
-    order_id: int,
+    order_id: IdPath,
     body: ConfirmCreate,
 ) -> ConfirmPublic:
     """Give the order to the caregiver of one of its re-dispatch options: the order is

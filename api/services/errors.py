@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Conflict", "FieldProblem", "InputError", "NotFound", "ServiceError"]
+__all__ = ["Conflict", "FieldProblem", "InputError", "NotFound", "ServiceError", "TooLarge"]
 
 
 @dataclass(frozen=True)
@@ -50,3 +50,13 @@ class InputError(ServiceError):
     def __init__(self, message: str, fields: Sequence[FieldProblem] = ()) -> None:
         super().__init__(message)
         self.fields = tuple(fields)
+
+
+class TooLarge(InputError):
+    """The input is larger than the service accepts (HTTP 413); ``path`` names it."""
+
+    status = 413
+    code = "payload_too_large"
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message, [FieldProblem(path, message)])

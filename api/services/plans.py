@@ -393,6 +393,24 @@ def _week_orders(
             )
 
 
+def _refuse_empty(plan_id: int, plan: Plan, scenarios: Sequence[Scenario]) -> None:
+    """Raise :class:`Conflict` for a plan without a single visit when its weeks' master data
+    asks for visits: publishing it would cancel every open order of those weeks."""
+    if any(route.stops for route in plan.routes):
+        return
+    asked = sum(
+        request.visits_per_week
+        for scenario in scenarios
+        for household in scenario.households
+        for request in household.requests
+    )
+    if asked:
+        raise Conflict(
+            f"计划没有任何上门服务，不能发布 / plan {plan_id} plans no visit at all while the "
+            f"master data of its weeks asks for {asked}; publishing it would empty every route"
+        )
+
+
 def publish_plan(session: Session, plan_id: int) -> PlanRow:
     """Make a done plan the one in force in each of its ISO weeks and create its work orders
     there; commits. Each order is on its route's ``date`` (a plan of several weeks), else on
@@ -400,7 +418,8 @@ def publish_plan(session: Session, plan_id: int) -> PlanRow:
     that plan's still-open orders of the week are cancelled; other weeks are not touched.
 
     Raises :class:`NotFound`, or :class:`Conflict` when the plan is not done, has no week start
-    date or breaks a rule of the stored master data of its weeks (the violations named).
+    date, breaks a rule of the stored master data of its weeks (the violations named) or plans
+    no visit at all while that master data asks for visits (it would empty every route).
     """
     row = get_plan(session, plan_id)
     if row.status != "done" or row.document is None:
@@ -412,6 +431,7 @@ def publish_plan(session: Session, plan_id: int) -> PlanRow:
     first = first_week(row)
     plan = parse_plan(row.document)
     scenarios = master.span_scenarios(session, first, plan.weeks)
+    _refuse_empty(plan_id, plan, scenarios)
     report = check_span(scenarios, plan)
     if not report.ok:
         n = len(report.violations)

@@ -22,12 +22,21 @@ Caregivers sheet::
 Lists (``tags``, ``skills``, ``days``, caregivers) are separated by ``,`` ``;`` ``、`` or
 spaces; a shift or break window is ``08:00-17:00``; ``windows`` is ``08:30-11:00;14:00-16:00``.
 CSV may be UTF-8 (with or without BOM) or GB18030 (what Chinese Excel writes).
+
+Hostile files: an .xlsx (a zip archive) whose members would expand beyond
+:data:`MAX_EXPANDED_BYTES` is refused with 413 from its directory, before anything is
+decompressed. A cell that a spreadsheet program would run as a formula when the data is opened
+again (text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return; ``+``/``-``
+only when the rest is not a plain number or phone number such as ``-12.5`` or ``+86 138…``) is
+refused with 422 naming its row and column: the service stores what the sheet says or nothing,
+it does not rewrite a cell behind the user's back.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +44,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from api.services.errors import FieldProblem, InputError
+from api.services.errors import FieldProblem, InputError, TooLarge
 from api.services.scenario import Contact, current_document, empty_document, store_scenario
 from dispatch.model import DAYS
 from dispatch.scenario_io import DocumentError
@@ -43,9 +52,11 @@ from dispatch.scenario_io import DocumentError
 __all__ = [
     "CAREGIVER_COLUMNS",
     "HOUSEHOLD_COLUMNS",
+    "MAX_EXPANDED_BYTES",
     "ImportReport",
     "import_caregivers",
     "import_households",
+    "is_formula",
     "read_sheet",
 ]
 
@@ -96,6 +107,12 @@ _CAREGIVER_REQUIRED = ("id", "station")
 _REQUEST_COLUMN = {"id": "request_id"}
 _SEPARATORS = re.compile(r"[,;，；、\s]+")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?$")
+#: Largest total size the members of an .xlsx may expand to, in bytes (413 beyond).
+MAX_EXPANDED_BYTES = 64 * 1024 * 1024
+# What spreadsheet programs run as a formula (OWASP "CSV injection"), and the harmless
+# exceptions: a signed number or a phone number.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-][\d\s().-]*\d[\d\s().-]*$")
 
 
 @dataclass(frozen=True)
@@ -172,6 +189,8 @@ def read_sheet(content: bytes, filename: str = "") -> list[dict[str, str]]:
     if not content:
         raise InputError("文件为空 / the file is empty", [FieldProblem("file", "empty file")])
     is_excel = content[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xls"))
+    if content[:4] == b"PK\x03\x04":
+        _check_expansion(content)
     try:
         if is_excel:
             frame = pd.read_excel(io.BytesIO(content), dtype=object)
@@ -190,7 +209,50 @@ def read_sheet(content: bytes, filename: str = "") -> list[dict[str, str]]:
     rows = []
     for record in frame.to_dict(orient="records"):
         rows.append({str(k): _cell(v) for k, v in record.items()})
+    _refuse_formulas(rows)
     return rows
+
+
+def _check_expansion(content: bytes) -> None:
+    """Raise :class:`TooLarge` when the zip archive's members would expand beyond
+    :data:`MAX_EXPANDED_BYTES` (read from its directory; nothing is decompressed). The sizes
+    the directory declares bound what is read later: :mod:`zipfile` stops at them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            expanded = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise InputError(
+            "无法读取表格 / the sheet cannot be read",
+            [FieldProblem("file", f"not a valid .xlsx (zip) file: {exc}"[:300])],
+        ) from None
+    if expanded > MAX_EXPANDED_BYTES:
+        raise TooLarge(
+            f"表格解压后过大 / the sheet expands to {expanded} bytes, "
+            f"more than {MAX_EXPANDED_BYTES}",
+            path="file",
+        )
+
+
+def is_formula(text: str) -> bool:
+    """True for cell text that a spreadsheet program would run as a formula."""
+    # A lone sign is a common placeholder for "none" and runs nothing.
+    return len(text) > 1 and text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text)
+
+
+def _refuse_formulas(rows: list[dict[str, str]]) -> None:
+    """Raise :class:`InputError` naming each cell (row and column) that holds formula text."""
+    problems = [
+        FieldProblem(
+            f"file.rows[{index + 2}].{column}",
+            f"{_row_label(index + 2)}: {column}: starts like a spreadsheet formula "
+            f"({text[:20]!r}) / 以公式字符开头，请去掉开头的 = + - @",
+        )
+        for index, cells in enumerate(rows)
+        for column, text in cells.items()
+        if is_formula(text)
+    ]
+    if problems:
+        raise _fail(problems)
 
 
 def _check_columns(
