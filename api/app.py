@@ -298,6 +298,32 @@ def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
     ]
 
 
+class AdmissionMiddleware:
+    """Lets at most ``limit`` requests into the app at once (pure ASGI); the others wait here,
+    in the event loop, holding nothing.
+
+    A request needs a worker thread for its dependencies, its handler and the validation of
+    its answer, and holds a database connection from its first query until its session closes.
+    Admitting no more requests than there are worker threads (``DISPATCH_WORKER_THREADS``) and
+    pooled connections means a request never holds a connection while it waits for a thread, so
+    a burst of clients queues instead of exhausting the pool. ``/health`` is always answered.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = max(1, limit)
+        self._gate: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").endswith("/health"):
+            await self.app(scope, receive, send)
+            return
+        if self._gate is None:
+            self._gate = anyio.Semaphore(self.limit)
+        async with self._gate:
+            await self.app(scope, receive, send)
+
+
 class GuardMiddleware:
     """Bounds request bodies and adds security headers to every answer (pure ASGI).
 
@@ -590,6 +616,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DocumentError, _on_document_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(ServiceError, _on_service_error)
+    app.add_middleware(AdmissionMiddleware, limit=settings.worker_threads)
     app.add_middleware(GuardMiddleware)
     app.include_router(router)
     for module in (

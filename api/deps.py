@@ -52,7 +52,10 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+#: The session closes as soon as the handler returns (``scope="function"``), before the answer
+#: is validated and sent: a request waiting for a worker thread to serialise its answer holds
+#: no database connection, so the pool (sized to the worker threads) never runs dry.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_clock(request: Request) -> Clock:

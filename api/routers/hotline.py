@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import TypeAdapter
 
 from api.auth import Principal, require_roles
 from api.deps import ClockDep, IdPath, SessionDep, SettingsDep
-from api.routers.work_orders import _answer
+from api.routers.work_orders import _answer, _phones, _public, _today, rules_of
 from api.schemas import (
     AbsenceCreate,
     AbsencePublic,
@@ -37,6 +38,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["dispatch"])
 Dispatcher = Annotated[Principal, Depends(require_roles("dispatcher"))]
+_BOARD = TypeAdapter(dict[str, list[WorkOrderPublic]])
 
 
 def _moved(m: dict[str, Any]) -> MovedVisitPublic:
@@ -54,16 +56,25 @@ def _moved(m: dict[str, Any]) -> MovedVisitPublic:
 def day_routes(
     session: SessionDep,
     settings: SettingsDep,
+    clock: ClockDep,
     who: Dispatcher,
     day: Annotated[IsoDate | None, Query(alias="date")] = None,
-) -> dict[str, list[WorkOrderPublic]]:
+) -> Response:
     """Every caregiver's visits of the published plan on ``date`` (default today), in
     visiting order, keyed by caregiver id."""
     visit_date = day or service.local_now(settings.zone)[0]
-    return {
-        caregiver: [_answer(session, order, who, settings) for order in orders]
-        for caregiver, orders in service.orders_by_caregiver(session, visit_date).items()
+    by_caregiver = service.orders_by_caregiver(session, visit_date)
+    phones = _phones(session, {o.household_id for os_ in by_caregiver.values() for o in os_})
+    today, rules, now = _today(settings), rules_of(settings), clock.now()
+    board = {
+        caregiver: [
+            _public(o, who, phones.get(o.household_id), today, now=now, rules=rules) for o in orders
+        ]
+        for caregiver, orders in by_caregiver.items()
     }
+    # The day board is the largest answer read most often: serialised once, without the
+    # second validation of the response model.
+    return Response(_BOARD.dump_json(board, by_alias=True), media_type="application/json")
 
 
 @router.post("/work-orders", response_model=HotlinePublic, status_code=201)
