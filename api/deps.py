@@ -36,8 +36,10 @@ IdQuery = Annotated[int, Query(ge=1, le=MAX_ID, description="A stored row's id (
 """A row id in the query: 422 naming it when it is not in 1 … 2^31-1."""
 
 
-def get_settings(request: Request) -> Settings:
-    """The settings the running app was created with (see ``api.app.create_app``)."""
+async def get_settings(request: Request) -> Settings:
+    """The settings the running app was created with (see ``api.app.create_app``). This and
+    the other dependencies that touch no database are ``async``: they run in the event loop
+    instead of taking a worker thread each."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -58,7 +60,7 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     """The running app's clock (``app.state.clock``; the server's clock when unset)."""
     clock: Clock | None = getattr(request.app.state, "clock", None)
     return clock if clock is not None else SystemClock()
