@@ -255,7 +255,8 @@ class WorkOrder(Base):
     Address, window and notes are copied when the order is created so a later scenario
     change does not alter what was dispatched. Times are minutes from midnight.
     ``review_rating`` (1–5) and ``review_comment`` are the follow-up call's (回访);
-    ``replaces_id`` is the order this one was dispatched again from (改派).
+    ``replaces_id`` is the order this one was dispatched again from (改派). Every update of a row
+    stamps ``updated_at`` (``onupdate``): the day board's cache key relies on it.
     """
 
     __tablename__ = "work_orders"
@@ -289,7 +290,7 @@ class WorkOrder(Base):
     review_comment: Mapped[str] = mapped_column(Text, default="")
     replaces_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

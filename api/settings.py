@@ -107,11 +107,12 @@ class Settings(BaseModel):
         "alive and marks orphaned ones failed.",
     )
     worker_threads: int = Field(
-        default=32,
+        default=8,
         ge=1,
         le=512,
         description="Requests handled at once (the thread pool of synchronous handlers); the "
-        "database pool holds as many connections, so further requests wait instead of failing.",
+        "database pool holds as many connections, so further requests wait instead of failing. "
+        "The handlers are mostly CPU-bound Python: a few threads per core answer faster than many.",
     )
     pool_timeout_seconds: float = Field(
         default=60.0,

@@ -3,7 +3,7 @@ caregivers' absences."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 
 from api.auth import Principal, require_roles
 from api.deps import ClockDep, IdPath, SessionDep, SettingsDep
+from api.models import WorkOrder
 from api.routers.work_orders import _answer, _phones, _public, _today, rules_of
 from api.schemas import (
     AbsenceCreate,
@@ -29,6 +30,7 @@ from api.schemas import (
     WorkOrderPublic,
 )
 from api.services import absence as absences
+from api.services import board
 from api.services import hotline as service
 from api.services.errors import FieldProblem, InputError
 from dispatch.hotline import InsertionOption, PairOption
@@ -63,18 +65,24 @@ def day_routes(
     """Every caregiver's visits of the published plan on ``date`` (default today), in
     visiting order, keyed by caregiver id."""
     visit_date = day or service.local_now(settings.zone)[0]
-    by_caregiver = service.orders_by_caregiver(session, visit_date)
-    phones = _phones(session, {o.household_id for os_ in by_caregiver.values() for o in os_})
     today, rules, now = _today(settings), rules_of(settings), clock.now()
-    board = {
-        caregiver: [
-            _public(o, who, phones.get(o.household_id), today, now=now, rules=rules) for o in orders
-        ]
-        for caregiver, orders in by_caregiver.items()
-    }
-    # The day board is the largest answer read most often: serialised once, without the
-    # second validation of the response model.
-    return Response(_BOARD.dump_json(board, by_alias=True), media_type="application/json")
+
+    def render(by_caregiver: Mapping[str, Sequence[WorkOrder]]) -> bytes:
+        ids = {o.household_id for orders in by_caregiver.values() for o in orders}
+        phones = _phones(session, ids)
+        answer = {
+            caregiver: [
+                _public(o, who, phones.get(o.household_id), today, now=now, rules=rules)
+                for o in orders
+            ]
+            for caregiver, orders in by_caregiver.items()
+        }
+        return _BOARD.dump_json(answer, by_alias=True)
+
+    # The largest answer, read most often: kept while exact (api/services/board.py) and
+    # serialised once, without the second validation of the response model.
+    body = board.day_board(session, visit_date, now, rules, render)
+    return Response(body, media_type="application/json")
 
 
 @router.post("/work-orders", response_model=HotlinePublic, status_code=201)
