@@ -318,6 +318,10 @@ def _try_route(
             if e.visit is not None:
                 loc = e.node
             t = max(t, e.end)
+        if t > call.window[1]:
+            break  # free only after the call's latest start here, and later still further on
+        if t + int(to_new[loc]) > call.window[1]:
+            continue  # arrives after the call's latest start: no timing can make it fit
         tail = events[p:]
         nodes = [e.node for e in tail if e.visit is not None]
         nxt = nodes[0] if nodes else 0
