@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.models import ScenarioSettings, WorkOrder
+from api.models import WorkOrder
 from api.services import hotline, live
 from api.services.errors import Conflict
 from api.services.work_orders import VisitRules, planned_end, planned_start
@@ -50,19 +49,11 @@ _MAX_KEPT = 64
 
 
 def _key(session: Session, visit_date: date) -> tuple[Any, ...]:
-    database = str(getattr(session.get_bind(), "url", ""))
     try:
         plan = live.published(session, visit_date)
     except Conflict:
-        return (database, visit_date, None)
-    count, last_id, last_change = session.execute(
-        select(func.count(), func.max(WorkOrder.id), func.max(WorkOrder.updated_at)).where(
-            WorkOrder.plan_id == plan.id, WorkOrder.visit_date == visit_date
-        )
-    ).one()
-    frame = session.get(ScenarioSettings, 1)
-    revision = frame.updated_at if frame is not None else None
-    return (database, visit_date, plan.id, count, last_id, last_change, revision)
+        return (str(getattr(session.get_bind(), "url", "")), visit_date, None)
+    return live.day_stamp(session, plan, visit_date)
 
 
 def next_change(

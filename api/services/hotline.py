@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -138,6 +139,35 @@ def day_routes(
         scenario, live.week_plan(session, plan, visit_date), day, orders
     )
     return day, routes, by_caregiver
+
+
+_routes_lock = threading.Lock()
+_routes_kept: dict[tuple[Any, ...], tuple[list[DayRoute], dict[str, list[DayOrder]]]] = {}
+
+
+def _day_routes(
+    session: Session, scenario: Scenario, plan: PlanRow, visit_date: date, day: str
+) -> tuple[list[DayRoute], dict[str, list[DayOrder]]]:
+    """The day's routes and orders by caregiver (:func:`dispatch.operations.booking.day_routes`),
+    kept while the day's orders and the master data are as they were (:func:`live.day_stamp`):
+    calls come in bursts on an unchanged day, and reading and building them is a third of a
+    call's work. The lists given out are copies; the routes are immutable."""
+    key = live.day_stamp(session, plan, visit_date)
+    with _routes_lock:
+        kept = _routes_kept.get(key)
+    if kept is None:
+        kept = booking.day_routes(
+            scenario,
+            live.week_plan(session, plan, visit_date),
+            day,
+            live.day_orders(session, plan.id, visit_date),
+        )
+        with _routes_lock:
+            if len(_routes_kept) >= 16:
+                _routes_kept.clear()
+            _routes_kept[key] = kept
+    routes, by_caregiver = kept
+    return list(routes), {c: list(orders) for c, orders in by_caregiver.items()}
 
 
 def orders_by_caregiver(session: Session, visit_date: date) -> dict[str, list[WorkOrder]]:
@@ -271,11 +301,11 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
     catalogue = default_catalogue()
     call, window, minutes = _call_of(request, catalogue, household)
     day = live.day_code(plan, request.visit_date)
-    found = booking.offer(
+    routes, by_caregiver = _day_routes(session, scenario, plan, request.visit_date, day)
+    found = booking.offer_on(
         scenario,
-        live.week_plan(session, plan, request.visit_date),
-        day,
-        live.day_orders(session, plan.id, request.visit_date),
+        routes,
+        by_caregiver,
         call,
         staff=catalogue[request.service].staff,
         now=request.now,

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, object_session
 
-from api.models import PlanRow, WeekPlan, WorkOrder, utcnow
+from api.models import PlanRow, ScenarioSettings, WeekPlan, WorkOrder, utcnow
 from api.services import master
 from api.services.errors import Conflict
 from api.services.plans import next_version
@@ -39,6 +39,7 @@ __all__ = [
     "covered_weeks",
     "day_code",
     "day_orders",
+    "day_stamp",
     "new_version",
     "plan_of",
     "published",
@@ -125,6 +126,21 @@ def week_scenario(session: Session, visit_date: date) -> Scenario:
     """The scenario of the week of ``visit_date`` (master data of that week and its one-off
     orders, :func:`api.services.master.week_scenario`)."""
     return master.week_scenario(session, visit_date)
+
+
+def day_stamp(session: Session, plan: PlanRow, visit_date: date) -> tuple[Any, ...]:
+    """What the day's orders of ``plan`` and the stored master data look like, read in one
+    small query: the database, the day, the plan, the orders' count, highest id and latest
+    ``updated_at`` (every update of an order stamps it) and the master data's revision. Equal
+    stamps mean an answer built from them may be given again."""
+    count, last_id, last_change = session.execute(
+        select(func.count(), func.max(WorkOrder.id), func.max(WorkOrder.updated_at)).where(
+            WorkOrder.plan_id == plan.id, WorkOrder.visit_date == visit_date
+        )
+    ).one()
+    frame = session.get(ScenarioSettings, 1)
+    revision = frame.updated_at if frame is not None else None
+    return (_database(session), visit_date, plan.id, count, last_id, last_change, revision)
 
 
 def day_orders(

@@ -36,6 +36,7 @@ __all__ = [
     "book_visit",
     "day_routes",
     "offer",
+    "offer_on",
     "one_off_request",
     "with_request",
 ]
@@ -122,6 +123,24 @@ def offer(
     Raises ``ValueError`` as :func:`dispatch.hotline.find_insertions` does.
     """
     routes, by_caregiver = day_routes(scenario, plan, day, orders)
+    return offer_on(
+        scenario, routes, by_caregiver, call, staff=staff, now=now, limit=limit, travel=travel
+    )
+
+
+def offer_on(
+    scenario: Scenario,
+    routes: Sequence[DayRoute],
+    by_caregiver: dict[str, list[DayOrder]],
+    call: Call,
+    *,
+    staff: int,
+    now: int,
+    limit: int = 3,
+    travel: TravelProvider | None = None,
+) -> Offer:
+    """:func:`offer` on the day's routes and orders as :func:`day_routes` gave them (a caller
+    that keeps them between calls of an unchanged day)."""
     provider = travel if travel is not None else provider_for(scenario)
     find = find_pair_insertions if staff == 2 else find_insertions
     answer = find(call, routes, now=now, travel=provider, limit=limit)

@@ -534,3 +534,29 @@ def test_urgent_calls_rank_by_arrival_and_say_so(
     assert answer["options"][0]["caregiver"] == first
     assert answer["ranked_by"] == rule
     assert " / " in answer["ranked_by_text"]
+
+
+def test_a_call_after_a_booking_is_offered_on_the_booked_routes(
+    client: TestClient, monday_plan: dict[str, Any]
+) -> None:
+    """The day's routes kept between calls are built again once the day changed: the second
+    call's option is computed on the route with the first booking, so it can be confirmed."""
+    window = {"from": "13:30", "to": "16:00"}
+    first = ask(client, household="H4", window=window).json()
+    option = first["options"][0]
+    booked = client.post(
+        f"/api/v1/work-orders/{first['work_order']}/confirm",
+        json={"caregiver": option["caregiver"], "option": option["option"]},
+        headers=ADMIN,
+    )
+    assert booked.status_code == 200, booked.text
+    second = ask(client, household="H5", window=window).json()
+    again = next(o for o in second["options"] if o["caregiver"] == option["caregiver"])
+    assert again["start"] != option["start"] or again["position"] != option["position"]
+    confirmed = client.post(
+        f"/api/v1/work-orders/{second['work_order']}/confirm",
+        json={"caregiver": again["caregiver"], "option": again["option"]},
+        headers=ADMIN,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert list(_check_published(client)) == []
