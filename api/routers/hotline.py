@@ -4,7 +4,7 @@ caregivers' absences."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import TypeAdapter
@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from api.auth import Principal, require_roles
 from api.deps import ClockDep, IdPath, SessionDep, SettingsDep
 from api.models import WorkOrder
-from api.routers.work_orders import _answer, _phones, _public, _today, rules_of
+from api.routers.work_orders import _answer, _moved, _phones, _public, _today, rules_of
 from api.schemas import (
     AbsenceCreate,
     AbsencePublic,
@@ -22,7 +22,6 @@ from api.schemas import (
     HotlineOptionPublic,
     HotlinePublic,
     IsoDate,
-    MovedVisitPublic,
     NotKeptPublic,
     PartnerPublic,
     ReassignedPublic,
@@ -41,17 +40,6 @@ __all__ = ["router"]
 router = APIRouter(tags=["dispatch"])
 Dispatcher = Annotated[Principal, Depends(require_roles("dispatcher"))]
 _BOARD = TypeAdapter(dict[str, list[WorkOrderPublic]])
-
-
-def _moved(m: dict[str, Any]) -> MovedVisitPublic:
-    return MovedVisitPublic(
-        work_order=m["work_order"],
-        request=m["request"],
-        household=m["household"],
-        start_before=format_hhmm(m["start_before"]),
-        start_after=format_hhmm(m["start_after"]),
-        delay=m["delay"],
-    )
 
 
 @router.get("/routes", response_model=dict[str, list[WorkOrderPublic]])

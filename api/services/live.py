@@ -275,8 +275,7 @@ def new_version(session: Session, old: PlanRow, plan: Plan, why: str, visit_date
         update(WorkOrder)
         .where(
             WorkOrder.plan_id == old.id,
-            WorkOrder.visit_date >= monday,
-            WorkOrder.visit_date <= monday + timedelta(days=6),
+            master.in_week(WorkOrder.visit_date, monday),
         )
         .values(plan_id=row.id)
     )

@@ -43,6 +43,7 @@ __all__ = [
     "add_dated_request",
     "base_document",
     "cancel_change",
+    "in_week",
     "list_changes",
     "master_document",
     "monday_of",
@@ -60,6 +61,11 @@ _cache: dict[tuple[str, str, date], Scenario] = {}
 def monday_of(day: date) -> date:
     """The Monday of ``day``'s ISO week."""
     return day - timedelta(days=day.weekday())
+
+
+def in_week(column: Any, monday: date) -> Any:
+    """The SQL condition that a date ``column`` lies in the ISO week of ``monday``."""
+    return column.between(monday, monday + timedelta(days=6))
 
 
 def _database(session: Session) -> str:

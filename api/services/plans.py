@@ -452,8 +452,7 @@ def publish_plan(session: Session, plan_id: int) -> PlanRow:
                 update(WorkOrder)
                 .where(
                     WorkOrder.plan_id == week.plan_id,
-                    WorkOrder.visit_date >= monday,
-                    WorkOrder.visit_date <= monday + timedelta(days=6),
+                    master.in_week(WorkOrder.visit_date, monday),
                     WorkOrder.status.in_(OPEN_STATES),
                 )
                 .values(status="cancelled", updated_at=now)
