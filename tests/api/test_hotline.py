@@ -24,6 +24,7 @@ from dispatch.plan_io import parse_plan, plan_to_dict
 from dispatch.reasons import Reason
 from dispatch.scenario_io import parse_scenario
 from tests.api.conftest import ADMIN, new_token, plan_doc, this_monday, week_scenario_doc
+from tests.api.test_work_orders import act, check
 
 MONDAY = this_monday().isoformat()
 
@@ -539,7 +540,7 @@ def test_urgent_calls_rank_by_arrival_and_say_so(
 def test_a_call_after_a_booking_is_offered_on_the_booked_routes(
     client: TestClient, monday_plan: dict[str, Any]
 ) -> None:
-    """The day's routes kept between calls are built again once the day changed: the second
+    """The day's routes kept between calls are built again once the plan changed: the second
     call's option is computed on the route with the first booking, so it can be confirmed."""
     window = {"from": "13:30", "to": "16:00"}
     first = ask(client, household="H4", window=window).json()
@@ -552,7 +553,6 @@ def test_a_call_after_a_booking_is_offered_on_the_booked_routes(
     assert booked.status_code == 200, booked.text
     second = ask(client, household="H5", window=window).json()
     again = next(o for o in second["options"] if o["caregiver"] == option["caregiver"])
-    assert again["start"] != option["start"] or again["position"] != option["position"]
     confirmed = client.post(
         f"/api/v1/work-orders/{second['work_order']}/confirm",
         json={"caregiver": again["caregiver"], "option": again["option"]},
@@ -560,3 +560,33 @@ def test_a_call_after_a_booking_is_offered_on_the_booked_routes(
     )
     assert confirmed.status_code == 200, confirmed.text
     assert list(_check_published(client)) == []
+
+
+def test_a_call_after_a_check_in_is_offered_on_the_day_as_it_is(
+    client: TestClient, monday_plan: dict[str, Any]
+) -> None:
+    """A check-in changes no plan version but fixes the visit: the day's routes kept from an
+    earlier call are built again (the orders' stamp moved), so the option offered after it
+    carries the caregiver's current route and can be confirmed. Offered on the routes kept
+    from before, its route fingerprint would be stale and the confirm refused (409)."""
+    window = {"from": "13:30", "to": "16:00"}
+    assert ask(client, household="H4", window=window).status_code == 201  # routes now kept
+    h1 = next(v for v in visits(client, "C1") if v[0] == "H1-clean")
+    assert h1[2] == "dispatched"
+    order = next(
+        o["id"]
+        for o in client.get(
+            f"/api/v1/caregivers/C1/assignments?date={MONDAY}", headers=ADMIN
+        ).json()
+        if o["request"] == "H1-clean"
+    )
+    assert act(client, order, "accept", ADMIN).status_code == 200
+    assert check(client, order, "check-in", "h1-in", f"{MONDAY}T09:00:00+08:00").status_code == 200
+    later = ask(client, household="H5", window=window).json()
+    c1 = next(o for o in later["options"] if o["caregiver"] == "C1")
+    confirmed = client.post(
+        f"/api/v1/work-orders/{later['work_order']}/confirm",
+        json={"caregiver": "C1", "option": c1["option"]},
+        headers=ADMIN,
+    )
+    assert confirmed.status_code == 200, confirmed.text
