@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 1
 BENCH_ARGS ?=
 
 .PHONY: install run test lint bench clean
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m uvicorn api.app:app --host $(HOST) --port $(PORT)
+	$(PY) -m uvicorn api.app:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 # The suite includes a bounded schemathesis run over the service's OpenAPI document
 # (tests/api/test_schemathesis.py, every operation for every role, about half a minute).

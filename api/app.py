@@ -9,6 +9,7 @@ shape::
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -25,7 +26,7 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,7 +40,13 @@ from api.routers import work_orders as work_order_routes
 from api.schemas import PLAN_BODY_TAGS
 from api.services import master
 from api.services.errors import InputError, ServiceError
-from api.services.jobs import JobOptions, JobRunner, job_parameters, mark_interrupted
+from api.services.jobs import (
+    JobOptions,
+    JobRunner,
+    active_job,
+    job_parameters,
+    mark_interrupted,
+)
 from api.services.plans import default_week, in_force, new_plan
 from api.services.privacy import RedactingFilter
 from api.services.scenario import current_document, load_demo
@@ -86,6 +93,7 @@ def _project_version() -> str:
         return "0+unknown"
 
 
+@functools.cache
 def _distribution_version(name: str) -> str:
     try:
         return metadata.version(name)
@@ -112,6 +120,10 @@ class HealthPublic(BaseModel):
     version: str
     solver: SolverVersions
     time: datetime
+    warm: bool = Field(
+        description="The routing engine is compiled in the answering server process: planner "
+        "jobs start at full speed and nothing compiles beside requests any more."
+    )
 
 
 class ErrorField(BaseModel):
@@ -489,13 +501,17 @@ def _openapi_with_statuses(app: FastAPI) -> Callable[[], dict[str, Any]]:
 # --- start-up --------------------------------------------------------------------------------
 
 log = logging.getLogger("api")
+#: Who made the demo's plan job at start-up (``plans.created_by``).
+_STARTUP = "start-up"
 
 
 def _plan_demo(app: FastAPI) -> None:
     """Queue a greedy plan of the stored scenario's week, published when done, if no plan is in
-    force that week."""
+    force that week and no other server process is planning it."""
     jobs: JobRunner = app.state.jobs
     with app.state.database.session() as session:
+        if active_job(session, _STARTUP) is not None:
+            return
         frame = current_document(session)
         if frame is None or not frame.get("households") or not frame.get("week_start"):
             return
@@ -508,7 +524,7 @@ def _plan_demo(app: FastAPI) -> None:
             session,
             name="demo (greedy)",
             parameters=job_parameters(options, {}),
-            created_by="start-up",
+            created_by=_STARTUP,
         )
         row.week_start = first.isoformat()
         session.commit()
@@ -527,36 +543,41 @@ def _start(app: FastAPI) -> None:
         pool_timeout=settings.pool_timeout_seconds,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
-    database.use_data_key(settings.data_key)
-    database.migrate()
     jobs: JobRunner = app.state.jobs
     jobs.configure(
         heartbeat_seconds=settings.job_heartbeat_seconds, stale_seconds=settings.job_stale_seconds
     )
-    with database.session() as session:
-        interrupted = mark_interrupted(session, stale_seconds=settings.job_stale_seconds)
-        if interrupted:
-            log.warning("%d planner job(s) interrupted by a restart marked failed", interrupted)
-        generated = ensure_admin_token(session, settings.admin_token)
-        if generated is not None:
-            # Shown once: only its hash is stored. Printed, not logged, to keep it out of logs.
-            print(
-                f"管理员令牌（仅显示一次）/ admin token (shown once): {generated}",
-                file=sys.stderr,
-                flush=True,
-            )
+    # Several server processes (uvicorn --workers) start one at a time: one makes the key,
+    # migrates, makes the admin token and plans the demo; the others find them done.
+    with database.startup_lock():
+        database.use_data_key(settings.data_key)
+        database.migrate()
+        with database.session() as session:
+            interrupted = mark_interrupted(session, stale_seconds=settings.job_stale_seconds)
+            if interrupted:
+                log.warning("%d planner job(s) interrupted by a restart marked failed", interrupted)
+            generated = ensure_admin_token(session, settings.admin_token)
+            if generated is not None:
+                # Shown once: only its hash is stored. Printed, not logged, to keep it out of
+                # logs.
+                print(
+                    f"管理员令牌（仅显示一次）/ admin token (shown once): {generated}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            if settings.load_demo:
+                load_demo(session, settings.demo_scenario)
+        jobs.start()
         if settings.load_demo:
-            load_demo(session, settings.demo_scenario)
-    jobs.start()
-    if settings.load_demo:
-        _plan_demo(app)
+            _plan_demo(app)
     # The router's compiled searches are compiled (or loaded from numba's cache) once per
     # process: do it now, beside serving, rather than inside the first planner job's time limit.
-    threading.Thread(target=_warm_up, name="router warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up, args=(app,), name="router warm-up", daemon=True).start()
 
 
-def _warm_up() -> None:
+def _warm_up(app: FastAPI) -> None:
     warm_up()
+    app.state.warm.set()
 
 
 @asynccontextmanager
@@ -579,13 +600,15 @@ router = APIRouter(prefix=API_PREFIX)
 
 
 @router.get("/health", response_model=HealthPublic, tags=["system"])
-def health() -> HealthPublic:
-    """The service is up: its version, the solver library's version and the server time."""
+async def health(request: Request) -> HealthPublic:
+    """The service is up: its version, the solver library's version, the server time and
+    whether the routing engine is compiled yet."""
     return HealthPublic(
         status="ok",
         version=VERSION,
         solver=SolverVersions(ortools=_distribution_version("ortools")),
         time=datetime.now(UTC),
+        warm=request.app.state.warm.is_set(),
     )
 
 
@@ -612,6 +635,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = Database(settings.database_url)
     app.state.jobs = JobRunner(app.state.database)
+    app.state.warm = threading.Event()
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(DocumentError, _on_document_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

@@ -15,6 +15,9 @@ a power loss may lose the last commits, never the database.
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +25,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool, StaticPool
@@ -36,6 +39,27 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DEFAULT_CONNECTIONS = 32
 #: Connections beyond the request threads: the planner's worker and its heartbeat.
 _BACKGROUND_CONNECTIONS = 4
+#: The PostgreSQL advisory lock of :meth:`Database.startup_lock` (any fixed number).
+_STARTUP_ADVISORY_KEY = 7_349_120_612
+_memory_startup = threading.Lock()
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` between processes (``flock``; a platform without it,
+    Windows, runs one server process and needs none)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def normalise_url(url: str) -> str:
@@ -144,6 +168,40 @@ class Database:
         database = make_url(self.url).database
         if self.is_sqlite and database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def startup_lock(self) -> Iterator[None]:
+        """Held by one server process at a time while it starts (data key, migrations, admin
+        token, demo): ``uvicorn --workers N`` starts N processes on one database at once.
+
+        A SQLite file is locked through a lock file beside it; PostgreSQL through an advisory
+        lock (which also holds between machines), and a lock file in the temporary folder for
+        the key file and the processes of this machine; an in-memory database has one process.
+        """
+        parsed = make_url(self.url)
+        database = parsed.database
+        if self.is_sqlite and database and database != ":memory:":
+            self._sqlite_folder()
+            with _file_lock(Path(database + ".lock")):
+                yield
+            return
+        if self.is_sqlite:
+            with _memory_startup:
+                yield
+            return
+        name = hashlib.sha256(self.url.encode("utf-8")).hexdigest()[:16]
+        lock = {"k": _STARTUP_ADVISORY_KEY}
+        with (
+            _file_lock(Path(tempfile.gettempdir()) / f"dispatch-startup-{name}.lock"),
+            self.engine.connect() as connection,
+        ):
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), lock)
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), lock)
+                connection.commit()
 
     def migrate(self) -> None:
         """Run ``alembic upgrade head`` on this database."""

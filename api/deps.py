@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -47,8 +47,13 @@ async def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request, closed afterwards (services commit)."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A database session for one request, closed afterwards (services commit).
+
+    ``async``: making a session takes no connection (the handler's first query does, in its
+    worker thread) and closing one hands the connection back to the pool; neither is worth
+    two more hops between the event loop and a worker thread per request.
+    """
     database: Database = request.app.state.database
     with database.session() as session:
         yield session

@@ -25,6 +25,7 @@ candidate route's places and the caller's. Times are integer minutes from midnig
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -33,7 +34,7 @@ from typing import Literal
 import numpy as np
 
 from dispatch.model import Caregiver, Route, RouteBreak, Stop, rest_applies
-from dispatch.travel import HaversineProvider, Place, TravelProvider
+from dispatch.travel import HaversineProvider, Place, TravelProvider, pairwise
 from solver.problem import BreakSpec
 from solver.schedule import RouteTimes, Shift, time_route
 
@@ -402,25 +403,29 @@ def _nodes(r: DayRoute) -> list[Place]:
 def _legs(call: Call, candidates: Sequence[DayRoute], provider: TravelProvider) -> _Legs:
     """Each of ``candidates`` with its travel minutes: ``to_new[k]`` from node ``k`` (0 =
     station, 1.. visits) to the caller, ``from_new[k]`` back, ``leg[k]`` from node ``k`` to the
-    next; one matrix of ``provider`` per travel mode over the caller and those routes' nodes."""
+    next; the legs of every route of one travel mode in one :func:`dispatch.travel.pairwise`
+    call each (a few per place, never the square of the day's places)."""
     by_mode: dict[str, list[int]] = {}
     for i, r in enumerate(candidates):
         by_mode.setdefault(r.caregiver.mode, []).append(i)
+    caller = Place(call.place or "caller", call.lat, call.lon)
     found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for mode, members in by_mode.items():
-        places = [Place(call.place or "caller", call.lat, call.lon)]
-        offsets = []
-        for i in members:
-            offsets.append(len(places))
-            places += _nodes(candidates[i])
-        m = provider.matrix(places, mode)
-        size = len(places)
-        to_new, from_new = m[:, 0], m[0, :]
-        leg = np.append(m[np.arange(1, size - 1), np.arange(2, size)], 0)
-        for i, off in zip(members, offsets, strict=True):
-            n = len(candidates[i].visits) + 2
-            # leg is indexed from node 1 of the matrix (the first route's station).
-            found[i] = (to_new[off : off + n], from_new[off : off + n], leg[off - 1 : off - 1 + n])
+        nodes = [_nodes(candidates[i]) for i in members]
+        every = [p for route_nodes in nodes for p in route_nodes]
+        callers = [caller] * len(every)
+        to_new = pairwise(provider, every, callers, mode)
+        from_new = pairwise(provider, callers, every, mode)
+        steps = [(a, b) for route_nodes in nodes for a, b in itertools.pairwise(route_nodes)]
+        step = pairwise(provider, [a for a, _ in steps], [b for _, b in steps], mode)
+        off = step_off = 0
+        for i, route_nodes in zip(members, nodes, strict=True):
+            n = len(route_nodes)
+            # leg[k] leads from node k to node k + 1; the closing station has none (0).
+            leg = np.append(step[step_off : step_off + n - 1], 0)
+            found[i] = (to_new[off : off + n], from_new[off : off + n], leg)
+            off += n
+            step_off += n - 1
     return [(r, *found[i]) for i, r in enumerate(candidates)]
 
 
@@ -431,6 +436,56 @@ def _options(call: Call, legs: _Legs, *, now: int) -> list[InsertionOption]:
         for r, to_new, from_new, leg in legs
     )
     return [o for o in found if o is not None]
+
+
+def _bound(
+    call: Call,
+    route: DayRoute,
+    to_new: np.ndarray,
+    from_new: np.ndarray,
+    leg: np.ndarray,
+    *,
+    now: int,
+) -> int:
+    """A lower bound of the first element of :func:`_rank` of ``route``'s best option (exact
+    per position, before timing): by arrival, leaving no earlier than the shift's start and
+    ``now`` for the nearest of its places; by added travel, the least detour over every
+    position. A route whose caregiver does not work the day gets no bound worth trying."""
+    shift = route.caregiver.shifts.get(route.day)
+    if shift is None:
+        return _NO_BOUND
+    n = len(route.visits)
+    if ranked_by(call.urgency) == "arrival":
+        return max(shift[0], now) + int(to_new[: n + 1].min())
+    after = np.arange(n + 1)  # the position after node k (0 = the station)
+    nxt = np.where(after < n, after + 1, 0)
+    saved = np.where((after < n) | (after > 0), leg[after], 0)
+    return int((to_new[after] + from_new[nxt] - saved).min())
+
+
+_NO_BOUND = 1 << 40
+
+
+def _best_options(call: Call, legs: _Legs, *, now: int, limit: int) -> list[InsertionOption]:
+    """The best ``limit`` options of :func:`_options`, in rank order, trying routes in order of
+    :func:`_bound` and stopping once no route left can rank among them (the answer is the same
+    as trying every route; a dispatcher's call tries a few routes instead of every one)."""
+    bounds = sorted(
+        (_bound(call, r, to_new, from_new, leg, now=now), i)
+        for i, (r, to_new, from_new, leg) in enumerate(legs)
+    )
+    found: list[InsertionOption] = []
+    for bound, i in bounds:
+        if bound >= _NO_BOUND:
+            break
+        if len(found) >= limit and bound > _rank(call, found[limit - 1])[0]:
+            break
+        r, to_new, from_new, leg = legs[i]
+        option = _try_route(call, r, now=now, to_new=to_new, from_new=from_new, leg=leg)
+        if option is not None:
+            found.append(option)
+            found.sort(key=lambda o: (*_rank(call, o), o.caregiver))
+    return found[:limit]
 
 
 def find_insertions(
@@ -450,9 +505,7 @@ def find_insertions(
     ``ValueError`` for a non-positive ``limit`` or an inverted window.
     """
     provider, candidates = _candidates(call, routes, travel, limit)
-    options = _options(call, _legs(call, candidates, provider), now=now)
-    options.sort(key=lambda o: (*_rank(call, o), o.caregiver))
-    chosen = tuple(options[:limit])
+    chosen = tuple(_best_options(call, _legs(call, candidates, provider), now=now, limit=limit))
     rule = ranked_by(call.urgency)
     if call.urgency != "emergency":
         message = "" if chosen else "今天无人可以接单 / nobody can take this visit today"

@@ -64,6 +64,27 @@ class TravelProvider(Protocol):
         ...
 
 
+def pairwise(
+    provider: TravelProvider, origins: Sequence[Place], destinations: Sequence[Place], mode: str
+) -> IntMatrix:
+    """Minutes from ``origins[i]`` to ``destinations[i]`` for each ``i``: the entries of
+    ``provider``'s matrix, through its own ``pairwise`` when it has one (the hotline needs a
+    few legs among thousands of places, not the square of them)."""
+    if len(origins) != len(destinations):
+        raise ValueError(f"{len(origins)} origins for {len(destinations)} destinations")
+    own = getattr(provider, "pairwise", None)
+    if own is not None:
+        found: IntMatrix = own(origins, destinations, mode)
+        return found
+    index: dict[Place, int] = {}
+    for p in (*origins, *destinations):
+        index.setdefault(p, len(index))
+    m = provider.matrix(list(index), mode)
+    rows = np.fromiter((index[p] for p in origins), dtype=np.int64, count=len(origins))
+    cols = np.fromiter((index[p] for p in destinations), dtype=np.int64, count=len(origins))
+    return np.asarray(m[rows, cols], dtype=np.int64)
+
+
 def haversine_km(
     lat_a: npt.ArrayLike, lon_a: npt.ArrayLike, lat_b: npt.ArrayLike, lon_b: npt.ArrayLike
 ) -> FloatArray:
@@ -206,6 +227,29 @@ class HaversineProvider:
         if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
             raise ValueError("travel: every place needs finite lat/lon")
         return _minutes_matrix(lat, lon, circuity=self.circuity, speed=speed)
+
+    def pairwise(
+        self, origins: Sequence[Place], destinations: Sequence[Place], mode: str
+    ) -> IntMatrix:
+        """Whole minutes from ``origins[i]`` to ``destinations[i]``: the literal contract
+        formula, which every entry of :meth:`matrix` equals."""
+        if len(origins) != len(destinations):
+            raise ValueError(f"{len(origins)} origins for {len(destinations)} destinations")
+        try:
+            speed = self.speed_kmh[mode]
+        except KeyError:
+            raise ValueError(
+                f"unknown travel mode {mode!r}; known: {sorted(self.speed_kmh)}"
+            ) from None
+        n = len(origins)
+        lat_a = np.fromiter((p.lat for p in origins), dtype=np.float64, count=n)
+        lon_a = np.fromiter((p.lon for p in origins), dtype=np.float64, count=n)
+        lat_b = np.fromiter((p.lat for p in destinations), dtype=np.float64, count=n)
+        lon_b = np.fromiter((p.lon for p in destinations), dtype=np.float64, count=n)
+        if not all(np.isfinite(a).all() for a in (lat_a, lon_a, lat_b, lon_b)):
+            raise ValueError("travel: every place needs finite lat/lon")
+        km = haversine_km(lat_a, lon_a, lat_b, lon_b)
+        return _contract_minutes(km, circuity=self.circuity, speed=speed)
 
 
 class MatrixProvider:

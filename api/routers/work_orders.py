@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require_roles
@@ -138,12 +138,15 @@ def _public(
     )
 
 
+_PHONES = select(HouseholdRow.id, HouseholdRow.phone).where(
+    HouseholdRow.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def _phones(session: Session, household_ids: set[str]) -> dict[str, str | None]:
     if not household_ids:
         return {}
-    rows = session.execute(
-        select(HouseholdRow.id, HouseholdRow.phone).where(HouseholdRow.id.in_(household_ids))
-    )
+    rows = session.execute(_PHONES, {"ids": sorted(household_ids)})
     return {hid: phone for hid, phone in rows}
 
 

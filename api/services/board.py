@@ -17,7 +17,6 @@ answer again. Nothing is ever answered that a fresh build would not answer.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session
 from api.models import WorkOrder
 from api.services import hotline, live
 from api.services.errors import Conflict
+from api.services.kept import Kept
 from api.services.work_orders import VisitRules, planned_end, planned_start
 from dispatch import evidence
 
@@ -43,9 +43,8 @@ class _Kept:
     body: bytes
 
 
-_lock = threading.Lock()
-_kept: dict[tuple[Any, ...], _Kept] = {}
-_MAX_KEPT = 64
+#: Rendered boards by :func:`_key`, each with the moment it stops being exact.
+_boards: Kept[tuple[Any, ...], _Kept] = Kept(64)
 
 
 def _key(session: Session, visit_date: date) -> tuple[Any, ...]:
@@ -82,16 +81,12 @@ def day_board(
 ) -> bytes:
     """The day board of ``visit_date`` at ``now`` as ``render`` writes it from the orders by
     caregiver (:func:`api.services.hotline.orders_by_caregiver`); kept while exact."""
-    key = _key(session, visit_date)
-    with _lock:
-        kept = _kept.get(key)
-    if kept is not None and kept.made <= now and (kept.until is None or now < kept.until):
-        return kept.body
-    orders = hotline.orders_by_caregiver(session, visit_date)
-    body = render(orders)
-    entry = _Kept(now, next_change(orders, now, rules), body)
-    with _lock:
-        if len(_kept) >= _MAX_KEPT:
-            _kept.clear()
-        _kept[key] = entry
-    return body
+
+    def build() -> _Kept:
+        orders = hotline.orders_by_caregiver(session, visit_date)
+        return _Kept(now, next_change(orders, now, rules), render(orders))
+
+    def exact(kept: _Kept) -> bool:
+        return kept.made <= now and (kept.until is None or now < kept.until)
+
+    return _boards.get_or_build(_key(session, visit_date), build, exact).body

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 from api.models import HotlineCall, PlanRow, WorkOrder, utcnow
 from api.services import live, master
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
+from api.services.kept import Kept
 from api.services.offers import option_from_record, option_record
 from api.services.work_orders import get_order, retime, transition
 from dispatch.calendar import DatedRequest
@@ -141,8 +141,8 @@ def day_routes(
     return day, routes, by_caregiver
 
 
-_routes_lock = threading.Lock()
-_routes_kept: dict[tuple[Any, ...], tuple[list[DayRoute], dict[str, list[DayOrder]]]] = {}
+#: The day's routes and orders by caregiver, by :func:`live.day_stamp`.
+_day_kept: Kept[tuple[Any, ...], tuple[list[DayRoute], dict[str, list[DayOrder]]]] = Kept(16)
 
 
 def _day_routes(
@@ -152,20 +152,15 @@ def _day_routes(
     kept while the day's orders and the master data are as they were (:func:`live.day_stamp`):
     calls come in bursts on an unchanged day, and reading and building them is a third of a
     call's work. The lists given out are copies; the routes are immutable."""
-    key = live.day_stamp(session, plan, visit_date)
-    with _routes_lock:
-        kept = _routes_kept.get(key)
-    if kept is None:
-        kept = booking.day_routes(
+    kept = _day_kept.get_or_build(
+        live.day_stamp(session, plan, visit_date),
+        lambda: booking.day_routes(
             scenario,
             live.week_plan(session, plan, visit_date),
             day,
             live.day_orders(session, plan.id, visit_date),
-        )
-        with _routes_lock:
-            if len(_routes_kept) >= 16:
-                _routes_kept.clear()
-            _routes_kept[key] = kept
+        ),
+    )
     routes, by_caregiver = kept
     return list(routes), {c: list(orders) for c, orders in by_caregiver.items()}
 

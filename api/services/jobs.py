@@ -66,6 +66,7 @@ __all__ = [
     "Cancelled",
     "JobOptions",
     "JobRunner",
+    "active_job",
     "job_parameters",
     "mark_interrupted",
     "reap",
@@ -153,6 +154,16 @@ def reap(
         marked += int(getattr(result, "rowcount", 0) or 0)
     session.commit()
     return marked, due
+
+
+def active_job(session: Session, created_by: str) -> int | None:
+    """The id of a queued or running job made by ``created_by``, if any."""
+    found = session.scalar(
+        select(PlanRow.id)
+        .where(PlanRow.created_by == created_by, PlanRow.status.in_(ACTIVE_STATES))
+        .limit(1)
+    )
+    return None if found is None else int(found)
 
 
 def mark_interrupted(session: Session, *, stale_seconds: float | None = None) -> int:

@@ -11,7 +11,6 @@ every other week, stay as they are. Two changes racing for the same week cannot 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session, defer, object_session
 from api.models import PlanRow, ScenarioSettings, WeekPlan, WorkOrder, utcnow
 from api.services import master
 from api.services.errors import Conflict
+from api.services.kept import Kept
 from api.services.plans import next_version
 from dispatch.model import DAYS, Plan, Scenario
 from dispatch.operations import weeks
@@ -54,8 +54,8 @@ FIXED_STATES: tuple[str, ...] = ("checked_in", "checked_out", "reviewed", "settl
 #: What a confirm or an absence answers when another change of the plan came first.
 ROUTE_CHANGED = "路线已变更，请重新查询 / the route changed, ask again"
 
-_lock = threading.Lock()
-_plan_cache: dict[tuple[str, int, str], Plan] = {}
+#: Published plans by database, row id and the row's creation time.
+_plans: Kept[tuple[str, int, str], Plan] = Kept(16)
 
 
 def _database(session: Session) -> str:
@@ -67,16 +67,8 @@ def plan_of(session: Session, row: PlanRow) -> Plan:
     so it is parsed once per version)."""
     # The creation time tells apart rows that reuse an id (a database emptied and refilled).
     key = (_database(session), row.id, row.created_at.isoformat())
-    with _lock:
-        cached = _plan_cache.get(key)
-    if cached is not None:
-        return cached
-    plan = parse_plan(row.document or {"format": 1, "routes": [], "unassigned": [], "kpis": {}})
-    with _lock:
-        if len(_plan_cache) > 16:
-            _plan_cache.clear()
-        _plan_cache[key] = plan
-    return plan
+    empty = {"format": 1, "routes": [], "unassigned": [], "kpis": {}}
+    return _plans.get_or_build(key, lambda: parse_plan(row.document or empty))
 
 
 def covered_weeks(plan: PlanRow) -> int:

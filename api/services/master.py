@@ -17,7 +17,6 @@ household (:func:`register_household`).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from api.models import DatedRequestRow, MasterChangeRow, ScenarioSettings, WorkOrder, utcnow
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
+from api.services.kept import Kept
 from api.services.scenario import current_document
 from dispatch.calendar import (
     KINDS,
@@ -54,8 +54,8 @@ __all__ = [
     "week_scenario",
 ]
 
-_lock = threading.Lock()
-_cache: dict[tuple[str, str, date], Scenario] = {}
+#: Week scenarios by database, master data revision and Monday.
+_weeks: Kept[tuple[str, str, date], Scenario] = Kept(32)
 
 
 def monday_of(day: date) -> date:
@@ -126,22 +126,17 @@ def week_scenario(session: Session, day: date) -> Scenario:
     key = _key(session, monday)
     if key is None:
         raise Conflict("尚未导入场景 / no scenario stored")
-    with _lock:
-        cached = _cache.get(key)
-    if cached is not None:
-        return cached
-    document = week_document(
-        base_document(session),
-        _changes(session),
-        monday,
-        _dated(session, monday, monday + timedelta(days=6)),
-    )
-    scenario = parse_scenario(document).scenario
-    with _lock:
-        if len(_cache) > 32 or any(k[1] != key[1] for k in _cache if k[0] == key[0]):
-            _cache.clear()
-        _cache[key] = scenario
-    return scenario
+
+    def build() -> Scenario:
+        document = week_document(
+            base_document(session),
+            _changes(session),
+            monday,
+            _dated(session, monday, monday + timedelta(days=6)),
+        )
+        return parse_scenario(document).scenario
+
+    return _weeks.get_or_build(key, build)
 
 
 def undated_scenario(session: Session) -> Scenario:

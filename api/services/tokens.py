@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.models import ApiToken, CaregiverRow, utcnow
@@ -73,9 +73,13 @@ def create_token(
     return row, secret
 
 
+#: Every request's token look-up, built once.
+_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def find_token(session: Session, token: str) -> ApiToken | None:
     """The active (not revoked) token row with this bearer value, if any."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    row = session.scalar(_BY_HASH, {"token_hash": hash_token(token)})
     if row is None or row.revoked_at is not None:
         return None
     return row

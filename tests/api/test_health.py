@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from importlib import metadata
 
@@ -63,7 +64,7 @@ def test_health_reports_status_versions_and_time(client: TestClient) -> None:
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"status", "version", "solver", "time"}
+    assert set(body) == {"status", "version", "solver", "time", "warm"}
     assert body["status"] == "ok"
     assert body["version"] == VERSION
     assert body["version"][0].isdigit()
@@ -71,6 +72,14 @@ def test_health_reports_status_versions_and_time(client: TestClient) -> None:
     stamp = datetime.fromisoformat(body["time"])
     assert stamp.utcoffset() is not None
     assert stamp.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+def test_health_says_when_the_routing_engine_is_compiled() -> None:
+    with TestClient(probe_app()) as started:
+        deadline = time.monotonic() + 120
+        while not started.get("/api/v1/health").json()["warm"]:
+            assert time.monotonic() < deadline, "the engine never finished compiling"
+            time.sleep(0.2)
 
 
 def test_module_level_app_serves_health() -> None:
