@@ -29,8 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-import numpy as np
-
 from dispatch.checker import check_plan
 from dispatch.greedy import plan_greedy
 from dispatch.kpis import CIRCLE_MINUTES, station_modes
@@ -70,12 +68,14 @@ class SitingResult:
 
     ``chosen`` indexes the candidates; ``sites`` are the new stations in that order;
     ``outside_before``/``outside_after`` the household ids outside the circle without and with
-    them (the new sites reaching by ``mode``); ``weight_before``/``weight_after`` the need
-    weight inside; ``optimal`` whether the solver proved no choice covers more.
+    them (the new sites reaching by ``mode``) among ``households``; ``weight_before``/
+    ``weight_after`` the need weight inside; ``optimal`` whether the solver proved no choice
+    covers more.
     """
 
     mode: str
     limit: int
+    households: int
     chosen: tuple[int, ...]
     sites: tuple[Station, ...]
     outside_before: tuple[str, ...]
@@ -84,6 +84,16 @@ class SitingResult:
     weight_after: int
     total_weight: int
     optimal: bool
+
+    @property
+    def share_before(self) -> float:
+        """The share of households inside the circle without the new sites (1.0 for none)."""
+        return 1.0 - len(self.outside_before) / self.households if self.households else 1.0
+
+    @property
+    def share_after(self) -> float:
+        """The share of households inside the circle with the new sites (1.0 for none)."""
+        return 1.0 - len(self.outside_after) / self.households if self.households else 1.0
 
     @property
     def modifications(self) -> Modifications:
@@ -168,16 +178,13 @@ def choose_sites(
         Station(sid, points[i].lat, points[i].lon, name=_site_name(name, points[i]))
         for (sid, name), i in zip(ids, answer.chosen, strict=True)
     )
-    reached = (
-        covers[list(answer.chosen)].any(axis=0)
-        if answer.chosen
-        else np.zeros(len(weights), dtype=bool)
-    )
-    after_inside = [r.inside or bool(hit) for r, hit in zip(before.reaches, reached, strict=True)]
+    reached = [bool(covers[list(answer.chosen), j].any()) for j in range(len(weights))]
+    after_inside = [r.inside or hit for r, hit in zip(before.reaches, reached, strict=True)]
     inside_weight = sum(w for r, w in zip(before.reaches, weights, strict=True) if r.inside)
     return SitingResult(
         mode=how,
         limit=limit,
+        households=len(weights),
         chosen=answer.chosen,
         sites=sites,
         outside_before=tuple(r.household for r in before.outside),
