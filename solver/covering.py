@@ -58,7 +58,7 @@ def solve_covering(
     time_limit: float = 10.0,
     seed: int = 0,
 ) -> CoveringResult:
-    """Choose at most ``k`` rows of ``covers`` that cover the most weight (see the module).
+    """Choose ``k`` rows of ``covers`` that together cover the most weight (see the module).
 
     ``k`` larger than the number of candidates opens them all; ``k = 0``, no candidates or no
     demand points give an empty or trivial answer, proved optimal. Raises ``ValueError`` naming
