@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db import Database
+from api.routers import circle as circle_routes
 from api.routers import hotline as hotline_routes
 from api.routers import master as master_routes
 from api.routers import plans as plans_routes
@@ -650,6 +651,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plans_routes,
         hotline_routes,
         work_order_routes,
+        circle_routes,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.openapi = _openapi_with_statuses(app)  # type: ignore[method-assign]
