@@ -11,7 +11,8 @@ __all__ = ["REASON_TEXT", "Reason"]
 
 
 class Reason(StrEnum):
-    """Why a visit was not planned. The order is the order of diagnosis: first that applies."""
+    """Why a visit was not planned. The order is the order of diagnosis: first that applies
+    (``over_entitlement`` is no diagnosis: the budget check after planning gives it)."""
 
     #: nobody has the skill (and works on an allowed day at all)
     NO_QUALIFIED_CAREGIVER = "no_qualified_caregiver"
@@ -33,6 +34,9 @@ class Reason(StrEnum):
     CAPACITY = "capacity"
     #: the solver stopped (time or iteration limit) before it could place the visit
     SOLVER_LIMIT = "solver_limit"
+    #: planned, then taken out: it would cost beyond the household's monthly entitlement and
+    #: the family may not top up (:mod:`dispatch.programmes.entitlements`)
+    OVER_ENTITLEMENT = "over_entitlement"
 
 
 REASON_TEXT: dict[Reason, tuple[str, str]] = {
@@ -67,4 +71,8 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     ),
     Reason.CAPACITY: ("护理员工时或容量不足", "caregivers' time, visit caps or load are used up"),
     Reason.SOLVER_LIMIT: ("求解时间不足", "the solver stopped before placing the visit"),
+    Reason.OVER_ENTITLEMENT: (
+        "超出月度补贴额度",
+        "the visit would cost beyond the household's monthly entitlement",
+    ),
 }
