@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -52,7 +53,7 @@ from dispatch.programmes.visiting import (
     plan_visiting_weeks,
     with_visits,
 )
-from dispatch.scenario_io import save_scenario
+from dispatch.scenario_io import load_scenario, save_scenario
 from dispatch.timeutil import parse_hhmm as hm
 
 WEEK = ("mon", "tue", "wed", "thu", "fri")
@@ -404,3 +405,21 @@ def test_ledger_text_json_and_files(tmp_path):
     )
     assert book.on == dt.date(2027, 2, 28)
     assert len(entry_of(book, "H1").visits) == 4
+
+
+# --- the demo district -----------------------------------------------------------------------
+
+
+def test_the_demo_district_over_four_weeks_is_checker_clean_and_fully_visited():
+    demo = load_scenario(Path(__file__).resolve().parents[2] / "data/demo/district.json").scenario
+    first = dt.date.fromisoformat(demo.week_start or "")
+    out = plan_visiting_weeks(demo, default_visiting(), first, 4, plan=plan_greedy)
+    for week, plan in zip(out.scenarios, out.plans, strict=True):
+        assert check_plan(week, plan).violations == ()
+    assert len(out.ledger.entries) == len(demo.households)  # the catch-all class
+    for entry in out.ledger.entries:
+        if entry.risk_class.every == "week":
+            assert len(entry.visits) >= 4, entry
+    rate = month_rate(out.ledger, first)
+    assert rate.district.households == len(demo.households)
+    assert rate.district.rate == 1.0
