@@ -393,7 +393,8 @@ class LedgerEntry:
     of the period after the last visit's (never visited: the end of the period holding the
     ledger's start); ``overdue_days`` is how many days the ledger's date is past it;
     ``visits_in_period`` counts the visits of the period holding the ledger's date; ``misses``
-    are the closed periods since the start without a visit.
+    are the closed periods since the start without a visit; ``unplanned`` the plans' unassigned
+    visits of counting requests, which give a miss its reason.
     """
 
     household: str
