@@ -315,6 +315,47 @@ def _generate(args: argparse.Namespace) -> int:
         return exc.code if isinstance(exc.code, int) else 2
 
 
+# --- dispatch visits -----------------------------------------------------------------------------
+
+
+def _register_visits(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "visits",
+        help="print the visiting ledger and monthly visit rate (探访台账, 月探访率)",
+        description="The visiting programme's ledger of a scenario and its plans: per "
+        "household its class, last visit, by whom, next due date and overdue days; the month's "
+        "visit rate per station, street and district, and why each miss happened.",
+    )
+    p.add_argument("scenario", help="scenario file (format 1)")
+    p.add_argument("plans", nargs="+", help="plan files, one per week or of several weeks")
+    p.add_argument("--on", help="the ledger's date, YYYY-MM-DD (default: the plans' last day)")
+    p.add_argument("--month", help="the month of the rate, YYYY-MM (default: that of --on)")
+    p.add_argument("--rules", help="the locality's visiting rules (default: the bundled ones)")
+    p.add_argument("--json", action="store_true", help="print the ledger as JSON")
+    p.set_defaults(handler=_visits)
+
+
+def _visits(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from dispatch.programmes.visiting import format_ledger, ledger_from_files, ledger_to_dict
+
+    try:
+        on = dt.date.fromisoformat(args.on) if args.on else None
+    except ValueError:
+        raise ValueError(f"--on: expected YYYY-MM-DD, got {args.on!r}") from None
+    try:
+        month = dt.date.fromisoformat(args.month + "-01") if args.month else None
+    except ValueError:
+        raise ValueError(f"--month: expected YYYY-MM, got {args.month!r}") from None
+    ledger = ledger_from_files(args.scenario, args.plans, on, args.rules)
+    if args.json:
+        print(json.dumps(ledger_to_dict(ledger, month=month), ensure_ascii=False, indent=2))
+    else:
+        print(format_ledger(ledger, month=month))
+    return 0
+
+
 # --- the parser ---------------------------------------------------------------------------------
 
 #: Every subcommand's register function, in the order ``--help`` lists them.
@@ -323,6 +364,7 @@ COMMANDS: list[Register] = [
     _register_route,
     _register_plan,
     _register_generate,
+    _register_visits,
 ]
 
 

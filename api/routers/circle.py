@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Principal, require_roles
 from api.deps import ClockDep, SessionDep, SettingsDep
@@ -69,6 +69,8 @@ class CirclePublic(BaseModel):
 class CandidateIn(BaseModel):
     """A point where a station could open (WGS-84)."""
 
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     name: str = Field(default="", max_length=200)
@@ -77,6 +79,8 @@ class CandidateIn(BaseModel):
 class SitingIn(BaseModel):
     """How many sites to open, where they may go (default: the households' own positions) and
     the circle's minutes."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     k: int = Field(ge=0, le=20)
     candidates: list[CandidateIn] | None = Field(default=None, max_length=2000)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from dispatch.checker import check_plan
+from dispatch.cli import main as cli_main
 from dispatch.document import DocumentError
 from dispatch.greedy import plan_greedy
 from dispatch.model import (
@@ -380,7 +381,7 @@ def replace_on(book: Ledger, on: dt.date) -> Ledger:
 # --- output ----------------------------------------------------------------------------------
 
 
-def test_ledger_text_json_and_files(tmp_path):
+def test_ledger_text_json_and_files(tmp_path, capsys):
     sc = scenario(
         [caregiver("C1")],
         [household("H1", tags=("living_alone",), assessment_level=3, name="王奶奶")],
@@ -405,6 +406,17 @@ def test_ledger_text_json_and_files(tmp_path):
     )
     assert book.on == dt.date(2027, 2, 28)
     assert len(entry_of(book, "H1").visits) == 4
+
+    # The same through the command line: `dispatch visits SCENARIO PLAN...`.
+    files = [str(tmp_path / f"p{k}.json") for k in range(4)]
+    args = ["visits", str(tmp_path / "s.json"), *files, "--rules", str(rules_file)]
+    assert cli_main([*args, "--month", "2027-02"]) == 0
+    printed = capsys.readouterr().out
+    assert "月探访率 monthly visit rate 2027-02" in printed and "100.0 % (1/1)" in printed
+    assert cli_main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["households"][0]["by"] == "C1"
+    assert cli_main([*args, "--on", "28.2.2027"]) == 2
+    assert "--on: expected YYYY-MM-DD" in capsys.readouterr().err
 
 
 # --- the demo district -----------------------------------------------------------------------
