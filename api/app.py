@@ -38,6 +38,7 @@ from api.routers import plans as plans_routes
 from api.routers import scenario as scenario_routes
 from api.routers import settlement as settlement_routes
 from api.routers import tokens as token_routes
+from api.routers import visits as visit_routes
 from api.routers import work_orders as work_order_routes
 from api.schemas import PLAN_BODY_TAGS
 from api.services import master
@@ -654,6 +655,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         work_order_routes,
         circle_routes,
         settlement_routes,
+        visit_routes,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.openapi = _openapi_with_statuses(app)  # type: ignore[method-assign]

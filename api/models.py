@@ -418,3 +418,30 @@ class WeekPlan(Base):
     week_start: Mapped[date] = mapped_column(Date, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LocalityRow(Base):
+    """The locality's programme tables (:mod:`dispatch.programmes.rules`): one row, its
+    document as the planner last stored it; none stored means the bundled defaults."""
+
+    __tablename__ = "locality"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PhoneVisitRow(Base):
+    """A visiting call made by a station's desk (电话探访): the household, the day, the desk
+    and what was said; counted by the visiting ledger when the locality's rule allows."""
+
+    __tablename__ = "phone_visits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    household_id: Mapped[str] = mapped_column(String(64), index=True)
+    visit_date: Mapped[date] = mapped_column(Date, index=True)
+    desk: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

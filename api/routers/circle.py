@@ -26,7 +26,10 @@ __all__ = ["router"]
 router = APIRouter(tags=["circle"])
 Reader = Annotated[Principal, Depends(require_roles("planner", "dispatcher"))]
 Planner = Annotated[Principal, Depends(require_roles("planner"))]
-Minutes = Annotated[int, Query(ge=1, le=120, description="the circle's minutes (default 15)")]
+Minutes = Annotated[
+    int | None,
+    Query(ge=1, le=120, description="the circle's minutes (default: the locality's, 15)"),
+]
 Day = Annotated[
     IsoDate | None, Query(alias="date", description="a day of the week (default today)")
 ]
@@ -123,7 +126,7 @@ def circle(
     clock: ClockDep,
     settings: SettingsDep,
     _who: Reader,
-    minutes: Minutes = 15,
+    minutes: Minutes = None,
     day: Day = None,
 ) -> CirclePublic:
     """Households more than ``minutes`` from their nearest station (by that station's
@@ -159,7 +162,7 @@ def circle_map(
     clock: ClockDep,
     settings: SettingsDep,
     _who: Reader,
-    minutes: Minutes = 15,
+    minutes: Minutes = None,
     day: Day = None,
 ) -> Response:
     """The circle as a GeoJSON FeatureCollection (RFC 7946, ``[lon, lat]``): households with

@@ -10,7 +10,7 @@ from api.auth import Principal, require_roles
 from api.deps import SessionDep
 from api.models import HouseholdRow
 from api.schemas import HouseholdPublic, ImportReportPublic, ScenarioImportPublic
-from api.services import master, sheets
+from api.services import locality, master, sheets
 from api.services import scenario as scenario_service
 from api.services.errors import NotFound, TooLarge
 from api.services.privacy import mask_id_number, mask_phone
@@ -32,9 +32,13 @@ def import_scenario(
     """Replace the stored scenario with this format-1 document (all or nothing).
 
     Invalid documents answer 422 naming every field (``body.households[0].lat``); the stored
-    scenario is then unchanged. Households that keep their id keep their contact data.
+    scenario is then unchanged. Households that keep their id keep their contact data. A
+    household with an assessment level and no requests gets the locality's default package
+    for its level (``GET /locality``, ``packages``).
     """
-    parsed = scenario_service.store_scenario(session, document)
+    parsed = scenario_service.store_scenario(
+        session, document, packages=locality.current(session).money
+    )
     s = parsed.scenario
     return ScenarioImportPublic(
         name=s.name,
@@ -89,7 +93,10 @@ def import_households(
     A file over 5 MB, or an .xlsx that would expand beyond its limit, answers 413. Text cells
     that a spreadsheet would run as a formula answer 422 (see :mod:`api.services.sheets`).
     """
-    return _report(sheets.import_households(session, _content(file), file.filename or ""))
+    tables = locality.current(session).money
+    return _report(
+        sheets.import_households(session, _content(file), file.filename or "", packages=tables)
+    )
 
 
 @router.post("/import/caregivers", response_model=ImportReportPublic)

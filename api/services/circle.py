@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from api.services import locality
 from api.services.master import week_scenario
 from dispatch.model import Scenario
 from dispatch.programmes.circle import CircleReport, circle_report
@@ -23,11 +24,14 @@ __all__ = ["SITING_SECONDS", "circle", "siting"]
 SITING_SECONDS = 5.0
 
 
-def circle(session: Session, day: date, minutes: int) -> tuple[Scenario, CircleReport]:
-    """The week's scenario of ``day`` and who is within ``minutes`` of a station. Raises
+def circle(session: Session, day: date, minutes: int | None) -> tuple[Scenario, CircleReport]:
+    """The week's scenario of ``day`` and who is within ``minutes`` (default: the locality's
+    circle) of a station, with the locality's streets. Raises
     :class:`api.services.errors.Conflict` when no scenario is stored."""
     scenario = week_scenario(session, day)
-    return scenario, circle_report(scenario, limit=minutes)
+    tables = locality.current(session)
+    limit = tables.circle_minutes if minutes is None else minutes
+    return scenario, circle_report(scenario, limit=limit, streets=tables.streets)
 
 
 def siting(

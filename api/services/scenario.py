@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,10 @@ from api.models import (
     StationRow,
     utcnow,
 )
+from dispatch.document import DocumentError
 from dispatch.model import DAYS, Scenario
+from dispatch.programmes.entitlements import Tables
+from dispatch.programmes.packages import apply_packages
 from dispatch.scenario_io import (
     FORMAT_VERSION,
     ParsedScenario,
@@ -216,16 +219,22 @@ def store_scenario(
     *,
     contacts: Mapping[str, Contact] | None = None,
     keep_changes: bool = False,
+    packages: Tables | None = None,
 ) -> ParsedScenario:
     """Validate ``data`` and make it the stored scenario, replacing all of the old one and,
     unless ``keep_changes`` (a sheet updating some rows of it), its dated changes
     (:mod:`api.services.master`; one-off orders stay, they are operations).
 
     Contact data of households that keep their id is kept unless ``contacts`` gives new
-    data for them. Everything happens in one transaction: on any error nothing changes.
-    Raises :class:`dispatch.scenario_io.ScenarioError` naming every invalid field.
+    data for them. With ``packages`` (the locality's tables), a household with an assessment
+    level and no requests gets its level's default package. Everything happens in one
+    transaction: on any error nothing changes. Raises
+    :class:`dispatch.scenario_io.ScenarioError` naming every invalid field (a household whose
+    level has no package by its ``requests``).
     """
     parsed = parse_scenario(data)
+    if packages is not None:
+        parsed = replace(parsed, scenario=_with_packages(parsed.scenario, packages))
     document = scenario_to_dict(parsed.scenario)
     _check_sizes(document)
     try:
@@ -239,6 +248,26 @@ def store_scenario(
         session.rollback()
         raise
     return parsed
+
+
+def _with_packages(scenario: Scenario, tables: Tables) -> Scenario:
+    """``scenario`` with the default packages (:func:`dispatch.programmes.packages.apply_packages`);
+    a level without a package is reported on each household that needs one."""
+    try:
+        return apply_packages(scenario, tables)
+    except DocumentError:
+        problems = [
+            ValidationIssue(
+                f"households[{i}].requests",
+                f"no requests, and the locality has no default package for assessment level "
+                f"{h.assessment_level} (packages.{h.assessment_level})",
+            )
+            for i, h in enumerate(scenario.households)
+            if h.assessment_level is not None
+            and not h.requests
+            and h.assessment_level not in tables.packages
+        ]
+        raise ScenarioError(problems) from None
 
 
 def load_demo(session: Session, path: str | Path) -> bool:

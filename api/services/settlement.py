@@ -4,7 +4,7 @@ Reads the work orders dated in the month of every plan in force in its weeks (ca
 left out), with their check-in and check-out times and evidence flags (a missing check-out
 while it applies, as the dispatcher's queue shows it), each caregiver's station, and the
 households' assessment levels and tags; :func:`dispatch.programmes.settlement.settle` does the
-sums with the bundled tables (:func:`dispatch.programmes.entitlements.default_tables`).
+sums with the locality's tables (:func:`api.services.locality.current`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import CaregiverRow, HouseholdRow, WeekPlan, WorkOrder
+from api.services import locality
 from api.services.errors import FieldProblem, InputError
 from api.services.work_orders import VisitRules, live_flags
 from dispatch.model import Household
-from dispatch.programmes.entitlements import Tables, default_tables
+from dispatch.programmes.entitlements import Tables
 from dispatch.programmes.settlement import DeliveredVisit, Settlement, settle
 
 __all__ = ["month_lines", "month_range", "month_settlement"]
@@ -101,11 +102,11 @@ def month_settlement(
     tables: Tables | None = None,
 ) -> Settlement:
     """The settlement of ``month`` (``"YYYY-MM"``) from the store, with ``tables`` (default:
-    the bundled ones)."""
+    the locality's)."""
     lines = month_lines(session, month, now, rules)
     return settle(
         lines,
-        default_tables() if tables is None else tables,
+        locality.current(session).money if tables is None else tables,
         month,
         households=_households(session),
     )

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 from api.services.errors import FieldProblem, InputError, TooLarge
 from api.services.scenario import Contact, current_document, empty_document, store_scenario
 from dispatch.model import DAYS
+from dispatch.programmes.entitlements import Tables
 from dispatch.scenario_io import DocumentError
 
 __all__ = [
@@ -440,8 +441,12 @@ def _fail(problems: list[FieldProblem]) -> InputError:
     )
 
 
-def import_households(session: Session, content: bytes, filename: str = "") -> ImportReport:
-    """Import households (with requests and contact data) from a sheet; commits.
+def import_households(
+    session: Session, content: bytes, filename: str = "", *, packages: Tables | None = None
+) -> ImportReport:
+    """Import households (with requests and contact data) from a sheet; commits. With
+    ``packages`` (the locality's tables) a household with a level and no requests gets its
+    level's default package (:func:`api.services.scenario.store_scenario`).
 
     Raises :class:`InputError` listing every row problem; then nothing is stored.
     """
@@ -464,7 +469,7 @@ def import_households(session: Session, content: bytes, filename: str = "") -> I
         return row, _REQUEST_COLUMN.get(field, field)
 
     try:
-        store_scenario(session, document, contacts=contacts, keep_changes=True)
+        store_scenario(session, document, contacts=contacts, keep_changes=True, packages=packages)
     except DocumentError as exc:
         raise _fail(_row_problems(exc, "households", index_of, row_for)) from None
     return ImportReport(rows=len(rows), created=tuple(created), updated=tuple(updated))

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
-from api.app import API_PREFIX, create_app
-from api.routers import circle as circle_routes
 from dispatch.programmes.circle import circle_report
 from dispatch.scenario_io import parse_scenario
-from tests.api.conftest import ADMIN, make_settings, new_token, week_scenario_doc
-
-
-@pytest.fixture
-def client(backend_url: str) -> Iterator[TestClient]:
-    app = create_app(make_settings(backend_url))
-    app.include_router(circle_routes.router, prefix=API_PREFIX)
-    with TestClient(app) as test_client:
-        yield test_client
+from tests.api.conftest import ADMIN, new_token, week_scenario_doc
 
 
 def test_no_scenario_is_a_conflict(client: TestClient) -> None:

@@ -1,33 +1,20 @@
-"""The settlement endpoints on the real app with the settlement router mounted beside the
-others (as ``api/app.py`` will register it), on SQLite and PostgreSQL."""
+"""The settlement endpoints on the real app, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import openpyxl
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from api.app import API_PREFIX, create_app
 from api.models import WorkOrder
 from api.routers import settlement
 from api.settings import Settings
 from dispatch.evidence import FLAG_SHORT_VISIT
-from tests.api.conftest import ADMIN, make_settings, new_token
-
-
-@pytest.fixture
-def client(backend_url: str) -> Iterator[TestClient]:
-    """The real app with the settlement router; overrides conftest's for ``published``."""
-    app = create_app(make_settings(backend_url))
-    app.include_router(settlement.router, prefix=API_PREFIX)
-    with TestClient(app) as test_client:
-        yield test_client
+from tests.api.conftest import ADMIN, new_token
 
 
 def _deliver(client: TestClient, order: int, minutes: int, flags: list[str]) -> None:
@@ -92,3 +79,23 @@ def test_settlement_roles_and_month(client: TestClient, published: dict[str, Any
     assert empty.status_code == 200 and empty.json()["totals"]["lines"] == 0
     assert client.get("/api/v1/settlement?month=2026-13", headers=planner).status_code == 422
     assert client.get("/api/v1/settlement?month=12-2026", headers=planner).status_code == 422
+
+
+def test_visiting_ledger_of_the_stored_plans(client: TestClient, published: dict[str, Any]) -> None:
+    answer = client.get(f"/api/v1/visits?on={published['date']}", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    rows = {row["household"]: row for row in body["households"]}
+    # H2 (empty nest: monthly) has its standing welfare visit with C1 today; H1 (living alone,
+    # disabled, level 3: weekly) has only a cleaning, which does not count by default.
+    assert (rows["H2"]["class"], rows["H2"]["last_visit"], rows["H2"]["by"]) == (
+        "key",
+        published["date"],
+        "C1",
+    )
+    assert (rows["H1"]["class"], rows["H1"]["last_visit"]) == ("high_risk", None)
+    dispatcher = new_token(client, "dispatcher")
+    caregiver = new_token(client, "caregiver", "C1")
+    assert client.get("/api/v1/visits", headers=dispatcher).status_code == 200
+    assert client.get("/api/v1/visits", headers=caregiver).status_code == 403
+    assert client.get("/api/v1/visits?month=2026-13", headers=ADMIN).status_code == 422

@@ -1,0 +1,109 @@
+"""The locality's programme tables in the store and the desks' phone visits: a bad document is
+refused naming every bad field and changes nothing; a stored one is what the ledger, the
+settlement and the circle use; a phone visit counts in the ledger. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import ADMIN, new_token
+
+
+def _default(client: TestClient) -> dict[str, Any]:
+    answer = client.get("/api/v1/locality", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_a_bad_document_names_every_field_and_changes_nothing(
+    client: TestClient, published: dict[str, Any]
+) -> None:
+    before = _default(client)
+    assert [c["id"] for c in before["visiting"]["classes"]] == ["high_risk", "key", "other"]
+    bad = {**before, "visiting": {**before["visiting"]}, "prices": {**before["prices"]}}
+    bad["visiting"]["classes"] = [
+        {**before["visiting"]["classes"][0], "tags_any": ["livng_alone"]},
+        *before["visiting"]["classes"][1:],
+    ]
+    bad["prices"]["cleaning"] = {"per": "hour", "yuan": -30}
+    bad["circle"] = {"minutes": 15, "streets": {"S9": "某街道"}}
+    planner = new_token(client, "planner")
+    answer = client.put("/api/v1/locality", json=bad, headers=planner)
+    assert answer.status_code == 422, answer.text
+    paths = {f["path"] for f in answer.json()["error"]["fields"]}
+    assert {
+        "body.visiting.classes[0].tags_any[0]",
+        "body.prices.cleaning.yuan",
+        "body.circle.streets.S9",
+    } <= paths
+    assert _default(client) == before
+    dispatcher = new_token(client, "dispatcher")
+    assert client.put("/api/v1/locality", json=before, headers=dispatcher).status_code == 403
+
+
+def test_the_stored_tables_are_the_ones_used(client: TestClient, published: dict[str, Any]) -> None:
+    doc = _default(client)
+    doc["name"] = "兴庆区"
+    doc["circle"] = {"minutes": 1, "streets": {"S1": "丽景街道"}}
+    doc["prices"]["welfare_visit"] = {"per": "visit", "yuan": 12}
+    planner = new_token(client, "planner")
+    answer = client.put("/api/v1/locality", json=doc, headers=planner)
+    assert answer.status_code == 200, answer.text
+    assert _default(client)["name"] == "兴庆区"
+    ledger = client.get(f"/api/v1/visits?on={published['date']}", headers=ADMIN).json()
+    assert set(ledger["month_rate"]["streets"]) == {"丽景街道"}
+    circle = client.get(f"/api/v1/circle?date={published['date']}", headers=ADMIN).json()
+    assert circle["minutes"] == 1 and [s["area"] for s in circle["streets"]] == ["丽景街道"]
+    month = published["date"][:7]
+    settled = client.get(f"/api/v1/settlement?month={month}", headers=ADMIN).json()
+    visit = [line for line in settled["lines"] if line["service"] == "welfare_visit"]
+    assert visit and all(line["planned_fen"] == 1200 for line in visit)
+
+
+def test_a_phone_visit_counts_in_the_ledger(client: TestClient, published: dict[str, Any]) -> None:
+    day = published["date"]
+    dispatcher = new_token(client, "dispatcher")
+    body = {"household": "H1", "date": day, "desk": "丽景站", "note": "身体好"}
+    answer = client.post("/api/v1/visits/phone", json=body, headers=dispatcher)
+    assert answer.status_code == 201, answer.text
+    rows = {
+        r["household"]: r
+        for r in client.get(f"/api/v1/visits?on={day}", headers=ADMIN).json()["households"]
+    }
+    assert (rows["H1"]["last_visit"], rows["H1"]["by"]) == (day, "phone:丽景站")
+    unknown = {**body, "household": "H99"}
+    answer = client.post("/api/v1/visits/phone", json=unknown, headers=dispatcher)
+    assert answer.status_code == 422
+    assert [f["path"] for f in answer.json()["error"]["fields"]] == ["body.household"]
+    caregiver = new_token(client, "caregiver", "C1")
+    assert client.post("/api/v1/visits/phone", json=body, headers=caregiver).status_code == 403
+
+
+def test_a_household_without_requests_gets_its_levels_package(client: TestClient) -> None:
+    from tests.api.conftest import week_scenario_doc
+
+    doc = week_scenario_doc()
+    lone = {**doc["households"][0], "id": "H9", "requests": [], "assessment_level": 3}
+    lone.pop("preferred_caregivers", None)
+    doc["households"].append(lone)
+    assert client.post("/api/v1/scenario", json=doc, headers=ADMIN).status_code == 200
+    stored = client.get("/api/v1/master", headers=ADMIN).json()
+    h9 = next(h for h in stored["households"] if h["id"] == "H9")
+    # The bundled package for level 3: personal care, 5 hour-long visits a week.
+    assert [(r["service"], r["visits_per_week"], r["minutes"]) for r in h9["requests"]] == [
+        ("personal_care", 5, 60)
+    ]
+    tables = _default(client)
+    del tables["packages"]["3"]
+    assert client.put("/api/v1/locality", json=tables, headers=ADMIN).status_code == 200
+    doc["households"][-1] = {**lone, "id": "H10"}
+    answer = client.post("/api/v1/scenario", json=doc, headers=ADMIN)
+    assert answer.status_code == 422, answer.text
+    fields = answer.json()["error"]["fields"]
+    assert [f["path"] for f in fields] == [
+        f"body.households[{len(doc['households']) - 1}].requests"
+    ]
+    assert "packages.3" in fields[0]["message"]
