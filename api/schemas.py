@@ -334,7 +334,11 @@ class PlanJobCreate(_In):
     week its own, with its one-off orders), with ``modifications``; ``time_limit`` in
     seconds; ``solver`` ours (weekly planner) or greedy; ``weeks`` consecutive ISO weeks from
     ``week_start`` (default: the scenario's; several weeks need the weekly planner: the greedy
-    baseline plans one week)."""
+    baseline plans one week); ``visiting`` adds the visiting programme's visits due in each
+    week (the locality's rules, the visits of the plans published before; ``docs/programmes/``)
+    — published, they are kept as one-off orders on their dates; ``entitlements`` plans no
+    visit beyond a household's monthly entitlement unsaid (the locality's prices and schemes:
+    those beyond are unassigned ``over_entitlement``, or kept where the family may top up)."""
 
     name: str = Field(default="", max_length=200)
     scenario: dict[str, Any] | None = None
@@ -344,6 +348,8 @@ class PlanJobCreate(_In):
     solver: Literal["ours", "greedy"] = "ours"
     weeks: int = Field(default=1, ge=1, le=8)
     week_start: IsoDate | None = None
+    visiting: bool = False
+    entitlements: bool = False
 
 
 class PlanDocumentCreate(BaseModel):

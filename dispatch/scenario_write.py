@@ -12,7 +12,7 @@ from dispatch.document import FORMAT_VERSION, write_json
 from dispatch.model import DAYS, Caregiver, Household, Scenario, ServiceRequest, Station
 from dispatch.timeutil import format_hhmm
 
-__all__ = ["save_scenario", "scenario_to_dict"]
+__all__ = ["request_to_dict", "save_scenario", "scenario_to_dict"]
 
 
 def _interval(start: int, end: int) -> list[str]:
@@ -51,7 +51,8 @@ def _caregiver_dict(c: Caregiver) -> dict[str, Any]:
     return out
 
 
-def _request_dict(q: ServiceRequest) -> dict[str, Any]:
+def request_to_dict(q: ServiceRequest) -> dict[str, Any]:
+    """A request as a format-1 object."""
     out: dict[str, Any] = {
         "id": q.id,
         "service": q.service,
@@ -94,7 +95,7 @@ def _household_dict(h: Household) -> dict[str, Any]:
     for key in ("preferred_caregivers", "forbidden_caregivers"):
         if getattr(h, key):
             out[key] = list(getattr(h, key))
-    out["requests"] = [_request_dict(q) for q in h.requests]
+    out["requests"] = [request_to_dict(q) for q in h.requests]
     return out
 
 

@@ -27,7 +27,7 @@ from api.schemas import (
     PlanViolationsResponse,
     WeekInForce,
 )
-from api.services import plans
+from api.services import locality, plans
 from api.services.errors import Conflict
 from api.services.jobs import JobOptions, JobRunner
 from dispatch.checker import Violation
@@ -142,6 +142,8 @@ def store_or_solve(
             seed=body.seed,
             weeks=body.weeks,
             week_start=body.week_start or week_start,
+            visiting=body.visiting,
+            entitlements=locality.current(session).money if body.entitlements else None,
         ),
         name=body.name or name,
         asked=body.modifications.model_dump(exclude_defaults=True),

@@ -42,6 +42,7 @@ from api.db import Database
 from api.models import PlanRow, utcnow
 from api.services.errors import Conflict, FieldProblem, InputError
 from api.services.plans import (
+    PROGRAMME_VISITS,
     checked,
     fail_plan,
     finish_plan,
@@ -50,10 +51,12 @@ from api.services.plans import (
     publish_plan,
     weeks_scenarios,
 )
+from api.services.visits import with_programme
 from dispatch.greedy import plan_greedy
-from dispatch.model import Plan, Scenario
+from dispatch.model import Plan, Scenario, ServiceRequest
 from dispatch.operations.engine import SolveParams
 from dispatch.plan_io import plan_to_dict
+from dispatch.programmes.entitlements import Tables, trim_to_entitlement
 from dispatch.weekly import Progress, plan_weeks
 from dispatch.whatif import Modifications, apply_modifications
 
@@ -95,13 +98,19 @@ class Cancelled(Exception):
 class JobOptions:
     """How to solve: ``solver`` ``ours`` (weekly planner) or ``greedy``; seconds (the whole
     run's); seed; ``weeks`` consecutive ISO weeks from ``week_start`` (the stored master data:
-    default the stored scenario's ``week_start``; a scenario sent with the job: its own)."""
+    default the stored scenario's ``week_start``; a scenario sent with the job: its own);
+    ``visiting``: each week with the visiting programme's visits due
+    (:func:`api.services.visits.with_programme`); ``entitlements``: the locality's tables, no
+    visit planned beyond a household's monthly entitlement unsaid
+    (:func:`dispatch.programmes.entitlements.trim_to_entitlement`)."""
 
     solver: Literal["ours", "greedy"] = "ours"
     time_limit: float = 10.0
     seed: int = 0
     weeks: int = 1
     week_start: date | None = None
+    visiting: bool = False
+    entitlements: Tables | None = None
 
 
 def _aware(moment: datetime) -> datetime:
@@ -316,10 +325,13 @@ class JobRunner:
                 [FieldProblem("body.modifications", str(exc))],
             ) from None
         _check_weeks(changed[0], options)
+        programme: list[dict[str, Any]] = []
+        if options.visiting:
+            changed, programme = with_programme(session, changed)
         row = new_plan(
             session,
             name=name,
-            parameters=job_parameters(options, asked or {}),
+            parameters=job_parameters(options, asked or {}) | {PROGRAMME_VISITS: programme},
             created_by=created_by,
         )
         row.scenario_name, row.week_start = changed[0].name, changed[0].week_start
@@ -431,17 +443,41 @@ class JobRunner:
     def _solve(scenarios: Sequence[Scenario], options: JobOptions, progress: Any) -> Plan:
         if options.solver == "greedy":
             progress(Progress("greedy", 0.0, "greedy baseline / 贪心基线"))
-            plan = plan_greedy(scenarios[0])
+            plan = _within_entitlement(scenarios, plan_greedy(scenarios[0]), options)
             progress(Progress("greedy", 0.95, "greedy plan ready / 贪心方案完成", plan.kpis, plan))
             return plan
         params = SolveParams(time_limit=options.time_limit, seed=options.seed)
-        return plan_weeks(
+        plan = plan_weeks(
             scenarios[0],
             weeks=options.weeks,
             params=params,
             progress=progress,
             week_scenarios=scenarios if options.weeks > 1 else None,
         )
+        return _within_entitlement(scenarios, plan, options)
+
+
+def _within_entitlement(scenarios: Sequence[Scenario], plan: Plan, options: JobOptions) -> Plan:
+    """``plan`` with no visit beyond an entitlement unsaid, when the job asked for it: the
+    visits beyond are unassigned ``over_entitlement``, or kept where the family may top up.
+    The requests of every week are looked up (a week's one-off orders are its own)."""
+    if options.entitlements is None:
+        return plan
+    first = scenarios[0]
+    extra: dict[str, dict[str, ServiceRequest]] = {}
+    own = {r.id for _, r in first.requests()}
+    for week in scenarios[1:]:
+        for household, request in week.requests():
+            if request.id not in own:
+                extra.setdefault(household.id, {})[request.id] = request
+    every = replace(
+        first,
+        households=tuple(
+            replace(h, requests=(*h.requests, *extra.get(h.id, {}).values()))
+            for h in first.households
+        ),
+    )
+    return trim_to_entitlement(every, plan, options.entitlements).plan
 
 
 def _check_weeks(scenario: Scenario, options: JobOptions) -> None:
@@ -465,5 +501,7 @@ def job_parameters(options: JobOptions, modifications: Mapping[str, Any]) -> dic
         "seed": options.seed,
         "weeks": options.weeks,
         "week_start": options.week_start.isoformat() if options.week_start else None,
+        "visiting": options.visiting,
+        "entitlements": options.entitlements is not None,
         "modifications": dict(modifications),
     }

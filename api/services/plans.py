@@ -29,16 +29,26 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api.models import HouseholdRow, PlanRow, ScenarioSettings, WeekPlan, WorkOrder, utcnow
+from api.models import (
+    DatedRequestRow,
+    HouseholdRow,
+    PlanRow,
+    ScenarioSettings,
+    WeekPlan,
+    WorkOrder,
+    utcnow,
+)
 from api.services import master
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
 from api.services.work_orders import OPEN_STATES
+from dispatch.calendar import DatedRequest
 from dispatch.checker import CheckReport, Violation, check_span
 from dispatch.model import DAYS, Plan, Route, Scenario
 from dispatch.plan_io import parse_plan, plan_to_dict
 
 __all__ = [
     "PLAN_STATES",
+    "PROGRAMME_VISITS",
     "RUN_FIGURES",
     "PlanViolations",
     "check_document",
@@ -411,6 +421,30 @@ def _refuse_empty(plan_id: int, plan: Plan, scenarios: Sequence[Scenario]) -> No
         )
 
 
+#: The key of a job row's ``parameters`` listing the visiting programme's visit requests the
+#: job added to its weeks (id, household, format-1 request).
+PROGRAMME_VISITS = "programme_visits"
+
+
+def _keep_programme_visits(session: Session, row: PlanRow, plan: Plan, first: date) -> None:
+    """The programme visits the plan makes, kept as one-off orders on their dates (no commit:
+    they are written with the publishing, or rolled back with it): the master data of their
+    weeks then holds them, for this check and every later change of the week."""
+    wanted = {v["id"]: v for v in (row.parameters or {}).get(PROGRAMME_VISITS, ())}
+    if not wanted:
+        return
+    for route in plan.routes:
+        for stop in route.stops:
+            visit = wanted.get(stop.request)
+            if visit is None or session.get(DatedRequestRow, stop.request) is not None:
+                continue
+            request = DatedRequest(
+                stop.request, _visit_date(route, first), visit["household"], visit["request"]
+            )
+            master.add_dated_request(session, request, work_order=None)
+    session.flush()
+
+
 def publish_plan(session: Session, plan_id: int) -> PlanRow:
     """Make a done plan the one in force in each of its ISO weeks and create its work orders
     there; commits. Each order is on its route's ``date`` (a plan of several weeks), else on
@@ -430,6 +464,7 @@ def publish_plan(session: Session, plan_id: int) -> PlanRow:
         )
     first = first_week(row)
     plan = parse_plan(row.document)
+    _keep_programme_visits(session, row, plan, first)
     scenarios = master.span_scenarios(session, first, plan.weeks)
     _refuse_empty(plan_id, plan, scenarios)
     report = check_span(scenarios, plan)

@@ -314,14 +314,21 @@ class Unplanned:
     detail: str
 
 
-def visit_request_id(household: Household) -> str:
-    """The id of the household's programme visit request: ``<household>-visit``, or with a
-    number added when the household has a request of that id already."""
+def visit_request_id(household: Household, monday: dt.date) -> str:
+    """The id of the household's programme visit request of the week of ``monday``:
+    ``<household>-visit-<YYYYMMDD>`` (unique over the weeks, so that a published one can be
+    kept as a one-off order on its date), with a number added when the household has a request
+    of that id already."""
     taken = {r.id for r in household.requests}
-    rid, n = f"{household.id}-visit", 2
+    base = f"{_programme_prefix(household.id)}{monday:%Y%m%d}"
+    rid, n = base, 2
     while rid in taken:
-        rid, n = f"{household.id}-visit-{n}", n + 1
+        rid, n = f"{base}-{n}", n + 1
     return rid
+
+
+def _programme_prefix(household: str) -> str:
+    return f"{household}-visit-"
 
 
 class _Counter:
@@ -330,12 +337,11 @@ class _Counter:
     def __init__(self, scenario: Scenario, rules: VisitingRules) -> None:
         self.rules = rules
         self.services = {r.id: r.service for _, r in scenario.requests()}
-        self.programme = {visit_request_id(h): h.id for h in scenario.households}
 
     def service(self, request: str, household: str) -> str | None:
         """The service of a counting request, ``None`` when its stops do not count."""
         service = self.services.get(request)
-        if service is None and self.programme.get(request) == household:
+        if service is None and request.startswith(_programme_prefix(household)):
             service = self.rules.service
         if service is None or (
             service != self.rules.service and not self.rules.other_services_count
@@ -654,7 +660,7 @@ def _due_request(
         if not deadline and not spare:
             return None
         return ServiceRequest(
-            id=visit_request_id(household),
+            id=visit_request_id(household, monday),
             service=rules.service,
             minutes=rules.minutes,
             windows=(rules.window,),

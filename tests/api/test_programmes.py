@@ -107,3 +107,80 @@ def test_a_household_without_requests_gets_its_levels_package(client: TestClient
         f"body.households[{len(doc['households']) - 1}].requests"
     ]
     assert "packages.3" in fields[0]["message"]
+
+
+def _job(client: TestClient, **body: Any) -> dict[str, Any]:
+    answer = client.post("/api/v1/plans", json=body, headers=ADMIN)
+    assert answer.status_code == 202, answer.text
+    plan_id = answer.json()["id"]
+    client.app.state.jobs.wait(plan_id)  # type: ignore[attr-defined]
+    done: dict[str, Any] = client.get(f"/api/v1/plans/{plan_id}", headers=ADMIN).json()
+    assert done["status"] == "done", done
+    return done
+
+
+def test_a_plan_job_schedules_the_visits_due_and_publishing_keeps_them(
+    client: TestClient,
+) -> None:
+    from tests.api.conftest import week_scenario_doc
+
+    doc = week_scenario_doc()
+    assert client.post("/api/v1/scenario", json=doc, headers=ADMIN).status_code == 200
+    monday = doc["week_start"]
+    wanted = f"H1-visit-{monday.replace('-', '')}"
+    # Without the programme nobody visits H1 (living alone, disabled, level 3: weekly).
+    plain = _job(client, solver="greedy")
+    assert wanted not in {s["request"] for r in plain["document"]["routes"] for s in r["stops"]}
+    done = _job(client, solver="greedy", visiting=True)
+    stops = [(r, s) for r in done["document"]["routes"] for s in r["stops"]]
+    visit = [(r, s) for r, s in stops if s["request"] == wanted]
+    assert len(visit) == 1, [s["request"] for _, s in stops]
+    # H2's standing welfare visit already counts: no second one.
+    assert not any(s["request"].startswith("H2-visit-") for _, s in stops)
+    assert client.post(f"/api/v1/plans/{done['id']}/publish", headers=ADMIN).status_code == 200
+    route, _stop = visit[0]
+    from datetime import date, timedelta
+
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    day = date.fromisoformat(monday) + timedelta(days=days.index(route["day"]))
+    rows = {
+        r["household"]: r
+        for r in client.get(f"/api/v1/visits?on={day + timedelta(days=1)}", headers=ADMIN).json()[
+            "households"
+        ]
+    }
+    assert (rows["H1"]["last_visit"], rows["H1"]["by"]) == (str(day), route["caregiver"])
+    # The visit is a one-off order of its date now: a new job of the week plans it as such,
+    # without adding another, and publishes.
+    again = _job(client, solver="greedy", visiting=True)
+    ids = [s["request"] for r in again["document"]["routes"] for s in r["stops"]]
+    assert ids.count(wanted) == 1
+    assert client.post(f"/api/v1/plans/{again['id']}/publish", headers=ADMIN).status_code == 200
+
+
+def test_a_plan_job_books_nothing_beyond_the_entitlement(client: TestClient) -> None:
+    from tests.api.conftest import week_scenario_doc
+
+    assert (
+        client.post("/api/v1/scenario", json=week_scenario_doc(), headers=ADMIN).status_code == 200
+    )
+    tables = _default(client)
+    # One yuan a month for every assessed household, no top-up: none of their visits fits
+    # (the cheapest costs 10 yuan). H1, H3 and H5 are assessed; H2 and H4 are not (no scheme:
+    # their visits are not the programme's to cut).
+    tables["entitlements"] = {
+        "tiny": {"yuan_per_month": 1, "levels": [0, 1, 2, 3, 4], "tags": [], "top_up": False}
+    }
+    assert client.put("/api/v1/locality", json=tables, headers=ADMIN).status_code == 200
+
+    def households(plan: dict[str, Any]) -> set[str]:
+        return {s["household"] for r in plan["document"]["routes"] for s in r["stops"]}
+
+    free = _job(client, solver="greedy")
+    bound = _job(client, solver="greedy", entitlements=True)
+    assert households(free) & {"H1", "H3", "H5"}
+    assert households(bound) == households(free) - {"H1", "H3", "H5"}
+    cut = {
+        u["household"] for u in bound["document"]["unassigned"] if u["reason"] == "over_entitlement"
+    }
+    assert cut == households(free) & {"H1", "H3", "H5"}

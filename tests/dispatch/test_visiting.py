@@ -128,7 +128,7 @@ def welfare_stops(out: VisitingRun, household_id: str) -> list[tuple[int, str]]:
         for k, plan in enumerate(out.plans)
         for route in plan.routes
         for stop in route.stops
-        if stop.request == f"{household_id}-visit"
+        if stop.request.startswith(f"{household_id}-visit-")
     ]
 
 
@@ -149,7 +149,8 @@ def test_a_monthly_household_is_visited_in_the_deadline_week_when_earlier_weeks_
     )
     out = run(sc, rules())
     assert welfare_stops(out, "H1") == [(3, "mon")]
-    assert [r.id for h in out.scenarios[3].households for r in h.requests] == ["H1-visit", "F"]
+    ids = [r.id for h in out.scenarios[3].households for r in h.requests]
+    assert ids == [f"H1-visit-{FEB[3]:%Y%m%d}", "F"]
     assert out.scenarios[3].household("H1").requests[0].priority == 80
     entry = entry_of(out.ledger, "H1")
     assert entry.risk_class.id == "key"
@@ -194,7 +195,7 @@ def test_a_standing_cleaning_counts_only_when_other_services_count():
     needed = with_visits(sc, rules(other_services_count=False), FEB[3], {})
     visit = needed.household("H1").requests[1]
     assert (visit.id, visit.service, visit.minutes, visit.priority) == (
-        "H1-visit",
+        f"H1-visit-{FEB[3]:%Y%m%d}",
         "welfare_visit",
         30,
         80,
@@ -242,7 +243,7 @@ def test_overdue_days_by_hand():
     # H2 (weekly) was visited on Wednesday 10 February by C1: the next week (15-21 Feb) is due
     # by the 21st, and on Thursday the 25th that is 4 days ago.
     jan = dt.date(2027, 1, 4)
-    visit = Route("C1", "wed", hm("09:00"), hm("10:00"), (Stop("H2-visit", "H2", 549, 549, 579),))
+    visit = Route("C1", "wed", hm("09:00"), hm("10:00"), (Stop("H2-visit-20270208", "H2", 549, 549, 579),))
     plan = Plan("visiting test", routes=(visit,))
     calls = [PhoneVisit("H1", dt.date(2027, 1, 10), "desk")]
     book = ledger(
