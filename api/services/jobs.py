@@ -57,6 +57,7 @@ from dispatch.model import Plan, Scenario, ServiceRequest
 from dispatch.operations.engine import SolveParams
 from dispatch.plan_io import plan_to_dict
 from dispatch.programmes.entitlements import Tables, trim_to_entitlement
+from dispatch.reasons import Reason
 from dispatch.weekly import Progress, plan_weeks
 from dispatch.whatif import Modifications, apply_modifications
 
@@ -443,9 +444,9 @@ class JobRunner:
     def _solve(scenarios: Sequence[Scenario], options: JobOptions, progress: Any) -> Plan:
         if options.solver == "greedy":
             progress(Progress("greedy", 0.0, "greedy baseline / 贪心基线"))
-            plan = _within_entitlement(scenarios, plan_greedy(scenarios[0]), options)
+            plan = plan_greedy(scenarios[0])
             progress(Progress("greedy", 0.95, "greedy plan ready / 贪心方案完成", plan.kpis, plan))
-            return plan
+            return _within_entitlement(scenarios, plan, options, progress)
         params = SolveParams(time_limit=options.time_limit, seed=options.seed)
         plan = plan_weeks(
             scenarios[0],
@@ -454,13 +455,16 @@ class JobRunner:
             progress=progress,
             week_scenarios=scenarios if options.weeks > 1 else None,
         )
-        return _within_entitlement(scenarios, plan, options)
+        return _within_entitlement(scenarios, plan, options, progress)
 
 
-def _within_entitlement(scenarios: Sequence[Scenario], plan: Plan, options: JobOptions) -> Plan:
+def _within_entitlement(
+    scenarios: Sequence[Scenario], plan: Plan, options: JobOptions, progress: Any
+) -> Plan:
     """``plan`` with no visit beyond an entitlement unsaid, when the job asked for it: the
-    visits beyond are unassigned ``over_entitlement``, or kept where the family may top up.
-    The requests of every week are looked up (a week's one-off orders are its own)."""
+    visits beyond are unassigned ``over_entitlement``, or kept where the family may top up,
+    and the job's message says how many and how much the families pay. The requests of every
+    week are looked up (a week's one-off orders are its own)."""
     if options.entitlements is None:
         return plan
     first = scenarios[0]
@@ -477,7 +481,17 @@ def _within_entitlement(scenarios: Sequence[Scenario], plan: Plan, options: JobO
             for h in first.households
         ),
     )
-    return trim_to_entitlement(every, plan, options.entitlements).plan
+    trimmed = trim_to_entitlement(every, plan, options.entitlements)
+    over = Reason.OVER_ENTITLEMENT.value
+    cut = sum(u.missing_visits for u in trimmed.plan.unassigned if u.reason == over)
+    visits = sum(t.visits for t in trimmed.top_ups)
+    yuan = sum(t.yuan for t in trimmed.top_ups)
+    message = (
+        f"超出补贴：{cut}次未安排，{visits}次由家庭自付{yuan:.2f}元 / beyond the entitlements: "
+        f"{cut} visit(s) left unassigned, {visits} kept as family top-ups ({yuan:.2f} yuan)"
+    )
+    progress(Progress("entitlements", 0.99, message, trimmed.plan.kpis, trimmed.plan))
+    return trimmed.plan
 
 
 def _check_weeks(scenario: Scenario, options: JobOptions) -> None:

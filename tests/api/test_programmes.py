@@ -184,3 +184,15 @@ def test_a_plan_job_books_nothing_beyond_the_entitlement(client: TestClient) -> 
         u["household"] for u in bound["document"]["unassigned"] if u["reason"] == "over_entitlement"
     }
     assert cut == households(free) & {"H1", "H3", "H5"}
+    missing = sum(
+        u["missing_visits"]
+        for u in bound["document"]["unassigned"]
+        if u["reason"] == "over_entitlement"
+    )
+    assert f"{missing} visit(s) left unassigned, 0 kept as family top-ups" in bound["message"]
+    # With a top-up allowed the visits stay, and the families' share is said.
+    tables["entitlements"]["tiny"]["top_up"] = True
+    assert client.put("/api/v1/locality", json=tables, headers=ADMIN).status_code == 200
+    topped = _job(client, solver="greedy", entitlements=True)
+    assert households(topped) == households(free)
+    assert f"0 visit(s) left unassigned, {missing} kept as family top-ups" in topped["message"]
