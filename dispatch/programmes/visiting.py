@@ -584,7 +584,8 @@ def month_rate(
     quarter when the month is its last (other months: not yet due). A period is missed when it
     has ended by the judging date (the ledger's date, and for months and quarters at most the
     month's end) without a counting visit; one still running counts as met so far, and periods
-    ending before the ledger's start are not judged (no record). ``streets`` maps a station id
+    starting before the ledger's start are not judged (the record does not hold them whole: the
+    visits before it are unknown). ``streets`` maps a station id
     to its street (default: the station id).
     """
     span = period_of("month", month)
@@ -596,7 +597,7 @@ def month_rate(
     for entry in ledger.entries:
         missed = None
         for period, cut in _month_obligations(entry, span, ledger):
-            if period[1] < ledger.start or period[1] > cut:
+            if period[0] < ledger.start or period[1] > cut:
                 continue
             if not any(period[0] <= v.date <= period[1] for v in entry.visits):
                 missed = _miss(entry.household, period, entry.unplanned)

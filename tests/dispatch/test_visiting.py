@@ -370,8 +370,13 @@ def test_month_rate_per_station_street_and_district_by_hand():
     ]
     assert rate.misses[0].text().startswith("capacity: 护理员工时或容量不足")
     assert rate.misses[1].start == dt.date(2027, 2, 15)
-    # At the end of March the quarter is due: C1 missed it.
+    # At the end of March the quarter is due, but the ledger starts in February: what C1 had
+    # in January is unknown, so its quarter is not judged.
     march = month_rate(replace_on(book, dt.date(2027, 3, 31)), dt.date(2027, 3, 1))
+    assert [m.household for m in march.misses] == ["A1", "A2", "B1", "B2"]
+    # A ledger holding the whole quarter judges it: C1 missed it.
+    whole = Ledger(dt.date(2027, 3, 31), dt.date(2026, 12, 28), book.entries)
+    march = month_rate(whole, dt.date(2027, 3, 1))
     assert [m.household for m in march.misses] == ["A1", "A2", "B1", "B2", "C1"]
 
 
