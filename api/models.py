@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -394,9 +395,10 @@ class MasterChangeRow(Base):
 
 
 class DatedRequestRow(Base):
-    """A one-off order on one date (a hotline call's visit): ``request`` is its format-1
-    request object, ``caller`` the caller's household object when the caller is not a
-    registered household; the work order it was booked for."""
+    """A one-off order on one date (a hotline call's visit), or of one week (``whole_week``,
+    ``visit_date`` its Monday): ``request`` is its format-1 request object, ``caller`` the
+    caller's household object when the caller is not a registered household; the work order
+    it was booked for."""
 
     __tablename__ = "dated_requests"
 
@@ -407,6 +409,9 @@ class DatedRequestRow(Base):
     caller: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     work_order_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: A request of the whole week of ``visit_date`` (its Monday): a published job's programme
+    #: visit, with its own days inside the week.
+    whole_week: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class WeekPlan(Base):

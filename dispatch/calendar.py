@@ -98,6 +98,9 @@ class DatedRequest:
     household: str
     request: Mapping[str, Any]
     caller: Mapping[str, Any] | None = None
+    #: A request of the whole week of ``date`` instead (a programme's visit due that week): it
+    #: keeps its own ``days`` and ``visits_per_week`` inside the week.
+    whole_week: bool = False
 
 
 def patterns_within(
@@ -273,6 +276,9 @@ def _add_dated(
     present_days: Mapping[tuple[str, str], set[str]],
 ) -> None:
     for order in dated:
+        if order.whole_week:
+            _add_week_request(doc, order)
+            continue
         day = DAYS[order.date.weekday()]
         household = _find(doc, "household", order.household)
         if household is None:
@@ -304,6 +310,26 @@ def _add_dated(
         if not isinstance(requests, list):
             requests = household["requests"] = list(requests or ())
         requests.append(request)
+
+
+def _add_week_request(doc: dict[str, Any], order: DatedRequest) -> None:
+    """A request of the whole week added to its household, with its own days (those the week
+    plans) and visits."""
+    household = _find(doc, "household", order.household)
+    if household is None:
+        raise ValueError(
+            f"request {order.id!r} of the week of {order.date}: unknown household "
+            f"{order.household!r}"
+        )
+    request = {k: copy.deepcopy(v) for k, v in order.request.items() if k != "patterns"}
+    request["id"] = order.id
+    planned = doc.get("days") or []
+    if request.get("days") is not None:
+        request["days"] = [d for d in request["days"] if d in planned]
+    requests = household.get("requests")
+    if not isinstance(requests, list):
+        requests = household["requests"] = list(requests or ())
+    requests.append(request)
 
 
 def _drop_absent_caregivers(doc: dict[str, Any], only: set[str] | None = None) -> None:

@@ -104,7 +104,12 @@ def _dated(session: Session, first: date, last: date) -> list[DatedRequest]:
         .where(DatedRequestRow.visit_date >= first, DatedRequestRow.visit_date <= last)
         .order_by(DatedRequestRow.visit_date, DatedRequestRow.created_at, DatedRequestRow.id)
     )
-    return [DatedRequest(r.id, r.visit_date, r.household_id, r.request, r.caller) for r in rows]
+    return [
+        DatedRequest(
+            r.id, r.visit_date, r.household_id, r.request, r.caller, whole_week=r.whole_week
+        )
+        for r in rows
+    ]
 
 
 def master_document(session: Session, on: date) -> dict[str, Any]:
@@ -316,6 +321,7 @@ def add_dated_request(session: Session, request: DatedRequest, *, work_order: in
             caller=dict(request.caller) if request.caller is not None else None,
             work_order_id=work_order,
             created_at=utcnow(),
+            whole_week=request.whole_week,
         )
     )
     touch(session)

@@ -426,22 +426,22 @@ def _refuse_empty(plan_id: int, plan: Plan, scenarios: Sequence[Scenario]) -> No
 PROGRAMME_VISITS = "programme_visits"
 
 
-def _keep_programme_visits(session: Session, row: PlanRow, plan: Plan, first: date) -> None:
-    """The programme visits the plan makes, kept as one-off orders on their dates (no commit:
-    they are written with the publishing, or rolled back with it): the master data of their
-    weeks then holds them, for this check and every later change of the week."""
-    wanted = {v["id"]: v for v in (row.parameters or {}).get(PROGRAMME_VISITS, ())}
-    if not wanted:
-        return
-    for route in plan.routes:
-        for stop in route.stops:
-            visit = wanted.get(stop.request)
-            if visit is None or session.get(DatedRequestRow, stop.request) is not None:
-                continue
-            request = DatedRequest(
-                stop.request, _visit_date(route, first), visit["household"], visit["request"]
-            )
-            master.add_dated_request(session, request, work_order=None)
+def _keep_programme_visits(session: Session, row: PlanRow) -> None:
+    """The programme visits the job added to its weeks, planned or not, kept as requests of
+    their weeks (no commit: they are written with the publishing, or rolled back with it): the
+    master data of those weeks then holds them, for this check and every later change of the
+    week, and a later job of the week finds them there instead of adding them again."""
+    for visit in (row.parameters or {}).get(PROGRAMME_VISITS, ()):
+        if session.get(DatedRequestRow, visit["id"]) is not None:
+            continue
+        request = DatedRequest(
+            visit["id"],
+            date.fromisoformat(visit["week"]),
+            visit["household"],
+            visit["request"],
+            whole_week=True,
+        )
+        master.add_dated_request(session, request, work_order=None)
     session.flush()
 
 
@@ -464,7 +464,7 @@ def publish_plan(session: Session, plan_id: int) -> PlanRow:
         )
     first = first_week(row)
     plan = parse_plan(row.document)
-    _keep_programme_visits(session, row, plan, first)
+    _keep_programme_visits(session, row)
     scenarios = master.span_scenarios(session, first, plan.weeks)
     _refuse_empty(plan_id, plan, scenarios)
     report = check_span(scenarios, plan)

@@ -80,6 +80,7 @@ def with_programme(
                 programme.append(
                     {
                         "id": request.id,
+                        "week": monday.isoformat(),
                         "household": household.id,
                         "request": request_to_dict(request),
                     }

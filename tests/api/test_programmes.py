@@ -150,8 +150,8 @@ def test_a_plan_job_schedules_the_visits_due_and_publishing_keeps_them(
         ]
     }
     assert (rows["H1"]["last_visit"], rows["H1"]["by"]) == (str(day), route["caregiver"])
-    # The visit is a one-off order of its date now: a new job of the week plans it as such,
-    # without adding another, and publishes.
+    # The visit is a request of its week in the master data now: a new job of the week plans
+    # it as such, without adding another, and publishes.
     again = _job(client, solver="greedy", visiting=True)
     ids = [s["request"] for r in again["document"]["routes"] for s in r["stops"]]
     assert ids.count(wanted) == 1

@@ -7,6 +7,8 @@ Create Date: 2026-12-06 23:00:00
 - ``locality``: one row, the locality's programme tables (visiting rules, prices,
   entitlements, packages, the circle's minutes and streets) as a JSON document.
 - ``phone_visits``: visiting calls made by a station's desk, counted by the visiting ledger.
+- ``dated_requests.whole_week``: a request of a whole week (a published job's programme visit,
+  with its own days inside the week), beside the one-off orders of one date.
 """
 
 from __future__ import annotations
@@ -44,9 +46,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_phone_visits_household_id", "phone_visits", ["household_id"])
     op.create_index("ix_phone_visits_visit_date", "phone_visits", ["visit_date"])
+    with op.batch_alter_table("dated_requests") as batch:
+        batch.add_column(
+            sa.Column("whole_week", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("dated_requests") as batch:
+        batch.drop_column("whole_week")
     op.drop_index("ix_phone_visits_visit_date", table_name="phone_visits")
     op.drop_index("ix_phone_visits_household_id", table_name="phone_visits")
     op.drop_table("phone_visits")
