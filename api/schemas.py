@@ -336,9 +336,10 @@ class PlanJobCreate(_In):
     ``week_start`` (default: the scenario's; several weeks need the weekly planner: the greedy
     baseline plans one week); ``visiting`` adds the visiting programme's visits due in each
     week (the locality's rules, the visits of the plans published before; ``docs/programmes/``)
-    — published, they are kept as requests of their weeks in the master data; ``entitlements`` plans no
-    visit beyond a household's monthly entitlement unsaid (the locality's prices and schemes:
-    those beyond are unassigned ``over_entitlement``, or kept where the family may top up)."""
+    — published, they are kept as requests of their weeks in the master data;
+    ``entitlements`` plans no visit beyond a household's monthly entitlement unsaid (the
+    locality's prices and schemes: those beyond are unassigned ``over_entitlement``, or kept
+    where the family may top up)."""
 
     name: str = Field(default="", max_length=200)
     scenario: dict[str, Any] | None = None

@@ -243,7 +243,9 @@ def test_overdue_days_by_hand():
     # H2 (weekly) was visited on Wednesday 10 February by C1: the next week (15-21 Feb) is due
     # by the 21st, and on Thursday the 25th that is 4 days ago.
     jan = dt.date(2027, 1, 4)
-    visit = Route("C1", "wed", hm("09:00"), hm("10:00"), (Stop("H2-visit-20270208", "H2", 549, 549, 579),))
+    visit = Route(
+        "C1", "wed", hm("09:00"), hm("10:00"), (Stop("H2-visit-20270208", "H2", 549, 549, 579),)
+    )
     plan = Plan("visiting test", routes=(visit,))
     calls = [PhoneVisit("H1", dt.date(2027, 1, 10), "desk")]
     book = ledger(
