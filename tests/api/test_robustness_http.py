@@ -142,7 +142,9 @@ def test_health_answers_while_a_sheet_import_runs(
 ) -> None:
     entered, released = threading.Event(), threading.Event()
 
-    def slow_import(session: Any, content: bytes, filename: str = "") -> sheets.ImportReport:
+    def slow_import(
+        session: Any, content: bytes, filename: str = "", *, packages: Any = None
+    ) -> sheets.ImportReport:
         entered.set()
         released.wait(timeout=60)
         return sheets.ImportReport(rows=0, created=(), updated=())
