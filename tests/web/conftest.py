@@ -22,7 +22,19 @@ import httpx
 import pytest
 
 from api.settings import Settings
-from tests.api.conftest import ADMIN, plan_doc, today_code, week_scenario_doc
+
+# The service tests' fixtures (a client of the app on SQLite and PostgreSQL, the published
+# tiny week) serve the console's API tests too.
+from tests.api.conftest import (  # noqa: F401
+    ADMIN,
+    backend_url,
+    client,
+    plan_doc,
+    postgres_url,
+    published,
+    today_code,
+    week_scenario_doc,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = ADMIN["Authorization"].removeprefix("Bearer ")
