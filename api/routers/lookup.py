@@ -3,21 +3,56 @@ registered households by name, phone or address for the hotline desk."""
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api.auth import Principal, PrincipalDep, require_roles
-from api.deps import SessionDep
-from api.models import HouseholdRow
-from api.schemas import HouseholdPublic
+from api.deps import ClockDep, SessionDep, SettingsDep
+from api.models import HouseholdRow, MasterChangeRow, ScenarioSettings
+from api.schemas import HouseholdPublic, IsoDate
+from api.services import master
+from api.services.kept import Kept
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["console"])
 Dispatcher = Annotated[Principal, Depends(require_roles("dispatcher"))]
+Editor = Annotated[Principal, Depends(require_roles("planner", "dispatcher"))]
+
+
+class StationPlace(BaseModel):
+    id: str
+    name: str
+    lat: float
+    lon: float
+
+
+class CaregiverPlace(BaseModel):
+    id: str
+    name: str
+    station: str
+
+
+class HouseholdPlace(BaseModel):
+    id: str
+    name: str
+    lat: float
+    lon: float
+
+
+class Places(BaseModel):
+    """What the console's map draws: stations, caregivers' stations and households' positions
+    (WGS-84) in force on a day; no contact data, no requests."""
+
+    stations: list[StationPlace]
+    caregivers: list[CaregiverPlace]
+    households: list[HouseholdPlace]
 
 
 class WhoAmI(BaseModel):
@@ -32,6 +67,59 @@ class WhoAmI(BaseModel):
 async def whoami(who: PrincipalDep) -> WhoAmI:
     """The token's own name and role (the console shows the pages of that role)."""
     return WhoAmI(name=who.name, role=who.role, caregiver_id=who.caregiver_id)
+
+
+@router.get(
+    "/console/places",
+    response_model=Places,
+    responses={409: {"description": "No scenario stored yet"}},
+)
+def places(
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _who: Editor,
+    on: Annotated[IsoDate | None, Query()] = None,
+) -> Response:
+    """The master data in force on ``on`` (default today) reduced to what the map draws: a
+    fraction of ``GET /master``, serialised once."""
+    day: date = on or clock.now().astimezone(settings.zone).date()
+    body = _places.get_or_build(_revision(session, day), lambda: _build_places(session, day))
+    return Response(body, media_type="application/json")
+
+
+#: Answers of ``/console/places`` by :func:`_revision`: building one reads and applies the whole
+#: master data (most of a second for 1,500 households), the day board asks for it every time.
+_places: Kept[tuple[object, ...], bytes] = Kept(16)
+
+
+def _revision(session: Session, day: date) -> tuple[object, ...]:
+    """What the places of ``day`` are built from: the database, the stored scenario's revision
+    (an import or a contact change moves it) and the dated changes (count and latest id)."""
+    stamp = session.scalar(select(ScenarioSettings.updated_at).where(ScenarioSettings.id == 1))
+    count, latest = session.execute(
+        select(func.count(MasterChangeRow.id), func.max(MasterChangeRow.id))
+    ).one()
+    return (str(session.get_bind().url), stamp, count, latest, day)
+
+
+def _build_places(session: Session, day: date) -> bytes:
+    document = master.master_document(session, day)
+    body = {
+        "stations": [
+            {"id": s["id"], "name": s.get("name", ""), "lat": s["lat"], "lon": s["lon"]}
+            for s in document.get("stations", [])
+        ],
+        "caregivers": [
+            {"id": c["id"], "name": c.get("name", ""), "station": c["station"]}
+            for c in document.get("caregivers", [])
+        ],
+        "households": [
+            {"id": h["id"], "name": h.get("name", ""), "lat": h["lat"], "lon": h["lon"]}
+            for h in document.get("households", [])
+        ],
+    }
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 @router.get("/lookup/households", response_model=list[HouseholdPublic])

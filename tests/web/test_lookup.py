@@ -3,6 +3,7 @@ pages and static files with their content security policy."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -41,6 +42,34 @@ def test_households_are_found_by_name_phone_or_address(
         headers = new_token(client, role, "C1" if role == "caregiver" else None)
         assert client.get("/api/v1/lookup/households?q=H", headers=headers).status_code == 403
     assert client.get("/api/v1/lookup/households?q=", headers=ADMIN).status_code == 422
+
+
+def test_the_places_of_the_map_are_the_master_data_without_contact_or_requests(
+    client: TestClient, published: dict[str, Any]
+) -> None:
+    planner = new_token(client, "planner")
+    places = client.get(f"/api/v1/console/places?on={published['date']}", headers=planner)
+    assert places.status_code == 200, places.text
+    body = places.json()
+    assert body["stations"] == [{"id": "S1", "name": "丽景街道站", "lat": 38.4872, "lon": 106.2309}]
+    assert [c["id"] for c in body["caregivers"]] == ["C1", "C2", "C3"]
+    assert body["caregivers"][0] == {"id": "C1", "name": "王芳", "station": "S1"}
+    assert [h["id"] for h in body["households"]] == ["H1", "H2", "H3", "H4", "H5"]
+    assert set(body["households"][0]) == {"id", "name", "lat", "lon"}
+    caregiver = new_token(client, "caregiver", "C1")
+    assert client.get("/api/v1/console/places", headers=caregiver).status_code == 403
+    # A dated change is seen at once (the kept answer is keyed by the master data's revision).
+    later = (date.fromisoformat(published["date"]) + timedelta(days=14)).isoformat()
+    change = {"kind": "caregiver", "id": "C3", "effective_from": later, "data": None}
+    assert client.post("/api/v1/master/changes", json=change, headers=planner).status_code == 201
+    then = client.get(f"/api/v1/console/places?on={later}", headers=planner).json()
+    assert [c["id"] for c in then["caregivers"]] == ["C1", "C2"]
+    again = client.get(f"/api/v1/console/places?on={published['date']}", headers=planner).json()
+    assert [c["id"] for c in again["caregivers"]] == ["C1", "C2", "C3"]
+
+
+def test_no_places_before_a_scenario_is_stored(client: TestClient) -> None:
+    assert client.get("/api/v1/console/places", headers=ADMIN).status_code == 409
 
 
 def test_pages_and_static_files_are_served_with_the_console_policy(client: TestClient) -> None:

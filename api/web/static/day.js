@@ -8,7 +8,7 @@ const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 export async function loadDay(date) {
   const [master, routes, inForce] = await Promise.all([
-    api(`/master?on=${date}`),
+    api(`/console/places?on=${date}`),
     api(`/routes?date=${date}`),
     api(`/plans/in-force?from=${date}`).catch(() => []),
   ]);

@@ -36,7 +36,7 @@ if (who) {
       found.replaceChildren(...list.map((h) => el("li", {}, el("button", { type: "button", class: "pick", "data-household": h.id, onclick: () => {
         household = h;
         chosen.textContent = `${t("chosen")}: ${h.name} (${h.id}) ${h.address} ${h.phone ?? ""}`;
-      } }, `${h.name} · ${h.address} · ${h.phone ?? ""}`))));
+      } }, [h.name, h.address, h.phone].filter(Boolean).join(" · ")))));
       if (!list.length) found.replaceChildren(el("li", {}, t("none")));
     } catch (exc) { showError(exc); }
   });

@@ -63,7 +63,7 @@ if (who) {
     if (o.status === "checked_in") buttons.push(el("button", { type: "button", class: "check-out", onclick: () => check(o, "check-out") }, t("checkOut")));
     return el("li", { class: `visit card status-${o.status}`, "data-order": o.id },
       el("div", { class: "when" }, el("strong", {}, o.start ?? "–"), ` ${serviceName(o.service)}`, el("span", { class: "badge" }, t(o.status))),
-      el("div", {}, `${h.name} · ${h.phone ?? ""}`),
+      el("div", {}, h.name, h.phone ? [" · ", el("a", { href: `tel:${h.phone}` }, h.phone)] : ""),
       el("div", {}, h.address),
       el("div", {}, `${t("window")}: ${o.window ? `${o.window.from}–${o.window.to}` : "–"}`),
       (o.notes || h.notes) ? el("div", { class: "notes" }, `${t("notes")}: ${o.notes || h.notes}`) : "",

@@ -137,7 +137,7 @@ if (who) {
         el("h3", {}, `${t("perStation")} (${t("visits")})`),
         el("table", { id: "stations" }, el("thead", {}, el("tr", {}, el("th", {}, t("station")), el("th", {}, "A"), el("th", {}, "B"), el("th", {}, t("difference")))),
           el("tbody", {}, ...stations.map((s) => el("tr", {}, el("td", {}, s), el("td", {}, sa.get(s) ?? 0), el("td", {}, sb.get(s) ?? 0), el("td", {}, (sb.get(s) ?? 0) - (sa.get(s) ?? 0)))))),
-        el("div", { class: "grid" }, el("div", {}, el("h3", {}, `A #${c.a.id}`), mapA), el("div", {}, el("h3", {}, `B #${c.b.id}`), mapB)));
+        el("div", { class: "grid two" }, el("div", {}, el("h3", {}, `A #${c.a.id}`), mapA), el("div", {}, el("h3", {}, `B #${c.b.id}`), mapB)));
       planMap(mapA, a.document);
       planMap(mapB, b.document);
     } catch (exc) { showError(exc); }
@@ -169,7 +169,7 @@ if (who) {
       el("button", { type: "button", id: "compare", onclick: compare }, t("compare"))), comparison),
     el("section", { class: "card" }, el("h2", {}, t("circle")), el("button", { type: "button", id: "show-circle", onclick: showCircle }, t("showCircle")), circleBox));
   try {
-    master = await api(`/master?on=${localToday()}`);
+    master = await api(`/console/places?on=${localToday()}`);
     await list();
     document.body.dataset.ready = "true";
   } catch (exc) { showError(exc); document.body.dataset.ready = "error"; }
