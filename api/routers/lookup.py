@@ -100,7 +100,7 @@ def _revision(session: Session, day: date) -> tuple[object, ...]:
     count, latest = session.execute(
         select(func.count(MasterChangeRow.id), func.max(MasterChangeRow.id))
     ).one()
-    return (str(session.get_bind().url), stamp, count, latest, day)
+    return (str(getattr(session.get_bind(), "url", "")), stamp, count, latest, day)
 
 
 def _build_places(session: Session, day: date) -> bytes:
