@@ -67,8 +67,15 @@ export function drawDay(mapHolder, timelineHolder, day, { onSelect = () => {}, p
   const marks = [];
   if (preview) {
     marks.push({ lat: preview.order.lat, lon: preview.order.lon, colour: "#ff7f0e" });
-    const route = routes.find((r) => r.id === preview.caregiver);
-    if (route) routes.push({ id: "preview", colour: "#ff7f0e", points: route.points.slice(0, -1).concat([[preview.order.lat, preview.order.lon]]), dashed: true });
+    for (const r of routes) if (r.id !== preview.caregiver) r.colour = "#d0d4da";
+    const at = routes.findIndex((r) => r.id === preview.caregiver);
+    if (at >= 0) {
+      const [route] = routes.splice(at, 1);
+      routes.push(route);
+      const points = route.points.slice();
+      points.splice(Math.min(points.length - 1, (preview.position ?? points.length) + 1), 0, [preview.order.lat, preview.order.lon]);
+      routes.push({ id: "preview", colour: "#ff7f0e", points, dashed: true });
+    }
   }
   const map = drawMap(mapHolder, { stations: [...stations.values()], households, routes, marks });
   const now = day.date === localToday() ? localMinute() : null;

@@ -79,7 +79,7 @@ if (who) {
   function showOptions(answer, confirmPath = `/work-orders/${answer.work_order}/confirm`) {
     const [lat, lon] = answer.household ? callPosition() : [0, 0];
     const list = answer.options.map((o) => {
-      const preview = { caregiver: o.caregiver, order: { start: o.start, end: o.end, lat, lon }, moved: o.moved };
+      const preview = { caregiver: o.caregiver, position: o.position, order: { start: o.start, end: o.end, lat, lon }, moved: o.moved };
       return el("li", { class: "option", "data-option": o.option },
         el("strong", {}, `${o.caregiver} ${o.caregiver_name}`),
         ` ${t("eta")} ${o.eta} · ${o.start}–${o.end} · ${t("addedTravel")} ${o.added_travel} · ${t("moved")} ${o.moved.length}`,

@@ -40,7 +40,6 @@ export function drawTimeline(holder, rows, { now = null, onSelect = () => {}, ro
       g.append(r);
       return r;
     };
-    if (row.rest) bar(minutes(row.rest[0]), minutes(row.rest[1]), "rest");
     let previous = minutes(row.leave);
     for (const o of row.orders) {
       const arrival = minutes(o.arrival ?? o.start);
@@ -60,6 +59,7 @@ export function drawTimeline(holder, rows, { now = null, onSelect = () => {}, ro
       if (end !== null && !o.preview) previous = end;
     }
     if (previous !== null && row.back) bar(previous, minutes(row.back), "travel");
+    if (row.rest) bar(minutes(row.rest[0]), minutes(row.rest[1]), "rest");
     svg.append(g);
   });
   if (now !== null && now >= first && now <= last) {
