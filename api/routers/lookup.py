@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, PrincipalDep, require_roles
 from api.deps import ClockDep, SessionDep, SettingsDep
-from api.models import HouseholdRow, MasterChangeRow, ScenarioSettings
+from api.models import CaregiverRow, HouseholdRow, MasterChangeRow, ScenarioSettings, StationRow
 from api.schemas import HouseholdPublic, IsoDate
 from api.services import master
 from api.services.kept import Kept
@@ -104,7 +104,21 @@ def _revision(session: Session, day: date) -> tuple[object, ...]:
 
 
 def _build_places(session: Session, day: date) -> bytes:
-    document = master.master_document(session, day)
+    document: dict[str, Any]
+    if session.scalar(select(func.count(MasterChangeRow.id))):
+        document = master.master_document(session, day)
+    else:  # nothing dated: the master data as imported, read without the requests
+        if session.get(ScenarioSettings, 1) is None:
+            master.base_document(session)  # 409: no scenario stored
+        document = {
+            "stations": session.scalars(select(StationRow.data).order_by(StationRow.position)),
+            "caregivers": session.scalars(
+                select(CaregiverRow.data).order_by(CaregiverRow.position)
+            ),
+            "households": session.scalars(
+                select(HouseholdRow.data).order_by(HouseholdRow.position)
+            ),
+        }
     body = {
         "stations": [
             {"id": s["id"], "name": s.get("name", ""), "lat": s["lat"], "lon": s["lon"]}

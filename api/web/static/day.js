@@ -65,6 +65,7 @@ export function drawDay(mapHolder, timelineHolder, day, { onSelect = () => {}, p
     if (!known.has(h.id)) households.push({ id: h.id, lat: h.lat, lon: h.lon, colour: "#aaa" });
   }
   const marks = [];
+  let focus = null;
   if (preview) {
     marks.push({ lat: preview.order.lat, lon: preview.order.lon, colour: "#ff7f0e" });
     for (const r of routes) if (r.id !== preview.caregiver) r.colour = "#d0d4da";
@@ -75,9 +76,10 @@ export function drawDay(mapHolder, timelineHolder, day, { onSelect = () => {}, p
       const points = route.points.slice();
       points.splice(Math.min(points.length - 1, (preview.position ?? points.length) + 1), 0, [preview.order.lat, preview.order.lon]);
       routes.push({ id: "preview", colour: "#ff7f0e", points, dashed: true });
+      focus = points;
     }
   }
-  const map = drawMap(mapHolder, { stations: [...stations.values()], households, routes, marks });
+  const map = drawMap(mapHolder, { stations: [...stations.values()], households, routes, marks, focus });
   const now = day.date === localToday() ? localMinute() : null;
   const timeline = drawTimeline(timelineHolder, rows, { now, onSelect });
   return { map, timeline };

@@ -32,14 +32,16 @@ export function drawMap(holder, layers, { width = 640, height = 420 } = {}) {
   const settings = mapSettings();
   const system = settings.tiles ? settings.system : "wgs84";
   const shown = (lat, lon) => project(...forDisplay(lat, lon, system));
-  const all = [...layers.stations, ...layers.households, ...(layers.marks ?? [])];
+  // The view fits `focus` (points [lat, lon]) when given, else everything drawn.
+  const all = layers.focus?.length ? layers.focus.map(([lat, lon]) => ({ lat, lon }))
+    : [...layers.stations, ...layers.households, ...(layers.marks ?? [])];
   let [x0, y0, x1, y1] = [1, 1, 0, 0];
   for (const p of all) {
     const [x, y] = shown(p.lat, p.lon);
     x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
   }
   if (x1 < x0) { x0 = 0.8; x1 = 0.8001; y0 = 0.3; y1 = 0.3001; }
-  const pad = 20;
+  const pad = layers.focus?.length ? 40 : 20;
   const span = Math.max((x1 - x0) / (width - 2 * pad), (y1 - y0) / (height - 2 * pad), 1e-9);
   const cx = (x0 + x1) / 2;
   const cy = (y0 + y1) / 2;
