@@ -146,3 +146,53 @@ def test_a_planner_runs_a_job_to_done_compares_and_publishes(browser: Any, site:
     assert site.http.get(f"/plans/{job}").json()["status"] == "published"
     assert console.errors == []
     page.context.close()
+
+
+# A 1×1 transparent PNG, answered for every tile the map asks for.
+_TILE = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+def test_a_tile_layer_in_gcj02_draws_tiles_and_moves_the_points_for_display(
+    browser: Any, site: Site
+) -> None:
+    page, console = open_page(browser, site, "/board", "dispatcher")
+    assert page.locator("#map image").count() == 0  # offline by default
+    page.route(
+        "https://tiles.test/**",
+        lambda route: route.fulfill(body=_TILE, content_type="image/png"),
+    )
+
+    def tiles_under_the_station(system: str) -> dict[str, float]:
+        """Each tile's offset from the station's square when the layer is in ``system``."""
+        page.locator("details.settings").first.evaluate("d => { d.open = true; }")
+        page.fill("#tiles", "https://tiles.test/{z}/{x}/{y}.png")
+        page.select_option("#tile-system", system)
+        page.locator("details.settings button").click()
+        page.wait_for_selector("body[data-ready='true'] #map image")
+        return dict(
+            page.evaluate(
+                """() => {
+                    const s = document.querySelector('#map .stations rect');
+                    return [...document.querySelectorAll('#map image')].map((i) => [
+                        i.getAttribute('href'),
+                        Number(i.getAttribute('x')) - Number(s.getAttribute('x'))]);
+                }"""
+            )
+        )
+
+    wgs = tiles_under_the_station("wgs84")
+    gcj = tiles_under_the_station("gcj02")
+    assert wgs and all(h.startswith("https://tiles.test/") for h in wgs)
+    shared = set(wgs) & set(gcj)
+    assert shared
+    # The same tile lies elsewhere under the station: its point is drawn converted (GCJ-02 is
+    # a few hundred metres east of WGS-84 here), the stored position is unchanged.
+    assert all(wgs[h] - gcj[h] > 1 for h in shared), (wgs, gcj)
+    stored = page.evaluate("() => JSON.parse(localStorage.getItem('map'))")
+    assert stored == {"tiles": "https://tiles.test/{z}/{x}/{y}.png", "system": "gcj02"}
+    page.evaluate("() => localStorage.removeItem('map')")
+    assert console.errors == []
+    page.context.close()
