@@ -125,6 +125,65 @@ def test_a_caregiver_token_cannot_open_the_dispatchers_pages_or_data(
         page.context.close()
 
 
+def test_a_confirm_that_lost_a_race_asks_again_by_itself(browser: Any, site: Site) -> None:
+    page, console = open_page(browser, site, "/hotline", "dispatcher")
+    page.fill("#search", "周奶奶")
+    page.press("#search", "Enter")
+    page.click("button.pick[data-household='H5']")
+    page.select_option("#service", "welfare_visit")
+    page.fill("#now", "07:00")
+    page.click("#ask")
+    page.wait_for_selector("#options li.option")
+    first = page.inner_text("#options h2")
+    # Meanwhile another desk books a call on the same day: the page's options are stale.
+    other = site.http.post(
+        "/work-orders",
+        json={"household": "H5", "service": "welfare_visit", "date": site.date, "now": "07:00"},
+    ).json()
+    option = other["options"][0]
+    confirmed = site.http.post(
+        f"/work-orders/{other['work_order']}/confirm",
+        json={"caregiver": option["caregiver"], "option": 0},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    page.click("#options li.option >> nth=0 >> button.confirm")
+    page.wait_for_selector("#status.warn")
+    assert "路线已变更" in page.inner_text("#status")
+    page.wait_for_function(
+        "h => document.querySelector('#options h2').textContent !== h", arg=first
+    )
+    assert page.locator("#options li.option").count() >= 1
+    # The refused confirm is the one console error: the browser reports the 409 answer.
+    assert [e for e in console.errors if "409" not in e] == []
+    page.context.close()
+
+
+def test_a_refused_order_is_dispatched_again_from_the_desk(browser: Any, site: Site) -> None:
+    c1 = {"Authorization": f"Bearer {site.tokens['caregiver']}"}
+    orders = site.http.get(f"/caregivers/C1/assignments?date={site.date}", headers=c1).json()
+    open_orders = [o for o in orders if o["status"] in ("created", "dispatched")]
+    assert open_orders, orders
+    order = open_orders[0]["id"]
+    refused = site.http.post(
+        f"/work-orders/{order}/refuse", json={"reason": "家中有事"}, headers=c1
+    )
+    assert refused.status_code == 200, refused.text
+    page, console = open_page(browser, site, "/hotline", "dispatcher")
+    page.fill("#now", "07:00")
+    entry = page.locator("#refused-list li", has_text=f"#{order}")
+    assert "家中有事" in entry.inner_text()
+    entry.locator("button").click()
+    page.wait_for_selector("#options li.option")
+    page.click("#options li.option >> nth=0 >> button.confirm")
+    page.wait_for_selector("#confirmed")
+    page.wait_for_function(
+        "id => !document.querySelector('#refused-list').textContent.includes('#' + id)", arg=order
+    )
+    assert site.http.get(f"/work-orders/{order}").json()["status"] == "cancelled"
+    assert console.errors == []
+    page.context.close()
+
+
 def test_a_planner_runs_a_job_to_done_compares_and_publishes(browser: Any, site: Site) -> None:
     page, console = open_page(browser, site, "/plans", "planner")
     page.fill("#job-name", "what-if greedy")
