@@ -108,6 +108,35 @@ def test_a_caregiver_accepts_and_checks_in_on_a_phone(browser: Any, site: Site) 
     page.context.close()
 
 
+def test_a_check_out_cut_off_by_the_network_is_retried_with_the_same_key(
+    browser: Any, site: Site
+) -> None:
+    page, console = open_page(
+        browser,
+        site,
+        "/phone",
+        "caregiver",
+        viewport={"width": 375, "height": 740},
+        geolocation={"latitude": 38.4901, "longitude": 106.2288},
+        permissions=["geolocation"],
+    )
+    sent: list[str] = []
+
+    def flaky(route: Any) -> None:
+        sent.append(route.request.post_data_json["idempotency_key"])
+        if len(sent) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/check-out", flaky)
+    page.locator("li.visit.status-checked_in button.check-out").first.click()
+    page.wait_for_selector("li.visit.status-checked_out", timeout=15000)
+    assert len(sent) == 2 and sent[0] == sent[1]
+    assert [e for e in console.errors if "ERR_CONNECTION_RESET" not in e] == []
+    page.context.close()
+
+
 def test_a_caregiver_token_cannot_open_the_dispatchers_pages_or_data(
     browser: Any, site: Site
 ) -> None:
