@@ -72,7 +72,14 @@ async def whoami(who: PrincipalDep) -> WhoAmI:
 @router.get(
     "/console/places",
     response_model=Places,
-    responses={409: {"description": "No scenario stored yet"}},
+    responses={
+        409: {
+            "description": "No scenario stored yet",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+            },
+        }
+    },
 )
 def places(
     session: SessionDep,

@@ -79,5 +79,10 @@ if (who) {
       document.body.dataset.ready = "true";
     } catch (exc) { showError(exc); document.body.dataset.ready = "error"; }
   }
-  await load();
+  if (caregiver) {
+    await load();
+  } else {  // an admin's token speaks for no caregiver: /phone?caregiver=C001
+    list.replaceChildren(el("li", { class: "card" }, "/phone?caregiver=C001"));
+    document.body.dataset.ready = "true";
+  }
 }
