@@ -102,6 +102,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         assert http.post(f"/plans/{plan}/publish").status_code == 200
         found = Site(base=base, http=http, plan=plan)
         found.date = datetime.now(Settings().zone).date().isoformat()
+        found.tokens["admin"] = TOKEN
         for role, caregiver in (("dispatcher", None), ("planner", None), ("caregiver", "C1")):
             body: dict[str, Any] = {"name": f"{role} web", "role": role}
             if caregiver:

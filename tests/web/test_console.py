@@ -13,6 +13,7 @@ PAGES = {
     "dispatcher": ["/", "/board", "/hotline"],
     "planner": ["/", "/plans"],
     "caregiver": ["/", "/phone"],
+    "admin": ["/", "/board", "/hotline", "/plans", "/phone"],
 }
 
 
