@@ -228,6 +228,9 @@ def test_a_planner_runs_a_job_to_done_compares_and_publishes(browser: Any, site:
     page.click("#compare")
     page.wait_for_selector("#kpis tbody tr")
     assert page.locator("#comparison .map").count() == 2
+    page.click("#show-circle")
+    page.wait_for_selector("#circle-district")
+    assert page.locator("#circle .map .households circle").count() == 5
     page.click(f"button.publish[data-plan='{job}']")
     page.wait_for_function(
         "id => !document.querySelector(`button.publish[data-plan='${id}']`)", arg=job
