@@ -33,12 +33,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.db import Database
 from api.routers import circle as circle_routes
 from api.routers import hotline as hotline_routes
+from api.routers import lookup as lookup_routes
 from api.routers import master as master_routes
 from api.routers import plans as plans_routes
 from api.routers import scenario as scenario_routes
 from api.routers import settlement as settlement_routes
 from api.routers import tokens as token_routes
 from api.routers import visits as visit_routes
+from api.routers import web as web_routes
 from api.routers import work_orders as work_order_routes
 from api.schemas import PLAN_BODY_TAGS
 from api.services import master
@@ -280,6 +282,14 @@ _DOCS_CSP = (
 )
 
 
+# The console's pages (api/routers/web.py): their own scripts and styles only; map tiles from
+# the https tile server a user configures.
+_WEB_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
 def body_limit(path: str) -> int:
     """The largest request body in bytes that ``path`` accepts."""
     if path in _UPLOAD_ROUTES:
@@ -304,6 +314,8 @@ class _BodyTooLarge(StarletteHTTPException):
 
 def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
     csp = _DOCS_CSP if path in _DOCS_PATHS else _API_CSP
+    if path in web_routes.PAGES or path.startswith("/static/"):
+        csp = _WEB_CSP
     return [
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
@@ -656,8 +668,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         circle_routes,
         settlement_routes,
         visit_routes,
+        lookup_routes,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(web_routes.router)
     app.openapi = _openapi_with_statuses(app)  # type: ignore[method-assign]
     return app
 
