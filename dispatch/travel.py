@@ -211,17 +211,20 @@ class HaversineProvider:
         """The provider for a scenario's ``travel`` object (its overrides over the defaults)."""
         return cls(circuity=settings.circuity, speed_kmh=settings.speed_kmh)
 
+    def _speed(self, mode: str) -> float:
+        try:
+            return self.speed_kmh[mode]
+        except KeyError:
+            raise ValueError(
+                f"unknown travel mode {mode!r}; known: {sorted(self.speed_kmh)}"
+            ) from None
+
     def matrix(self, places: Sequence[Place], mode: str) -> IntMatrix:
         """Whole minutes between every pair of ``places`` for ``mode``; symmetric, zero diagonal.
 
         Raises ``ValueError`` for an unknown mode or a non-finite coordinate.
         """
-        try:
-            speed = self.speed_kmh[mode]
-        except KeyError:
-            raise ValueError(
-                f"unknown travel mode {mode!r}; known: {sorted(self.speed_kmh)}"
-            ) from None
+        speed = self._speed(mode)
         lat = np.fromiter((p.lat for p in places), dtype=np.float64, count=len(places))
         lon = np.fromiter((p.lon for p in places), dtype=np.float64, count=len(places))
         if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
@@ -235,12 +238,7 @@ class HaversineProvider:
         formula, which every entry of :meth:`matrix` equals."""
         if len(origins) != len(destinations):
             raise ValueError(f"{len(origins)} origins for {len(destinations)} destinations")
-        try:
-            speed = self.speed_kmh[mode]
-        except KeyError:
-            raise ValueError(
-                f"unknown travel mode {mode!r}; known: {sorted(self.speed_kmh)}"
-            ) from None
+        speed = self._speed(mode)
         n = len(origins)
         lat_a = np.fromiter((p.lat for p in origins), dtype=np.float64, count=n)
         lon_a = np.fromiter((p.lon for p in origins), dtype=np.float64, count=n)

@@ -339,3 +339,25 @@ def test_matrix_provider_rejects_bad_matrices(matrix: list, message: str) -> Non
 def test_matrix_provider_rejects_repeated_keys() -> None:
     with pytest.raises(ValueError, match="not unique"):
         MatrixProvider(["a", "a"], {"*": [[0, 1], [1, 0]]})
+
+
+def test_pairwise_legs_are_the_matrix_entries() -> None:
+    import random
+
+    from dispatch.travel import pairwise
+
+    rng = random.Random(5)
+    places = [
+        Place(f"p{i}", 38.4 + rng.uniform(0, 0.2), 106.1 + rng.uniform(0, 0.2)) for i in range(120)
+    ]
+    pairs = [(rng.randrange(120), rng.randrange(120)) for _ in range(2000)]
+    a = [places[i] for i, _ in pairs]
+    b = [places[j] for _, j in pairs]
+    haversine = HaversineProvider()
+    m = haversine.matrix(places, "ebike")
+    expected = [int(m[i, j]) for i, j in pairs]
+    assert pairwise(haversine, a, b, "ebike").tolist() == expected
+    stored = MatrixProvider([p.key for p in places], {"*": m})
+    assert pairwise(stored, a, b, "walk").tolist() == expected  # through the matrix
+    with pytest.raises(ValueError, match="origins"):
+        pairwise(haversine, a, b[:-1], "ebike")
