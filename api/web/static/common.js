@@ -27,6 +27,13 @@ const WORDS = {
     created: "已创建", dispatched: "已派单", accepted: "已接单", checked_in: "已签到",
     checked_out: "已完成", cancelled: "已取消", running: "运行中", draft: "草稿", failed: "失败",
     queued: "排队中", welcome: "请选择页面", stationNames: "站点", selectPlan: "选择方案",
+
+    ledger: "探访台账", month: "月份", monthRate: "月探访率", district: "全区", street: "街道", share: "探访率",
+    met: "已访/户数", misses: "未探访及原因", households: "住户台账", klass: "类别", lastVisit: "上次探访",
+    by: "探访人", nextDue: "下次应访", overdueDays: "逾期天数", onTime: "按时", overdue: "逾期", missed: "本月未访",
+    notInProgramme: "不在探访计划内", show: "查询", settlement: "结算", planned: "计划金额", subsidy: "政府补贴",
+    family: "家庭自付", payable: "应付", withheld: "扣减", lines: "明细条数", totals: "合计", yuan: "元",
+    download: "下载Excel", downloaded: "已下载", level: "层级", groupName: "名称",
   },
   en: {
     lang: "中文", logout: "Log out", login: "Log in", token: "Access token", tokenHint: "Enter the token your admin gave you",
@@ -55,6 +62,13 @@ const WORDS = {
     created: "Created", dispatched: "Dispatched", accepted: "Accepted", checked_in: "Checked in",
     checked_out: "Done", cancelled: "Cancelled", running: "Running", draft: "Draft", failed: "Failed",
     queued: "Queued", welcome: "Choose a page", stationNames: "Stations", selectPlan: "Choose a plan",
+
+    ledger: "Visiting ledger", month: "Month", monthRate: "Monthly visit rate", district: "District", street: "Street", share: "Rate",
+    met: "Met / households", misses: "Misses and reasons", households: "Households", klass: "Class", lastVisit: "Last visit",
+    by: "By", nextDue: "Next due", overdueDays: "Overdue days", onTime: "On time", overdue: "Overdue", missed: "Missed this month",
+    notInProgramme: "Not in the programme", show: "Show", settlement: "Settlement", planned: "Planned", subsidy: "Subsidy",
+    family: "Family pays", payable: "Payable", withheld: "Withheld", lines: "Lines", totals: "Totals", yuan: "yuan",
+    download: "Download Excel", downloaded: "Downloaded", level: "Level", groupName: "Name",
   },
 };
 

@@ -1,6 +1,8 @@
 // Planner's workbench (规划工作台): plans and versions, a job or what-if with live progress
-// and cancel, two plans compared side by side (KPIs, per station, two maps), publish.
-import { api, el, localToday, say, showError, start, t } from "./common.js";
+// and cancel, two plans compared side by side (KPIs, per station, two maps), publish; the
+// visiting ledger (探访台账: 月探访率, misses, households, the map by status) and the month's
+// settlement (结算) with its Excel workbook.
+import { api, el, localToday, say, showError, start, t, token } from "./common.js";
 import { colourOf, drawMap, settingsForm } from "./map.js";
 
 const who = await start();
@@ -161,16 +163,156 @@ if (who) {
     } catch (exc) { showError(exc); }
   }
 
+
+  // The visiting ledger: the month's rate per district, street and station, the misses with
+  // their reasons, the households (sortable by overdue days, filtered by class) and the map.
+  const ledgerOn = el("input", { id: "ledger-on", type: "date", value: localToday() });
+  const ledgerMonth = el("input", { id: "ledger-month", type: "month", value: localToday().slice(0, 7) });
+  const ledgerClass = el("select", { id: "ledger-class" }, el("option", { value: "" }, t("all")));
+  const ledgerBox = el("div", { id: "ledger" });
+  const ledgerRows = el("tbody");
+  const sortButton = el("button", { type: "button", id: "ledger-sort", class: "sort", "aria-pressed": "true" });
+  let ledgerData = null;
+  let overdueFirst = true;
+  const STATUS_COLOURS = { onTime: "#2ca02c", overdue: "#ff7f0e", missed: "#d62728" };
+  const percent = (r) => `${(r.rate * 100).toFixed(1)}%`;
+  const ratio = (r) => `${r.met}/${r.households}`;
+
+  function ledgerStatus(row, missed) {
+    if (missed.has(row.household)) return "missed";
+    return row.overdue_days > 0 ? "overdue" : "onTime";
+  }
+
+  function drawLedgerRows() {
+    if (!ledgerData) return;
+    const missed = new Set(ledgerData.month_rate.misses.map((m) => m.household));
+    const rows = ledgerData.households.filter((h) => !ledgerClass.value || h.class === ledgerClass.value);
+    rows.sort((a, b) => (overdueFirst ? b.overdue_days - a.overdue_days : a.overdue_days - b.overdue_days) || a.household.localeCompare(b.household));
+    sortButton.textContent = `${t("overdueDays")} ${overdueFirst ? "▼" : "▲"}`;
+    sortButton.setAttribute("aria-pressed", String(overdueFirst));
+    ledgerRows.replaceChildren(...rows.map((h) => {
+      const status = ledgerStatus(h, missed);
+      return el("tr", { "data-household": h.household, "data-status": status, class: h.overdue_days > 0 ? "overdue" : "" },
+        el("td", {}, h.household), el("td", {}, h.name), el("td", {}, h.class_name || h.class),
+        el("td", {}, h.last_visit ?? "–"), el("td", {}, h.by ?? "–"), el("td", {}, h.next_due),
+        el("td", { class: "num" }, h.overdue_days), el("td", {}, el("span", { class: `key key-${status}` }, t(status))));
+    }));
+  }
+
+  async function showLedger() {
+    try {
+      const query = new URLSearchParams({ on: ledgerOn.value || localToday() });
+      if (ledgerMonth.value) query.set("month", ledgerMonth.value);
+      const data = await api(`/visits?${query}`);
+      ledgerData = data;
+      const rate = data.month_rate;
+      const classes = new Map(data.households.map((h) => [h.class, h.class_name || h.class]));
+      const picked = ledgerClass.value;
+      ledgerClass.replaceChildren(el("option", { value: "" }, t("all")),
+        ...[...classes].sort().map(([id, label]) => el("option", { value: id }, label)));
+      ledgerClass.value = classes.has(picked) ? picked : "";
+      const group = (kind, entries) => entries.map(([k, r]) => el("tr", { "data-level": kind },
+        el("td", {}, t(kind)), el("td", {}, k), el("td", { class: "num" }, percent(r)), el("td", { class: "num" }, ratio(r))));
+      const mapBox = el("div", { class: "map-box", id: "ledger-map" });
+      ledgerBox.replaceChildren(
+        el("p", { id: "ledger-district", class: "headline" }, `${t("monthRate")} ${rate.month} · ${t("district")} ${percent(rate.district)} (${ratio(rate.district)})`),
+        el("div", { class: "grid two" },
+          el("div", {},
+            el("table", { id: "ledger-rates" }, el("thead", {}, el("tr", {}, el("th", {}, t("level")), el("th", {}, t("groupName")), el("th", { class: "num" }, t("share")), el("th", { class: "num" }, t("met")))),
+              el("tbody", {}, ...group("district", [["–", rate.district]]), ...group("street", Object.entries(rate.streets)), ...group("station", Object.entries(rate.stations)))),
+            el("h3", {}, `${t("misses")} (${rate.misses.length})`),
+            rate.misses.length
+              ? el("ul", { id: "ledger-misses", class: "misses" }, ...rate.misses.map((m) => el("li", { "data-household": m.household },
+                el("strong", {}, m.household), ` ${m.period[0]}–${m.period[1]}: `, m.text)))
+              : el("p", { id: "ledger-misses", class: "hint" }, t("none"))),
+          el("div", {},
+            el("div", { class: "legend" }, ...["onTime", "overdue", "missed"].map((k) => el("span", { class: `key key-${k}` }, t(k))),
+              el("span", { class: "key key-outside" }, t("notInProgramme"))),
+            mapBox)),
+        el("h3", {}, t("households")),
+        el("div", { class: "row-form" }, el("div", { class: "field" }, el("label", { for: "ledger-class" }, `${t("filter")}: ${t("klass")}`), ledgerClass)),
+        el("div", { class: "scroll" }, el("table", { id: "ledger-households" },
+          el("thead", {}, el("tr", {}, ...["id", "name", "klass", "lastVisit", "by", "nextDue"].map((k) => el("th", {}, t(k))),
+            el("th", { class: "num", "aria-sort": overdueFirst ? "descending" : "ascending" }, sortButton), el("th", {}, t("status")))),
+          ledgerRows)));
+      drawLedgerRows();
+      const missed = new Set(rate.misses.map((m) => m.household));
+      const status = new Map(data.households.map((h) => [h.household, ledgerStatus(h, missed)]));
+      drawMap(mapBox, {
+        stations: master.stations,
+        households: master.households.map((h) => ({ ...h, colour: STATUS_COLOURS[status.get(h.id)] ?? "#b0b7bf" })),
+        routes: [],
+      }, { width: 480, height: 360 });
+      ledgerBox.dataset.ready = "true";
+    } catch (exc) { showError(exc); }
+  }
+  ledgerClass.addEventListener("change", drawLedgerRows);
+  sortButton.addEventListener("click", () => {
+    overdueFirst = !overdueFirst;
+    sortButton.closest("th")?.setAttribute("aria-sort", overdueFirst ? "descending" : "ascending");
+    drawLedgerRows();
+  });
+
+  // The month's settlement: totals and per station in yuan, and the workbook (fetched with the
+  // token and saved from a blob: a plain link cannot carry the Authorization header).
+  const settleMonth = el("input", { id: "settle-month", type: "month", value: localToday().slice(0, 7) });
+  const settleBox = el("div", { id: "settlement" });
+  const yuan = (fen) => (fen / 100).toFixed(2);
+  const MONEY = ["planned", "subsidy", "family", "payable", "withheld"];
+
+  async function showSettlement() {
+    try {
+      const s = await api(`/settlement?month=${encodeURIComponent(settleMonth.value)}`);
+      const cells = (x) => MONEY.map((k) => el("td", { class: "num" }, yuan(x[`${k}_fen`])));
+      settleBox.replaceChildren(
+        el("dl", { id: "settle-totals", class: "totals" }, ...MONEY.flatMap((k) => [el("dt", {}, `${t(k)} (${t("yuan")})`), el("dd", { "data-total": k }, yuan(s.totals[`${k}_fen`]))]),
+          el("dt", {}, t("lines")), el("dd", { "data-total": "lines" }, s.totals.lines)),
+        el("div", { class: "scroll" }, el("table", { id: "settle-stations" },
+          el("thead", {}, el("tr", {}, el("th", {}, t("station")), el("th", { class: "num" }, t("lines")), ...MONEY.map((k) => el("th", { class: "num" }, `${t(k)} (${t("yuan")})`)))),
+          el("tbody", {}, ...s.stations.map((x) => el("tr", { "data-station": x.key }, el("td", {}, x.key), el("td", { class: "num" }, x.lines), ...cells(x)))),
+          el("tfoot", {}, el("tr", {}, el("th", {}, t("totals")), el("th", { class: "num" }, s.totals.lines), ...cells(s.totals))))));
+      settleBox.dataset.ready = "true";
+    } catch (exc) { showError(exc); }
+  }
+
+  async function downloadWorkbook() {
+    try {
+      const month = settleMonth.value;
+      const response = await fetch(`/api/v1/settlement.xlsx?month=${encodeURIComponent(month)}`, { headers: { Authorization: `Bearer ${token()}` } });
+      if (!response.ok) {
+        const data = await response.json().catch(() => null);
+        throw new Error(data?.error?.message ?? `HTTP ${response.status}`);
+      }
+      const url = URL.createObjectURL(await response.blob());
+      const link = el("a", { href: url, download: `settlement-${month}.xlsx`, hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      say(`${t("downloaded")}: settlement-${month}.xlsx`, "ok");
+    } catch (exc) { showError(exc); }
+  }
+
   main.append(el("div", { class: "toolbar" }, el("h1", {}, t("plans")), settingsForm(() => compare())),
     el("section", { class: "card" }, el("h2", {}, t("plansList")),
       el("table", { id: "plans" }, el("thead", {}, el("tr", {}, ...["id", "version", "name", "status", "week", "progress", "travel", "visits", ""].map((k) => el("th", {}, k ? t(k) : "")))), tableBody)),
     el("section", { class: "card" }, el("h2", {}, t("newJob")), form, el("div", { class: "job" }, bar, barText, cancel)),
     el("section", { class: "card" }, el("h2", {}, t("compare")), el("div", { class: "row-form" }, selectA, selectB,
       el("button", { type: "button", id: "compare", onclick: compare }, t("compare"))), comparison),
-    el("section", { class: "card" }, el("h2", {}, t("circle")), el("button", { type: "button", id: "show-circle", onclick: showCircle }, t("showCircle")), circleBox));
+    el("section", { class: "card" }, el("h2", {}, t("circle")), el("button", { type: "button", id: "show-circle", onclick: showCircle }, t("showCircle")), circleBox),
+    el("section", { class: "card", id: "ledger-card" }, el("h2", {}, t("ledger")),
+      el("form", { class: "row-form", id: "ledger-form", onsubmit: (event) => { event.preventDefault(); showLedger(); } },
+        el("div", { class: "field" }, el("label", { for: "ledger-on" }, t("date")), ledgerOn),
+        el("div", { class: "field" }, el("label", { for: "ledger-month" }, t("month")), ledgerMonth),
+        el("button", { type: "submit", id: "show-ledger" }, t("show"))), ledgerBox),
+    el("section", { class: "card", id: "settlement-card" }, el("h2", {}, t("settlement")),
+      el("form", { class: "row-form", id: "settle-form", onsubmit: (event) => { event.preventDefault(); showSettlement(); } },
+        el("div", { class: "field" }, el("label", { for: "settle-month" }, t("month")), settleMonth),
+        el("button", { type: "submit", id: "show-settlement" }, t("show")),
+        el("button", { type: "button", id: "download-settlement", onclick: downloadWorkbook }, t("download"))), settleBox));
   try {
     master = await api(`/console/places?on=${localToday()}`);
-    await list();
+    await Promise.all([list(), showLedger(), showSettlement()]);
     document.body.dataset.ready = "true";
   } catch (exc) { showError(exc); document.body.dataset.ready = "error"; }
 }
