@@ -20,17 +20,21 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from prometheus_client import generate_latest
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import _bearer, authenticate
 from api.db import Database
+from api.metrics import JsonFormatter, Metrics, ObserveMiddleware
 from api.routers import circle as circle_routes
 from api.routers import hotline as hotline_routes
 from api.routers import lookup as lookup_routes
@@ -64,6 +68,7 @@ __all__ = [
     "API_PREFIX",
     "BODY_LIMIT",
     "DOCUMENT_BODY_LIMIT",
+    "METRICS_CONTENT_TYPE",
     "UPLOAD_BODY_LIMIT",
     "VERSION",
     "ErrorBody",
@@ -74,6 +79,7 @@ __all__ = [
     "SolverVersions",
     "app",
     "body_limit",
+    "configure_logging",
     "create_app",
     "describe_statuses",
     "router",
@@ -627,18 +633,94 @@ async def health(request: Request) -> HealthPublic:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A new application; ``settings`` defaults to :meth:`Settings.from_env`.
+#: The Prometheus text exposition format ``generate_latest`` writes.
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+metrics_router = APIRouter()
 
-    Raises :class:`api.settings.SettingsError` when the environment holds invalid values.
-    """
-    settings = Settings.from_env() if settings is None else settings
+
+def _metrics_access(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """An admin token, or none at all with ``DISPATCH_METRICS_PUBLIC=true``."""
+    settings: Settings = request.app.state.settings
+    if settings.metrics_public:
+        return
+    principal = authenticate(request, credentials)
+    if principal.role != "admin":
+        raise HTTPException(403, f"无权限 / role {principal.role} may not do this (allowed: admin)")
+
+
+@metrics_router.get(
+    "/metrics",
+    tags=["system"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The metrics in the Prometheus text format (version 0.0.4)",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+    dependencies=[Depends(_metrics_access)],
+)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests by route template and status, their seconds, planner jobs
+    by state, solver runs and seconds, the hotline's search seconds and the build. Needs an
+    admin token unless ``DISPATCH_METRICS_PUBLIC`` is true (a scraper without a token)."""
+    body = generate_latest(request.app.state.metrics.registry)
+    return Response(body, media_type=METRICS_CONTENT_TYPE)
+
+
+# --- logging -----------------------------------------------------------------------------------
+
+#: The loggers whose records are JSON lines with ``DISPATCH_LOG_FORMAT=json``.
+_JSON_LOGGERS = ("api", "dispatch", "solver", "uvicorn.access", "uvicorn.error")
+
+
+class _JsonHandler(logging.StreamHandler):
+    """The JSON line handler this module installs (found again and replaced on the next app)."""
+
+    def __init__(self, propagate: bool, replaced: list[logging.Handler]) -> None:
+        super().__init__(sys.stderr)
+        self.previous_propagate = propagate
+        self.replaced = replaced
+        self.setFormatter(JsonFormatter())
+        self.addFilter(RedactingFilter())
+
+
+def configure_logging(settings: Settings) -> None:
+    """Levels and redaction of the service's loggers; with ``log_format`` ``json`` one JSON
+    handler on each of :data:`_JSON_LOGGERS` (uvicorn's own handlers set aside, so no line is
+    written twice), with ``text`` the loggers as they were."""
     level = logging.DEBUG if settings.log_level == "trace" else settings.log_level.upper()
     for name in ("api", "dispatch", "solver"):
         logger = logging.getLogger(name)
         logger.setLevel(level)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+    for name in _JSON_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if isinstance(h, _JsonHandler)]:
+            logger.removeHandler(old)
+            logger.propagate = old.previous_propagate
+            for handler in old.replaced:
+                logger.addHandler(handler)
+        if settings.log_format != "json":
+            continue
+        replaced = list(logger.handlers) if name.startswith("uvicorn") else []
+        for handler in replaced:
+            logger.removeHandler(handler)
+        logger.addHandler(_JsonHandler(logger.propagate, replaced))
+        logger.propagate = False
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new application; ``settings`` defaults to :meth:`Settings.from_env`.
+
+    Raises :class:`api.settings.SettingsError` when the environment holds invalid values.
+    """
+    settings = Settings.from_env() if settings is None else settings
+    configure_logging(settings)
     app = FastAPI(
         title="Eldercare dispatch · 居家养老上门服务调度",
         version=VERSION,
@@ -649,7 +731,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = Database(settings.database_url)
-    app.state.jobs = JobRunner(app.state.database)
+    app.state.metrics = Metrics(app.state.database, VERSION)
+    app.state.jobs = JobRunner(app.state.database, on_solved=app.state.metrics.solved)
     app.state.warm = threading.Event()
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(DocumentError, _on_document_error)
@@ -657,7 +740,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ServiceError, _on_service_error)
     app.add_middleware(AdmissionMiddleware, limit=settings.worker_threads)
     app.add_middleware(GuardMiddleware)
+    # Outermost: every answer, a 413 of the guard included, is counted and carries its id.
+    app.add_middleware(ObserveMiddleware, metrics=app.state.metrics)
     app.include_router(router)
+    app.include_router(metrics_router)
     for module in (
         token_routes,
         scenario_routes,

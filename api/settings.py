@@ -20,10 +20,11 @@ from pydantic import (
     model_validator,
 )
 
-__all__ = ["ENV_PREFIX", "LogLevel", "Settings", "SettingsError"]
+__all__ = ["ENV_PREFIX", "LogFormat", "LogLevel", "Settings", "SettingsError"]
 
 ENV_PREFIX = "DISPATCH_"
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+LogFormat = Literal["text", "json"]
 # Variables read without the prefix as well, for platforms that set them (field -> name).
 _UNPREFIXED = {"database_url": "DATABASE_URL"}
 
@@ -55,6 +56,17 @@ class Settings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Interface to listen on.")
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port to listen on.")
     log_level: LogLevel = Field(default="info", description="uvicorn/logging level name.")
+    log_format: LogFormat = Field(
+        default="text",
+        description="``text`` (plain lines) or ``json``: one JSON object per line for the "
+        "api, dispatch, solver and uvicorn loggers, with time, level, logger, message, the "
+        "request id and the fields of the record; phone and ID numbers masked.",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="``GET /metrics`` answers without a token (for a Prometheus scraper "
+        "without one, on a network that only it reaches); when false it needs an admin token.",
+    )
     admin_token: str | None = Field(
         default=None,
         min_length=16,
@@ -171,7 +183,7 @@ class Settings(BaseModel):
             for name in (ENV_PREFIX + field.upper(), _UNPREFIXED.get(field)):
                 if name is not None and name in env:
                     raw = env[name].strip()
-                    values[field] = raw.lower() if field == "log_level" else raw
+                    values[field] = raw.lower() if field in ("log_level", "log_format") else raw
                     names[field] = name
                     break
         try:

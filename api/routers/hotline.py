@@ -3,10 +3,12 @@ caregivers' absences."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import TypeAdapter
 
 from api.auth import Principal, require_roles
@@ -32,12 +34,14 @@ from api.services import absence as absences
 from api.services import board
 from api.services import hotline as service
 from api.services.errors import FieldProblem, InputError
+from api.services.privacy import mask_phone
 from dispatch.hotline import InsertionOption, PairOption
 from dispatch.timeutil import format_hhmm, parse_hhmm
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["dispatch"])
+log = logging.getLogger("api.hotline")
 Dispatcher = Annotated[Principal, Depends(require_roles("dispatcher"))]
 _BOARD = TypeAdapter(dict[str, list[WorkOrderPublic]])
 
@@ -75,7 +79,11 @@ def day_routes(
 
 @router.post("/work-orders", response_model=HotlinePublic, status_code=201)
 def hotline_request(
-    session: SessionDep, settings: SettingsDep, _who: Dispatcher, body: HotlineCreate
+    session: SessionDep,
+    settings: SettingsDep,
+    _who: Dispatcher,
+    body: HotlineCreate,
+    http: Request,
 ) -> HotlinePublic:
     """A hotline request (热线派单): opens a work order and proposes the best caregivers
     with their ETA, the added travel and the later visits that would move; for a two-person
@@ -105,7 +113,10 @@ def hotline_request(
         options=body.options,
         notes=body.notes,
     )
+    started = time.perf_counter()
     result = service.open_call(session, request)
+    seconds = time.perf_counter() - started
+    http.app.state.metrics.hotline_seconds.observe(seconds)
     names = service.caregiver_names(session, request.visit_date)
     options = []
     offered: Sequence[InsertionOption | PairOption] = result.answer.options
@@ -140,6 +151,7 @@ def hotline_request(
         )
     order = result.order
     assert order.visit_date is not None
+    _log_call(order, body, options, seconds)
     return HotlinePublic(
         work_order=order.id,
         household=order.household_id,
@@ -155,6 +167,29 @@ def hotline_request(
         within_emergency_minutes=result.answer.within_emergency_minutes,
         message=result.answer.message,
     )
+
+
+def _log_call(
+    order: WorkOrder, body: HotlineCreate, options: Sequence[HotlineOptionPublic], seconds: float
+) -> None:
+    """One line per call, without the caller's phone or name in full: a new caller's name is
+    reduced to its first character, the phone masked (``138****5678``)."""
+    best = options[0] if options else None
+    extra: dict[str, object] = {
+        "work_order": order.id,
+        "household": order.household_id,
+        "service": order.service,
+        "urgency": body.urgency,
+        "options": len(options),
+        "best_caregiver": best.caregiver if best is not None else None,
+        "best_eta": best.eta if best is not None else None,
+        "ms": round(seconds * 1000, 1),
+    }
+    caller = body.caller
+    if caller is not None:
+        extra["caller_name"] = caller.name[:1] + "*" * (len(caller.name) - 1)
+        extra["caller_phone"] = mask_phone(caller.phone)
+    log.info("hotline call", extra=extra)
 
 
 @router.post("/work-orders/{order_id}/confirm", response_model=ConfirmPublic)

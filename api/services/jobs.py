@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -237,8 +238,11 @@ class JobRunner:
         workers: int = 1,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         stale_seconds: float = STALE_SECONDS,
+        on_solved: Callable[[str, float], None] | None = None,
     ) -> None:
         self.database = database
+        #: Told the solver and the seconds of every solve that ended, done or failed (metrics).
+        self.on_solved = on_solved
         self.heartbeat_seconds = heartbeat_seconds
         self.stale_seconds = stale_seconds
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="planner")
@@ -412,6 +416,7 @@ class JobRunner:
                         raise Cancelled
                     _report(session, plan_id, _vetted(plan_id, scenarios, p))
 
+                started = time.perf_counter()
                 try:
                     plan = self._solve(scenarios, options, progress)
                     if cancel.is_set():
@@ -420,10 +425,12 @@ class JobRunner:
                     log.info("plan job %s cancelled", plan_id)
                     return
                 except Exception as exc:  # a job's failure must not kill the worker
+                    self._solved(options.solver, time.perf_counter() - started)
                     log.exception("plan job %s failed", plan_id)
                     session.rollback()
                     fail_plan(session, plan_id, f"求解失败 / the solve failed: {exc}")
                     return
+                self._solved(options.solver, time.perf_counter() - started)
                 row = session.get(PlanRow, plan_id)
                 if row is not None and row.status in ACTIVE_STATES:
                     done = finish_plan(session, plan_id, plan, scenarios)
@@ -439,6 +446,13 @@ class JobRunner:
         finally:
             with self._lock:
                 self._cancel.pop(plan_id, None)
+
+    def _solved(self, solver: str, seconds: float) -> None:
+        if self.on_solved is not None:
+            try:
+                self.on_solved(solver, seconds)
+            except Exception:  # metrics never fail a job
+                log.warning("solver metrics not recorded", exc_info=True)
 
     @staticmethod
     def _solve(scenarios: Sequence[Scenario], options: JobOptions, progress: Any) -> Plan:
