@@ -220,7 +220,7 @@ _RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dic
 
 def scrub(text: str) -> str:
     """``text`` with phone and ID numbers masked and bearer tokens replaced by ``***``."""
-    return _BEARER.sub(r"\1 ***", redact(text))
+    return redact(_BEARER.sub(r"\1 ***", text))
 
 
 def _clean(value: Any) -> Any:
