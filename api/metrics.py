@@ -36,6 +36,7 @@ from api.services.privacy import redact
 __all__ = [
     "JOB_STATES",
     "REQUEST_ID_HEADER",
+    "SOLVERS",
     "JobsCollector",
     "JsonFormatter",
     "Metrics",
@@ -46,6 +47,8 @@ __all__ = [
 
 #: The states of a planner job (``plans.status``), each always exposed (0 when none).
 JOB_STATES = ("draft", "running", "done", "failed", "cancelled", "published")
+#: The solvers of planner jobs (``JobOptions.solver``).
+SOLVERS = ("greedy", "ours")
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 #: The id of the request being served in this context (``None`` outside requests).
@@ -130,6 +133,9 @@ class Metrics:
             registry=self.registry,
         )
         self.build_info.labels(version=version).set(1)
+        for solver in SOLVERS:  # shown from the start, at 0
+            self.solver_runs.labels(solver=solver)
+            self.solver_seconds.labels(solver=solver)
         self.registry.register(JobsCollector(database))
 
     def solved(self, solver: str, seconds: float) -> None:
@@ -215,6 +221,7 @@ _RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dic
     "asctime",
     "taskName",
     "request_id",
+    "color_message",
 }
 
 
