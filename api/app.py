@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import _bearer, authenticate
+from api.auth import authenticate, bearer_scheme
 from api.db import Database
 from api.metrics import JsonFormatter, Metrics, ObserveMiddleware
 from api.routers import circle as circle_routes
@@ -640,7 +640,7 @@ metrics_router = APIRouter()
 
 def _metrics_access(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> None:
     """An admin token, or none at all with ``DISPATCH_METRICS_PUBLIC=true``."""
     settings: Settings = request.app.state.settings

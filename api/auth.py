@@ -16,9 +16,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.services.tokens import find_token
 
-__all__ = ["Principal", "PrincipalDep", "authenticate", "require_roles"]
+__all__ = ["Principal", "PrincipalDep", "authenticate", "bearer_scheme", "require_roles"]
 
-_bearer = HTTPBearer(auto_error=False, description="API token: Authorization: Bearer <token>")
+bearer_scheme = HTTPBearer(auto_error=False, description="API token: Authorization: Bearer <token>")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Principal:
 
 def authenticate(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     """The caller of this request; raises 401 when the token is missing or unknown."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
