@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,29 +33,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.server import ROOT, LoopbackServer
+
 ADMIN_TOKEN = "console-benchmark-admin-token-0123"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(http: httpx.Client, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}")
-        try:
-            if http.get("/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the server did not answer in time")
 
 
 def _publish_greedy_week(http: httpx.Client) -> int:
@@ -117,29 +97,15 @@ def main(argv: list[str] | None = None) -> int:
             check=True,
             cwd=ROOT,
         )
-        port = _free_port()
-        env = {
-            **os.environ,
-            "DISPATCH_DATABASE_URL": f"sqlite:///{Path(folder) / 'console.sqlite3'}",
-            "DISPATCH_ADMIN_TOKEN": ADMIN_TOKEN,
-            "DISPATCH_LOAD_DEMO": "false",
-            "DISPATCH_LOG_LEVEL": "warning",
-        }
-        log = (Path(folder) / "server.log").open("ab")
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "api.app:app"),
-                *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        server = LoopbackServer(
+            f"sqlite:///{Path(folder) / 'console.sqlite3'}",
+            admin_token=ADMIN_TOKEN,
+            log=Path(folder) / "server.log",
         )
-        base = f"http://127.0.0.1:{port}"
+        base = server.base
         http = httpx.Client(base_url=f"{base}/api/v1", timeout=120)
         try:
-            _wait(http, process)
+            server.wait()
             http.post(
                 "/scenario", content=district.read_bytes(), headers={**ADMIN, **_JSON}
             ).raise_for_status()
@@ -184,9 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                 browser.close()
         finally:
             http.close()
-            process.terminate()
-            process.wait(timeout=30)
-            log.close()
+            server.stop()
     return 0
 
 

@@ -35,10 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,12 +49,12 @@ import httpx
 
 from benchmarks.common import format_table
 from benchmarks.hotline import percentile
+from benchmarks.server import ROOT, LoopbackServer
 
 __all__ = ["Level", "main", "run_level"]
 
 _ADMIN = "benchmark-load-admin-token-0123456789"
-_ROOT = Path(__file__).resolve().parent.parent
-_DEMO = _ROOT / "data" / "demo" / "district.json"
+_DEMO = ROOT / "data" / "demo" / "district.json"
 _SERVICES = ("welfare_visit", "cleaning", "meal_delivery", "walking")
 _URGENCY = ("normal", "normal", "urgent", "emergency")
 #: What a request that got no proper answer raises.
@@ -93,59 +90,6 @@ class Level:
             str(self.errors),
             f"{self.first:.0f}",
         ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """A uvicorn subprocess on a free loopback port, stopped on exit."""
-
-    def __init__(self, database_url: str, workers: int = 1) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "DISPATCH_DATABASE_URL": database_url,
-            "DISPATCH_ADMIN_TOKEN": _ADMIN,
-            "DISPATCH_LOAD_DEMO": "false",
-        }
-        command = [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--workers", str(workers)]
-        self.process = subprocess.Popen(
-            [*command, "--log-level", "warning"],
-            cwd=_ROOT,
-            env=env,
-        )
-
-    def wait(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        ready = 0
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("the server stopped while starting")
-            try:
-                answer = httpx.get(f"{self.base}/api/v1/health", timeout=1.0)
-                warm = answer.status_code == 200 and answer.json()["warm"]
-            except httpx.HTTPError:
-                warm = False
-            # Each request opens a connection of its own, served by either process: measure
-            # once every process has compiled its engine, not beside the compiling.
-            ready = ready + 1 if warm else 0
-            if ready >= 20:
-                return
-            time.sleep(0.1)
-        raise RuntimeError("the server did not answer in time")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -338,9 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'load.sqlite3'}"
-        server = Server(url, args.workers)
+        server = LoopbackServer(url, admin_token=_ADMIN, workers=args.workers)
         try:
-            server.wait()
+            server.wait(warm=True)
             day, caregivers, tokens, households = _prepare(server.base)
             api = f"{server.base}/api/v1"
             print(

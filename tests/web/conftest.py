@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +18,7 @@ import httpx
 import pytest
 
 from api.settings import Settings
+from benchmarks.server import LoopbackServer
 
 # The service tests' fixtures (a client of the app on SQLite and PostgreSQL, the published
 # tiny week) serve the console's API tests too.
@@ -36,18 +33,11 @@ from tests.api.conftest import (  # noqa: F401
     week_scenario_doc,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = ADMIN["Authorization"].removeprefix("Bearer ")
 
 
 def chromium_path() -> str | None:
     return os.environ.get("DISPATCH_CHROMIUM") or shutil.which("chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -63,38 +53,13 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The running server with the tiny week stored, a plan published (C1 and C2 today)."""
     folder = tmp_path_factory.mktemp("web")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DISPATCH_DATABASE_URL": f"sqlite:///{folder / 'web.sqlite3'}",
-        "DISPATCH_ADMIN_TOKEN": TOKEN,
-        "DISPATCH_LOAD_DEMO": "false",
-        "DISPATCH_LOG_LEVEL": "warning",
-    }
-    log = (folder / "server.log").open("ab")
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "uvicorn", "api.app:app"),
-            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    server = LoopbackServer(
+        f"sqlite:///{folder / 'web.sqlite3'}", admin_token=TOKEN, log=folder / "server.log"
     )
-    base = f"http://127.0.0.1:{port}"
+    base = server.base
     http = httpx.Client(base_url=f"{base}/api/v1", timeout=30, headers=ADMIN)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"the server exited with {process.returncode}"
-            try:
-                if http.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not answer in time"
-            time.sleep(0.05)
+        server.wait(timeout=60)
         assert http.post("/scenario", json=week_scenario_doc()).status_code == 200
         stored = http.post("/plans", json=plan_doc(c1_day=today_code(), c2_day=today_code()))
         assert stored.status_code == 201, stored.text
@@ -113,13 +78,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield found
     finally:
         http.close()
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
