@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m uvicorn api.app:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	$(PY) -m api.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 # The suite includes a bounded schemathesis run over the service's OpenAPI document
 # (tests/api/test_schemathesis.py, every operation for every role, about half a minute).

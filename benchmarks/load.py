@@ -1,7 +1,7 @@
 """Load benchmark: the service under many concurrent clients, on this machine's loopback only.
 
-A real server (``uvicorn api.app:app --workers 2`` by default, each process with the
-settings' worker threads) is started
+A real server (``python -m api.serve --workers 2`` by default: two processes, each with a
+socket of its own and the settings' worker threads) is started
 on ``127.0.0.1`` with a fresh database (SQLite file by default, or ``--database-url``), the
 demo district is imported and its greedy week published through the API. Then, level by
 level, ``c`` concurrent clients (one keep-alive connection each) read:

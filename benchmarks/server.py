@@ -1,6 +1,6 @@
-"""A real server of this source tree for benchmarks and browser tests: ``uvicorn api.app:app``
-on a free port of ``127.0.0.1`` (loopback only), a database of the caller's, no demo loaded,
-stopped on exit."""
+"""A real server of this source tree for benchmarks and browser tests: ``python -m api.serve``
+(the app on uvicorn, each worker process with a socket of its own) on a free port of
+``127.0.0.1`` (loopback only), a database of the caller's, no demo loaded, stopped on exit."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class LoopbackServer:
             "DISPATCH_LOG_LEVEL": "warning",
             **(env or {}),
         }
-        command = [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "api.serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(workers), "--log-level", "warning"]
         self._log = log.open("ab") if log is not None else None
         self.process = subprocess.Popen(

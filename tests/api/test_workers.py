@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -82,3 +83,42 @@ def test_two_workers_start_once_on_one_new_database(tmp_path: Path) -> None:
         tokens = connection.execute(text("SELECT count(*) FROM api_tokens")).scalar_one()
     engine.dispose()
     assert (jobs, tokens) == (1, 1)
+
+
+def test_the_server_of_several_processes_serves_and_stops_whole(tmp_path: Path) -> None:
+    """``python -m api.serve --workers 2``: each process with a socket of its own on one port;
+    many new connections are all answered; SIGTERM stops every process."""
+    import signal
+
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")},
+        "DISPATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "DISPATCH_LOAD_DEMO": "false",
+        "DISPATCH_ADMIN_TOKEN": "serve-test-admin-token-0123456789",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.serve", "--port", str(port), "--workers", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        deadline = time.monotonic() + 90
+        answered = 0
+        while answered < 40:
+            assert time.monotonic() < deadline, "the server did not answer in time"
+            assert process.poll() is None, "the server stopped"
+            try:
+                answered += httpx.get(f"{base}/health", timeout=5).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=40) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with socket.socket() as s:  # nothing listens any more: the port is free again
+        s.bind(("127.0.0.1", port))
