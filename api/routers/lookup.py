@@ -101,13 +101,10 @@ _places: Kept[tuple[object, ...], bytes] = Kept(16)
 
 
 def _revision(session: Session, day: date) -> tuple[object, ...]:
-    """What the places of ``day`` are built from: the database, the stored scenario's revision
-    (an import or a contact change moves it) and the dated changes (count and latest id)."""
-    stamp = session.scalar(select(ScenarioSettings.updated_at).where(ScenarioSettings.id == 1))
-    count, latest = session.execute(
-        select(func.count(MasterChangeRow.id), func.max(MasterChangeRow.id))
-    ).one()
-    return (str(getattr(session.get_bind(), "url", "")), stamp, count, latest, day)
+    """What the places of ``day`` are built from: the stored master data's revision (an
+    import, a contact change or a dated change moves it: :func:`api.services.master.revision`)
+    and the day."""
+    return (master.revision(session), day)
 
 
 def _build_places(session: Session, day: date) -> bytes:

@@ -47,6 +47,7 @@ __all__ = [
     "list_changes",
     "master_document",
     "monday_of",
+    "revision",
     "register_household",
     "span_scenarios",
     "touch",
@@ -117,11 +118,19 @@ def master_document(session: Session, on: date) -> dict[str, Any]:
     return master_on(base_document(session), _changes(session), on)
 
 
-def _key(session: Session, monday: date) -> tuple[str, str, date] | None:
+def revision(session: Session) -> tuple[str, str] | None:
+    """Which master data is stored: the database and the revision every import and dated
+    change moves (:func:`touch`); ``None`` when no scenario is stored. Equal revisions mean an
+    answer built from the master data may be given again."""
     frame = session.get(ScenarioSettings, 1)
     if frame is None:
         return None
-    return (_database(session), frame.updated_at.isoformat(), monday)
+    return (_database(session), frame.updated_at.isoformat())
+
+
+def _key(session: Session, monday: date) -> tuple[str, str, date] | None:
+    stored = revision(session)
+    return None if stored is None else (*stored, monday)
 
 
 def week_scenario(session: Session, day: date) -> Scenario:

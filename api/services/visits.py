@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 from api.services import live, locality, master
 from api.services.errors import Conflict, FieldProblem, InputError
 from dispatch.model import Plan, Scenario
-from dispatch.programmes.visiting import Ledger, ledger, ledger_to_dict, with_visits
+from dispatch.programmes.visiting import (
+    Ledger,
+    VisitingRules,
+    ledger,
+    ledger_to_dict,
+    with_visits,
+)
 from dispatch.scenario_write import request_to_dict
 
 __all__ = ["visits_ledger", "with_programme"]
@@ -26,7 +32,7 @@ def _quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-def _stored_ledger(session: Session, on: date) -> Ledger:
+def _stored_ledger(session: Session, on: date, rules: VisitingRules) -> Ledger:
     """The ledger on ``on`` of the plans in force and the phone visits of ``on``'s quarter."""
     scenario = master.week_scenario(session, on)
     dated: list[tuple[date, Plan]] = []
@@ -39,9 +45,8 @@ def _stored_ledger(session: Session, on: date) -> Ledger:
         if row is not None:
             dated.append((monday, live.week_plan(session, row, monday)))
         monday += timedelta(days=7)
-    tables = locality.current(session)
     calls = locality.phone_visits(session, master.monday_of(_quarter_start(on)), on)
-    return ledger(scenario, tables.visiting, dated, on=on, phone_visits=calls)
+    return ledger(scenario, rules, dated, on=on, phone_visits=calls)
 
 
 def with_programme(
@@ -60,7 +65,7 @@ def with_programme(
     rules = locality.current(session).visiting
     visited: dict[str, set[date]] = defaultdict(set)
     try:
-        before = _stored_ledger(session, first - timedelta(days=1)).entries
+        before = _stored_ledger(session, first - timedelta(days=1), rules).entries
     except Conflict:  # no master data stored (a job of a scenario of its own)
         before = ()
     for entry in before:
@@ -94,4 +99,5 @@ def visits_ledger(session: Session, on: date, month: date | None = None) -> dict
     :func:`dispatch.programmes.visiting.ledger_to_dict` gives it. Weeks without a plan in
     force count no visit. Raises :class:`Conflict` when no scenario is stored."""
     tables = locality.current(session)
-    return ledger_to_dict(_stored_ledger(session, on), month=month, streets=tables.streets)
+    book = _stored_ledger(session, on, tables.visiting)
+    return ledger_to_dict(book, month=month, streets=tables.streets)
