@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,46 +22,24 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from api.settings import Settings
+from benchmarks.server import ROOT, LoopbackServer
 from tests.api.conftest import ADMIN, plan_doc, today_code, week_scenario_doc
 
-ROOT = Path(__file__).resolve().parents[2]
 HEARTBEAT = 1.0
 STALE = 2.0
 TOKEN = ADMIN["Authorization"].removeprefix("Bearer ")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """A ``uvicorn api.app:app`` process on a free loopback port."""
+class Server(LoopbackServer):
+    """The app on a free loopback port over ``database``, with a heartbeat of one second."""
 
     def __init__(self, database: Path, log: Path) -> None:
-        self.port = _free_port()
         env = {
-            **os.environ,
-            "DISPATCH_DATABASE_URL": f"sqlite:///{database}",
-            "DISPATCH_ADMIN_TOKEN": TOKEN,
-            "DISPATCH_LOAD_DEMO": "false",
             "DISPATCH_JOB_HEARTBEAT_SECONDS": str(HEARTBEAT),
             "DISPATCH_JOB_STALE_SECONDS": str(STALE),
-            "DISPATCH_LOG_LEVEL": "warning",
         }
-        self._log = log.open("ab")
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "api.app:app"),
-                *("--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}/api/v1", timeout=30)
+        super().__init__(f"sqlite:///{database}", admin_token=TOKEN, log=log, env=env)
+        self.http = httpx.Client(base_url=f"{self.base}/api/v1", timeout=30)
 
     def wait_up(self, timeout: float = 60.0) -> float:
         """Block until ``/health`` answers; the instant it first did."""
@@ -85,15 +60,8 @@ class Server:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        super().stop()
         self.http.close()
-        self._log.close()
 
 
 @pytest.fixture

@@ -18,12 +18,12 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from tests.api.test_crash import ROOT, _free_port
+from benchmarks.server import ROOT, free_port
 
 
 def test_two_workers_start_once_on_one_new_database(tmp_path: Path) -> None:
     database = tmp_path / "two.sqlite3"
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")},
         "DISPATCH_DATABASE_URL": f"sqlite:///{database}",
@@ -90,7 +90,7 @@ def test_the_server_of_several_processes_serves_and_stops_whole(tmp_path: Path) 
     many new connections are all answered; SIGTERM stops every process."""
     import signal
 
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")},
         "DISPATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
