@@ -13,7 +13,7 @@ BENCH_ARGS ?=
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(PY) -m mypy dispatch solver api benchmarks
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,ray,bench]'
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
