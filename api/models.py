@@ -261,7 +261,12 @@ class WorkOrder(Base):
     """
 
     __tablename__ = "work_orders"
-    __table_args__ = (Index("ix_work_orders_caregiver_date", "caregiver_id", "visit_date"),)
+    __table_args__ = (
+        Index("ix_work_orders_caregiver_date", "caregiver_id", "visit_date"),
+        # The day's stamp (api.services.live.day_stamp: count, last id, last change of a plan's
+        # orders of a date) is read by every hotline call: answered from this index alone.
+        Index("ix_work_orders_plan_day", "plan_id", "visit_date", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(16), default="plan")
