@@ -316,6 +316,19 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
     else:
         firsts, seconds = list(answer.options), []
     moved = [_moves(o.moves, orders) for o in firsts]
+
+    # The offers are built before the first write: a write holds the database's write lock
+    # (SQLite has one for every process) until the commit.
+    def stored(option: InsertionOption, moves: list[dict[str, Any]]) -> dict[str, Any]:
+        fingerprint = _fingerprint(by_caregiver.get(option.caregiver, []))
+        return {**option_record(option, moves), "fingerprint": fingerprint}
+
+    offered = []
+    for i, option in enumerate(firsts):
+        entry = {"option": i, **stored(option, moved[i])}
+        if partner_moved is not None:
+            entry["partner"] = stored(seconds[i], partner_moved[i])
+        offered.append(entry)
     now = utcnow()
     order = WorkOrder(
         source="hotline",
@@ -344,17 +357,6 @@ def open_call(session: Session, request: CallRequest) -> HotlineResult:
     session.flush()
     if household is None:
         order.household_id = f"caller-{order.id}"
-
-    def stored(option: InsertionOption, moves: list[dict[str, Any]]) -> dict[str, Any]:
-        fingerprint = _fingerprint(by_caregiver.get(option.caregiver, []))
-        return {**option_record(option, moves), "fingerprint": fingerprint}
-
-    offered = []
-    for i, option in enumerate(firsts):
-        entry = {"option": i, **stored(option, moved[i])}
-        if partner_moved is not None:
-            entry["partner"] = stored(seconds[i], partner_moved[i])
-        offered.append(entry)
     session.add(
         HotlineCall(
             work_order_id=order.id,
