@@ -35,6 +35,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import authenticate, bearer_scheme
 from api.db import Database
 from api.metrics import JsonFormatter, Metrics, ObserveMiddleware
+from api.models import BatchRow
+from api.routers import batches as batch_routes
 from api.routers import circle as circle_routes
 from api.routers import hotline as hotline_routes
 from api.routers import lookup as lookup_routes
@@ -48,6 +50,7 @@ from api.routers import web as web_routes
 from api.routers import work_orders as work_order_routes
 from api.schemas import PLAN_BODY_TAGS
 from api.services import master
+from api.services.batches import BatchRunner
 from api.services.errors import InputError, ServiceError
 from api.services.jobs import (
     JobOptions,
@@ -61,6 +64,7 @@ from api.services.privacy import RedactingFilter
 from api.services.scenario import current_document, load_demo
 from api.services.tokens import ensure_admin_token
 from api.settings import Settings
+from dispatch.engines import EngineSettings
 from dispatch.operations.engine import warm_up
 from dispatch.scenario_io import DocumentError
 
@@ -272,7 +276,7 @@ DOCUMENT_BODY_LIMIT = 16 * 1024 * 1024
 UPLOAD_BODY_LIMIT = scenario_routes.MAX_UPLOAD_BYTES + 64 * 1024
 
 _DOCUMENT_ROUTES = frozenset(
-    f"{API_PREFIX}{path}" for path in ("/scenario", "/plans", "/plans/check")
+    f"{API_PREFIX}{path}" for path in ("/scenario", "/plans", "/plans/check", "/batches")
 )
 _UPLOAD_ROUTES = frozenset(
     f"{API_PREFIX}{path}" for path in ("/import/households", "/import/caregivers")
@@ -577,6 +581,11 @@ def _start(app: FastAPI) -> None:
             interrupted = mark_interrupted(session, stale_seconds=settings.job_stale_seconds)
             if interrupted:
                 log.warning("%d planner job(s) interrupted by a restart marked failed", interrupted)
+            interrupted = mark_interrupted(
+                session, stale_seconds=settings.job_stale_seconds, table=BatchRow
+            )
+            if interrupted:
+                log.warning("%d batch(es) interrupted by a restart marked failed", interrupted)
             generated = ensure_admin_token(session, settings.admin_token)
             if generated is not None:
                 # Shown once: only its hash is stored. Printed, not logged, to keep it out of
@@ -611,6 +620,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        app.state.batches.shutdown()
         app.state.jobs.shutdown()
         app.state.database.dispose()
 
@@ -733,6 +743,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = Database(settings.database_url)
     app.state.metrics = Metrics(app.state.database, VERSION)
     app.state.jobs = JobRunner(app.state.database, on_solved=app.state.metrics.solved)
+    app.state.batches = BatchRunner(
+        app.state.database,
+        app.state.jobs,
+        engine=EngineSettings(
+            kind=settings.batch_engine, workers=settings.batch_workers, address=settings.ray_address
+        ),
+        on_solved=app.state.metrics.solved,
+    )
     app.state.warm = threading.Event()
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(DocumentError, _on_document_error)
@@ -749,6 +767,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scenario_routes,
         master_routes,
         plans_routes,
+        batch_routes,
         hotline_routes,
         work_order_routes,
         circle_routes,

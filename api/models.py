@@ -14,7 +14,9 @@ on their date only and never enter the master data.
 
 Plans are versioned rows: a solve creates a new row (draft → running → done/failed) and only
 publishing makes it the plan in use for its ISO weeks (``week_plans``: one row per week, the
-plan in force that week); publishing turns each stop into a ``work_orders`` row.
+plan in force that week); publishing turns each stop into a ``work_orders`` row. A
+``batches`` row groups the plan rows of its what-if variants (``plans.batch_id``) and keeps
+their comparison table.
 Hotline orders (``source = "hotline"``) use the same table without a plan. ``check_ins`` keep
 every check-in/out with its idempotency key and the first answer given. ``hotline_calls``
 keep what a hotline request asked for and the options it was offered; ``redispatch_offers``
@@ -55,6 +57,7 @@ from api.crypto import cipher_of
 __all__ = [
     "ApiToken",
     "Base",
+    "BatchRow",
     "CaregiverRow",
     "CheckIn",
     "DatedRequestRow",
@@ -247,6 +250,35 @@ class PlanRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The batch whose ``variant`` this plan solves (``None`` for other plans).
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    variant: Mapped[str | None] = mapped_column(String(200))
+
+
+class BatchRow(Base):
+    """A batch (方案对比): many what-if variants of one scenario solved in parallel.
+
+    ``status``: draft (queued), running, done, failed or cancelled. ``parameters`` record how it
+    was asked for (time limit, seed, solver, engine, the variants document, the staff cost);
+    each variant is a plan row with ``batch_id`` and its ``variant`` name; ``rows`` is the
+    comparison table (of the variants ended so far while it runs); ``heartbeat_at`` when the
+    runner owning a queued or running batch last said it is alive.
+    """
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    scenario_name: Mapped[str] = mapped_column(String(200), default="")
+    week_start: Mapped[str | None] = mapped_column(String(10))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

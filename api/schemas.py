@@ -28,6 +28,10 @@ __all__ = [
     "AbsencePublic",
     "AddCaregiversIn",
     "AddStationIn",
+    "BatchCreate",
+    "BatchPublic",
+    "BatchSummary",
+    "BatchVariantPublic",
     "CallerIn",
     "CheckCreate",
     "CheckPublic",
@@ -393,6 +397,67 @@ class PlanComparison(BaseModel):
     a: PlanSummary
     b: PlanSummary
     kpis: list[KpiDifference]
+
+
+# --- batches -----------------------------------------------------------------------------------
+
+
+class BatchCreate(_In):
+    """A batch (方案对比): what-if variants of the ``scenario`` given (format 1) or else of the
+    stored master data of the week of ``week_start`` (default the stored scenario's), solved
+    in parallel for ``time_limit`` seconds each with ``solver`` and ``seed``. The variants are
+    a variants document's fields (``docs/batches.md``): ``variants`` (named sets of the
+    modifications of a planner job), a ``grid`` of alternatives that expands into every
+    combination, ``baseline`` (the scenario as it is, first; default true) and ``staff_cost``
+    (a caregiver's monthly pay, hours and overtime factor). A mistake answers 422 naming its
+    field under ``body.``."""
+
+    name: str = Field(default="", max_length=200)
+    scenario: dict[str, Any] | None = None
+    variants: list[Any] = Field(default_factory=list, max_length=64)
+    grid: dict[str, Any] | None = None
+    baseline: bool = True
+    staff_cost: dict[str, Any] | None = None
+    time_limit: float = Field(default=10.0, gt=0, le=3600)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    solver: Literal["ours", "greedy"] = "ours"
+    week_start: IsoDate | None = None
+
+
+class BatchVariantPublic(BaseModel):
+    """One variant of a batch: its plan row (``plan_id``; compare or publish it as any plan),
+    its state, ``progress`` (0–1), message and KPIs (the best so far while it runs)."""
+
+    variant: str
+    plan_id: int
+    status: str
+    progress: float
+    message: str
+    kpis: dict[str, Any]
+
+
+class BatchSummary(BaseModel):
+    """A batch without its variants. ``status``: draft/running/done/failed/cancelled."""
+
+    id: int
+    name: str
+    status: str
+    scenario_name: str
+    week_start: str | None
+    parameters: dict[str, Any]
+    message: str
+    created_by: str
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class BatchPublic(BatchSummary):
+    """A batch with each variant's state and the comparison table: one line per variant that
+    ended (all of them once the batch has), baseline first, columns as in
+    ``dispatch.batch.COLUMNS``."""
+
+    variants: list[BatchVariantPublic]
+    rows: list[dict[str, Any]]
 
 
 # --- hotline -----------------------------------------------------------------------------------

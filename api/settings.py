@@ -20,11 +20,12 @@ from pydantic import (
     model_validator,
 )
 
-__all__ = ["ENV_PREFIX", "LogFormat", "LogLevel", "Settings", "SettingsError"]
+__all__ = ["ENV_PREFIX", "BatchEngine", "LogFormat", "LogLevel", "Settings", "SettingsError"]
 
 ENV_PREFIX = "DISPATCH_"
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 LogFormat = Literal["text", "json"]
+BatchEngine = Literal["local", "ray"]
 # Variables read without the prefix as well, for platforms that set them (field -> name).
 _UNPREFIXED = {"database_url": "DATABASE_URL"}
 
@@ -143,12 +144,33 @@ class Settings(BaseModel):
         "a file beside the SQLite database (``<database>.key``; ``var/data.key`` for other "
         "databases); keep that file with the database and out of backups shared with others.",
     )
+    batch_engine: BatchEngine = Field(
+        default="local",
+        description="Where a batch's variants are solved in parallel: ``local`` (a pool of "
+        "batch_workers processes on this machine) or ``ray`` (a Ray cluster: a local one "
+        "started with ray.init(), or the one at ray_address; needs the ray extra).",
+    )
+    batch_workers: int = Field(
+        default=2,
+        ge=1,
+        le=256,
+        description="Variants of a batch solved at once (processes of the local pool, CPUs of "
+        "a local Ray cluster).",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Address of a Ray cluster to join (``ray://host:10001`` or ``auto``) with "
+        "batch_engine ray; unset starts a local cluster.",
+    )
     load_demo: bool = Field(
         default=True, description="Import ``demo_scenario`` at start when the database is empty."
     )
 
     @model_validator(mode="after")
     def _stale_after_beats(self) -> Settings:
+        if self.ray_address is not None and self.batch_engine != "ray":
+            raise ValueError("DISPATCH_RAY_ADDRESS needs DISPATCH_BATCH_ENGINE=ray")
         if self.job_stale_seconds <= self.job_heartbeat_seconds:
             raise ValueError(
                 "DISPATCH_JOB_STALE_SECONDS must exceed DISPATCH_JOB_HEARTBEAT_SECONDS "
@@ -183,7 +205,8 @@ class Settings(BaseModel):
             for name in (ENV_PREFIX + field.upper(), _UNPREFIXED.get(field)):
                 if name is not None and name in env:
                     raw = env[name].strip()
-                    values[field] = raw.lower() if field in ("log_level", "log_format") else raw
+                    lowered = field in ("log_level", "log_format", "batch_engine")
+                    values[field] = raw.lower() if lowered else raw
                     names[field] = name
                     break
         try:

@@ -40,7 +40,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.db import Database
-from api.models import PlanRow, utcnow
+from api.models import BatchRow, PlanRow, utcnow
 from api.services.errors import Conflict, FieldProblem, InputError
 from api.services.plans import (
     PROGRAMME_VISITS,
@@ -75,6 +75,8 @@ __all__ = [
     "job_parameters",
     "mark_interrupted",
     "reap",
+    "store_progress",
+    "vetted",
 ]
 
 log = logging.getLogger("api.jobs")
@@ -121,7 +123,11 @@ def _aware(moment: datetime) -> datetime:
 
 
 def reap(
-    session: Session, *, stale_seconds: float | None, owned: Collection[int] = ()
+    session: Session,
+    *,
+    stale_seconds: float | None,
+    owned: Collection[int] = (),
+    table: type[PlanRow] | type[BatchRow] = PlanRow,
 ) -> tuple[int, float | None]:
     """Mark failed the queued and running jobs whose worker is gone; commits.
 
@@ -130,35 +136,36 @@ def reap(
     every queued or running job not owned. Returns how many rows were marked and the seconds
     until the next candidate left turns stale (``None`` when there is none). The update is a
     compare-and-set on the status and the heartbeat's age, so a job that has just finished or
-    beaten again is never marked.
+    beaten again is never marked. ``table`` is that of the jobs: plan rows, or batches (whose
+    runner beats the same way).
     """
     now = utcnow()
     limit = None if stale_seconds is None else now - timedelta(seconds=stale_seconds)
     rows = session.execute(
-        select(PlanRow.id, PlanRow.heartbeat_at, PlanRow.updated_at).where(
-            PlanRow.status.in_(ACTIVE_STATES)
+        select(table.id, table.heartbeat_at, table.updated_at).where(
+            table.status.in_(ACTIVE_STATES)
         )
     ).all()
     marked = 0
     due: float | None = None
-    for plan_id, heartbeat_at, updated_at in rows:
-        if plan_id in owned:
+    for row_id, heartbeat_at, updated_at in rows:
+        if row_id in owned:
             continue
         seen = _aware(heartbeat_at or updated_at)
         if limit is not None and seen >= limit:
             wait = (seen - limit).total_seconds()
             due = wait if due is None else min(due, wait)
             continue
-        still = [PlanRow.id == plan_id, PlanRow.status.in_(ACTIVE_STATES)]
+        still = [table.id == row_id, table.status.in_(ACTIVE_STATES)]
         if limit is not None:
             still.append(
                 or_(
-                    PlanRow.heartbeat_at < limit,
-                    and_(PlanRow.heartbeat_at.is_(None), PlanRow.updated_at < limit),
+                    table.heartbeat_at < limit,
+                    and_(table.heartbeat_at.is_(None), table.updated_at < limit),
                 )
             )
         result = session.execute(
-            update(PlanRow)
+            update(table)
             .where(*still)
             .values(status="failed", message=INTERRUPTED_MESSAGE, updated_at=now)
         )
@@ -177,14 +184,19 @@ def active_job(session: Session, created_by: str) -> int | None:
     return None if found is None else int(found)
 
 
-def mark_interrupted(session: Session, *, stale_seconds: float | None = None) -> int:
-    """Mark failed the queued and running jobs whose worker is gone (:func:`reap` with no job
-    owned); commits. Returns how many rows were marked."""
-    marked, _due = reap(session, stale_seconds=stale_seconds)
+def mark_interrupted(
+    session: Session,
+    *,
+    stale_seconds: float | None = None,
+    table: type[PlanRow] | type[BatchRow] = PlanRow,
+) -> int:
+    """Mark failed the queued and running jobs (of ``table``) whose worker is gone
+    (:func:`reap` with no job owned); commits. Returns how many rows were marked."""
+    marked, _due = reap(session, stale_seconds=stale_seconds, table=table)
     return marked
 
 
-def _vetted(plan_id: int, scenarios: Sequence[Scenario], p: Progress) -> Progress:
+def vetted(plan_id: int, scenarios: Sequence[Scenario], p: Progress) -> Progress:
     """``p`` with its plan checked for ``scenarios`` (those of its weeks) and the KPIs the
     checker recomputes (the report's own are not kept); without plan or KPIs when the plan
     breaks a rule."""
@@ -202,7 +214,9 @@ def _vetted(plan_id: int, scenarios: Sequence[Scenario], p: Progress) -> Progres
     return replace(p, kpis=plan.kpis, plan=plan)
 
 
-def _report(session: Session, plan_id: int, p: Progress) -> None:
+def store_progress(session: Session, plan_id: int, p: Progress) -> None:
+    """A queued or running job's report stored in its row (running, progress, message, a
+    heartbeat, and the best plan so far with its KPIs when ``p`` has them); commits."""
     now = utcnow()
     values: dict[str, Any] = {
         "status": "running",
@@ -221,6 +235,10 @@ def _report(session: Session, plan_id: int, p: Progress) -> None:
         .values(**values)
     )
     session.commit()
+
+
+#: What the runner calls to store a report (a seam the tests replace).
+_report = store_progress
 
 
 class JobRunner:
@@ -251,6 +269,7 @@ class JobRunner:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._beating: threading.Thread | None = None
+        self._beats: list[Callable[[Session], None]] = []
 
     def configure(self, *, heartbeat_seconds: float, stale_seconds: float) -> None:
         """Set the heartbeat period and the age of an orphaned job (seconds), before
@@ -283,6 +302,8 @@ class JobRunner:
             with self._lock:
                 owned = set(self._cancel) | set(ids)
             marked, due = reap(session, stale_seconds=self.stale_seconds, owned=owned)
+            for beat in list(self._beats):
+                beat(session)
         if marked:
             log.warning("%d orphaned planner job(s) marked failed (their process is gone)", marked)
         return due
@@ -299,6 +320,28 @@ class JobRunner:
                 # Wake when the next orphan candidate turns stale (a little after).
                 wait = min(wait, due + 0.05)
             self._stop.wait(wait)
+
+    def add_beat(self, beat: Callable[[Session], None]) -> None:
+        """Call ``beat(session)`` at every heartbeat too (after this runner's own jobs): the
+        batch runner stamps and reaps its batches with it."""
+        self._beats.append(beat)
+
+    def adopt(self, plan_ids: Collection[int]) -> dict[int, threading.Event]:
+        """Own the queued or running plan rows ``plan_ids`` that another worker solves (a
+        batch's variants): the heartbeat stamps them, :func:`reap` leaves them alone and
+        :meth:`cancel` marks them cancelled and sets the event returned for each, until
+        :meth:`release`."""
+        events = {plan_id: threading.Event() for plan_id in plan_ids}
+        with self._lock:
+            self._cancel.update(events)
+        self.start()
+        return events
+
+    def release(self, plan_ids: Collection[int]) -> None:
+        """Stop owning rows :meth:`adopt` took."""
+        with self._lock:
+            for plan_id in plan_ids:
+                self._cancel.pop(plan_id, None)
 
     def queue(
         self,
@@ -414,7 +457,7 @@ class JobRunner:
                 def progress(p: Progress) -> None:
                     if cancel.is_set():
                         raise Cancelled
-                    _report(session, plan_id, _vetted(plan_id, scenarios, p))
+                    _report(session, plan_id, vetted(plan_id, scenarios, p))
 
                 started = time.perf_counter()
                 try:

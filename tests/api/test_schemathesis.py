@@ -4,8 +4,8 @@ the tiny scenario of this week and a published plan.
 
 A handful of examples per operation keeps the file within about two minutes; under CI the
 Hypothesis profile of ``tests/conftest.py`` draws the same examples every run. Planner jobs
-are queued but not solved (their worker is replaced by one that does nothing), so that fuzzed
-jobs cannot take the machine's cores.
+and batches are queued but not solved (their worker is replaced by one that does nothing), so
+that fuzzed jobs cannot take the machine's cores.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def _published(client: TestClient) -> None:
 _DIRECTORY = Path(tempfile.mkdtemp(prefix="schemathesis-"))
 APP = create_app(make_settings(f"sqlite:///{_DIRECTORY / 'dispatch.sqlite3'}"))
 APP.state.jobs.submit = lambda *args, **kwargs: None  # queued, never solved
+APP.state.batches.submit = lambda *args, **kwargs: None  # batches too: no worker processes
 # Valid by the schema but refused by a rule it cannot express answers 422 naming the field:
 # "date, or from and to", a past date without "now", an empty sheet, a format-1 document whose
 # content is checked by its own reader (docs/SCENARIO.md). Everything else stays as shipped.
