@@ -1,6 +1,7 @@
-"""The web console (网页控制台): HTML pages at ``/``, ``/board``, ``/hotline``, ``/plans`` and
-``/phone`` and their scripts and styles at ``/static/...``, all shipped in ``api/web``. Nothing
-is loaded from elsewhere; the pages call ``/api/v1`` with the bearer token the user enters."""
+"""The web console (网页控制台): HTML pages at ``/``, ``/board``, ``/hotline``, ``/plans``,
+``/batches`` and ``/phone`` and their scripts and styles at ``/static/...``, all shipped in
+``api/web``. Nothing is loaded from elsewhere; the pages call ``/api/v1`` with the bearer token
+the user enters."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ PAGES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "/board": ("board", "调度看板 · Day board", ("dispatcher",)),
     "/hotline": ("hotline", "热线派单 · Hotline desk", ("dispatcher",)),
     "/plans": ("plans", "规划工作台 · Planner's workbench", ("planner",)),
+    "/batches": ("batches", "方案对比 · Batches", ("planner",)),
     "/phone": ("phone", "护理员 · Caregiver", ("caregiver",)),
 }
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
@@ -59,6 +61,11 @@ def hotline() -> HTMLResponse:
 @router.get("/plans", response_class=HTMLResponse)
 def plans() -> HTMLResponse:
     return _serve("/plans")
+
+
+@router.get("/batches", response_class=HTMLResponse)
+def batches() -> HTMLResponse:
+    return _serve("/batches")
 
 
 @router.get("/phone", response_class=HTMLResponse)

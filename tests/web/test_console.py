@@ -11,9 +11,9 @@ from tests.web.conftest import Site, open_page
 
 PAGES = {
     "dispatcher": ["/", "/board", "/hotline"],
-    "planner": ["/", "/plans"],
+    "planner": ["/", "/plans", "/batches"],
     "caregiver": ["/", "/phone"],
-    "admin": ["/", "/board", "/hotline", "/plans", "/phone"],
+    "admin": ["/", "/board", "/hotline", "/plans", "/batches", "/phone"],
 }
 
 

@@ -34,6 +34,14 @@ const WORDS = {
     notInProgramme: "不在探访计划内", show: "查询", settlement: "结算", planned: "计划金额", subsidy: "政府补贴",
     family: "家庭自付", payable: "应付", withheld: "扣减", lines: "明细条数", totals: "合计", yuan: "元",
     download: "下载Excel", downloaded: "已下载", level: "层级", groupName: "名称",
+
+    batches: "方案对比", newBatch: "新建方案对比", addEach: "每站增加护理员(0至N人)", demandFactors: "需求倍数(逗号分隔)",
+    startBatch: "开始对比", started: "已开始", batchList: "方案对比列表", createdAt: "创建时间", settingsShort: "时限·引擎",
+    batchHint: "每个组合是一个方案(基线在前)，并行求解；每个方案的计划可在规划工作台比较或发布。",
+    variant: "方案", variants: "各方案进度", comparisonTable: "对比表", diffToBaseline: "括号外为数值，后附与基线的差值",
+    noRowsYet: "尚无完成的方案", downloadCsv: "下载CSV", downloadXlsx: "下载Excel", caregivers: "护理员",
+    plannedShare: "完成率%", unassigned: "未安排", travelMinutes: "路途(分)", overtimeMinutes: "加班(分)",
+    perRequest: "每需求护理员数", utilisation: "利用率%", outside15: "15分钟圈外户数", staffCost: "人力成本(元/周)",
   },
   en: {
     lang: "中文", logout: "Log out", login: "Log in", token: "Access token", tokenHint: "Enter the token your admin gave you",
@@ -69,6 +77,14 @@ const WORDS = {
     notInProgramme: "Not in the programme", show: "Show", settlement: "Settlement", planned: "Planned", subsidy: "Subsidy",
     family: "Family pays", payable: "Payable", withheld: "Withheld", lines: "Lines", totals: "Totals", yuan: "yuan",
     download: "Download Excel", downloaded: "Downloaded", level: "Level", groupName: "Name",
+
+    batches: "Batches", newBatch: "New batch", addEach: "Caregivers added at each station (0..N)", demandFactors: "Demand factors (comma-separated)",
+    startBatch: "Start batch", started: "Started", batchList: "Batches", createdAt: "Created", settingsShort: "Time limit · engine",
+    batchHint: "Every combination is a variant (baseline first), solved in parallel; each variant's plan can be compared or published on the planner's workbench.",
+    variant: "Variant", variants: "Variants", comparisonTable: "Comparison", diffToBaseline: "each value with its difference to the baseline",
+    noRowsYet: "No variant has ended yet", downloadCsv: "Download CSV", downloadXlsx: "Download Excel", caregivers: "Caregivers",
+    plannedShare: "Planned %", unassigned: "Unassigned", travelMinutes: "Travel (min)", overtimeMinutes: "Overtime (min)",
+    perRequest: "Caregivers per request", utilisation: "Utilisation %", outside15: "Outside 15 min", staffCost: "Staff cost (yuan/week)",
   },
 };
 
@@ -165,11 +181,11 @@ export function hhmm(m) {
   return `${String(h).padStart(2, "0")}:${String(Math.round(m % 60)).padStart(2, "0")}`;
 }
 
-const NAV = {
+export const NAV = {
   dispatcher: ["board", "hotline"],
-  planner: ["plans"],
+  planner: ["plans", "batches"],
   caregiver: ["phone"],
-  admin: ["board", "hotline", "plans", "phone"],
+  admin: ["board", "hotline", "plans", "batches", "phone"],
 };
 
 function loginForm(resolve) {
