@@ -3,7 +3,7 @@
 // the list of batches, and for the batch shown each variant's progress and the table
 // (baseline first, every KPI with its difference to the baseline), the table as CSV or Excel,
 // and publishing a variant (an ordinary plan).
-import { api, el, say, showError, start, t, token } from "./common.js";
+import { api, el, lang, say, showError, start, t, token } from "./common.js";
 
 // The table's KPI columns: key, label, digits, whether more is better (for the colour of the
 // difference) and how the value is shown.
@@ -19,6 +19,8 @@ const KPIS = [
   ["staff_cost_yuan", "staffCost", 0, null],
 ];
 const ACTIVE = ["draft", "running"];
+// A draft variant or batch waits for a worker: shown as queued.
+const state = (status) => t(status === "draft" ? "queued" : status);
 
 const who = await start();
 if (who) {
@@ -34,7 +36,7 @@ if (who) {
   let timer = null;
 
   const field = (label, input) => el("div", { class: "field" }, el("label", { for: input.id }, t(label)), input);
-  const form = el("form", { class: "row-form", id: "batch-form" }, field("name", name), field("addEach", most),
+  const form = el("form", { class: "row-form", id: "batch-form" }, field("batchName", name), field("addEach", most),
     field("demandFactors", factors), field("timeLimit", limit), field("solver", solver),
     el("button", { type: "submit", id: "start-batch" }, t("startBatch")));
   form.addEventListener("submit", async (event) => {
@@ -53,8 +55,8 @@ if (who) {
   async function list() {
     const batches = await api("/batches");
     listBody.replaceChildren(...batches.map((b) => el("tr", { "data-batch": b.id, class: b.id === shown ? "lit" : "" },
-      el("td", {}, b.id), el("td", {}, b.name), el("td", { "data-status": b.status }, t(b.status)),
-      el("td", {}, new Date(b.created_at).toLocaleString()), el("td", {}, `${b.parameters.time_limit}s · ${b.parameters.engine?.kind ?? ""}`),
+      el("td", {}, b.id), el("td", {}, b.name), el("td", { "data-status": b.status }, state(b.status)),
+      el("td", {}, new Date(b.created_at).toLocaleString(lang === "en" ? "en-GB" : "zh-CN")), el("td", {}, `${b.parameters.time_limit}s · ${b.parameters.engine?.kind ?? ""}`),
       el("td", {}, el("button", { type: "button", class: "show", onclick: () => show(b.id) }, t("show"))))));
   }
 
@@ -89,7 +91,7 @@ if (who) {
         ? el("button", { type: "button", class: "publish", "data-plan": plan.plan_id, onclick: () => publishPlan(plan.plan_id) }, t("publish"))
         : el("span", { class: "hint" }, plan?.status === "published" ? t("published") : "");
       return el("tr", { "data-variant": row.variant, class: row === base ? "baseline" : "" },
-        el("td", {}, row.variant), el("td", { title: row.error ?? "" }, t(row.status)), ...cells,
+        el("td", {}, row.variant), el("td", { title: row.error ?? "" }, state(row.status)), ...cells,
         el("td", {}, plan ? el("span", { class: "hint" }, `#${plan.plan_id} `) : "", publish));
     });
     return el("div", { class: "scroll" }, el("table", { id: "batch-table" }, el("thead", {}, head), el("tbody", {}, ...body)));
@@ -99,13 +101,13 @@ if (who) {
     const progress = batch.variants.map((v) => el("li", { "data-variant": v.variant, "data-status": v.status },
       el("span", { class: "variant-name" }, v.variant),
       el("progress", { max: 1, value: ["done", "published"].includes(v.status) ? 1 : v.progress }),
-      el("span", { class: "variant-status" }, `${t(v.status)} ${Math.round((["done", "published"].includes(v.status) ? 1 : v.progress) * 100)}%`),
+      el("span", { class: "variant-status" }, `${state(v.status)} ${Math.round((["done", "published"].includes(v.status) ? 1 : v.progress) * 100)}%`),
       el("span", { class: "hint" }, v.message ?? "")));
     const running = ACTIVE.includes(batch.status);
     detail.dataset.status = batch.status;
     detail.replaceChildren(
       el("div", { class: "toolbar" }, el("h2", {}, `#${batch.id} ${batch.name}`),
-        el("span", { id: "batch-status", "data-status": batch.status }, `${t(batch.status)} ${batch.message ?? ""}`),
+        el("span", { id: "batch-status", "data-status": batch.status }, `${state(batch.status)} ${batch.message ?? ""}`),
         el("span", { class: "spacer" }),
         el("button", { type: "button", id: "cancel-batch", disabled: !running, onclick: () => cancel(batch.id) }, t("cancel")),
         el("button", { type: "button", id: "download-csv", disabled: !batch.rows.length, onclick: () => download(batch.id, "csv") }, t("downloadCsv")),
@@ -167,7 +169,7 @@ if (who) {
     el("section", { class: "card" }, el("h2", {}, t("newBatch")), form, el("p", { class: "hint" }, t("batchHint"))),
     el("section", { class: "card" }, el("h2", {}, t("batchList")),
       el("div", { class: "scroll short" }, el("table", { id: "batches" }, el("thead", {}, el("tr", {},
-        ...["id", "name", "status", "createdAt", "settingsShort", ""].map((k) => el("th", {}, k ? t(k) : "")))), listBody))),
+        ...["id", "batchName", "status", "createdAt", "settingsShort", ""].map((k) => el("th", {}, k ? t(k) : "")))), listBody))),
     el("section", { class: "card" }, detail));
   try {
     await list();
