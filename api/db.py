@@ -37,7 +37,8 @@ __all__ = ["DEFAULT_CONNECTIONS", "MIGRATIONS_DIR", "Database", "alembic_config"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Connections of a :class:`Database` made without ``connections`` (``Settings.worker_threads``).
 DEFAULT_CONNECTIONS = 32
-#: Connections beyond the request threads: the planner's worker and its heartbeat.
+#: Connections beyond the request threads: the planner's worker, the batch runner's and their
+#: heartbeat.
 _BACKGROUND_CONNECTIONS = 4
 #: The PostgreSQL advisory lock of :meth:`Database.startup_lock` (any fixed number).
 _STARTUP_ADVISORY_KEY = 7_349_120_612

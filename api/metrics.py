@@ -30,7 +30,8 @@ from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db import Database
-from api.models import PlanRow
+from api.models import BatchRow, PlanRow
+from api.services.batches import BATCH_STATES
 from api.services.privacy import redact
 
 __all__ = [
@@ -63,31 +64,44 @@ _HOTLINE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class JobsCollector(Collector):
-    """``dispatch_jobs{state}``: planner jobs (plan rows) by state, counted in the database at
-    scrape time, so every server process on the database reports the same numbers."""
+    """``dispatch_jobs{state}``: planner jobs (plan rows, a batch's variants included) by
+    state, and ``dispatch_batches{state}``: batches by state, counted in the database at scrape
+    time, so every server process on the database reports the same numbers."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
 
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily("dispatch_jobs", "Planner jobs (plans) by state", labels=["state"]),
+            GaugeMetricFamily("dispatch_batches", "Batches by state", labels=["state"]),
+        )
+
     def describe(self) -> Iterator[Metric]:
-        yield GaugeMetricFamily("dispatch_jobs", "Planner jobs (plans) by state", labels=["state"])
+        yield from self._families()
 
     def collect(self) -> Iterator[Metric]:
-        family = GaugeMetricFamily(
-            "dispatch_jobs", "Planner jobs (plans) by state", labels=["state"]
-        )
+        jobs, batches = self._families()
         try:
             with self.database.session() as session:
-                rows = session.execute(
+                plan_rows = session.execute(
                     select(PlanRow.status, func.count()).group_by(PlanRow.status)
+                ).all()
+                batch_rows = session.execute(
+                    select(BatchRow.status, func.count()).group_by(BatchRow.status)
                 ).all()
         except Exception:  # a scrape must answer even while the database is away
             _log.warning("jobs by state not counted: the database did not answer", exc_info=True)
             return
-        counts = dict.fromkeys(JOB_STATES, 0) | {str(s): int(n) for s, n in rows}
-        for state, count in sorted(counts.items()):
-            family.add_metric([state], count)
-        yield family
+        for family, states, rows in (
+            (jobs, JOB_STATES, plan_rows),
+            (batches, BATCH_STATES, batch_rows),
+        ):
+            counts = dict.fromkeys(states, 0) | {str(s): int(n) for s, n in rows}
+            for state, count in sorted(counts.items()):
+                family.add_metric([state], count)
+            yield family
 
 
 class Metrics:

@@ -79,6 +79,7 @@ log = logging.getLogger("api.batches")
 
 #: States of a batch.
 BATCH_STATES: tuple[str, ...] = ("draft", "running", "done", "failed", "cancelled")
+
 #: Plan states whose plan is stored and checker-clean (a line of the comparison table).
 _SOLVED = ("done", "published")
 

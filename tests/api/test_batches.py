@@ -183,6 +183,8 @@ def test_a_batch_solves_every_variant_and_its_table_is_the_stored_plans(
         if line.startswith('dispatch_solver_runs_total{solver="ours"}')
     )
     assert float(runs.split()[-1]) >= 3
+    assert 'dispatch_batches{state="done"} 1.0' in metrics
+    assert 'dispatch_batches{state="running"} 0.0' in metrics
 
 
 @pytest.fixture
