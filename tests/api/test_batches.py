@@ -205,25 +205,32 @@ def test_cancel_keeps_the_finished_variants(quick_client: TestClient) -> None:
     _store(client)
     # Two workers, three variants: the third starts when one of the first two ends, so a
     # cancel just after the first variant is done stops at least the third.
-    body = {"grid": {"scale_demand": [1.0, 0.8, 1.2]}, "time_limit": 3, "name": "cancel"}
+    # The cancel comes once a variant is done, its line is in the table while the batch
+    # runs, and a running variant has a best plan so far (stored at the end of a phase).
+    body = {"grid": {"scale_demand": [1.0, 0.8, 1.2]}, "time_limit": 4, "name": "cancel"}
     batch = _start(client, **body).json()
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         now = client.get(f"{BATCHES}/{batch['id']}", headers=ADMIN).json()
-        if any(v["status"] == "done" for v in now["variants"]):
-            break
         assert now["status"] in ("draft", "running"), now
+        done = {v["variant"] for v in now["variants"] if v["status"] == "done"}
+        best = [v for v in now["variants"] if v["status"] == "running" and v["kpis"]]
+        if done and best and {r["variant"] for r in now["rows"]} == done:
+            break
         time.sleep(0.05)
+    else:
+        pytest.fail(f"no variant done beside a running one with a plan so far: {now}")
+    kept = best[0]
     cancelled = client.delete(f"{BATCHES}/{batch['id']}", headers=ADMIN)
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
-    done = _wait(client, batch["id"])
-    states = [v["status"] for v in done["variants"]]
-    assert done["status"] == "cancelled"
+    ended = _wait(client, batch["id"])
+    states = [v["status"] for v in ended["variants"]]
+    assert ended["status"] == "cancelled"
     assert set(states) == {"done", "cancelled"}, states
     assert states[2] == "cancelled"
-    assert [r["variant"] for r in done["rows"]] == [v["variant"] for v in done["variants"]]
-    for variant, row in zip(done["variants"], done["rows"], strict=True):
+    assert [r["variant"] for r in ended["rows"]] == [v["variant"] for v in ended["variants"]]
+    for variant, row in zip(ended["variants"], ended["rows"], strict=True):
         assert row["status"] == variant["status"]
         plan = client.get(f"/api/v1/plans/{variant['plan_id']}", headers=ADMIN).json()
         if variant["status"] == "done":
@@ -231,6 +238,10 @@ def test_cancel_keeps_the_finished_variants(quick_client: TestClient) -> None:
             assert row["planned_visits"] == int(plan["kpis"]["planned_visits"])
         else:
             assert row["planned_visits"] is None
+    # The running variant cancelled keeps its best plan so far, as a cancelled job does.
+    plan = client.get(f"/api/v1/plans/{kept['plan_id']}", headers=ADMIN).json()
+    assert plan["status"] in ("cancelled", "done"), plan["status"]
+    assert plan["document"] is not None and plan["kpis"]
     # Ended: a second cancel is refused.
     assert client.delete(f"{BATCHES}/{batch['id']}", headers=ADMIN).status_code == 409
 
