@@ -166,6 +166,23 @@ def _problem(exc: BatchError, specs: Sequence[VariantSpec], document: Mapping[st
     return "body"
 
 
+def _single_counts(document: Mapping[str, Any]) -> None:
+    """Raise :class:`BatchError` naming a listed variant's ``add_caregivers`` count that is not
+    one whole number: :func:`dispatch.batch.parse_variants` reads a list or range there (a
+    grid's) and fails unpacking it, without naming the field."""
+    listed = document.get("variants")
+    for i, item in enumerate(listed if isinstance(listed, list) else ()):
+        adds = item.get("add_caregivers") if isinstance(item, dict) else None
+        many = isinstance(adds, list)
+        for j, add in enumerate(adds if many else [adds]):
+            count = add.get("count") if isinstance(add, dict) else None
+            if isinstance(count, list) or (isinstance(count, str) and ".." in count):
+                where = f"variants[{i}].add_caregivers" + (f"[{j}]" if many else "")
+                raise BatchError(
+                    f"{where}.count", "must be one whole number (lists and ranges are a grid's)"
+                )
+
+
 def _invalid(exc: BatchError, path: str) -> InputError:
     return InputError(
         f"方案对比无效 / invalid batch: {path}: {exc.message}", [FieldProblem(path, exc.message)]
@@ -215,6 +232,7 @@ class BatchRunner:
         mistake or of a variant that does not apply (nothing stored), and
         :class:`api.services.errors.Conflict` without a stored scenario."""
         try:
+            _single_counts(document)
             specs, cost = parse_variants(dict(document))
         except BatchError as exc:
             raise _invalid(exc, "body" if exc.path == "$" else f"body.{exc.path}") from None

@@ -289,6 +289,14 @@ def test_bad_variants_answer_422_naming_the_field_and_store_nothing(
             ({"variants": [{"name": "", "scale_demand": 1.1}]}, "body.variants[0].name"),
             ({"variants": [{"name": "x", "scale_demand": 99}]}, "body.variants[0].scale_demand"),
             ({"staff_cost": {"yuan_per_month": -1}}, "body.staff_cost.yuan_per_month"),
+            (
+                {
+                    "variants": [
+                        {"name": "x", "add_caregivers": {"station": "each", "count": "1..3"}}
+                    ]
+                },
+                "body.variants[0].add_caregivers.count",
+            ),
             ({"baseline": False}, "body.variants"),
             # Variants that do not apply to the scenario: an unknown station.
             (
