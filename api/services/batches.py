@@ -174,7 +174,8 @@ def _single_counts(document: Mapping[str, Any]) -> None:
     for i, item in enumerate(listed if isinstance(listed, list) else ()):
         adds = item.get("add_caregivers") if isinstance(item, dict) else None
         many = isinstance(adds, list)
-        for j, add in enumerate(adds if many else [adds]):
+        items: list[Any] = adds if isinstance(adds, list) else [adds]
+        for j, add in enumerate(items):
             count = add.get("count") if isinstance(add, dict) else None
             if isinstance(count, list) or (isinstance(count, str) and ".." in count):
                 where = f"variants[{i}].add_caregivers" + (f"[{j}]" if many else "")
