@@ -45,6 +45,7 @@ from typing import Any, Literal, Protocol
 __all__ = [
     "RAY_INSTALL_HINT",
     "Engine",
+    "EngineKind",
     "EngineSettings",
     "EngineUnavailable",
     "LocalEngine",
