@@ -6,8 +6,9 @@ gives an :class:`Engine` for an :class:`EngineSettings`:
 - ``local`` (the default): a pool of ``workers`` processes on this machine (``spawn``, so a
   worker starts clean whatever threads the caller runs), nothing else to install or start.
 - ``ray``: ``ray.init()`` starts a local Ray cluster of ``workers`` CPUs, or joins the cluster
-  at ``address``. Ray is an optional extra (``pip install 'eldercare-dispatch[ray]'``); without
-  it :class:`EngineUnavailable` says so in one line.
+  at ``address`` (``auto``: the one ``RAY_ADDRESS`` or ``ray start`` on this machine names).
+  Ray is an optional extra (``pip install 'eldercare-dispatch[ray]'``); without it
+  :class:`EngineUnavailable` says so in one line.
 
 Tasks receive plain, picklable data and build their models inside the worker (OR-Tools models
 cannot be pickled); a worker process serves many tasks, so the router's compiled searches are
@@ -468,6 +469,10 @@ class RayEngine:
             if settings.address:
                 kwargs["address"] = settings.address
             else:
+                # "local": a cluster of our own even when RAY_ADDRESS or a `ray start` on this
+                # machine names another (joining one is --address's work, and num_cpus would
+                # be refused there).
+                kwargs["address"] = "local"
                 kwargs["num_cpus"] = settings.size
             try:
                 self._ray.init(**kwargs)
