@@ -12,7 +12,10 @@ the last local run.
 
 Every variant is planned for the same ``--time-limit``, so a run's wall time is about
 ``ceil(variants / workers) × (time limit + a variant's overhead)``; what the engines add is
-the rest. Without Ray installed the Ray runs are skipped with the line saying how to get it.
+the rest. Ray starts its workers at nice 15 (``RAY_worker_niceness``), the local pool at the
+caller's: on a machine busy with other work Ray's variants get less of the CPUs, which the
+overhead includes (the load average is printed beside each run). Without Ray installed the
+Ray runs are skipped with the line saying how to get it.
 
 Examples::
 
@@ -42,6 +45,8 @@ from dispatch.scenario_io import load_scenario
 __all__ = ["DEFAULT_RUNS", "Run", "build_parser", "main", "overhead_lines", "run_line"]
 
 DEMO = REPO_ROOT / "data" / "demo"
+#: The environment variable of Ray's workers' niceness (Ray spells it so).
+RAY_NICENESS = "RAY_worker_niceness"
 #: The runs made by default, in order: engine and workers.
 DEFAULT_RUNS = "local:1,local:2,ray:2"
 
@@ -166,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     warm_up_router()
     print(f"{os.cpu_count()} CPUs; {_load()} (other work on the machine slows every run)")
+    niceness = os.environ.get(RAY_NICENESS, "15 (Ray's default)")
+    print(f"Ray workers' niceness: {niceness}; the local pool's: {os.nice(0)}")
     runs: list[Run] = []
     for kind, workers in args.runs:
         settings = EngineSettings(cast(EngineKind, kind), workers=workers)

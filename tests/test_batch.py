@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -396,3 +397,22 @@ def test_bad_input_is_one_line_naming_the_field(
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert field in err[0]
+
+
+def test_a_cancelled_batch_leaves_every_variant_cancelled(district: Scenario) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    specs, _ = parse_variants({"grid": {"scale_demand": [1.0, 1.2]}})
+    outcomes = run_batch(district, specs, engine=EngineSettings("local", workers=1), cancel=cancel)
+    assert [(o.variant.name, o.row["status"], o.plan) for o in outcomes] == [
+        (BASELINE, "cancelled", None),
+        ("demand×1.2", "cancelled", None),
+    ]
+
+
+def test_a_batch_refuses_an_unknown_solver_or_time_limit(district: Scenario) -> None:
+    specs = [VariantSpec(BASELINE)]
+    with pytest.raises(BatchError, match=r"^solver: "):
+        run_batch(district, specs, solver="vroom")
+    with pytest.raises(BatchError, match=r"^time_limit: "):
+        run_batch(district, specs, time_limit=0)

@@ -33,14 +33,15 @@ from dispatch.engines import (
 
 
 def _task(item: dict[str, Any], report: Reporter) -> Any:
-    """What ``item["do"]`` says: ``value``, ``raise``, ``raise_once``, ``die``, ``die_once``
-    or ``sleep``."""
+    """What ``item["do"]`` says: ``value``, ``raise``, ``raise_once``, ``die``, ``die_once``,
+    ``sleep`` or ``busy``."""
     do = item["do"]
     marker = Path(item["marker"]) if "marker" in item else None
     if do in ("raise_once", "die_once") and marker is not None and not marker.exists():
         marker.write_text("ran")
         if do == "raise_once":
             raise ValueError("first run fails\nsecond line")
+        time.sleep(item.get("after", 0))  # killed mid-task, not before its start is told
         os._exit(3)
     if do == "raise":
         raise ValueError(f"bad item {item['n']}\nmore text")
@@ -48,6 +49,12 @@ def _task(item: dict[str, Any], report: Reporter) -> Any:
         os._exit(3)
     if do == "sleep":
         time.sleep(item["seconds"])
+    if do == "busy":  # reports often for a second; returns when it ran (wall clock)
+        start = time.time()
+        while time.time() - start < 1.0:
+            report({"busy": time.time()})
+            time.sleep(0.01)
+        return (start, time.time())
     for step in range(3):
         report({"step": step})
     return item.get("n", 0) * 2
@@ -80,6 +87,18 @@ def test_settings_name_the_field_of_a_mistake() -> None:
     assert EngineSettings().size >= 1
 
 
+def _most_at_once(results: dict[str, TaskResult]) -> int:
+    """The most tasks that ran at the same time, from the (start, end) the busy tasks return."""
+    events = sorted(
+        (t, step) for r in results.values() for t, step in zip(r.value, (1, -1), strict=True)
+    )
+    most = now = 0
+    for _, step in events:
+        now += step
+        most = max(most, now)
+    return most
+
+
 # --- the local pool -----------------------------------------------------------------------------
 
 
@@ -96,6 +115,12 @@ def test_local_results_and_reports_in_order_per_task(local: LocalEngine) -> None
     for key in results:
         mine = [v for k, v in reports if k == key]
         assert mine == [STARTED, {"step": 0}, {"step": 1}, {"step": 2}]
+
+
+def test_local_runs_no_more_tasks_at_once_than_workers(local: LocalEngine) -> None:
+    results, _ = _run(local, {f"b{i}": {"do": "busy"} for i in range(5)})
+    assert all(r.ok for r in results.values())
+    assert _most_at_once(results) <= 2
 
 
 def test_local_reports_come_before_the_result(local: LocalEngine) -> None:
@@ -215,7 +240,7 @@ def test_ray_retries_after_a_raise_and_a_killed_worker(
 ) -> None:
     items = {
         "raise_once": {"do": "raise_once", "marker": str(tmp_path / "r"), "n": 1},
-        "die_once": {"do": "die_once", "marker": str(tmp_path / "d"), "n": 2},
+        "die_once": {"do": "die_once", "marker": str(tmp_path / "d"), "n": 2, "after": 0.5},
         "always": {"do": "raise", "n": 9},
         "fine": {"do": "value", "n": 3},
     }
@@ -225,3 +250,19 @@ def test_ray_retries_after_a_raise_and_a_killed_worker(
     assert results["always"].error == "ValueError: bad item 9"
     assert results["always"].attempts == ATTEMPTS
     assert results["fine"].value == 6
+
+
+def test_ray_runs_no_more_tasks_at_once_than_workers(ray_engine: RayEngine) -> None:
+    # A task that waited on the report queue would lend its CPU to another task meanwhile.
+    reports: list[str] = []
+    results = {
+        r.key: r
+        for r in ray_engine.run(
+            _task,
+            {f"b{i}": {"do": "busy"} for i in range(5)},
+            on_report=lambda k, v: reports.append(k),
+        )
+    }
+    assert all(r.ok for r in results.values())
+    assert _most_at_once(results) <= 2
+    assert all(reports.count(key) > 10 for key in results)  # every report came, none lost
