@@ -189,7 +189,7 @@ def _line(exc: BaseException) -> str:
 
 def _start(reporter: Reporter) -> None:
     """Report a run's start with the worker's process id (the local pool finds by it the task
-    whose worker died). Plain values only: a Ray queue's actor unpickles what it holds, and
+    whose worker died). Plain values only: Ray's report actor unpickles what it holds, and
     need not import this module to do so."""
     with contextlib.suppress(Exception):
         reporter.sink.put((reporter.key, (STARTED, os.getpid())))
