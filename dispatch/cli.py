@@ -427,7 +427,11 @@ def _register_batch(sub: Subparsers) -> None:
     )
     p.add_argument("scenario", type=Path, help="scenario JSON file (format 1)")
     p.add_argument(
-        "--variants", type=Path, required=True, help="variants document (JSON, format 1)"
+        "--variants",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="variants document (JSON, format 1)",
     )
     p.add_argument(
         "--time-limit", type=float, default=10.0, help="seconds per variant (default 10)"
@@ -440,7 +444,9 @@ def _register_batch(sub: Subparsers) -> None:
         help="ours: the weekly planner; greedy: the by-hand baseline (default ours)",
     )
     add_engine_arguments(p)
-    p.add_argument("--out", type=Path, required=True, help="folder for the batch's files")
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder for the batch's files"
+    )
     p.set_defaults(handler=_batch)
 
 
