@@ -14,14 +14,17 @@ list or a range ``"0..5"``. The scenario as it is comes first as ``baseline`` un
 mistake), :func:`variant_scenarios` applies each variant to a scenario, :func:`solve_variant`
 is the engine task (plain data in, a plan document out; it builds its models in the worker),
 :func:`comparison_row` makes a variant's line of the comparison table from the checker's
-recomputed KPIs, and :func:`run_batch` does it all on an engine (:mod:`dispatch.engines`).
+recomputed KPIs, and :func:`run_batch` does it all on an engine (:mod:`dispatch.engines`);
+:func:`write_batch` writes a batch's files (the table as CSV and Excel, each plan, a summary).
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
+import json
 import math
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.checker import check_plan
-from dispatch.engines import STARTED, EngineSettings, Reporter, open_engine
+from dispatch.engines import STARTED, EngineSettings, Reporter, TaskResult, open_engine
 from dispatch.model import Plan, Scenario, Station
-from dispatch.plan_io import parse_plan, plan_to_dict
+from dispatch.plan_io import parse_plan, plan_to_dict, save_plan
 from dispatch.reasons import Reason
 from dispatch.whatif import AddCaregivers, Modifications, MoveStation, apply_modifications
 from solver.problem import SolveParams
@@ -46,15 +49,21 @@ __all__ = [
     "VariantOutcome",
     "VariantSpec",
     "comparison_row",
+    "failed_row",
+    "modifications_of",
     "parse_variants",
     "run_batch",
     "solve_variant",
     "variant_scenarios",
+    "variant_slugs",
+    "write_batch",
     "write_csv",
     "write_xlsx",
 ]
 
 BASELINE = "baseline"
+#: The planners a batch may run: the weekly planner, or the by-hand greedy baseline.
+SOLVERS = ("ours", "greedy")
 #: More variants than this is a mistake in a grid, not a batch anyone reads.
 MAX_VARIANTS = 64
 _KEYS = ("add_caregivers", "remove_caregivers", "scale_demand", "move_station", "add_station")
@@ -155,8 +164,10 @@ def _add_caregivers(value: Any, path: str) -> list[dict[str, Any]]:
             raise BatchError(f"{where}.template", "must be a caregiver id")
         if template is None and station != EACH:
             raise BatchError(f"{where}.template", "is required unless station is 'each'")
-        (count,) = _count_values(item.get("count"), f"{where}.count") or [0]
-        out.append({"station": station, "count": count, "template": template})
+        counts = _count_values(item.get("count"), f"{where}.count")
+        if len(counts) != 1:
+            raise BatchError(f"{where}.count", "a variant adds one number; ranges go in a grid")
+        out.append({"station": station, "count": counts[0], "template": template})
     return out
 
 
@@ -375,9 +386,10 @@ def variant_scenarios(
 
 def solve_variant(item: Mapping[str, Any], report: Reporter) -> dict[str, Any]:
     """The engine task of one variant: ``item`` holds the variant's ``scenario`` (a format-1
-    document), ``time_limit``, ``seed`` and ``solver`` (``ours`` or ``greedy``). Reports
-    ``{"fraction", "message", "plan"}`` as the planner goes (``plan``: the best plan so far as
-    a document, at the end of each phase) and returns the final plan document."""
+    document), ``time_limit``, ``seed``, ``solver`` (``ours`` or ``greedy``) and
+    ``report_plans`` (default true). Reports ``{"fraction", "message", "plan"}`` as the planner
+    goes (``plan``: the best plan so far as a document at the end of each phase, ``None`` in
+    between or without ``report_plans``) and returns the final plan document."""
     from dispatch.scenario_io import parse_scenario
 
     scenario = parse_scenario(item["scenario"]).scenario
@@ -388,7 +400,9 @@ def solve_variant(item: Mapping[str, Any], report: Reporter) -> dict[str, Any]:
     from dispatch.weekly import Progress, plan_week
 
     def progress(p: Progress) -> None:
-        plan = plan_to_dict(replace(p.plan, kpis=p.kpis)) if p.plan is not None else None
+        plan = None
+        if p.plan is not None and item.get("report_plans", True):
+            plan = plan_to_dict(replace(p.plan, kpis=p.kpis))
         report({"fraction": p.fraction, "message": p.message, "plan": plan})
 
     params = SolveParams(time_limit=float(item["time_limit"]), seed=int(item.get("seed", 0)))
@@ -422,11 +436,11 @@ def comparison_row(
     cost: StaffCost,
     *,
     kpis: Mapping[str, float] | None = None,
+    violations: int = 0,
 ) -> dict[str, Any]:
     """A variant's line of the comparison table: the checker's recomputed KPIs of ``plan``
-    for ``scenario`` (``kpis`` when the caller has them already from the checker), its
-    unassigned visits by reason, caregivers and the week's staff cost."""
-    violations = 0
+    for ``scenario`` (``kpis`` and ``violations`` when the caller has them already from the
+    checker), its unassigned visits by reason, caregivers and the week's staff cost."""
     if kpis is None:
         report = check_plan(scenario, plan)
         kpis, violations = report.kpis, len(report.violations)
@@ -490,19 +504,39 @@ def run_batch(
     cost: StaffCost | None = None,
     on_report: Callable[[str, Mapping[str, Any]], None] | None = None,
     cancel: threading.Event | None = None,
+    solver: str = "ours",
+    report_plans: bool = True,
+    on_outcome: Callable[[VariantOutcome], None] | None = None,
 ) -> list[VariantOutcome]:
-    """Every variant of ``scenario`` solved for ``time_limit`` seconds each, in parallel on
-    ``engine`` (default: the local pool), every plan checked; the outcomes in the order of
-    ``specs``. ``on_report(variant, report)`` gets each variant's progress reports (see
-    :func:`solve_variant`; ``{"started": True}`` when a run starts). A variant that fails
-    twice is an outcome with its ``error``; with ``cancel`` set the variants not finished are
-    ``cancelled``. Raises :class:`BatchError` for a variant that does not apply."""
+    """Every variant of ``scenario`` solved for ``time_limit`` seconds each by ``solver``
+    (``ours`` or ``greedy``), in parallel on ``engine`` (default: the local pool); each plan
+    is checked as it arrives, while the others still solve. Returns the outcomes in the order
+    of ``specs``.
+
+    ``on_report(variant, report)`` gets each variant's progress reports (see
+    :func:`solve_variant`; ``{"started": True}`` when a run starts; without ``report_plans``
+    they carry no plan) and ``on_outcome(outcome)`` each variant's end as it comes, both in
+    the caller's thread. A variant that fails twice is an outcome with its ``error``; with
+    ``cancel`` set the variants not finished are ``cancelled``. Raises :class:`BatchError`
+    for a variant that does not apply or a bad ``solver`` or ``time_limit``, and
+    :class:`dispatch.engines.EngineUnavailable` for an engine that cannot run here."""
     from dispatch.scenario_io import scenario_to_dict
 
+    if solver not in SOLVERS:
+        raise BatchError("solver", f"must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    if not time_limit > 0:
+        raise BatchError("time_limit", f"must be positive, got {time_limit}")
     cost = cost or StaffCost()
     resolved = variant_scenarios(scenario, specs)
+    by_name = {v.name: (v, s) for v, s in resolved}
     items = {
-        v.name: {"scenario": scenario_to_dict(s), "time_limit": time_limit, "seed": seed}
+        v.name: {
+            "scenario": scenario_to_dict(s),
+            "time_limit": time_limit,
+            "seed": seed,
+            "solver": solver,
+            "report_plans": report_plans,
+        }
         for v, s in resolved
     }
 
@@ -510,28 +544,37 @@ def run_batch(
         if on_report is not None:
             on_report(key, {"started": True} if value == STARTED else value)
 
-    results = {}
+    outcomes: dict[str, VariantOutcome] = {}
     with open_engine(engine) as running:
         for result in running.run(solve_variant, items, on_report=report, cancel=cancel):
-            results[result.key] = result
-    outcomes = []
-    for variant, changed in resolved:
-        r = results.get(variant.name)
-        if r is None:
-            row = failed_row(variant.name, "cancelled")
-            outcomes.append(VariantOutcome(variant, changed, None, row))
-        elif not r.ok:
-            row = failed_row(variant.name, "failed", r.error or "")
-            outcomes.append(
-                VariantOutcome(variant, changed, None, row, r.error, r.attempts, r.seconds)
-            )
+            variant, changed = by_name[result.key]
+            outcome = _outcome(variant, changed, result, cost)
+            outcomes[result.key] = outcome
+            if on_outcome is not None:
+                on_outcome(outcome)
+    return [
+        outcomes.get(v.name) or VariantOutcome(v, s, None, failed_row(v.name, "cancelled"))
+        for v, s in resolved
+    ]
+
+
+def _outcome(
+    variant: Variant, scenario: Scenario, result: TaskResult, cost: StaffCost
+) -> VariantOutcome:
+    """A variant's outcome from its task's result: the plan read back and checked."""
+    error = result.error
+    if error is None:
+        try:
+            plan = parse_plan(result.value)
+        except ValueError as exc:  # a plan document the contract refuses: that variant failed
+            error = f"its plan does not read back: {str(exc).splitlines()[0]}"
         else:
-            plan = parse_plan(r.value)
-            row = comparison_row(variant.name, changed, plan, cost)
-            outcomes.append(
-                VariantOutcome(variant, changed, plan, row, None, r.attempts, r.seconds)
+            row = comparison_row(variant.name, scenario, plan, cost)
+            return VariantOutcome(
+                variant, scenario, plan, row, None, result.attempts, result.seconds
             )
-    return outcomes
+    row = failed_row(variant.name, "failed", error)
+    return VariantOutcome(variant, scenario, None, row, error, result.attempts, result.seconds)
 
 
 # --- the table's files ----------------------------------------------------------------------
@@ -560,3 +603,65 @@ def write_xlsx(rows: Sequence[Mapping[str, Any]], path: str | Path) -> None:
     frame = pd.DataFrame([dict(r) for r in rows], columns=_columns(rows))
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         frame.to_excel(writer, sheet_name="comparison", index=False)
+
+
+def variant_slugs(names: Sequence[str]) -> dict[str, str]:
+    """A file name (without extension) for each variant name: letters, digits, ``.`` and
+    ``-`` (``+2@each · demand×1.2`` → ``plus2-at-each-demand-x1.2``), unique among ``names``
+    (a ``-2``, ``-3`` … suffix when two come out the same)."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        text = name.replace("+", "plus").replace("×", "-x").replace("@", "-at-")
+        base = re.sub(r"[^\w.]+", "-", text).strip("-.").lower()[:80] or "variant"
+        slug, k = base, 1
+        while slug in taken:
+            k += 1
+            slug = f"{base}-{k}"
+        taken.add(slug)
+        out[name] = slug
+    return out
+
+
+def write_batch(
+    outcomes: Sequence[VariantOutcome],
+    directory: str | Path,
+    *,
+    about: Mapping[str, Any] | None = None,
+) -> dict[str, Path]:
+    """A batch's files in ``directory`` (created): ``comparison.csv`` and ``comparison.xlsx``
+    (one row per variant), ``plans/<slug>.json`` (the format-1 plan of each variant that has
+    one) and ``variants.json`` (``about``, e.g. the scenario and time limit, then per variant
+    its name, changes, status, plan file, error, runs and seconds). Returns the paths by
+    name: ``csv``, ``xlsx``, ``variants`` and ``plan:<variant>`` for each plan."""
+    root = Path(directory)
+    (root / "plans").mkdir(parents=True, exist_ok=True)
+    slugs = variant_slugs([o.variant.name for o in outcomes])
+    paths: dict[str, Path] = {}
+    listed = []
+    for o in outcomes:
+        file = None
+        if o.plan is not None:
+            file = f"plans/{slugs[o.variant.name]}.json"
+            save_plan(o.plan, root / file)
+            paths[f"plan:{o.variant.name}"] = root / file
+        listed.append(
+            {
+                "name": o.variant.name,
+                "changes": dict(o.variant.changes),
+                "status": o.row.get("status"),
+                "file": file,
+                "error": o.error,
+                "attempts": o.attempts,
+                "seconds": round(o.seconds, 1),
+            }
+        )
+    rows = [o.row for o in outcomes]
+    paths["csv"] = root / "comparison.csv"
+    write_csv(rows, paths["csv"])
+    paths["xlsx"] = root / "comparison.xlsx"
+    write_xlsx(rows, paths["xlsx"])
+    paths["variants"] = root / "variants.json"
+    doc = {"format": 1, **(about or {}), "variants": listed}
+    paths["variants"].write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+    return paths

@@ -3,7 +3,9 @@
 Each subcommand is one ``_register_<name>`` function that adds its parser and sets
 ``handler`` to a function ``(args) -> exit code``; list the register function in
 :data:`COMMANDS` to switch it on. Exit codes: 0 success, 1 the answer is "no" (a plan with
-violations), 2 bad input (one line on stderr naming the field, never a traceback).
+violations, a variant of a batch that failed), 2 bad input or an engine that cannot run here
+(one line on stderr naming the field, never a traceback). Commands that run independent solves
+in parallel take the engine options of :func:`add_engine_arguments`.
 """
 
 from __future__ import annotations
@@ -12,12 +14,25 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
-__all__ = ["COMMANDS", "SUMMARY_KPIS", "ProgressBar", "build_parser", "main"]
+if TYPE_CHECKING:
+    from dispatch.batch import VariantOutcome
+    from dispatch.engines import EngineSettings
+
+__all__ = [
+    "COMMANDS",
+    "SUMMARY_KPIS",
+    "ProgressBar",
+    "add_engine_arguments",
+    "build_parser",
+    "comparison_table",
+    "engine_settings",
+    "main",
+]
 
 Subparsers = argparse._SubParsersAction  # the type argparse gives add_subparsers()
 Register = Callable[[Subparsers], None]
@@ -356,6 +371,248 @@ def _visits(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- engine options (shared by the commands that solve in parallel) ------------------------------
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--engine local|ray``, ``--workers N`` and ``--address ADDR`` to ``parser``; read
+    them back with :func:`engine_settings`."""
+    group = parser.add_argument_group("engine (计算引擎)")
+    group.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: a pool of processes on this machine; ray: a Ray cluster, started here "
+        "or joined with --address (needs the ray extra) (default local)",
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="solves at once: processes (local) or CPUs of the local Ray cluster "
+        "(default: this machine's CPUs)",
+    )
+    group.add_argument(
+        "--address",
+        default=None,
+        help="join the Ray cluster at this address (e.g. ray://head:10001 or auto) instead "
+        "of starting one; --engine ray only",
+    )
+
+
+def engine_settings(args: argparse.Namespace) -> EngineSettings:
+    """The :class:`dispatch.engines.EngineSettings` of the options :func:`add_engine_arguments`
+    added. Raises ``ValueError`` naming the option of a mistake (``--workers: ...``)."""
+    from dispatch.engines import EngineSettings
+
+    try:
+        return EngineSettings(args.engine, workers=args.workers, address=args.address)
+    except ValueError as exc:
+        raise ValueError(f"--{exc}") from None
+
+
+# --- dispatch batch -----------------------------------------------------------------------------
+
+
+def _register_batch(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "batch",
+        help="solve what-if variants of a scenario in parallel and compare them (批量假设分析)",
+        description="Solve every variant of SCENARIO that --variants lists (docs/batches.md; "
+        "example: data/demo/variants.json) with the weekly planner, in parallel on an engine, "
+        "check each plan and print one comparison table, each figure beside the baseline's. "
+        "Writes DIR/comparison.csv, DIR/comparison.xlsx, DIR/plans/<variant>.json and "
+        "DIR/variants.json. Exit 0 when every variant has a clean plan, 1 when one failed or "
+        "its plan has violations, 2 on bad input.",
+    )
+    p.add_argument("scenario", type=Path, help="scenario JSON file (format 1)")
+    p.add_argument(
+        "--variants",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="variants document (JSON, format 1)",
+    )
+    p.add_argument(
+        "--time-limit", type=float, default=10.0, help="seconds per variant (default 10)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="search seed (default 0)")
+    p.add_argument(
+        "--solver",
+        choices=("ours", "greedy"),
+        default="ours",
+        help="ours: the weekly planner; greedy: the by-hand baseline (default ours)",
+    )
+    add_engine_arguments(p)
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder for the batch's files"
+    )
+    p.set_defaults(handler=_batch)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from dispatch.batch import BatchError, parse_variants, run_batch, write_batch
+    from dispatch.scenario_io import load_scenario
+
+    if args.time_limit <= 0:
+        raise ValueError(f"--time-limit: must be positive, got {args.time_limit}")
+    settings = engine_settings(args)
+    try:
+        doc = json.loads(args.variants.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{args.variants}: not JSON: {exc.msg} at line {exc.lineno}") from None
+    try:
+        specs, cost = parse_variants(doc)
+    except BatchError as exc:
+        raise ValueError(f"{args.variants}: {exc}") from None
+    parsed = load_scenario(args.scenario)
+    for w in parsed.warnings:
+        print(f"warning: {args.scenario}: {w}", file=sys.stderr)
+    scenario = parsed.scenario
+    bar = ProgressBar(sys.stderr)
+    progress = _BatchProgress(bar, len(specs))
+    try:
+        outcomes = run_batch(
+            scenario,
+            specs,
+            engine=settings,
+            time_limit=args.time_limit,
+            seed=args.seed,
+            cost=cost,
+            solver=args.solver,
+            report_plans=False,
+            on_report=progress.report,
+            on_outcome=progress.outcome,
+        )
+    finally:
+        bar.close()
+    about = {
+        "scenario": scenario.name,
+        "scenario_file": str(args.scenario),
+        "solver": args.solver,
+        "time_limit": args.time_limit,
+        "seed": args.seed,
+        "engine": settings.kind,
+        "workers": settings.size,
+        "staff_cost": asdict(cost),
+    }
+    write_batch(outcomes, args.out, about=about)
+    print(
+        f"{len(outcomes)} variants of {scenario.name!r}, {args.solver} {args.time_limit:g} s "
+        f"each, {settings.kind} engine, {settings.size} at once "
+        f"({time.monotonic() - bar.started:.0f} s) -> {args.out}"
+    )
+    print(comparison_table([o.row for o in outcomes]))
+    print(
+        "planned: share of required visits; cg/request: distinct caregivers per request; "
+        "utilisation: mean; outside 15': households over 15 minutes from their station"
+    )
+    print(
+        f"cost: staff a week at {cost.yuan_per_month:g} yuan a month per caregiver, overtime "
+        f"×{cost.overtime_factor:g} (staff_cost in the variants file); files: comparison.csv, "
+        "comparison.xlsx, plans/, variants.json"
+    )
+    status = 0
+    for o in outcomes:
+        if o.plan is None:
+            status = 1
+            what = o.error or "cancelled"
+            print(f"{o.row['status']}: {o.variant.name}: {what} (runs: {o.attempts})")
+        elif o.row.get("violations"):
+            status = 1
+            print(f"checker: {o.variant.name}: {o.row['violations']} violation(s)")
+    if status == 0:
+        print("checker: OK, every variant's plan has no violations (校验通过)")
+    return status
+
+
+class _BatchProgress:
+    """A batch's progress on a :class:`ProgressBar`: variants done and running, the share of
+    the whole (each running variant by its planner's fraction). Off a terminal only starts
+    and ends are drawn, one line each."""
+
+    def __init__(self, bar: ProgressBar, total: int) -> None:
+        self.bar = bar
+        self.total = max(1, total)
+        self.running: dict[str, float] = {}
+        self.done = 0
+        self.failed = 0
+
+    def report(self, name: str, value: Mapping[str, Any]) -> None:
+        if value.get("started"):
+            self.running[name] = 0.0
+            self._draw(f"{name} started")
+        elif "fraction" in value and name in self.running:
+            self.running[name] = float(value["fraction"])
+            if self.bar.live:
+                self._draw(name)
+
+    def outcome(self, outcome: VariantOutcome) -> None:
+        name = outcome.variant.name
+        self.running.pop(name, None)
+        self.done += 1
+        self.failed += outcome.plan is None
+        self._draw(f"{name} {'failed' if outcome.plan is None else 'done'}")
+
+    def _draw(self, last: str) -> None:
+        fraction = (self.done + sum(self.running.values())) / self.total
+        failed = f", {self.failed} failed" if self.failed else ""
+        message = f"{self.done}/{self.total} done, {len(self.running)} running{failed} ({last})"
+        self.bar(_Report("batch", fraction, message))
+
+
+#: The comparison table's printed columns: row key, header, decimals (0: a whole number) and
+#: whether the difference to the reference is shown.
+_PRINTED: tuple[tuple[str, str, int, bool], ...] = (
+    ("caregivers", "staff", 0, True),
+    ("planned_share", "planned", 3, True),
+    ("travel_minutes", "travel min", 0, True),
+    ("overtime_minutes", "overtime min", 0, True),
+    ("distinct_caregivers_per_request", "cg/request", 2, True),
+    ("utilisation_mean", "utilisation", 3, True),
+    ("households_outside_15min", "outside 15'", 0, True),
+    ("staff_cost_yuan", "cost ¥/week", 0, True),
+    ("violations", "violations", 0, False),
+)
+
+
+def comparison_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The comparison table as text: one line per variant, the baseline (else the first
+    variant with a plan) first, every other figure with its difference to it
+    (``0.981 (+0.012)``); unassigned visits only for the reasons that occur."""
+    reference = next(
+        (r for r in rows if r.get("variant") == "baseline" and r["status"] == "done"), None
+    ) or next((r for r in rows if r.get("status") == "done"), None)
+    ordered = [reference] if reference is not None else []
+    ordered += [r for r in rows if r is not reference]
+    reasons = [
+        key
+        for key in dict.fromkeys(k for r in rows for k in r if k.startswith("unassigned_"))
+        if any(r.get(key) for r in rows)
+    ]
+    columns = [
+        *_PRINTED[:2],
+        *((key, "unassigned " + key.removeprefix("unassigned_"), 0, True) for key in reasons),
+        *_PRINTED[2:],
+    ]
+    table: list[tuple[str, ...]] = [("variant", "status", *(c[1] for c in columns))]
+    for row in ordered:
+        cells = [str(row["variant"]), str(row["status"])]
+        for key, _, decimals, compared in columns:
+            value = row.get(key)
+            if value is None:
+                cells.append("-")
+                continue
+            text = f"{value:.{decimals}f}" if decimals else f"{round(value)}"
+            base = reference.get(key) if reference is not None and row is not reference else None
+            if base is not None and compared:
+                d = value - base
+                text += f" ({d:+.{decimals}f})" if decimals else f" ({round(d):+d})"
+            cells.append(text)
+        table.append(tuple(cells))
+    return _table(table)
+
+
 # --- the parser ---------------------------------------------------------------------------------
 
 #: Every subcommand's register function, in the order ``--help`` lists them.
@@ -363,6 +620,7 @@ COMMANDS: list[Register] = [
     _register_check,
     _register_route,
     _register_plan,
+    _register_batch,
     _register_generate,
     _register_visits,
 ]
@@ -388,6 +646,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed by argparse
         return exc.code if isinstance(exc.code, int) else 2
+    from dispatch.engines import EngineUnavailable
+
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_usage(sys.stderr)
@@ -395,7 +655,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return handler(args)
-    except (OSError, ValueError) as exc:  # bad files: ScenarioError, PlanError, missing paths
+    # Bad files (ScenarioError, PlanError, BatchError, missing paths), an engine not installed.
+    except (OSError, ValueError, EngineUnavailable) as exc:
         print(f"dispatch {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
 

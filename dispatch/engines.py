@@ -6,16 +6,24 @@ gives an :class:`Engine` for an :class:`EngineSettings`:
 - ``local`` (the default): a pool of ``workers`` processes on this machine (``spawn``, so a
   worker starts clean whatever threads the caller runs), nothing else to install or start.
 - ``ray``: ``ray.init()`` starts a local Ray cluster of ``workers`` CPUs, or joins the cluster
-  at ``address``. Ray is an optional extra (``pip install 'eldercare-dispatch[ray]'``); without
-  it :class:`EngineUnavailable` says so in one line.
+  at ``address`` (``auto``: the one ``RAY_ADDRESS`` or ``ray start`` on this machine names).
+  Ray is an optional extra (``pip install 'eldercare-dispatch[ray]'``); without it
+  :class:`EngineUnavailable` says so in one line.
 
 Tasks receive plain, picklable data and build their models inside the worker (OR-Tools models
 cannot be pickled); a worker process serves many tasks, so the router's compiled searches are
 compiled once per worker, not per task. A task that raises, or whose worker dies, is run once
 more; a second failure is that task's :class:`TaskResult` with its ``error``, and the other
-tasks go on. A task reports progress by calling the ``report`` it is given with any picklable
-value; :meth:`Engine.run` hands the reports to ``on_report`` in the caller's thread as they
-arrive. Setting ``cancel`` stops the tasks not yet finished (their results never come).
+tasks go on. When a local worker dies the whole pool is replaced (``concurrent.futures``
+cannot replace one worker): only the task whose worker died is charged a failed run, the
+others it held run again uncharged. A result's ``attempts`` counts the runs that started.
+
+A task reports progress by calling the ``report`` it is given with any picklable value;
+:meth:`Engine.run` hands the reports to ``on_report`` in the caller's thread as they arrive,
+each task's in the order it made them and all of them before its result (a run's start is
+reported as :data:`STARTED`). Setting ``cancel`` stops the tasks not yet finished: their
+processes are ended and their results never come. Leaving the loop over :meth:`Engine.run`
+early does the same.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import contextlib
 import multiprocessing
 import os
 import queue as queue_module
+import signal
 import threading
 import time
 import traceback
@@ -31,11 +40,13 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.managers import SyncManager
 from typing import Any, Literal, Protocol
 
 __all__ = [
     "RAY_INSTALL_HINT",
     "Engine",
+    "EngineKind",
     "EngineSettings",
     "EngineUnavailable",
     "LocalEngine",
@@ -83,14 +94,19 @@ class EngineSettings:
 
     @property
     def size(self) -> int:
-        """The number of tasks run at once."""
-        return self.workers or os.cpu_count() or 1
+        """The number of tasks run at once: ``workers``, else the CPUs this process may use."""
+        if self.workers:
+            return self.workers
+        affinity = getattr(os, "sched_getaffinity", None)
+        return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
 class TaskResult:
     """The end of one task: its ``key``, the ``value`` it returned, or the ``error`` (a line)
-    of its last failed run; how many runs it took and the seconds from its first start."""
+    of its last failed run; how many runs it took (counted by their start reports: on Ray,
+    whose reports travel without waiting, a run killed in its first moments may go
+    uncounted) and the seconds from its first start (as the caller saw it, to ~0.05 s)."""
 
     key: str
     value: Any = None
@@ -105,7 +121,7 @@ class TaskResult:
 
 class Reporter:
     """What a task calls to report progress: puts ``(key, value)`` on a queue the caller
-    drains (a manager's queue for the local pool, a Ray queue actor for Ray). Picklable."""
+    drains (a manager's queue for the local pool, a report actor for Ray). Picklable."""
 
     def __init__(self, key: str, sink: Any) -> None:
         self.key = key
@@ -140,10 +156,14 @@ class Engine(Protocol):
         on_report: Callable[[str, Any], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[TaskResult]:
-        """Run ``fn(item, report)`` for every item, yielding results as tasks finish."""
+        """Run ``fn(item, report)`` for every item (keyed by its name), yielding one
+        :class:`TaskResult` per task as tasks finish. ``fn`` must be importable by name in a
+        worker (a module-level function) for the local pool."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the engine's processes (or the Ray cluster it started)."""
+        ...
 
     def __enter__(self) -> Engine: ...
 
@@ -160,17 +180,74 @@ def open_engine(settings: EngineSettings | None = None) -> Engine:
 
 
 def _line(exc: BaseException) -> str:
+    """An error as one line: ``Type: first line of its message``."""
     if isinstance(exc, TaskFailed):
         return exc.line
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def _start(reporter: Reporter) -> None:
+    """Report a run's start with the worker's process id (the local pool finds by it the task
+    whose worker died). Plain values only: Ray's report actor unpickles what it holds, and
+    need not import this module to do so."""
+    with contextlib.suppress(Exception):
+        reporter.sink.put((reporter.key, (STARTED, os.getpid())))
+
+
+def _started_pid(value: Any) -> int | None:
+    """The process id of a start report made by :func:`_start`, else ``None``."""
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == STARTED:
+        pid = value[1]
+        return pid if isinstance(pid, int) else None
+    return None
+
+
+class _Tasks:
+    """What :meth:`Engine.run` knows of its tasks while they run: runs started (by their
+    start reports), failed runs, when the first run started and the process of the last."""
+
+    def __init__(self, keys: Iterator[str], on_report: Callable[[str, Any], None] | None):
+        self.runs: dict[str, int] = {}
+        self.failures: dict[str, int] = {}
+        self.first: dict[str, float] = {}
+        self.pid: dict[str, int] = {}
+        for key in keys:
+            self.runs[key] = self.failures[key] = 0
+        self.on_report = on_report
+
+    def seen(self, key: str, value: Any) -> None:
+        """A report from a task: start reports are counted (and passed on as STARTED)."""
+        if key not in self.runs:
+            return
+        pid = _started_pid(value)
+        if pid is not None or value == STARTED:
+            self.runs[key] += 1
+            self.first.setdefault(key, time.perf_counter())
+            if pid is not None:
+                self.pid[key] = pid
+            value = STARTED
+        if self.on_report is not None:
+            self.on_report(key, value)
+
+    def seconds(self, key: str) -> float:
+        first = self.first.get(key)
+        return round(time.perf_counter() - first, 3) if first is not None else 0.0
+
+    def result(self, key: str, value: Any = None, error: str | None = None) -> TaskResult:
+        attempts = max(1, self.runs[key])
+        return TaskResult(key, value, error, attempts=attempts, seconds=self.seconds(key))
+
+
 def _drain(sink: Any, on_report: Callable[[str, Any], None] | None) -> None:
+    """Hand every report waiting in ``sink`` to ``on_report``; a queue that is gone (its
+    manager ended) has nothing more to hand."""
     while True:
         try:
             key, value = sink.get_nowait() if hasattr(sink, "get_nowait") else sink.get(False)
-        except (queue_module.Empty, Exception):
+        except queue_module.Empty:
+            return
+        except (OSError, EOFError, ValueError):  # the manager is gone: reports are lost
             return
         if on_report is not None:
             on_report(key, value)
@@ -191,20 +268,33 @@ class TaskFailed(Exception):
 
 def _in_worker(fn: TaskFn, item: Any, reporter: Reporter) -> Any:
     """A task in a pool process."""
-    reporter.started()
+    _start(reporter)
     try:
         return fn(item, reporter)
     except Exception as exc:
         raise TaskFailed(_line(exc), traceback.format_exc()) from None
 
 
+def _ignore_interrupt() -> None:
+    """Pool workers and the report manager leave Ctrl-C to the caller, which stops them: a
+    worker interrupted mid-solve would only print a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+#: What a worker that died of :meth:`LocalEngine._stop` or of a broken pool's clean-up ends
+#: with; any other end (a crash, ``os._exit``, the OOM killer's SIGKILL) makes it the culprit.
+_TERMINATED = -signal.SIGTERM
+_DIED = "its worker process died / 工作进程退出"
+
+
 class LocalEngine:
-    """A pool of ``settings.size`` spawned processes on this machine."""
+    """A pool of ``settings.size`` spawned processes on this machine, and a manager process
+    that carries the tasks' reports (started with the first run, ended by :meth:`close`)."""
 
     def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
         self._context = multiprocessing.get_context("spawn")
-        self._manager: Any = None
+        self._manager: SyncManager | None = None
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> LocalEngine:
@@ -216,13 +306,26 @@ class LocalEngine:
     def _new_pool(self) -> ProcessPoolExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = ProcessPoolExecutor(max_workers=self.settings.size, mp_context=self._context)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.settings.size,
+            mp_context=self._context,
+            initializer=_ignore_interrupt,
+        )
         return self._pool
 
     def _sink(self) -> Any:
-        if self._manager is None:
-            self._manager = self._context.Manager()
-        return self._manager.Queue()
+        """A new report queue in the manager; a manager that died is started again."""
+        if self._manager is not None:
+            try:
+                return self._manager.Queue()
+            except (OSError, EOFError):
+                with contextlib.suppress(Exception):
+                    self._manager.shutdown()
+                self._manager = None
+        manager = SyncManager(ctx=self._context)
+        manager.start(_ignore_interrupt)
+        self._manager = manager
+        return manager.Queue()
 
     def run(
         self,
@@ -233,70 +336,95 @@ class LocalEngine:
         cancel: threading.Event | None = None,
     ) -> Iterator[TaskResult]:
         sink = self._sink()
-        pool = self._pool or self._new_pool()
-        attempts = dict.fromkeys(items, 0)
-        started: dict[str, float] = {}
+        tasks = _Tasks(iter(items), on_report)
         running: dict[Future[Any], str] = {}
-
-        def submit(key: str) -> None:
-            attempts[key] += 1
-            started.setdefault(key, time.perf_counter())
-            running[pool.submit(_in_worker, fn, items[key], Reporter(key, sink))] = key
-
-        for key in items:
-            submit(key)
+        queued: list[str] = list(items)
         try:
-            while running:
+            while queued or running:
                 if cancel is not None and cancel.is_set():
-                    self._stop()
                     return
+                broken = False
+                if queued:
+                    pool = self._pool or self._new_pool()
+                    while queued and not broken:
+                        key = queued[0]
+                        try:
+                            future = pool.submit(_in_worker, fn, items[key], Reporter(key, sink))
+                        except BrokenProcessPool:  # a worker died since the last look
+                            broken = True
+                        else:
+                            running[future] = queued.pop(0)
                 done, _ = wait(list(running), timeout=_POLL, return_when=FIRST_COMPLETED)
-                _drain(sink, on_report)
-                broken: list[str] = []
+                _drain(sink, tasks.seen)
+                lost: list[str] = []
                 for future in done:
                     key = running.pop(future)
-                    seconds = time.perf_counter() - started[key]
-                    try:
-                        value = future.result()
-                    except BrokenProcessPool:
-                        broken.append(key)
-                        continue
-                    except Exception as exc:
-                        if attempts[key] < ATTEMPTS:
-                            submit(key)
-                            continue
-                        yield TaskResult(
-                            key, error=_line(exc), attempts=attempts[key], seconds=seconds
-                        )
-                        continue
-                    yield TaskResult(key, value, attempts=attempts[key], seconds=seconds)
-                if broken:
-                    # A worker died: the pool is unusable. Every task it still held runs
-                    # again in a new pool; the ones that were running count a failed run.
-                    lost = broken + list(running.values())
-                    running.clear()
-                    pool = self._new_pool()
-                    for key in lost:
-                        if attempts[key] < ATTEMPTS:
-                            submit(key)
+                    exc = future.exception()
+                    if exc is None:
+                        yield tasks.result(key, future.result())
+                    elif isinstance(exc, BrokenProcessPool):
+                        lost.append(key)
+                    else:
+                        tasks.failures[key] += 1
+                        if tasks.failures[key] < ATTEMPTS:
+                            queued.append(key)
                         else:
-                            yield TaskResult(
-                                key,
-                                error="its worker process died / 工作进程退出",
-                                attempts=attempts[key],
-                                seconds=time.perf_counter() - started[key],
-                            )
-            _drain(sink, on_report)
+                            yield tasks.result(key, error=_line(exc))
+                if lost or broken:
+                    yield from self._recover(lost, running, tasks, sink, queued)
+            _drain(sink, tasks.seen)
         finally:
-            if running:
+            if running or queued:
                 self._stop()
+
+    def _recover(
+        self,
+        lost: list[str],
+        running: dict[Future[Any], str],
+        tasks: _Tasks,
+        sink: Any,
+        queued: list[str],
+    ) -> Iterator[TaskResult]:
+        """A worker died and the pool is broken: the results that came before the break are
+        kept, the task whose worker died is charged a failed run, and every lost task runs
+        again in a new pool (or, after its second failure, ends with an error)."""
+        # A broken pool fails all its futures at once; those that finished first keep results.
+        wait(list(running), timeout=5)
+        for future, key in list(running.items()):
+            if future.done() and future.exception() is None:
+                yield tasks.result(key, future.result())
+            else:
+                lost.append(key)
+        running.clear()
+        _drain(sink, tasks.seen)
+        dead = self._dead_workers()
+        started = [key for key in lost if tasks.runs[key] > tasks.failures[key]]
+        culprits = [key for key in started if tasks.pid.get(key) in dead]
+        # Without a culprit in sight (its process already gone), every started task is charged.
+        for key in culprits or started:
+            tasks.failures[key] += 1
+        self._stop()
+        for key in lost:
+            if tasks.failures[key] < ATTEMPTS:
+                queued.append(key)
+            else:
+                yield tasks.result(key, error=_DIED)
+
+    def _dead_workers(self) -> set[int]:
+        """Process ids of the pool's workers that ended on their own (not terminated)."""
+        processes = dict(getattr(self._pool, "_processes", None) or {})
+        return {
+            pid
+            for pid, p in processes.items()
+            if p.exitcode is not None and p.exitcode != _TERMINATED
+        }
 
     def _stop(self) -> None:
         """Stop every task now: the pool's processes are ended, a new pool serves next runs."""
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        processes = list(getattr(pool, "_processes", {}).values())
+        processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         for p in processes:
             if p.is_alive():
@@ -305,11 +433,14 @@ class LocalEngine:
             p.join(timeout=5)
 
     def close(self) -> None:
+        """End the pool (waiting for nothing: :meth:`run` leaves no task running) and the
+        report manager."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         if self._manager is not None:
-            self._manager.shutdown()
+            with contextlib.suppress(Exception):
+                self._manager.shutdown()
             self._manager = None
 
 
@@ -323,8 +454,9 @@ def _ray() -> Any:
 
 class RayEngine:
     """Tasks on a Ray cluster: a local one of ``settings.size`` CPUs started by this engine
-    (and stopped by :meth:`close`), or the one at ``settings.address``. Ray retries a task
-    whose worker died or that raised, once."""
+    (and stopped by :meth:`close`), or the one at ``settings.address``. When this process is
+    connected to Ray already (``ray.init`` called before), that connection is used as it is
+    and left open. Ray runs a task whose worker died or that raised once more."""
 
     def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
@@ -339,6 +471,10 @@ class RayEngine:
             if settings.address:
                 kwargs["address"] = settings.address
             else:
+                # "local": a cluster of our own even when RAY_ADDRESS or a `ray start` on this
+                # machine names another (joining one is --address's work, and num_cpus would
+                # be refused there).
+                kwargs["address"] = "local"
                 kwargs["num_cpus"] = settings.size
             try:
                 self._ray.init(**kwargs)
@@ -366,40 +502,34 @@ class RayEngine:
         cancel: threading.Event | None = None,
     ) -> Iterator[TaskResult]:
         ray = self._ray
-        from ray.util.queue import Queue
-
-        sink = Queue(actor_options={"num_cpus": 0})
-        started = time.perf_counter()
-        runs = dict.fromkeys(items, 0)
-        counted = _counting(runs, on_report)
-        refs = {self._remote.remote(fn, items[key], Reporter(key, sink)): key for key in items}
+        box = _report_box(ray).remote()
+        tasks = _Tasks(iter(items), on_report)
+        refs = {
+            self._remote.remote(fn, items[key], Reporter(key, _RaySink(box))): key for key in items
+        }
         try:
             while refs:
                 if cancel is not None and cancel.is_set():
-                    for ref in refs:
-                        ray.cancel(ref, force=True)
-                    refs.clear()
                     return
-                done, _ = ray.wait(list(refs), num_returns=1, timeout=_POLL)
-                _drain_ray(sink, counted)
+                done, _ = ray.wait(list(refs), num_returns=len(refs), timeout=_POLL)
+                # A task puts its reports before it returns: drained now, they come before
+                # its result.
+                _drain_ray(ray, box, tasks.seen)
                 for ref in done:
                     key = refs.pop(ref)
-                    seconds = time.perf_counter() - started
-                    _drain_ray(sink, counted)
                     try:
                         value = ray.get(ref)
                     except Exception as exc:
-                        yield TaskResult(
-                            key, error=_ray_error(exc), attempts=runs[key], seconds=seconds
-                        )
+                        yield tasks.result(key, error=_ray_error(exc))
                         continue
-                    yield TaskResult(key, value, attempts=runs[key], seconds=seconds)
-            _drain_ray(sink, counted)
+                    yield tasks.result(key, value)
+            _drain_ray(ray, box, tasks.seen)
         finally:
             for ref in refs:
-                ray.cancel(ref, force=True)
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
             with contextlib.suppress(Exception):
-                ray.kill(sink.actor)
+                ray.kill(box)
 
     def close(self) -> None:
         if self._started and self._ray.is_initialized():
@@ -407,30 +537,73 @@ class RayEngine:
         self._started = False
 
 
-def _counting(
-    runs: dict[str, int], on_report: Callable[[str, Any], None] | None
-) -> Callable[[str, Any], None]:
-    """``on_report`` that also counts the runs of each task by their :data:`STARTED` reports."""
+def _report_box(ray: Any) -> Any:
+    """The Ray actor class that holds a run's reports until the caller takes them. A plain
+    (synchronous) actor runs one caller's calls in the order they were made, so each task's
+    reports stay in order (Ray's queue is an asyncio actor, which does not promise that). The
+    class is made here so that Ray sends it by value: the actor's process needs nothing of
+    this project."""
 
-    def seen(key: str, value: Any) -> None:
-        if value == STARTED and key in runs:
-            runs[key] += 1
-        if on_report is not None:
-            on_report(key, value)
+    class ReportBox:
+        def __init__(self) -> None:
+            self.items: list[Any] = []
 
-    return seen
+        def put(self, item: Any) -> None:
+            self.items.append(item)
+
+        def take(self) -> list[Any]:
+            items, self.items = self.items, []
+            return items
+
+    return ray.remote(num_cpus=0)(ReportBox)
 
 
-def _drain_ray(sink: Any, on_report: Callable[[str, Any], None] | None) -> None:
-    for key, value in sink.get_nowait_batch(sink.qsize()) if sink.qsize() else ():
+class _RaySink:
+    """Where a Ray task's reports go: the report box, without waiting for it. A task that
+    waited (``ray.get``) would hand its CPU back to Ray for the wait, and Ray would start
+    another task on it: more tasks at once than ``workers``. :meth:`flush` at the task's end
+    waits for the last report, and with it for all before (the box runs them in order), so
+    that every report is in the box before the result is."""
+
+    def __init__(self, box: Any) -> None:
+        self.box = box
+        self._last: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"box": self.box, "_last": None}
+
+    def put(self, item: Any) -> None:
+        self._last = self.box.put.remote(item)
+
+    def flush(self) -> None:
+        last, self._last = self._last, None
+        if last is not None:
+            import ray
+
+            with contextlib.suppress(Exception):
+                ray.get(last, timeout=30)
+
+
+def _drain_ray(ray: Any, box: Any, on_report: Callable[[str, Any], None] | None) -> None:
+    """Hand the reports waiting in the box to ``on_report`` (none when the box's actor is
+    gone: its reports are lost, the results are not)."""
+    try:
+        items = ray.get(box.take.remote(), timeout=30)
+    except Exception:
+        return
+    for key, value in items:
         if on_report is not None:
             on_report(key, value)
 
 
 def _in_ray(fn: TaskFn, item: Any, reporter: Reporter) -> Any:
     """A task on a Ray worker."""
-    reporter.started()
-    return fn(item, reporter)
+    _start(reporter)
+    try:
+        return fn(item, reporter)
+    finally:
+        if isinstance(reporter.sink, _RaySink):
+            reporter.sink.flush()
 
 
 def _ray_error(exc: BaseException) -> str:
