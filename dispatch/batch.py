@@ -185,6 +185,9 @@ def _stations(value: Any, path: str, *, new: bool) -> list[dict[str, Any]]:
             raise BatchError(where, f"unknown field(s) {sorted(unknown)}")
         if not isinstance(item.get("id"), str) or not item["id"]:
             raise BatchError(f"{where}.id", "must be a station id")
+        for key in ("name", "address"):
+            if key in item and not isinstance(item[key], str):
+                raise BatchError(f"{where}.{key}", "must be text")
         for key, bound in (("lat", 90), ("lon", 180)):
             v = item.get(key)
             if isinstance(v, bool) or not isinstance(v, int | float) or not -bound <= v <= bound:
