@@ -497,9 +497,10 @@ def _batch(args: argparse.Namespace) -> int:
         "staff_cost": asdict(cost),
     }
     write_batch(outcomes, args.out, about=about)
+    budget = "" if args.solver == "greedy" else f" {args.time_limit:g} s each"
     print(
-        f"{len(outcomes)} variants of {scenario.name!r}, {args.solver} {args.time_limit:g} s "
-        f"each, {settings.kind} engine, {settings.size} at once "
+        f"{len(outcomes)} variants of {scenario.name!r}, {args.solver}{budget}, "
+        f"{settings.kind} engine, {settings.size} at once "
         f"({time.monotonic() - bar.started:.0f} s) -> {args.out}"
     )
     print(comparison_table([o.row for o in outcomes]))
