@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_DAYS",
     "RURAL_CENTRE",
     "TARGET_LOAD",
+    "DistrictLayout",
     "LoadEstimate",
     "estimate_load",
     "productive_minutes",
@@ -46,6 +47,29 @@ DEFAULT_DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat")
 TARGET_LOAD = 0.70
 
 _URBAN_SHARE = 0.75  # 城镇人口占74.92% in the seed report
+
+
+@dataclass(frozen=True)
+class DistrictLayout:
+    """Where a generated district lies and how its ids begin (WGS-84 degrees, km).
+
+    ``centre`` is the middle of its urban stations, spread over a box of ``urban_half_km``
+    (north-south, east-west half sides); ``rural_centre`` the middle of its township stations,
+    over ``rural_half_km``. ``urban_share`` of the households live in the urban part.
+    ``prefix`` starts every station, caregiver and household id (``"XQ-"`` gives ``XQ-S01``,
+    ``XQ-C001``, ``XQ-H0001``), so that districts joined into one city never share an id;
+    ``place`` starts every station's name (``"兴庆区"``). The default is the demo district.
+    """
+
+    centre: tuple[float, float] = CITY_CENTRE
+    rural_centre: tuple[float, float] = RURAL_CENTRE
+    urban_share: float = _URBAN_SHARE
+    urban_half_km: tuple[float, float] = (6.0, 6.5)
+    rural_half_km: tuple[float, float] = (4.0, 12.0)
+    prefix: str = ""
+    place: str = ""
+
+
 _WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
 _DAY_START = parse_hhmm("08:00")
 _DAY_END = parse_hhmm("17:00")

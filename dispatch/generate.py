@@ -49,11 +49,11 @@ from dispatch.catalogue import Catalogue, default_catalogue
 from dispatch.district_base import (
     _DENSE_KM,
     _QUALIFIED,
-    _URBAN_SHARE,
     CITY_CENTRE,
     DEFAULT_DAYS,
     RURAL_CENTRE,
     TARGET_LOAD,
+    DistrictLayout,
     LoadEstimate,
     _legs,
     _nearest_station,
@@ -109,6 +109,7 @@ def generate_district(
     bed_bath_share: float = 0.0,
     target_load: float = TARGET_LOAD,
     catalogue: Catalogue | None = None,
+    layout: DistrictLayout | None = None,
 ) -> Scenario:
     """A realistic district of ``households`` homes served from ``stations`` stations.
 
@@ -116,7 +117,9 @@ def generate_district(
     ``bed_bath_share`` is the share of level-4 elders who get a two-caregiver bed bath
     (助浴·卧床) instead of an ordinary bath (default 0: no staff-2 requests). ``target_load`` is
     the aimed ratio of required to productive minutes. ``catalogue`` supplies minutes, windows,
-    staff and skills (default: the bundled one). Raises ``ValueError`` for fewer than one
+    staff and skills (default: the bundled one). ``layout`` says where the district lies, its
+    urban share and the prefix of its ids (default: the demo district around
+    :data:`CITY_CENTRE`). Raises ``ValueError`` for fewer than one
     household or station, a share or load out of range, or a ``week_start`` not a Monday.
     """
     if households < 1 or stations < 1:
@@ -142,10 +145,11 @@ def generate_district(
     rng = random.Random(seed)
     travel = TravelSettings()
     provider = HaversineProvider.from_settings(travel)
-    sites = _sites(rng, stations)
+    where = layout or DistrictLayout()
+    sites = _sites(rng, stations, where)
     urban = [s for s in sites if not s.rural]
     rural = [s for s in sites if s.rural]
-    n_urban = households if not rural else round(households * _URBAN_SHARE)
+    n_urban = households if not rural else round(households * where.urban_share)
     homes: list[Household] = []
     for k in range(households):
         pool = urban if k < n_urban and urban else rural
@@ -154,7 +158,7 @@ def generate_district(
         homes.append(
             _household(
                 rng,
-                f"H{k + 1:04d}",
+                f"{where.prefix}H{k + 1:04d}",
                 cluster,
                 site.town,
                 catalogue=catalogue,
@@ -181,7 +185,18 @@ def generate_district(
         roles = _roster([homes[i] for i in mine], [float(x) for x in legs], target=target_load)
         team: list[Caregiver] = []
         for role in roles:
-            team.append(_hire(rng, role, team, skills, site=site, mix=mix, first=len(caregivers)))
+            team.append(
+                _hire(
+                    rng,
+                    role,
+                    team,
+                    skills,
+                    site=site,
+                    mix=mix,
+                    first=len(caregivers),
+                    prefix=where.prefix,
+                )
+            )
         # A small station may miss a skill on some day (Saturday above all): hire for it.
         for i in mine:
             for _ in range(8):
@@ -189,7 +204,16 @@ def generate_district(
                 if missing is None:
                     break
                 team.append(
-                    _hire(rng, missing, team, skills, site=site, mix=mix, first=len(caregivers))
+                    _hire(
+                        rng,
+                        missing,
+                        team,
+                        skills,
+                        site=site,
+                        mix=mix,
+                        first=len(caregivers),
+                        prefix=where.prefix,
+                    )
                 )
         caregivers.extend(team)
         teams[si] = team
