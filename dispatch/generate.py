@@ -40,10 +40,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from dispatch.catalogue import Catalogue, default_catalogue
 from dispatch.district_base import (
@@ -74,13 +77,14 @@ from dispatch.district_staff import (
     _served,
     _with_preferences,
 )
+from dispatch.engines import EngineSettings, open_engine
 from dispatch.model import (
     Caregiver,
     Household,
     Scenario,
     TravelSettings,
 )
-from dispatch.scenario_io import save_scenario
+from dispatch.scenario_io import parse_scenario, save_scenario, scenario_to_dict
 from dispatch.travel import HaversineProvider
 
 __all__ = [
@@ -106,6 +110,25 @@ __all__ = [
 # The district
 
 
+def _check_options(
+    households: int, stations: int, bed_bath_share: float, target_load: float, week_start: str
+) -> None:
+    if households < 1 or stations < 1:
+        raise ValueError(
+            f"need at least one household and one station, got {households} and {stations}"
+        )
+    if not 0.0 <= bed_bath_share <= 1.0:
+        raise ValueError(f"bed_bath_share must be between 0 and 1, got {bed_bath_share}")
+    if not 0.05 <= target_load <= 1.0:
+        raise ValueError(f"target_load must be between 0.05 and 1, got {target_load}")
+    try:
+        monday = dt.date.fromisoformat(week_start).weekday() == 0
+    except ValueError:
+        monday = False
+    if not monday:
+        raise ValueError(f"week_start must be the ISO date of a Monday, got {week_start!r}")
+
+
 def generate_district(
     *,
     households: int,
@@ -129,20 +152,7 @@ def generate_district(
     :data:`CITY_CENTRE`). Raises ``ValueError`` for fewer than one
     household or station, a share or load out of range, or a ``week_start`` not a Monday.
     """
-    if households < 1 or stations < 1:
-        raise ValueError(
-            f"need at least one household and one station, got {households} and {stations}"
-        )
-    if not 0.0 <= bed_bath_share <= 1.0:
-        raise ValueError(f"bed_bath_share must be between 0 and 1, got {bed_bath_share}")
-    if not 0.05 <= target_load <= 1.0:
-        raise ValueError(f"target_load must be between 0.05 and 1, got {target_load}")
-    try:
-        monday = dt.date.fromisoformat(week_start).weekday() == 0
-    except ValueError:
-        monday = False
-    if not monday:
-        raise ValueError(f"week_start must be the ISO date of a Monday, got {week_start!r}")
+    _check_options(households, stations, bed_bath_share, target_load, week_start)
     if catalogue is None:
         catalogue = default_catalogue()
     skills = {
@@ -274,6 +284,7 @@ def generate_city(
     target_load: float = TARGET_LOAD,
     catalogue: Catalogue | None = None,
     districts: Sequence[CityDistrict] = YINCHUAN,
+    workers: int = 1,
 ) -> Scenario:
     """A city of several districts and counties (default: Yinchuan's six), joined into one
     scenario: ``households`` and ``stations`` in total, split over ``districts`` by their
@@ -282,28 +293,30 @@ def generate_city(
     Each district is a :func:`generate_district` of its own around its own centre and county
     seat, with its own urban share and the seed ``seed * 100 + its place in the list``; its
     ids start with its code (``XQ-S01``, ``XQ-C001``, ``XQ-H0001``), so no two districts
-    share one. Deterministic for a ``seed``. Every district is small, so a city is built in a
-    fraction of the time one district of the same size takes (the generator's station
-    assignment grows with households times stations). Raises ``ValueError`` as
-    :func:`generate_district` does, and when there are fewer households or stations than
-    districts or two districts share a code.
+    share one. Deterministic for a ``seed``, whatever ``workers``. Most of
+    the generator's time goes into each station's roster, so a city takes about as long as one
+    district of its size; ``workers`` above 1 builds the districts in that many processes
+    (:mod:`dispatch.engines`' local pool; with the default ``catalogue`` only), the same city
+    in a fraction of the time. Raises
+    ``ValueError`` as :func:`generate_district` does, and when there are fewer households or
+    stations than districts or two districts share a code; ``RuntimeError`` when a district's
+    process fails twice.
     """
     if len({d.code for d in districts}) != len(districts):
         raise ValueError("every district of a city needs a code of its own")
-    if catalogue is None:
-        catalogue = default_catalogue()
+    _check_options(households, stations, bed_bath_share, target_load, week_start)
     homes = city_shares(households, [d.share for d in districts])
     sites = city_shares(stations, [d.share for d in districts])
-    parts = [
-        generate_district(
-            households=n_homes,
-            stations=n_sites,
-            seed=seed * 100 + k,
-            week_start=week_start,
-            bed_bath_share=bed_bath_share,
-            target_load=target_load,
-            catalogue=catalogue,
-            layout=DistrictLayout(
+    jobs: dict[str, dict[str, Any]] = {
+        d.code: {
+            "households": n_homes,
+            "stations": n_sites,
+            "seed": seed * 100 + k,
+            "week_start": week_start,
+            "bed_bath_share": bed_bath_share,
+            "target_load": target_load,
+            "catalogue": catalogue,
+            "layout": DistrictLayout(
                 centre=d.centre,
                 rural_centre=d.rural_centre,
                 urban_share=d.urban_share,
@@ -311,9 +324,13 @@ def generate_city(
                 prefix=f"{d.code}-",
                 place=d.name,
             ),
-        )
+        }
         for k, (d, n_homes, n_sites) in enumerate(zip(districts, homes, sites, strict=True))
-    ]
+    }
+    if workers <= 1 or catalogue is not None:
+        parts = [generate_district(**job) for job in jobs.values()]
+    else:
+        parts = _districts_in_pool(jobs, workers)
     first = parts[0]
     return Scenario(
         name=name or f"演示城市 demo city of {len(districts)} districts (seed {seed})",
@@ -326,14 +343,42 @@ def generate_city(
     )
 
 
+def _district_task(job: Mapping[str, Any], _report: Any) -> dict[str, Any]:
+    """One district of a city in a worker process, as a scenario document (scenarios hold
+    read-only mappings that do not pickle)."""
+    return scenario_to_dict(generate_district(**job))
+
+
+def _districts_in_pool(jobs: Mapping[str, Mapping[str, Any]], workers: int) -> list[Scenario]:
+    order = sorted(jobs, key=lambda code: -int(jobs[code]["households"]))  # largest first
+    done: dict[str, Scenario] = {}
+    settings = EngineSettings("local", workers=min(workers, len(jobs)))
+    with open_engine(settings) as engine:
+        for result in engine.run(_district_task, {code: jobs[code] for code in order}):
+            if not result.ok:
+                raise RuntimeError(f"district {result.key} could not be generated: {result.error}")
+            done[result.key] = parse_scenario(result.value).scenario
+    return [done[code] for code in jobs]
+
+
 # ------------------------------------------------------------------------------------------
 # CLI
 
 
 def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dispatch generate`` to ``parser`` (for the ``dispatch`` CLI)."""
-    parser.add_argument("--households", type=int, required=True, help="number of households")
-    parser.add_argument("--stations", type=int, required=True, help="number of service stations")
+    parser.add_argument(
+        "--households",
+        type=int,
+        default=None,
+        help="number of households (required for a district; a city's total, default 30000)",
+    )
+    parser.add_argument(
+        "--stations",
+        type=int,
+        default=None,
+        help="number of service stations (required for a district; a city's total, default 250)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, required=True, help="scenario JSON file to write")
     parser.add_argument("--name", default=None, help="scenario name")
@@ -344,24 +389,51 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="share of level-4 elders with a two-caregiver bed bath (default 0)",
     )
+    parser.add_argument(
+        "--city",
+        action="store_true",
+        help="a whole city: Yinchuan's six districts and counties, each around its own centre, "
+        "joined into one scenario 生成全市",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes building a city's districts (default: this machine's CPUs)",
+    )
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    """Generate and write the district the parsed options ask for; print a summary; exit 0.
+    """Generate and write the district (or with ``--city`` the city) the parsed options ask
+    for; print a summary; exit 0.
 
-    Raises ``ValueError`` for bad numbers or dates and ``OSError`` when the file cannot be
-    written.
+    Raises ``ValueError`` for bad or missing numbers or dates and ``OSError`` when the file
+    cannot be written.
     """
-    scenario = generate_district(
-        households=args.households,
-        stations=args.stations,
-        seed=args.seed,
-        name=args.name,
-        week_start=args.week_start,
-        bed_bath_share=args.bed_bath_share,
-    )
+    if args.city:
+        scenario = generate_city(
+            households=30_000 if args.households is None else args.households,
+            stations=250 if args.stations is None else args.stations,
+            seed=args.seed,
+            name=args.name,
+            week_start=args.week_start,
+            bed_bath_share=args.bed_bath_share,
+            workers=args.workers or os.cpu_count() or 1,
+        )
+        load = _city_load(scenario)
+    else:
+        if args.households is None or args.stations is None:
+            raise ValueError("--households and --stations are required (or --city)")
+        scenario = generate_district(
+            households=args.households,
+            stations=args.stations,
+            seed=args.seed,
+            name=args.name,
+            week_start=args.week_start,
+            bed_bath_share=args.bed_bath_share,
+        )
+        load = estimate_load(scenario)
     save_scenario(scenario, args.out)
-    load = estimate_load(scenario)
     requests = sum(len(h.requests) for h in scenario.households)
     print(
         f"wrote {args.out}: {len(scenario.stations)} stations, "
@@ -373,8 +445,35 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _city_load(city: Scenario) -> LoadEstimate:
+    """:func:`estimate_load` of a generated city, district by district (by the prefix of the
+    ids), so that no distance table spans the whole city."""
+
+    def district(item_id: str) -> str:
+        return item_id.split("-", 1)[0]
+
+    parts = [
+        estimate_load(
+            replace(
+                city,
+                stations=tuple(s for s in city.stations if district(s.id) == code),
+                caregivers=tuple(c for c in city.caregivers if district(c.id) == code),
+                households=tuple(h for h in city.households if district(h.id) == code),
+            )
+        )
+        for code in dict.fromkeys(district(s.id) for s in city.stations)
+    ]
+    return LoadEstimate(
+        visits=sum(p.visits for p in parts),
+        service_minutes=sum(p.service_minutes for p in parts),
+        travel_minutes=sum(p.travel_minutes for p in parts),
+        capacity_minutes=sum(p.capacity_minutes for p in parts),
+    )
+
+
 def generate_main(argv: Sequence[str] | None = None) -> int:
-    """``dispatch generate --households H --stations S [--seed N] --out FILE``; the exit code.
+    """``dispatch generate --households H --stations S [--seed N] --out FILE`` (or ``--city``
+    with totals, default 30000 and 250); the exit code.
 
     0 when the file is written, 2 for bad options (one line on standard error).
     """
