@@ -25,12 +25,16 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from benchmarks.common import format_table
 from dispatch.city import CitySplit
@@ -44,33 +48,32 @@ DEFAULT_TIME_LIMIT = 240.0
 
 class MemorySampler:
     """The peak of the summed RSS (bytes) of this process and every process below it, sampled
-    every ``interval`` seconds in a thread (psutil; without it the peak stays 0)."""
+    every ``interval`` seconds in a thread: with psutil (Ray brings a copy of its own, found
+    once ``ray`` is imported), else from ``/proc`` (Linux); elsewhere the peak stays 0."""
 
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
         self.peak = 0
+        self._psutil = _psutil()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self) -> int:
-        import psutil
-
-        me = psutil.Process()
-        total = 0
-        for p in [me, *me.children(recursive=True)]:
-            try:
-                total += p.memory_info().rss
-            except psutil.Error:
-                continue  # a process that ended between the listing and the look
-        return total
+    def sample(self) -> int:
+        """The summed RSS of this process and its descendants now, in bytes."""
+        if self._psutil is not None:
+            me = self._psutil.Process()
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except self._psutil.Error:
+                    continue  # a process that ended between the listing and the look
+            return int(total)
+        return _proc_tree_rss(os.getpid())
 
     def _run(self) -> None:
-        try:
-            import psutil  # noqa: F401
-        except ImportError:
-            return
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._sample())
+            self.peak = max(self.peak, self.sample())
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemorySampler:
@@ -80,6 +83,52 @@ class MemorySampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self.peak = max(self.peak, self.sample())
+
+
+def _psutil() -> Any:
+    try:
+        import psutil
+    except ImportError:
+        try:
+            # Ray puts its bundled third-party packages (psutil among them) on the path.
+            importlib.import_module("ray")
+            psutil = importlib.import_module("psutil")
+        except ImportError:
+            return None
+    return psutil
+
+
+def _proc_tree_rss(root: int) -> int:
+    """Summed VmRSS of ``root`` and its descendants read from ``/proc`` (0 without it)."""
+    parent: dict[int, int] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, ppid in parent.items():
+            if ppid == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    total = 0
+    for pid in tree:
+        try:
+            for line in (proc / str(pid) / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 @contextmanager

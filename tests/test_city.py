@@ -155,7 +155,7 @@ def test_group_seconds_follow_the_visits_and_fill_the_limit(split):
 
 def test_plan_city_on_the_local_pool_is_clean(city):
     plan = plan_city(
-        city, engine=EngineSettings("local", workers=2), params=SolveParams(time_limit=3.0)
+        city, engine=EngineSettings("local", workers=2), params=SolveParams(time_limit=2.0)
     )
     assert check_plan(city, plan).ok
     _requests_accounted(city, plan)
@@ -198,7 +198,7 @@ def test_a_group_that_fails_twice_leaves_its_requests_unassigned(city, split):
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")
 def test_plan_city_on_a_local_ray_cluster_is_clean(city):
     plan = plan_city(
-        city, engine=EngineSettings("ray", workers=2), params=SolveParams(time_limit=3.0)
+        city, engine=EngineSettings("ray", workers=2), params=SolveParams(time_limit=2.0)
     )
     assert check_plan(city, plan).ok
     _requests_accounted(city, plan)
