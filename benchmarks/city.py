@@ -150,7 +150,9 @@ class CityRun:
     violations: int
     critical_path_seconds: float
     group_seconds: float
+    budget_seconds: float
     failed_groups: int
+    slowest: tuple[tuple[str, float, float], ...] = ()
 
 
 def run_once(
@@ -188,7 +190,12 @@ def run_once(
         violations=len(result.violations),
         critical_path_seconds=result.critical_path_seconds,
         group_seconds=sum(g.run_seconds for g in result.groups),
+        budget_seconds=sum(g.budget_seconds for g in result.groups),
         failed_groups=len(result.failed),
+        slowest=tuple(
+            (g.key, g.budget_seconds, g.run_seconds)
+            for g in sorted(result.groups, key=lambda g: -g.run_seconds)[:3]
+        ),
     )
 
 
@@ -286,7 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs.append(run)
         print(
             f"  {engine} × {workers}: {run.wall_seconds:.1f} s, peak {run.peak_mb:.0f} MB, "
-            f"planned {run.planned_share:.1%}, {run.violations} violation(s)",
+            f"planned {run.planned_share:.1%}, {run.violations} violation(s); slowest groups "
+            + ", ".join(f"{k} {b:.1f}→{r:.1f} s" for k, b, r in run.slowest),
             flush=True,
         )
     print()
@@ -308,6 +316,7 @@ def format_rows(runs: Sequence[CityRun]) -> str:
         "violations",
         "critical s",
         "group s",
+        "budget s",
         "failed",
     ]
     rows = [
@@ -320,6 +329,7 @@ def format_rows(runs: Sequence[CityRun]) -> str:
             str(r.violations),
             f"{r.critical_path_seconds:.1f}",
             f"{r.group_seconds:.0f}",
+            f"{r.budget_seconds:.0f}",
             str(r.failed_groups),
         ]
         for r in runs
