@@ -76,9 +76,9 @@ __all__ = [
 ]
 
 #: At most this many households in a station group (unless one station has more).
-GROUP_HOUSEHOLDS = 480
+GROUP_HOUSEHOLDS = 240
 #: At most this many stations in a station group.
-GROUP_STATIONS = 4
+GROUP_STATIONS = 3
 #: No group gets fewer seconds than this, however little work it has.
 MIN_GROUP_SECONDS = 1.0
 #: Figures :func:`plan_city` adds to the plan's KPIs: groups, groups failed, the slowest
