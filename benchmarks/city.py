@@ -317,6 +317,7 @@ def format_rows(runs: Sequence[CityRun]) -> str:
         "critical s",
         "group s",
         "budget s",
+        "busy",
         "failed",
     ]
     rows = [
@@ -330,6 +331,7 @@ def format_rows(runs: Sequence[CityRun]) -> str:
             f"{r.critical_path_seconds:.1f}",
             f"{r.group_seconds:.0f}",
             f"{r.budget_seconds:.0f}",
+            f"{r.group_seconds / r.wall_seconds:.2f}" if r.wall_seconds > 0 else "-",
             str(r.failed_groups),
         ]
         for r in runs
