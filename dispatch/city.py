@@ -5,7 +5,8 @@ problem: nothing is built over every point of it (no travel matrix, no greedy we
 whole city). :func:`plan_city` splits the work, in time and memory linear in the households:
 
 1. **Stations of households** (:func:`assign_households`): a caregiver works for one station;
-   each household goes to its nearest station whose caregivers are qualified for all its
+   a household goes to the station of a caregiver it prefers when that station can serve it,
+   else to its nearest station whose caregivers are qualified for all its
    requests (skill, the household's gender preference and forbidden list, two of them for a
    two-person request), else to the nearest one qualified for most of them. Distances are
    computed a chunk of households at a time against the stations (:data:`_CHUNK` rows).
@@ -20,10 +21,12 @@ whole city). :func:`plan_city` splits the work, in time and memory linear in the
    :data:`MIN_GROUP_SECONDS`, at most the whole limit). The same budgets can be given to runs
    on other numbers of workers (``seconds=``), so that runs compare like with like.
 4. **Tasks** (:func:`plan_group_task`): each group is a plain scenario document
-   (:func:`dispatch.scenario_io.scenario_to_dict`); the task parses it in the worker, plans it
-   with :func:`dispatch.weekly.planner.plan_week`, checks the group's plan with
-   :func:`dispatch.checker.check_plan` (a plan with violations fails the task) and returns
-   the plan document. Tasks run on :func:`dispatch.engines.open_engine`; the largest first.
+   (:func:`dispatch.scenario_io.scenario_to_dict`; a household's preferred or forbidden
+   caregivers of other stations are left out of it, :func:`group_scenario`); the task
+   parses it in the worker, plans it with :func:`dispatch.weekly.planner.plan_week`, checks
+   the group's plan with :func:`dispatch.checker.check_plan` (a plan with violations fails
+   the task) and returns the plan document. Tasks run on
+   :func:`dispatch.engines.open_engine`, the largest first.
 5. **Assembly**: the groups' routes and unassigned visits make one plan; the city plan is
    checked once more as a whole, which also gives its KPIs (:func:`dispatch.kpis.plan_kpis`).
    A group whose task fails twice (the engine runs it once more) leaves its requests
@@ -177,9 +180,10 @@ def _serves(team: Sequence[Caregiver], skills: frozenset[str], h: Household) -> 
 
 
 def assign_households(scenario: Scenario) -> dict[str, str]:
-    """Each household's station: the nearest whose caregivers are qualified for all its
-    requests, else the nearest qualified for the most of them (the nearest station for a
-    household without requests). Great-circle distances, a block of households at a time.
+    """Each household's station: the station of a caregiver it prefers when that station is
+    qualified for all its requests, else the nearest whose caregivers are, else the nearest
+    qualified for the most of them (the nearest station for a household without requests).
+    Great-circle distances, a block of households at a time.
     Raises ``ValueError`` for households without any station."""
     if not scenario.stations:
         if scenario.households:
@@ -189,6 +193,7 @@ def assign_households(scenario: Scenario) -> dict[str, str]:
     teams: dict[str, list[Caregiver]] = defaultdict(list)
     for c in scenario.caregivers:
         teams[c.station].append(c)
+    station_of_caregiver = {c.id: c.station for c in scenario.caregivers}
     skills = {s.id: frozenset(k for c in teams[s.id] for k in c.skills) for s in stations}
     lats = np.array([s.lat for s in stations])
     lons = np.array([s.lon for s in stations])
@@ -199,7 +204,9 @@ def assign_households(scenario: Scenario) -> dict[str, str]:
         km = haversine_km_matrix([h.lat for h in block], [h.lon for h in block], lats, lons)
         order = np.argsort(km, axis=1, kind="stable")
         for h, ranked in zip(block, order, strict=True):
-            out[h.id] = _station_for(h, [stations[int(i)] for i in ranked], teams, skills)
+            out[h.id] = _station_for(
+                h, [stations[int(i)] for i in ranked], teams, skills, station_of_caregiver
+            )
     return out
 
 
@@ -208,8 +215,14 @@ def _station_for(
     ranked: Sequence[Station],
     teams: Mapping[str, Sequence[Caregiver]],
     skills: Mapping[str, frozenset[str]],
+    station_of_caregiver: Mapping[str, str],
 ) -> str:
     need = len(h.requests)
+    # Continuity first: the station of a caregiver the household asks for, when it serves it.
+    wished = [station_of_caregiver[c] for c in h.preferred_caregivers if c in station_of_caregiver]
+    for sid in dict.fromkeys(wished):
+        if sid in skills and _serves(teams.get(sid, ()), skills[sid], h) == need:
+            return sid
     best, best_n = ranked[0].id, -1
     for s in ranked:
         n = _serves(teams.get(s.id, ()), skills[s.id], h)
@@ -305,16 +318,29 @@ def group_seconds(
 
 def group_scenario(scenario: Scenario, group: StationGroup) -> Scenario:
     """The part of ``scenario`` one group plans: its stations, their caregivers and the
-    households it serves (with all their requests)."""
+    households it serves (with all their requests; their preferred and forbidden caregivers
+    only those of the group)."""
     stations = set(group.stations)
     homes = set(group.households)
+    caregivers = tuple(c for c in scenario.caregivers if c.station in stations)
+    here = {c.id for c in caregivers}
     return replace(
         scenario,
         name=f"{scenario.name} / {group.key}",
         stations=tuple(s for s in scenario.stations if s.id in stations),
-        caregivers=tuple(c for c in scenario.caregivers if c.station in stations),
-        households=tuple(h for h in scenario.households if h.id in homes),
+        caregivers=caregivers,
+        households=tuple(_within(h, here) for h in scenario.households if h.id in homes),
     )
+
+
+def _within(h: Household, here: set[str]) -> Household:
+    """``h`` naming only the caregivers of its group: one of another station can neither be
+    given to it (a preference lost) nor be forbidden to it (nothing lost)."""
+    preferred = tuple(c for c in h.preferred_caregivers if c in here)
+    forbidden = tuple(c for c in h.forbidden_caregivers if c in here)
+    if preferred == h.preferred_caregivers and forbidden == h.forbidden_caregivers:
+        return h
+    return replace(h, preferred_caregivers=preferred, forbidden_caregivers=forbidden)
 
 
 # ------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from dispatch.checker import check_plan
 from dispatch.city import (
     CitySplit,
     assign_households,
+    group_scenario,
     group_seconds,
     plan_city,
     plan_group_task,
@@ -24,7 +26,7 @@ from dispatch.engines import EngineSettings, Reporter
 from dispatch.generate import YINCHUAN, city_shares, generate_city
 from dispatch.model import Scenario
 from dispatch.reasons import Reason
-from dispatch.scenario_io import scenario_to_dict
+from dispatch.scenario_io import parse_scenario, scenario_to_dict
 from solver.problem import SolveParams
 
 HOUSEHOLDS, STATIONS = 360, 8
@@ -136,6 +138,39 @@ def test_households_go_to_the_nearest_station_qualified_for_them(city):
     for h in city.households:
         if h.gender_preference is None and not h.forbidden_caregivers:
             assert all(r.required_skill in skills[station_of[h.id]] for r in h.requests)
+
+
+def test_group_documents_name_only_their_own_caregivers(city):
+    # A household that forbids a caregiver of another station and prefers one of a third (the
+    # generator never makes these; a city's master data may).
+    first = city.households[0]
+    station_of = assign_households(city)
+    far = [c for c in reversed(city.caregivers) if c.station != station_of[first.id]]
+    odd = replace(first, forbidden_caregivers=(far[0].id,), preferred_caregivers=(far[-1].id,))
+    changed = replace(city, households=(odd, *city.households[1:]))
+    split = split_city(changed, max_households=100, max_stations=2)
+    for g in split.groups:
+        sub = group_scenario(changed, g)
+        here = {c.id for c in sub.caregivers}
+        for h in sub.households:
+            assert set(h.preferred_caregivers) <= here and set(h.forbidden_caregivers) <= here
+        assert parse_scenario(scenario_to_dict(sub)).scenario.households == sub.households
+
+
+def test_a_household_goes_to_the_station_of_the_caregiver_it_prefers(city):
+    station_of = assign_households(city)
+    h = next(h for h in city.households if not h.gender_preference and not h.forbidden_caregivers)
+    skills = {}
+    for c in city.caregivers:
+        skills.setdefault(c.station, set()).update(c.skills)
+    other = next(
+        c
+        for c in city.caregivers
+        if c.station != station_of[h.id]
+        and all(r.required_skill in skills[c.station] for r in h.requests)
+    )
+    moved = replace(city, households=(replace(h, preferred_caregivers=(other.id,)),))
+    assert assign_households(moved)[h.id] == other.station
 
 
 def test_group_seconds_follow_the_visits_and_fill_the_limit(split):
