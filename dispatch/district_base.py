@@ -30,6 +30,9 @@ __all__ = [
     "DEFAULT_DAYS",
     "RURAL_CENTRE",
     "TARGET_LOAD",
+    "YINCHUAN",
+    "CityDistrict",
+    "DistrictLayout",
     "LoadEstimate",
     "estimate_load",
     "productive_minutes",
@@ -46,6 +49,66 @@ DEFAULT_DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat")
 TARGET_LOAD = 0.70
 
 _URBAN_SHARE = 0.75  # 城镇人口占74.92% in the seed report
+
+
+@dataclass(frozen=True)
+class DistrictLayout:
+    """Where a generated district lies and how its ids begin (WGS-84 degrees, km).
+
+    ``centre`` is the middle of its urban stations, spread over a box of ``urban_half_km``
+    (north-south, east-west half sides); ``rural_centre`` the middle of its township stations,
+    over ``rural_half_km``. ``urban_share`` of the households live in the urban part.
+    ``prefix`` starts every station, caregiver and household id (``"XQ-"`` gives ``XQ-S01``,
+    ``XQ-C001``, ``XQ-H0001``), so that districts joined into one city never share an id;
+    ``place`` starts every station's name (``"兴庆区"``). The default is the demo district.
+    """
+
+    centre: tuple[float, float] = CITY_CENTRE
+    rural_centre: tuple[float, float] = RURAL_CENTRE
+    urban_share: float = _URBAN_SHARE
+    urban_half_km: tuple[float, float] = (6.0, 6.5)
+    rural_half_km: tuple[float, float] = (4.0, 12.0)
+    prefix: str = ""
+    place: str = ""
+
+
+@dataclass(frozen=True)
+class CityDistrict:
+    """One district or county of a generated city (市辖区/县/县级市): its ``code`` (the prefix of
+    its ids), names, its ``share`` of the city's households and stations, and its layout (urban
+    part around ``centre``, rural part around ``rural_centre``, ``urban_share`` of households
+    urban; ``urban_half_km`` the half sides of the box its urban stations fill)."""
+
+    code: str
+    name: str
+    name_en: str
+    share: float
+    centre: tuple[float, float]
+    rural_centre: tuple[float, float]
+    urban_share: float
+    urban_half_km: tuple[float, float] = (3.5, 3.5)
+
+
+#: Yinchuan (银川市): three urban districts and three counties; shares after their registered
+#: population, urban shares chosen so that the city comes out at about :data:`_URBAN_SHARE`.
+#: Urban districts lie about 7-8 km apart (their boxes do not overlap); rural parts around the
+#: townships (掌政/月牙湖, 良田, 镇北堡) and the county seats (杨和, 习岗, 灵武).
+YINCHUAN: tuple[CityDistrict, ...] = (
+    CityDistrict("XQ", "兴庆区", "Xingqing", 0.26, (38.468, 106.300), (38.430, 106.440), 0.93),
+    CityDistrict("JF", "金凤区", "Jinfeng", 0.20, (38.472, 106.215), (38.380, 106.200), 0.93),
+    CityDistrict("XX", "西夏区", "Xixia", 0.16, (38.500, 106.125), (38.590, 106.040), 0.93),
+    CityDistrict(
+        "YN", "永宁县", "Yongning", 0.12, (38.277, 106.253), (38.200, 106.230), 0.45, (2.5, 2.5)
+    ),
+    CityDistrict(
+        "HL", "贺兰县", "Helan", 0.12, (38.554, 106.350), (38.650, 106.360), 0.45, (2.5, 2.5)
+    ),
+    CityDistrict(
+        "LW", "灵武市", "Lingwu", 0.14, (38.103, 106.340), (38.030, 106.420), 0.45, (2.5, 2.5)
+    ),
+)
+
+
 _WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
 _DAY_START = parse_hhmm("08:00")
 _DAY_END = parse_hhmm("17:00")

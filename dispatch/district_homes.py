@@ -22,13 +22,11 @@ from dispatch.district_base import (
     _STREETS,
     _SURNAMES,
     _TOWNS,
-    _URBAN_SHARE,
     _USES,
     _VILLAGES,
     _WEEKDAYS,
-    CITY_CENTRE,
     DEFAULT_DAYS,
-    RURAL_CENTRE,
+    DistrictLayout,
     _Use,
 )
 from dispatch.model import (
@@ -151,17 +149,21 @@ def _unique_names(rng: random.Random, pool: Sequence[str], n: int) -> list[str]:
     return names
 
 
-def _sites(rng: random.Random, stations: int) -> list[_Site]:
-    """Urban and rural stations with their estates and villages."""
-    n_rural = max(1, round(stations * (1 - _URBAN_SHARE))) if stations >= 2 else 0
+def _sites(rng: random.Random, stations: int, layout: DistrictLayout | None = None) -> list[_Site]:
+    """Urban and rural stations with their estates and villages, where ``layout`` puts them."""
+    where = layout or DistrictLayout()
+    n_rural = max(1, round(stations * (1 - where.urban_share))) if stations >= 2 else 0
     n_urban = stations - n_rural
     sites: list[_Site] = []
-    urban_at = _spread_points(rng, n_urban, CITY_CENTRE, half_km=(6.0, 6.5), min_km=1.5)
+    urban_at = _spread_points(rng, n_urban, where.centre, half_km=where.urban_half_km, min_km=1.5)
     streets = _unique_names(rng, _STREETS, n_urban)
     for k, (p, street) in enumerate(zip(urban_at, streets, strict=True)):
-        sid = f"S{k + 1:02d}"
+        sid = f"{where.prefix}S{k + 1:02d}"
         station = Station(
-            id=sid, lat=round(p[0], 6), lon=round(p[1], 6), name=f"{street}社区居家养老服务站"
+            id=sid,
+            lat=round(p[0], 6),
+            lon=round(p[1], 6),
+            name=f"{where.place}{street}社区居家养老服务站",
         )
         site = _Site(station=station, rural=False, town=street, weight=rng.uniform(0.6, 1.4))
         dense = rng.random() < 0.4
@@ -172,12 +174,17 @@ def _sites(rng: random.Random, stations: int) -> list[_Site]:
             name = f"{street}{'东西南北中'[j % 5]}{ending}" if j else f"{street}{ending}"
             site.clusters.append(_Cluster(name, q, sigma_m=rng.uniform(80, 150), rural=False))
         sites.append(site)
-    rural_at = _spread_points(rng, n_rural, RURAL_CENTRE, half_km=(4.0, 12.0), min_km=7.0)
+    rural_at = _spread_points(
+        rng, n_rural, where.rural_centre, half_km=where.rural_half_km, min_km=7.0
+    )
     towns = _unique_names(rng, _TOWNS, n_rural)
     for k, (p, town) in enumerate(zip(rural_at, towns, strict=True)):
-        sid = f"S{n_urban + k + 1:02d}"
+        sid = f"{where.prefix}S{n_urban + k + 1:02d}"
         station = Station(
-            id=sid, lat=round(p[0], 6), lon=round(p[1], 6), name=f"{town}镇居家养老服务中心"
+            id=sid,
+            lat=round(p[0], 6),
+            lon=round(p[1], 6),
+            name=f"{where.place}{town}镇居家养老服务中心",
         )
         site = _Site(station=station, rural=True, town=town, weight=rng.uniform(0.7, 1.3))
         villages = _unique_names(rng, _VILLAGES, rng.randint(3, 6))

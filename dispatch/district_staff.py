@@ -410,14 +410,16 @@ def _hire(
     site: _Site,
     mix: Sequence[str],
     first: int,
+    prefix: str = "",
 ) -> Caregiver:
-    """The next caregiver of a station's team for a slot: id, gender, mode, name, day off."""
+    """The next caregiver of a station's team for a slot: id (after ``prefix``), gender, mode,
+    name, day off."""
     k = len(team)
     gender = "M" if rng.random() < (0.18 if site.rural else 0.08) else "F"
     return _caregiver_from(
         role,
         skills[role.kind],
-        cid=f"C{first + k + 1:03d}",
+        cid=f"{prefix}C{first + k + 1:03d}",
         station=site.station.id,
         mode=mix[k % len(mix)] if role.kind in (_LEVEL5, _LEVEL4) else mix[0],
         gender=gender,

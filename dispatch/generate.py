@@ -40,20 +40,25 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from dispatch.catalogue import Catalogue, default_catalogue
 from dispatch.district_base import (
     _DENSE_KM,
     _QUALIFIED,
-    _URBAN_SHARE,
     CITY_CENTRE,
     DEFAULT_DAYS,
     RURAL_CENTRE,
     TARGET_LOAD,
+    YINCHUAN,
+    CityDistrict,
+    DistrictLayout,
     LoadEstimate,
     _legs,
     _nearest_station,
@@ -72,13 +77,14 @@ from dispatch.district_staff import (
     _served,
     _with_preferences,
 )
+from dispatch.engines import EngineSettings, open_engine
 from dispatch.model import (
     Caregiver,
     Household,
     Scenario,
     TravelSettings,
 )
-from dispatch.scenario_io import save_scenario
+from dispatch.scenario_io import parse_scenario, save_scenario, scenario_to_dict
 from dispatch.travel import HaversineProvider
 
 __all__ = [
@@ -86,9 +92,14 @@ __all__ = [
     "DEFAULT_DAYS",
     "RURAL_CENTRE",
     "TARGET_LOAD",
+    "YINCHUAN",
+    "CityDistrict",
+    "DistrictLayout",
     "LoadEstimate",
     "add_generate_arguments",
+    "city_shares",
     "estimate_load",
+    "generate_city",
     "generate_district",
     "generate_main",
     "productive_minutes",
@@ -99,26 +110,9 @@ __all__ = [
 # The district
 
 
-def generate_district(
-    *,
-    households: int,
-    stations: int,
-    seed: int = 0,
-    name: str | None = None,
-    week_start: str = "2026-11-23",
-    bed_bath_share: float = 0.0,
-    target_load: float = TARGET_LOAD,
-    catalogue: Catalogue | None = None,
-) -> Scenario:
-    """A realistic district of ``households`` homes served from ``stations`` stations.
-
-    Deterministic for a ``seed``. ``week_start`` is the ISO date of the week's Monday.
-    ``bed_bath_share`` is the share of level-4 elders who get a two-caregiver bed bath
-    (助浴·卧床) instead of an ordinary bath (default 0: no staff-2 requests). ``target_load`` is
-    the aimed ratio of required to productive minutes. ``catalogue`` supplies minutes, windows,
-    staff and skills (default: the bundled one). Raises ``ValueError`` for fewer than one
-    household or station, a share or load out of range, or a ``week_start`` not a Monday.
-    """
+def _check_options(
+    households: int, stations: int, bed_bath_share: float, target_load: float, week_start: str
+) -> None:
     if households < 1 or stations < 1:
         raise ValueError(
             f"need at least one household and one station, got {households} and {stations}"
@@ -133,6 +127,32 @@ def generate_district(
         monday = False
     if not monday:
         raise ValueError(f"week_start must be the ISO date of a Monday, got {week_start!r}")
+
+
+def generate_district(
+    *,
+    households: int,
+    stations: int,
+    seed: int = 0,
+    name: str | None = None,
+    week_start: str = "2026-11-23",
+    bed_bath_share: float = 0.0,
+    target_load: float = TARGET_LOAD,
+    catalogue: Catalogue | None = None,
+    layout: DistrictLayout | None = None,
+) -> Scenario:
+    """A realistic district of ``households`` homes served from ``stations`` stations.
+
+    Deterministic for a ``seed``. ``week_start`` is the ISO date of the week's Monday.
+    ``bed_bath_share`` is the share of level-4 elders who get a two-caregiver bed bath
+    (助浴·卧床) instead of an ordinary bath (default 0: no staff-2 requests). ``target_load`` is
+    the aimed ratio of required to productive minutes. ``catalogue`` supplies minutes, windows,
+    staff and skills (default: the bundled one). ``layout`` says where the district lies, its
+    urban share and the prefix of its ids (default: the demo district around
+    :data:`CITY_CENTRE`). Raises ``ValueError`` for fewer than one
+    household or station, a share or load out of range, or a ``week_start`` not a Monday.
+    """
+    _check_options(households, stations, bed_bath_share, target_load, week_start)
     if catalogue is None:
         catalogue = default_catalogue()
     skills = {
@@ -142,10 +162,11 @@ def generate_district(
     rng = random.Random(seed)
     travel = TravelSettings()
     provider = HaversineProvider.from_settings(travel)
-    sites = _sites(rng, stations)
+    where = layout or DistrictLayout()
+    sites = _sites(rng, stations, where)
     urban = [s for s in sites if not s.rural]
     rural = [s for s in sites if s.rural]
-    n_urban = households if not rural else round(households * _URBAN_SHARE)
+    n_urban = households if not rural else round(households * where.urban_share)
     homes: list[Household] = []
     for k in range(households):
         pool = urban if k < n_urban and urban else rural
@@ -154,7 +175,7 @@ def generate_district(
         homes.append(
             _household(
                 rng,
-                f"H{k + 1:04d}",
+                f"{where.prefix}H{k + 1:04d}",
                 cluster,
                 site.town,
                 catalogue=catalogue,
@@ -181,7 +202,18 @@ def generate_district(
         roles = _roster([homes[i] for i in mine], [float(x) for x in legs], target=target_load)
         team: list[Caregiver] = []
         for role in roles:
-            team.append(_hire(rng, role, team, skills, site=site, mix=mix, first=len(caregivers)))
+            team.append(
+                _hire(
+                    rng,
+                    role,
+                    team,
+                    skills,
+                    site=site,
+                    mix=mix,
+                    first=len(caregivers),
+                    prefix=where.prefix,
+                )
+            )
         # A small station may miss a skill on some day (Saturday above all): hire for it.
         for i in mine:
             for _ in range(8):
@@ -189,7 +221,16 @@ def generate_district(
                 if missing is None:
                     break
                 team.append(
-                    _hire(rng, missing, team, skills, site=site, mix=mix, first=len(caregivers))
+                    _hire(
+                        rng,
+                        missing,
+                        team,
+                        skills,
+                        site=site,
+                        mix=mix,
+                        first=len(caregivers),
+                        prefix=where.prefix,
+                    )
                 )
         caregivers.extend(team)
         teams[si] = team
@@ -212,13 +253,132 @@ def generate_district(
 
 
 # ------------------------------------------------------------------------------------------
+# The city
+
+
+def city_shares(total: int, shares: Sequence[float]) -> list[int]:
+    """``total`` split in proportion to ``shares`` (largest remainders), at least one each.
+
+    Raises ``ValueError`` when ``total`` is smaller than the number of shares.
+    """
+    if total < len(shares):
+        raise ValueError(f"need at least {len(shares)} to split over the districts, got {total}")
+    weight = sum(shares)
+    spare = total - len(shares)  # one each first, the rest in proportion
+    exact = [spare * w / weight for w in shares]
+    out = [1 + int(x) for x in exact]
+    by_remainder = sorted(range(len(shares)), key=lambda i: (-(exact[i] - int(exact[i])), i))
+    for i in by_remainder[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def generate_city(
+    *,
+    households: int = 30_000,
+    stations: int = 250,
+    seed: int = 0,
+    name: str | None = None,
+    week_start: str = "2026-11-23",
+    bed_bath_share: float = 0.0,
+    target_load: float = TARGET_LOAD,
+    catalogue: Catalogue | None = None,
+    districts: Sequence[CityDistrict] = YINCHUAN,
+    workers: int = 1,
+) -> Scenario:
+    """A city of several districts and counties (default: Yinchuan's six), joined into one
+    scenario: ``households`` and ``stations`` in total, split over ``districts`` by their
+    shares (:func:`city_shares`).
+
+    Each district is a :func:`generate_district` of its own around its own centre and county
+    seat, with its own urban share and the seed ``seed * 100 + its place in the list``; its
+    ids start with its code (``XQ-S01``, ``XQ-C001``, ``XQ-H0001``), so no two districts
+    share one. Deterministic for a ``seed``, whatever ``workers``. Most of
+    the generator's time goes into each station's roster, so a city takes about as long as one
+    district of its size; ``workers`` above 1 builds the districts in that many processes
+    (:mod:`dispatch.engines`' local pool; with the default ``catalogue`` only), the same city
+    in a fraction of the time. Raises
+    ``ValueError`` as :func:`generate_district` does, and when there are fewer households or
+    stations than districts or two districts share a code; ``RuntimeError`` when a district's
+    process fails twice.
+    """
+    if len({d.code for d in districts}) != len(districts):
+        raise ValueError("every district of a city needs a code of its own")
+    _check_options(households, stations, bed_bath_share, target_load, week_start)
+    homes = city_shares(households, [d.share for d in districts])
+    sites = city_shares(stations, [d.share for d in districts])
+    jobs: dict[str, dict[str, Any]] = {
+        d.code: {
+            "households": n_homes,
+            "stations": n_sites,
+            "seed": seed * 100 + k,
+            "week_start": week_start,
+            "bed_bath_share": bed_bath_share,
+            "target_load": target_load,
+            "catalogue": catalogue,
+            "layout": DistrictLayout(
+                centre=d.centre,
+                rural_centre=d.rural_centre,
+                urban_share=d.urban_share,
+                urban_half_km=d.urban_half_km,
+                prefix=f"{d.code}-",
+                place=d.name,
+            ),
+        }
+        for k, (d, n_homes, n_sites) in enumerate(zip(districts, homes, sites, strict=True))
+    }
+    if workers <= 1 or catalogue is not None:
+        parts = [generate_district(**job) for job in jobs.values()]
+    else:
+        parts = _districts_in_pool(jobs, workers)
+    first = parts[0]
+    return Scenario(
+        name=name or f"演示城市 demo city of {len(districts)} districts (seed {seed})",
+        days=first.days,
+        stations=tuple(s for p in parts for s in p.stations),
+        caregivers=tuple(c for p in parts for c in p.caregivers),
+        households=tuple(h for p in parts for h in p.households),
+        week_start=week_start,
+        travel=first.travel,
+    )
+
+
+def _district_task(job: Mapping[str, Any], _report: Any) -> dict[str, Any]:
+    """One district of a city in a worker process, as a scenario document (scenarios hold
+    read-only mappings that do not pickle)."""
+    return scenario_to_dict(generate_district(**job))
+
+
+def _districts_in_pool(jobs: Mapping[str, Mapping[str, Any]], workers: int) -> list[Scenario]:
+    order = sorted(jobs, key=lambda code: -int(jobs[code]["households"]))  # largest first
+    done: dict[str, Scenario] = {}
+    settings = EngineSettings("local", workers=min(workers, len(jobs)))
+    with open_engine(settings) as engine:
+        for result in engine.run(_district_task, {code: jobs[code] for code in order}):
+            if not result.ok:
+                raise RuntimeError(f"district {result.key} could not be generated: {result.error}")
+            done[result.key] = parse_scenario(result.value).scenario
+    return [done[code] for code in jobs]
+
+
+# ------------------------------------------------------------------------------------------
 # CLI
 
 
 def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dispatch generate`` to ``parser`` (for the ``dispatch`` CLI)."""
-    parser.add_argument("--households", type=int, required=True, help="number of households")
-    parser.add_argument("--stations", type=int, required=True, help="number of service stations")
+    parser.add_argument(
+        "--households",
+        type=int,
+        default=None,
+        help="number of households (required for a district; a city's total, default 30000)",
+    )
+    parser.add_argument(
+        "--stations",
+        type=int,
+        default=None,
+        help="number of service stations (required for a district; a city's total, default 250)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, required=True, help="scenario JSON file to write")
     parser.add_argument("--name", default=None, help="scenario name")
@@ -229,24 +389,51 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="share of level-4 elders with a two-caregiver bed bath (default 0)",
     )
+    parser.add_argument(
+        "--city",
+        action="store_true",
+        help="a whole city: Yinchuan's six districts and counties, each around its own centre, "
+        "joined into one scenario 生成全市",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes building a city's districts (default: this machine's CPUs)",
+    )
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    """Generate and write the district the parsed options ask for; print a summary; exit 0.
+    """Generate and write the district (or with ``--city`` the city) the parsed options ask
+    for; print a summary; exit 0.
 
-    Raises ``ValueError`` for bad numbers or dates and ``OSError`` when the file cannot be
-    written.
+    Raises ``ValueError`` for bad or missing numbers or dates and ``OSError`` when the file
+    cannot be written.
     """
-    scenario = generate_district(
-        households=args.households,
-        stations=args.stations,
-        seed=args.seed,
-        name=args.name,
-        week_start=args.week_start,
-        bed_bath_share=args.bed_bath_share,
-    )
+    if args.city:
+        scenario = generate_city(
+            households=30_000 if args.households is None else args.households,
+            stations=250 if args.stations is None else args.stations,
+            seed=args.seed,
+            name=args.name,
+            week_start=args.week_start,
+            bed_bath_share=args.bed_bath_share,
+            workers=args.workers or os.cpu_count() or 1,
+        )
+        load = _city_load(scenario)
+    else:
+        if args.households is None or args.stations is None:
+            raise ValueError("--households and --stations are required (or --city)")
+        scenario = generate_district(
+            households=args.households,
+            stations=args.stations,
+            seed=args.seed,
+            name=args.name,
+            week_start=args.week_start,
+            bed_bath_share=args.bed_bath_share,
+        )
+        load = estimate_load(scenario)
     save_scenario(scenario, args.out)
-    load = estimate_load(scenario)
     requests = sum(len(h.requests) for h in scenario.households)
     print(
         f"wrote {args.out}: {len(scenario.stations)} stations, "
@@ -258,8 +445,35 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _city_load(city: Scenario) -> LoadEstimate:
+    """:func:`estimate_load` of a generated city, district by district (by the prefix of the
+    ids), so that no distance table spans the whole city."""
+
+    def district(item_id: str) -> str:
+        return item_id.split("-", 1)[0]
+
+    parts = [
+        estimate_load(
+            replace(
+                city,
+                stations=tuple(s for s in city.stations if district(s.id) == code),
+                caregivers=tuple(c for c in city.caregivers if district(c.id) == code),
+                households=tuple(h for h in city.households if district(h.id) == code),
+            )
+        )
+        for code in dict.fromkeys(district(s.id) for s in city.stations)
+    ]
+    return LoadEstimate(
+        visits=sum(p.visits for p in parts),
+        service_minutes=sum(p.service_minutes for p in parts),
+        travel_minutes=sum(p.travel_minutes for p in parts),
+        capacity_minutes=sum(p.capacity_minutes for p in parts),
+    )
+
+
 def generate_main(argv: Sequence[str] | None = None) -> int:
-    """``dispatch generate --households H --stations S [--seed N] --out FILE``; the exit code.
+    """``dispatch generate --households H --stations S [--seed N] --out FILE`` (or ``--city``
+    with totals, default 30000 and 250); the exit code.
 
     0 when the file is written, 2 for bad options (one line on standard error).
     """
