@@ -194,6 +194,12 @@ def _register_plan(sub: Subparsers) -> None:
         help="ours: the weekly planner; greedy: the by-hand baseline (default ours)",
     )
     p.add_argument("--out", type=Path, required=True, help="write the plan here")
+    add_engine_arguments(
+        p,
+        default=None,
+        extra="; given, the week is planned as a city: neighbouring stations in groups, "
+        "the groups in parallel on the engine (docs/city.md)",
+    )
     p.set_defaults(handler=_plan)
 
 
@@ -246,6 +252,13 @@ def _plan(args: argparse.Namespace) -> int:
         raise ValueError(f"--weeks: must be at least 1, got {args.weeks}")
     if args.weeks > 1 and args.solver == "greedy":
         raise ValueError("--weeks: the greedy baseline plans one week; use --solver ours")
+    city = args.engine is not None or args.workers is not None or args.address is not None
+    if city and (args.weeks > 1 or args.solver == "greedy"):
+        raise ValueError(
+            "--engine: a city is planned one week at a time with the weekly planner "
+            "(no --weeks, no --solver greedy)"
+        )
+    settings = engine_settings(args) if city else None
     parsed = load_scenario(args.scenario)
     for w in parsed.warnings:
         print(f"warning: {args.scenario}: {w}", file=sys.stderr)
@@ -265,7 +278,12 @@ def _plan(args: argparse.Namespace) -> int:
             from solver.problem import SolveParams
 
             params = SolveParams(time_limit=args.time_limit, seed=args.seed)
-            plan = plan_weeks(scenario, weeks=args.weeks, params=params, progress=bar)
+            if settings is not None:
+                from dispatch.city import plan_city
+
+                plan = plan_city(scenario, engine=settings, params=params, progress=bar)
+            else:
+                plan = plan_weeks(scenario, weeks=args.weeks, params=params, progress=bar)
     finally:
         bar.close()
     save_plan(plan, args.out)
@@ -374,16 +392,22 @@ def _visits(args: argparse.Namespace) -> int:
 # --- engine options (shared by the commands that solve in parallel) ------------------------------
 
 
-def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+def add_engine_arguments(
+    parser: argparse.ArgumentParser, *, default: str | None = "local", extra: str = ""
+) -> None:
     """Add ``--engine local|ray``, ``--workers N`` and ``--address ADDR`` to ``parser``; read
-    them back with :func:`engine_settings`."""
+    them back with :func:`engine_settings`. ``default`` ``None`` leaves ``--engine`` unset
+    when it is not given (a command that works without an engine too); ``extra`` ends its
+    help."""
     group = parser.add_argument_group("engine (计算引擎)")
     group.add_argument(
         "--engine",
         choices=("local", "ray"),
-        default="local",
+        default=default,
         help="local: a pool of processes on this machine; ray: a Ray cluster, started here "
-        "or joined with --address (needs the ray extra) (default local)",
+        "or joined with --address (needs the ray extra)"
+        + (f" (default {default})" if default else "")
+        + extra,
     )
     group.add_argument(
         "--workers",
@@ -406,7 +430,7 @@ def engine_settings(args: argparse.Namespace) -> EngineSettings:
     from dispatch.engines import EngineSettings
 
     try:
-        return EngineSettings(args.engine, workers=args.workers, address=args.address)
+        return EngineSettings(args.engine or "local", workers=args.workers, address=args.address)
     except ValueError as exc:
         raise ValueError(f"--{exc}") from None
 

@@ -238,3 +238,31 @@ def test_plan_city_on_a_local_ray_cluster_is_clean(city):
     assert check_plan(city, plan).ok
     _requests_accounted(city, plan)
     assert plan.kpis["planned_visits"] > 0.9 * plan.kpis["required_visits"]
+
+
+def test_dispatch_plan_with_an_engine_plans_the_city_in_groups(city, tmp_path, capsys):
+    from dispatch.cli import main
+    from dispatch.plan_io import load_plan
+    from dispatch.scenario_io import save_scenario
+
+    path, out = tmp_path / "city.json", tmp_path / "plan.json"
+    save_scenario(city, path)
+    argv = ["plan", str(path), "--engine", "local", "--workers", "2", "--time-limit", "3"]
+    assert main([*argv, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "checker: OK" in printed and "city_groups" in printed
+    plan = load_plan(out)
+    assert check_plan(city, plan).ok
+    assert plan.kpis["city_groups"] > 1
+
+
+def test_dispatch_plan_with_an_engine_refuses_weeks_and_the_greedy_baseline(city, tmp_path, capsys):
+    from dispatch.cli import main
+    from dispatch.scenario_io import save_scenario
+
+    path = tmp_path / "city.json"
+    save_scenario(city, path)
+    for extra in (["--weeks", "2"], ["--solver", "greedy"]):
+        code = main(["plan", str(path), "--engine", "local", *extra, "--out", str(tmp_path / "p")])
+        assert code == 2
+        assert "--engine: a city is planned one week at a time" in capsys.readouterr().err
