@@ -312,23 +312,12 @@ class BatchRunner:
         """Stop a queued or running batch: its queued and running variants are marked
         cancelled (each keeps its best plan so far), the ended ones keep their plans; commits.
         False when the batch has already ended."""
-        now = utcnow()
-        result = session.execute(
-            update(BatchRow)
-            .where(BatchRow.id == batch_id, BatchRow.status.in_(ACTIVE_STATES))
-            .values(status="cancelled", message=CANCELLED_MESSAGE, updated_at=now)
-        )
-        session.execute(
-            update(PlanRow)
-            .where(PlanRow.batch_id == batch_id, PlanRow.status.in_(ACTIVE_STATES))
-            .values(status="cancelled", message=CANCELLED_MESSAGE, updated_at=now)
-        )
-        session.commit()
+        ended = _end_active(session, batch_id, "cancelled", CANCELLED_MESSAGE)
         with self._lock:
             event = self._cancel.get(batch_id)
         if event is not None:
             event.set()
-        return bool(getattr(result, "rowcount", 0))
+        return ended
 
     def wait(self, batch_id: int, timeout: float | None = None) -> None:
         """Block until the batch's thread has returned (tests)."""
@@ -460,18 +449,7 @@ class BatchRunner:
             fail_plan(session, variant.plan_id, f"方案无法保存 / the plan was not stored: {exc}")
 
     def _fail_all(self, session: Session, batch_id: int, message: str) -> None:
-        now = utcnow()
-        session.execute(
-            update(PlanRow)
-            .where(PlanRow.batch_id == batch_id, PlanRow.status.in_(ACTIVE_STATES))
-            .values(status="failed", message=message, updated_at=now)
-        )
-        session.execute(
-            update(BatchRow)
-            .where(BatchRow.id == batch_id, BatchRow.status.in_(ACTIVE_STATES))
-            .values(status="failed", message=message, updated_at=now)
-        )
-        session.commit()
+        _end_active(session, batch_id, "failed", message)
 
     def _store_rows(
         self, session: Session, batch_id: int, scenarios: Mapping[str, Scenario], cost: StaffCost
@@ -533,6 +511,24 @@ class BatchRunner:
                 self.on_solved(solver, seconds)
             except Exception:  # metrics never fail a batch
                 log.warning("solver metrics not recorded", exc_info=True)
+
+
+def _end_active(session: Session, batch_id: int, status: str, message: str) -> bool:
+    """Mark the batch and its queued and running variants ``status`` with ``message`` (the
+    ended variants keep theirs); commits. False when the batch had already ended."""
+    now = utcnow()
+    result = session.execute(
+        update(BatchRow)
+        .where(BatchRow.id == batch_id, BatchRow.status.in_(ACTIVE_STATES))
+        .values(status=status, message=message, updated_at=now)
+    )
+    session.execute(
+        update(PlanRow)
+        .where(PlanRow.batch_id == batch_id, PlanRow.status.in_(ACTIVE_STATES))
+        .values(status=status, message=message, updated_at=now)
+    )
+    session.commit()
+    return bool(getattr(result, "rowcount", 0))
 
 
 def _progress(variant: _Variant, value: Any) -> Progress:
