@@ -67,6 +67,8 @@ RAY_INSTALL_HINT = (
 ATTEMPTS = 2
 #: Seconds between two looks at the report queue while tasks run.
 _POLL = 0.05
+#: Seconds between two looks at a Ray run's reports and cancel event while no task ends.
+_RAY_POLL = 0.5
 
 
 class EngineUnavailable(RuntimeError):
@@ -511,7 +513,9 @@ class RayEngine:
             while refs:
                 if cancel is not None and cancel.is_set():
                     return
-                done, _ = ray.wait(list(refs), num_returns=len(refs), timeout=_POLL)
+                # Wait for the first to finish, a while at most: every look costs the
+                # driver, Ray and the report actor processor time the tasks could use.
+                done, _ = ray.wait(list(refs), num_returns=1, timeout=_RAY_POLL)
                 # A task puts its reports before it returns: drained now, they come before
                 # its result.
                 _drain_ray(ray, box, tasks.seen)
