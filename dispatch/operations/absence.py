@@ -27,7 +27,18 @@ from types import MappingProxyType
 
 from dispatch.daily import DayVisit, Pin, route_day
 from dispatch.haversine import TravelFn
-from dispatch.model import Caregiver, Plan, Route, Scenario, ServiceRequest, Stop, Unassigned
+from dispatch.model import (
+    Break,
+    Caregiver,
+    Plan,
+    Route,
+    RouteBreak,
+    Scenario,
+    ServiceRequest,
+    Stop,
+    Unassigned,
+    rest_applies,
+)
 from dispatch.operations.day import DayOrder
 from dispatch.operations.engine import SolveParams
 from dispatch.operations.versions import minutes_elsewhere, revise_plan
@@ -84,12 +95,14 @@ class _DayAtNow:
     """The station's day as the router sees it at ``now``: the caregivers (shifts from where
     they are), the households (windows narrowed), the visits to route and the pins; ``done``:
     the caregivers whose shift is over once their visits under way end (their routes stay as
-    planned, with the held visits only)."""
+    planned, with the held visits only); ``rested``: the rests taken before ``now``, which the
+    new routes keep (the router plans no other)."""
 
     scenario: Scenario
     visits: list[DayVisit]
     pins: list[Pin]
     done: frozenset[str]
+    rested: Mapping[str, RouteBreak]
 
 
 def _windows_from(windows: Sequence[tuple[int, int]], now: int) -> tuple[tuple[int, int], ...]:
@@ -129,6 +142,25 @@ def _under_way(
     return prefix, free
 
 
+def _rest_at_now(
+    c: Caregiver, day: str, planned: RouteBreak | None, now: int
+) -> tuple[RouteBreak | None, Break | None]:
+    """The rest ``c`` has taken before ``now`` (its planned one once begun; else, when the
+    plan had no route for it, the window's first minutes if over by ``now``: it was idle) and
+    the rest still to plan (the rule's window from ``now``), at most one of them."""
+    rule = rest_applies(c, day)
+    if rule is None:
+        return None, None
+    if planned is not None and planned.start < now:
+        return planned, None
+    start = max(rule.window_start, now)
+    if start + rule.minutes <= rule.window_end:
+        return None, Break(start, rule.window_end, rule.minutes)
+    if planned is None and rule.window_start + rule.minutes <= now:
+        return RouteBreak(rule.window_start, rule.window_start + rule.minutes), None
+    return None, None
+
+
 def _off(c: Caregiver, day: str) -> Caregiver:
     """``c`` without a shift on ``day``."""
     return replace(c, shifts=MappingProxyType({d: s for d, s in c.shifts.items() if d != day}))
@@ -144,6 +176,7 @@ def _station_day(
     windows: Mapping[str, tuple[tuple[int, int], ...]],
     now: int,
     provider: TravelProvider,
+    rests: Mapping[str, RouteBreak],
 ) -> _DayAtNow:
     """The station's day at ``now`` without ``caregiver``: ``held`` visits pinned to their
     caregivers at their starts, ``routed`` ones free in ``windows`` (their start windows from
@@ -151,7 +184,9 @@ def _station_day(
     minutes at that household (``@now:<id>``) pinned right after it, at the time it is free:
     nothing can be placed before it and the next visit is reached from there. One who has not
     left leaves the station no earlier than ``now``; one who cannot be back by the end of the
-    shift after the visits under way is done for the day (not routed)."""
+    shift after the visits under way is done for the day (not routed). ``rests`` are the
+    planned rests of the day: one begun before ``now`` is kept (a caregiver resting is free
+    at its end), one not begun is planned again from ``now`` (:func:`_rest_at_now`)."""
     station = scenario.station(scenario.caregiver(caregiver).station)
     depot = Place(f"station:{station.id}", station.lat, station.lon)
     homes = {h.id: Place(f"household:{h.id}", h.lat, h.lon) for h in scenario.households}
@@ -164,6 +199,7 @@ def _station_day(
     pins: list[Pin] = []
     visits: list[DayVisit] = []
     done: set[str] = set()
+    rested: dict[str, RouteBreak] = {}
     for c in scenario.caregivers:
         if c.station != station.id:
             continue
@@ -174,6 +210,12 @@ def _station_day(
         mine = by_caregiver.get(c.id, [])
         leg = _Leg(provider, c.mode)
         prefix, free = _under_way(mine, start=(depot, shift[0]), now=now, homes=homes, leg=leg)
+        taken, rest = _rest_at_now(c, day, rests.get(c.id), now)
+        if taken is not None:
+            rested[c.id] = taken
+            if not prefix:
+                free = max(free, taken.end)
+        c = replace(c, rest=rest)
         requests = [o.request or "" for o in mine]
         if prefix and free + leg(homes[prefix[-1].household], depot) > shift[1]:
             done.add(c.id)
@@ -208,7 +250,7 @@ def _station_day(
     held = [o for o in held if o.caregiver not in done]
     visits += dict.fromkeys(DayVisit(o.request or "", o.household) for o in [*held, *routed])
     sub = replace(scenario, caregivers=tuple(team), households=households)
-    return _DayAtNow(sub, visits, pins, frozenset(done))
+    return _DayAtNow(sub, visits, pins, frozenset(done), MappingProxyType(rested))
 
 
 def _placements(
@@ -301,6 +343,7 @@ def reroute_absence(
         windows={r: w for r, w in windows.items() if w},
         now=now,
         provider=provider if provider is not None else provider_for(scenario),
+        rests={r.caregiver: r.rest for r in plan.routes if r.day == day and r.rest is not None},
     )
     routed = route_day(
         day_at_now.scenario,
@@ -311,10 +354,15 @@ def reroute_absence(
         params=params or SolveParams(),
         minutes_used=minutes_elsewhere(plan, day),
     )
+    rested = day_at_now.rested
     routed = replace(
         routed,
         routes=tuple(
-            replace(r, stops=tuple(s for s in r.stops if not s.request.startswith(_HERE)))
+            replace(
+                r,
+                stops=tuple(s for s in r.stops if not s.request.startswith(_HERE)),
+                rest=rested.get(r.caregiver, r.rest),
+            )
             for r in routed.routes
         ),
     )

@@ -390,12 +390,15 @@ def test_absence_keeps_started_visits_and_reroutes_hotline_visits(client: TestCl
     assert list(_check_published(client)) == []
 
 
+@pytest.mark.parametrize("now", ["08:00", "11:50", "14:00"])
 def test_a_two_person_call_is_booked_on_a_pair_and_survives_an_absence(
-    client: TestClient,
+    client: TestClient, now: str
 ) -> None:
     """C1 and C2 give bed baths: one for H4 (双人服务) goes to both together. Both get the
     visit at one start, each with a work order; the published plan keeps every rule, also
-    after C2 falls ill (nobody else bathes, so the visit is reported, not half kept)."""
+    after C2 falls ill (nobody else bathes, so the visit is reported, not half kept), before,
+    during and after C1's rest window (11:30-13:30): C1's rest is planned from ``now`` or
+    kept where it was taken."""
     doc = week_scenario_doc()
     for c in doc["caregivers"][:2]:
         c["skills"].append("bed_bath")
@@ -428,7 +431,9 @@ def test_a_two_person_call_is_booked_on_a_pair_and_survives_an_absence(
     with database.session() as session:
         week = master.week_scenario(session, this_monday())
     assert next(r for _, r in week.requests() if r.id == request).staff == 2
-    gone = client.post("/api/v1/caregivers/C2/absence", json={"date": MONDAY}, headers=ADMIN)
+    gone = client.post(
+        "/api/v1/caregivers/C2/absence", json={"date": MONDAY, "now": now}, headers=ADMIN
+    )
     assert gone.status_code == 200, gone.text
     lost = [n for n in gone.json()["not_kept"] if n["request"] == request]
     assert len(lost) == 2 and {n["reason"] for n in lost} <= {r.value for r in Reason}

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dispatch.checker import check_plan
-from dispatch.model import Household, Plan, Route, Scenario, ServiceRequest, Stop
+from dispatch.model import (
+    Break,
+    Household,
+    Plan,
+    Route,
+    RouteBreak,
+    Scenario,
+    ServiceRequest,
+    Stop,
+)
 from dispatch.operations.absence import reroute_absence
 from dispatch.operations.day import DayOrder
 from dispatch.operations.engine import SolveParams
@@ -177,4 +186,74 @@ def test_a_colleague_whose_shift_is_over_keeps_the_visits_done() -> None:
     assert [(x.order, x.reason) for x in outcome.lost] == [(1, Reason.NO_TIME_WINDOW_FITS.value)]
     [b] = [r for r in outcome.plan.routes if r.caregiver == "B" and r.day == "mon"]
     assert (b.leave, [s.start for s in b.stops], b.back) == (564, [570], 636)
+    assert check_plan(tiny, outcome.plan).ok
+
+
+# --- the rest (午休) of the colleague who takes over: 11:30–13:30, 60 minutes -------------
+
+
+def _b_rests(tiny: Scenario) -> Scenario:
+    """``tiny`` with B's rest of 60 minutes in 11:30–13:30 and R1 open 09:00–16:00."""
+    r1 = replace(tiny.households[0].requests[0], windows=((540, 960),))
+    b = replace(tiny.caregivers[1], rest=Break(690, 810, 60))
+    return replace(
+        tiny,
+        caregivers=(tiny.caregivers[0], b),
+        households=(replace(tiny.households[0], requests=(r1,)), *tiny.households[1:]),
+    )
+
+
+def test_a_rest_not_yet_begun_is_planned_from_now_inside_its_window() -> None:
+    """At 11:50 B takes A's visit: B's rest still fits 11:50–13:30 and the new route has one
+    there, of 60 minutes, apart from the visit."""
+    tiny = _b_rests(scenario())
+    outcome = reroute_absence(tiny, plan(), "A", "mon", orders(), now=710, params=FAST)
+    [placed] = outcome.placed
+    assert placed.caregiver == "B"
+    [b] = [r for r in outcome.plan.routes if r.caregiver == "B" and r.day == "mon"]
+    assert b.rest is not None and 710 <= b.rest.start and b.rest.end <= 810
+    assert b.rest.end - b.rest.start == 60
+    assert b.rest.end <= placed.stop.arrival or placed.stop.end <= b.rest.start
+    assert check_plan(tiny, outcome.plan).ok
+
+
+def test_a_rest_taken_before_now_stays_where_it_was() -> None:
+    """B rested 12:00–13:00 on the plan; at 14:00 A falls ill and B leaves the station at
+    14:00 for A's visit, the rest kept as it was."""
+    tiny = _b_rests(scenario())
+    planned = replace(
+        plan(),
+        routes=(
+            *plan().routes,
+            Route("B", "mon", 480, 1020, (), RouteBreak(720, 780)),
+        ),
+    )
+    outcome = reroute_absence(tiny, planned, "A", "mon", orders(), now=840, params=FAST)
+    [b] = [r for r in outcome.plan.routes if r.caregiver == "B" and r.day == "mon"]
+    assert b.rest == RouteBreak(720, 780)
+    assert (b.leave, [s.start for s in b.stops]) == (840, [843])
+    assert check_plan(tiny, outcome.plan).ok
+
+
+def test_a_rest_in_progress_delays_the_taker_until_it_ends() -> None:
+    """At 12:30 B is resting (12:00–13:00): B leaves for A's visit when the rest ends."""
+    tiny = _b_rests(scenario())
+    planned = replace(
+        plan(), routes=(*plan().routes, Route("B", "mon", 480, 1020, (), RouteBreak(720, 780)))
+    )
+    outcome = reroute_absence(tiny, planned, "A", "mon", orders(), now=750, params=FAST)
+    [b] = [r for r in outcome.plan.routes if r.caregiver == "B" and r.day == "mon"]
+    assert b.rest == RouteBreak(720, 780)
+    assert b.leave >= 780 and [s.start for s in b.stops] == [b.leave + 3]
+    assert check_plan(tiny, outcome.plan).ok
+
+
+def test_an_idle_colleague_past_the_rest_window_has_rested() -> None:
+    """B had nothing on Monday: at 14:00 the rest window is over and B was free in it, so the
+    new route records the rest at the window's start (11:30–12:30)."""
+    tiny = _b_rests(scenario())
+    outcome = reroute_absence(tiny, plan(), "A", "mon", orders(), now=840, params=FAST)
+    [b] = [r for r in outcome.plan.routes if r.caregiver == "B" and r.day == "mon"]
+    assert b.rest == RouteBreak(690, 750)
+    assert [s.start for s in b.stops] == [843]
     assert check_plan(tiny, outcome.plan).ok
