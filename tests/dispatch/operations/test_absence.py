@@ -211,7 +211,7 @@ def test_a_rest_not_yet_begun_is_planned_from_now_inside_its_window() -> None:
     [placed] = outcome.placed
     assert placed.caregiver == "B"
     [b] = [r for r in outcome.plan.routes if r.caregiver == "B" and r.day == "mon"]
-    assert b.rest is not None and 710 <= b.rest.start and b.rest.end <= 810
+    assert b.rest is not None and b.rest.start >= 710 and b.rest.end <= 810
     assert b.rest.end - b.rest.start == 60
     assert b.rest.end <= placed.stop.arrival or placed.stop.end <= b.rest.start
     assert check_plan(tiny, outcome.plan).ok
