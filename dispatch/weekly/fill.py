@@ -53,14 +53,19 @@ def fill_group(
 
     tried: set[str] = set()
     short = short_tasks()
-    if not short:
+    # A day re-route compiles the day and builds its model before it searches: when none
+    # could be made in the group's time (the polish measures one), adding a visit, which
+    # re-routes a day or three, cannot be either.
+    known = g.week.day_seconds.get(g.key)
+    if not short or known is None:
         return
     working = [d for d in g.sub.days if any(d in c.shifts for c in g.sub.caregivers)]
     each = max(0.05, min(1.0, seconds / max(1, 2 * len(short))))
     # What one re-route really takes (search plus compiling), measured as it goes; the first
-    # one is always tried, as adding a visit is worth more than the seconds it may overrun.
-    spent = each
-    moved = False  # the first move to another pattern is always tried, as above
+    # one is tried when one re-route fits, as adding a visit is worth more than the seconds
+    # it may overrun.
+    spent = each + known
+    moved = False  # the first move to another pattern needs one re-route's time, as above
     # Adding a visit may push out others: they are tried in turn, once each.
     while short:
         task = short[0]
@@ -69,7 +74,7 @@ def fill_group(
             # Its days fit no pattern (two visits Tuesday and Friday, three needed two days
             # apart): the next visit needs one of them moved.
             for pattern in _ranked_patterns(g, task, stations)[:2]:
-                if g.budget.now() + (3 * spent if moved else 0.0) > deadline:
+                if g.budget.now() + (3 * spent if moved else spent) > deadline:
                     return
                 moved = True
                 began = g.budget.now()

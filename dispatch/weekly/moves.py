@@ -37,8 +37,12 @@ def improve_station(g: Group, seconds: float, rng: random.Random) -> None:
         by_household[t.household.id].append(t)
 
     idle = 0
-    # What re-routing one day really takes (search plus compiling), measured as it goes.
-    spent = each + g.week.day_seconds.get(g.key, 0.0)
+    # What re-routing one day really takes (search plus compiling), measured as it goes;
+    # none measured: the polish could re-route no day in its time, nor can a move here.
+    known = g.week.day_seconds.get(g.key)
+    if known is None:
+        return
+    spent = each + known
     while g.budget.now() + spent < deadline and idle < 20:
         saved_tasks = {t.request.id: (tuple(t.days), t.fixed) for t in g.tasks}
         continuity = rng.random() < 0.5

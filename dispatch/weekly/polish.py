@@ -22,10 +22,14 @@ __all__ = ["polish_by_station", "polish_group", "reroute_day", "reroute_station_
 def polish_group(g: Group, deadline: float) -> None:
     """Improve each day's routes from the current ones, keeping the better of old and new,
     until ``deadline`` (on the budget's clock). A day holding visits this planner leaves
-    to people (two-person ones from the greedy week) keeps those routes."""
+    to people (two-person ones from the greedy week) keeps those routes. What re-routing a
+    day costs beyond its search (compiling, decoding), measured, goes to
+    ``g.week.day_seconds`` once a day has been re-routed (0 when no day needs it): the later
+    phases plan with it."""
     days = [d for d in g.sub.days if any(d in t.days for t in g.tasks)]
     work = {d: max(1, sum(1 for t in g.tasks if d in t.days)) for d in days}
     overhead = 0.0  # compiling and decoding a day, beyond its search time, measured
+    ran = not days  # nothing to re-route: nothing to wait for either
     for i, day in enumerate(days):
         left = deadline - g.budget.now() - overhead * (len(days) - i)
         if left <= 0.05:
@@ -34,12 +38,16 @@ def polish_group(g: Group, deadline: float) -> None:
         began = g.budget.now()
         reroute_day(g, day, share, keep_better=True)
         overhead = max(overhead, g.budget.now() - began - share)
-    g.week.day_seconds[g.key] = overhead
+        ran = True
+    if ran:
+        g.week.day_seconds[g.key] = overhead
 
 
 def polish_by_station(g: Group, stations: Sequence[str], end: float) -> None:
     """Re-route each station's routes of each day with the visits they hold, keeping the new
-    ones when they serve the same with less travel, until ``end`` (on the budget's clock)."""
+    ones when they serve the same with less travel, until ``end`` (on the budget's clock).
+    What one re-route costs beyond its search goes to ``g.week.day_seconds`` as in
+    :func:`polish_group`."""
     days = [d for d in g.sub.days if g.routes(d)]
     pieces = [(d, st) for d in days for st in stations]
     size = {
@@ -51,6 +59,8 @@ def polish_by_station(g: Group, stations: Sequence[str], end: float) -> None:
     pieces = [p for p in pieces if size[p] > 1]
     total = max(1, sum(size[p] for p in pieces))
     overhead = 0.0  # compiling and decoding, beyond the search time, measured
+    if not pieces:
+        g.week.day_seconds[g.key] = overhead
     for round_ in range(3):
         for i, piece in enumerate(pieces):
             now = g.budget.now()
@@ -64,6 +74,7 @@ def polish_by_station(g: Group, stations: Sequence[str], end: float) -> None:
             day, station = piece
             reroute_station_day(g, day, station, share)
             overhead = max(overhead, g.budget.now() - now - share)
+            g.week.day_seconds[g.key] = overhead
 
 
 def reroute_station_day(g: Group, day: str, station: str, seconds: float) -> None:

@@ -206,6 +206,26 @@ def test_a_group_of_stations_moves_visits_onto_a_pattern_too() -> None:
     assert plan.unassigned == ()
 
 
+@pytest.mark.parametrize("measured", [None, 100.0])
+def test_no_visit_is_added_when_a_day_re_route_does_not_fit_the_time(
+    monkeypatch: pytest.MonkeyPatch, measured: float | None
+) -> None:
+    """Adding A's missing visit re-routes days. When the polish could re-route no day in the
+    group's time (nothing measured), or one re-route takes longer than the time there is,
+    the week stays as the greedy one left it instead of overrunning its budget."""
+
+    def polish(g: Any, deadline: float) -> None:
+        if measured is not None:
+            g.week.day_seconds[g.key] = measured
+
+    monkeypatch.setattr("dispatch.weekly.planner.polish_group", polish)
+    sc = _dead_pattern_week()
+    plan = plan_week(sc, params=SolveParams(time_limit=5))
+    clean(sc, plan)
+    assert planned_days(plan, "A") == ["tue", "fri"]
+    assert reasons(plan)["A"][1] == 1
+
+
 def test_visits_that_cannot_be_spread_are_frequency_spacing() -> None:
     # Three visits three days apart need seven days; mon..fri holds two (mon+thu or tue+fri).
     sc = week((caregiver("C1"),), household("H1", request("R", visits_per_week=3, min_gap_days=3)))
