@@ -7,6 +7,11 @@ keeps a problem searches it:
   the budget; its routes then load into the OR-Tools model (which checks them against every
   rule of the model), a greedy descent of OR-Tools' own operators may still improve them, and
   the times are decoded there;
+- ``sisr_cut``, the same search on the problem with each vehicle whose working time is bounded
+  below its shift (a weekly cap nearly used up) working a shift cut to that bound, from its
+  start or, where the rest needs it, to its end (:func:`cut_shifts`): a tightening, so its
+  routes keep every rule of the problem, which the compiled search cannot keep itself when
+  such a vehicle rests or may wait; OR-Tools' descent from them has the whole shift again;
 - ``sync``, the compiled synchronised search of :mod:`solver.syncsearch`, for the problems
   with synchronised visits or soft window ends that the first cannot take, for the same share;
   its own times are the answer;
@@ -30,7 +35,7 @@ from solver.model import build_model
 from solver.problem import RoutingProblem, SearchConfig, SolveParams, SolverResult
 from solver.schedule import schedule_route
 
-__all__ = ["SEARCHES", "Search", "improve", "search", "solve"]
+__all__ = ["SEARCHES", "Search", "cut_shifts", "improve", "search", "solve"]
 
 Routes = Sequence[Sequence[int]]
 
@@ -58,6 +63,40 @@ def _sisr_supports(problem: RoutingProblem, config: SearchConfig) -> bool:
     return config.sisr and sisr.supports(problem)
 
 
+def cut_shifts(problem: RoutingProblem) -> RoutingProblem | None:
+    """``problem`` with each vehicle whose ``max_duration`` is below its shift's length given a
+    shift of that length, from the shift's start or, when the rest does not fit there, up to
+    its end, and no bound: every plan of it keeps the rules of ``problem``. ``None`` when no
+    vehicle is bounded or a bounded vehicle's rest fits neither cut."""
+    vehicles = []
+    cut = False
+    for spec in problem.vehicles:
+        length = spec.shift_end - spec.shift_start
+        if spec.max_duration is None or spec.max_duration >= length:
+            vehicles.append(spec)
+            continue
+        bound = max(spec.max_duration, 0)
+        rest = spec.rest
+        for lo, hi in (
+            (spec.shift_start, spec.shift_start + bound),
+            (spec.shift_end - bound, spec.shift_end),
+        ):
+            if rest is None or (lo <= rest.earliest and rest.latest_end <= hi):
+                vehicles.append(replace(spec, shift_start=lo, shift_end=hi, max_duration=None))
+                break
+        else:
+            return None
+        cut = True
+    return replace(problem, vehicles=tuple(vehicles)) if cut else None
+
+
+def _cut_supports(problem: RoutingProblem, config: SearchConfig) -> bool:
+    if not config.sisr or sisr.supports(problem):
+        return False
+    tight = cut_shifts(problem)
+    return tight is not None and sisr.supports(tight)
+
+
 def _sync_supports(problem: RoutingProblem, config: SearchConfig) -> bool:
     # The synchronised search takes only what the string-removal search cannot keep.
     return config.sync_search and not sisr.supports(problem) and syncsearch.supports(problem)
@@ -72,17 +111,20 @@ def _share(config: SearchConfig) -> float:
     return min(max(config.sisr_share, 0.0), 1.0)
 
 
-def _run_sisr(problem: RoutingProblem, params: SolveParams) -> SolverResult | None:
+def _run_sisr(
+    problem: RoutingProblem, params: SolveParams, *, searched: RoutingProblem | None = None
+) -> SolverResult | None:
     """The string-removal search's routes, checked and finished by OR-Tools.
 
-    A greedy descent of OR-Tools' own operators runs from those routes over the rest of the
-    budget; where the OR-Tools model rejects them (its rest has less freedom than the router's
-    schedule) they are timed by the schedule alone. ``None`` when the search found no plan
-    with every mandatory visit.
+    The search runs on ``searched`` (default ``problem``; a tightening of it, whose plans keep
+    every rule of ``problem``). A greedy descent of OR-Tools' own operators runs from its
+    routes over the rest of the budget in the model of ``problem``; where the OR-Tools model
+    rejects them (its rest has less freedom than the router's schedule) they are timed by the
+    schedule alone. ``None`` when the search found no plan with every mandatory visit.
     """
     end = time.perf_counter() + params.time_limit
     found = sisr.search(
-        problem,
+        searched if searched is not None else problem,
         time_limit=_share(params.search) * params.time_limit,
         seed=params.seed,
         iteration_limit=params.iteration_limit,
@@ -107,6 +149,14 @@ def _run_sisr(problem: RoutingProblem, params: SolveParams) -> SolverResult | No
     if result is None:  # pragma: no cover - the search keeps the schedule's rules
         return None
     return replace(result, stats=stats)
+
+
+def _run_cut(problem: RoutingProblem, params: SolveParams) -> SolverResult | None:
+    """:func:`_run_sisr` searching the problem with cut shifts (:func:`cut_shifts`)."""
+    tight = cut_shifts(problem)
+    if tight is None:  # pragma: no cover - the row keeps only problems with a cut
+        return None
+    return _run_sisr(problem, params, searched=tight)
 
 
 def _improve_sisr(
@@ -155,6 +205,7 @@ def _run_sync(problem: RoutingProblem, params: SolveParams) -> SolverResult | No
 #: The searches, in the order they are asked whether they keep a problem.
 SEARCHES: tuple[Search, ...] = (
     Search("sisr", _sisr_supports, _run_sisr, _improve_sisr),
+    Search("sisr_cut", _cut_supports, _run_cut, None),
     Search("sync", _sync_supports, _run_sync, None),
     Search("ortools", _ortools_supports, ortools_search.search, ortools_search.improve),
 )

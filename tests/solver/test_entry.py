@@ -18,7 +18,8 @@ from solver import (
     solve,
     syncsearch,
 )
-from solver.problem import Sync
+from solver.entry import cut_shifts
+from solver.problem import BreakSpec, Sync
 from tests.solver.test_routing import line_matrix, random_problem, vehicle, verify
 
 BUDGET = SolveParams(time_limit=30.0, seed=1, iteration_limit=50)
@@ -83,6 +84,59 @@ def test_a_two_person_visit_goes_to_the_synchronised_search() -> None:
     assert result.search == "sync"
     starts = {i: s for r in result.routes for i, s in zip(r.visits, r.starts, strict=True)}
     assert starts[0] == starts[1]
+
+
+def _capped(problem: RoutingProblem, bound: int) -> RoutingProblem:
+    """``problem`` with every vehicle's working time (back - leave) at most ``bound``."""
+    return replace(
+        problem, vehicles=tuple(replace(v, max_duration=bound) for v in problem.vehicles)
+    )
+
+
+def test_cut_shifts_give_a_bounded_vehicle_a_shift_of_its_bound_around_its_rest() -> None:
+    rest = BreakSpec(earliest=100, latest_end=200, duration=30)
+    late = BreakSpec(earliest=800, latest_end=900, duration=30)
+    wide = BreakSpec(earliest=400, latest_end=700, duration=30)
+    problem = RoutingProblem(
+        matrices=(line_matrix(2),),
+        visits=(_window(1),),
+        vehicles=(
+            vehicle(max_duration=300, rest=rest),  # from the start: the rest fits
+            vehicle(max_duration=300, rest=late),  # up to the end: only there it fits
+            vehicle(max_duration=1000, rest=rest),  # not bounded below its shift
+            vehicle(),
+        ),
+    )
+    cut = cut_shifts(problem)
+    assert cut is not None
+    assert [(v.shift_start, v.shift_end, v.max_duration) for v in cut.vehicles] == [
+        (0, 300, None),
+        (700, 1000, None),
+        (0, 1000, 1000),
+        (0, 1000, None),
+    ]
+    assert cut.visits == problem.visits
+    # A rest window wider than the bound fits neither cut; nothing bounded: nothing to cut.
+    squeezed = replace(problem, vehicles=(vehicle(max_duration=250, rest=wide),))
+    assert cut_shifts(squeezed) is None
+    assert cut_shifts(random_problem(1)) is None
+
+
+def test_a_day_of_capped_caregivers_who_rest_goes_to_the_string_removals_on_cut_shifts() -> None:
+    """Weekly caps nearly used up bound each route below its shift: the compiled search does
+    not keep that with a rest, so it searches the day with each shift cut to its bound and
+    OR-Tools' descent finishes in the whole shift; the routes keep every rule."""
+    problem = _capped(random_problem(1), 330)
+    assert not sisr.supports(problem)
+    result = solve(problem, BUDGET)
+    verify(problem, result)
+    assert result.search == "sisr_cut"
+    assert result.stats["sisr_iterations"] >= 1
+    assert all(r.back - r.leave <= 330 for r in result.routes)
+    # The same seed and iteration budget give the same routes.
+    assert _routes(problem, solve(problem, BUDGET)) == _routes(problem, result)
+    off = replace(BUDGET, search=SearchConfig(sisr=False))
+    assert solve(problem, off).search == "ortools"
 
 
 @pytest.mark.parametrize(
