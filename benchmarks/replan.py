@@ -97,10 +97,12 @@ def replan(
     visits: Sequence[DayVisit],
     seconds: float,
     seed: int,
+    *,
+    known: int = 0,
 ) -> tuple[Plan, int]:
     """``visits`` routed again on ``station``'s caregivers for ``seconds``: the day's plan,
     and the checker's violations of the week with the station's routes of ``day`` replaced
-    by it (beyond those of ``week`` itself)."""
+    by it, beyond the ``known`` ones of ``week`` itself."""
     crew = tuple(c for c in scenario.caregivers if c.station == station)
     ids = {c.id for c in crew}
     plan = route_day(
@@ -116,8 +118,7 @@ def replan(
         routes=kept + plan.routes,
         unassigned=week.unassigned + plan.unassigned,
     )
-    before = len(check_plan(scenario, week).violations)
-    return plan, max(0, len(check_plan(scenario, merged).violations) - before)
+    return plan, max(0, len(check_plan(scenario, merged).violations) - known)
 
 
 def run(
@@ -133,12 +134,13 @@ def run(
     """Every station-day of ``scenario``'s greedy week with at least ``min_visits`` visits
     (on ``days`` when given), routed again for ``short`` and ``long`` seconds."""
     week = plan_greedy(scenario)
+    known = len(check_plan(scenario, week).violations)
     rows = []
     for station, day, visits in station_days(scenario, week):
         if len(visits) < min_visits or (days and day not in days):
             continue
-        quick, bad_quick = replan(scenario, week, station, day, visits, short, seed)
-        best, bad_best = replan(scenario, week, station, day, visits, long, seed)
+        quick, bad_quick = replan(scenario, week, station, day, visits, short, seed, known=known)
+        best, bad_best = replan(scenario, week, station, day, visits, long, seed, known=known)
         row = StationDay(
             station,
             day,

@@ -168,7 +168,7 @@ def test_same_seed_and_iteration_budget_give_the_same_routes() -> None:
         },
     ],
 )
-def test_rules_the_search_does_not_keep_are_left_to_or_tools(change: dict) -> None:
+def test_rules_the_search_does_not_keep_are_not_searched_by_it(change: dict) -> None:
     base = {
         "matrices": (line_matrix(3),),
         "visits": (VisitSpec(location=1, duration=0, windows=((0, 1000),)),),
