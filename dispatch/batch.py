@@ -445,7 +445,9 @@ def comparison_row(
     for ``scenario`` (``kpis`` and ``violations`` when the caller has them already from the
     checker), its unassigned visits by reason, caregivers and the week's staff cost."""
     if kpis is None:
-        report = check_plan(scenario, plan)
+        from dispatch.travel_tables import travel_of_plan
+
+        report = check_plan(travel_of_plan(scenario, plan), plan)
         kpis, violations = report.kpis, len(report.violations)
     by_reason = dict.fromkeys((r.value for r in Reason), 0)
     for u in plan.unassigned:

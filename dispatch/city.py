@@ -57,6 +57,7 @@ from dispatch.plan_io import parse_plan, plan_to_dict
 from dispatch.reasons import Reason
 from dispatch.scenario_io import parse_scenario, scenario_to_dict
 from dispatch.travel import haversine_km_matrix
+from dispatch.travel_tables import merge_records, resolve_travel, travel_of_plan
 from dispatch.weekly.planner import Progress, ProgressFn, plan_week
 from solver.problem import SolveParams
 
@@ -353,7 +354,8 @@ def plan_group_task(item: Mapping[str, Any], report: Reporter) -> dict[str, Any]
     document (``plan``) and the seconds it took (``seconds``). Raises ``RuntimeError`` when
     the checker finds a violation in the group's plan (the engine then runs it once more)."""
     began = time.perf_counter()
-    scenario = parse_scenario(item["scenario"]).scenario
+    # A road provider's minutes are asked for the group's own places (cached on disk).
+    scenario = resolve_travel(parse_scenario(item["scenario"]).scenario)
     plan = plan_week(scenario, params=item["params"])
     found = check_plan(scenario, plan)
     if found.violations:
@@ -454,7 +456,7 @@ def run_city(
             outcomes[g.key] = GroupOutcome(g.key, g.stations, float(seconds[g.key]), 0.0, 0, 0, 0)
     report(Progress("check", 0.95, "checking the city's plan / 校验全市方案"))
     plan = _assemble(scenario, split, plans, outcomes)
-    found = check_plan(scenario, plan)
+    found = check_plan(travel_of_plan(scenario, plan), plan)
     critical = max((o.run_seconds for o in outcomes.values()), default=0.0)
     wall = time.perf_counter() - began
     kpis = dict(found.kpis)
@@ -519,4 +521,9 @@ def _assemble(
                         )
     order = {r.id: i for i, (_, r) in enumerate(scenario.requests())}
     missing.sort(key=lambda u: (order.get(u.request, 0), u.reason))
-    return Plan(scenario=scenario.name, routes=tuple(routes), unassigned=tuple(missing))
+    return Plan(
+        scenario=scenario.name,
+        routes=tuple(routes),
+        unassigned=tuple(missing),
+        travel=merge_records(p.travel for p in plans.values()),
+    )

@@ -31,6 +31,7 @@ from dispatch.model import (
 )
 from dispatch.reasons import Reason
 from dispatch.travel import Place, TravelProvider, provider_for
+from dispatch.travel_tables import resolve_travel, with_record
 from solver import solve
 from solver.problem import (
     BreakSpec,
@@ -474,6 +475,7 @@ def route_day(
     """
     if day not in scenario.days:
         raise ValueError(f"day: {day!r} is not one of the scenario's days {list(scenario.days)}")
+    scenario = resolve_travel(scenario)
     provider = travel if travel is not None else provider_for(scenario)
     todo = list(visits) if visits is not None else day_visits(scenario, day)
     compiled = compile_day(
@@ -490,7 +492,8 @@ def route_day(
     plan = Plan(scenario=scenario.name, routes=routes, unassigned=unassigned)
     kpis = _day_kpis(scenario, compiled, plan, len(todo))
     kpis["solver_seconds"] = round(float(result.stats.get("seconds", 0.0)), 3)
-    return replace(plan, kpis=MappingProxyType(kpis))
+    plan = replace(plan, kpis=MappingProxyType(kpis))
+    return plan if travel is not None else with_record(plan, scenario)
 
 
 def _day_kpis(

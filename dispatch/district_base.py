@@ -24,6 +24,7 @@ from dispatch.model import (
 )
 from dispatch.timeutil import parse_hhmm
 from dispatch.travel import Place, TravelProvider, haversine_km_matrix, provider_for
+from dispatch.travel_tables import resolve_travel
 
 __all__ = [
     "CITY_CENTRE",
@@ -271,6 +272,7 @@ def estimate_load(scenario: Scenario, *, travel: TravelProvider | None = None) -
     from ``travel`` (default: the scenario's own provider). Raises ``ValueError`` when there are
     households but no stations, or for a provider the scenario cannot build.
     """
+    scenario = resolve_travel(scenario)
     visits = service = 0
     capacity = sum(productive_minutes(c, scenario.days) for c in scenario.caregivers)
     if scenario.households and not scenario.stations:

@@ -45,6 +45,7 @@ from dispatch.model import (
 )
 from dispatch.reasons import Reason
 from dispatch.travel import Place, TravelProvider, provider_for
+from dispatch.travel_tables import resolve_travel, with_record
 from solver.schedule import RouteTimes, Shift, time_route
 
 __all__ = ["plan_greedy"]
@@ -504,6 +505,7 @@ def plan_greedy(scenario: Scenario, *, travel: TravelProvider | None = None) -> 
     ``kpis`` are :func:`dispatch.kpis.plan_kpis` on the same travel times. Raises ``ValueError``
     for a travel mode without a speed or a provider the scenario cannot build.
     """
+    scenario = resolve_travel(scenario)
     provider = travel if travel is not None else provider_for(scenario)
     places = [Place(f"station:{s.id}", s.lat, s.lon) for s in scenario.stations]
     places += [Place(f"household:{h.id}", h.lat, h.lon) for h in scenario.households]
@@ -542,7 +544,8 @@ def plan_greedy(scenario: Scenario, *, travel: TravelProvider | None = None) -> 
             unassigned += _reasons(week, h, r, node, candidates, allowed_days, missing)
     plan = Plan(scenario=scenario.name, routes=_routes(week), unassigned=tuple(unassigned))
     kpis = plan_kpis(scenario, plan, travel=_travel_fn(matrices, loc))
-    return Plan(plan.scenario, plan.routes, plan.unassigned, MappingProxyType(kpis))
+    plan = Plan(plan.scenario, plan.routes, plan.unassigned, MappingProxyType(kpis))
+    return plan if travel is not None else with_record(plan, scenario)
 
 
 def _linked_order(scenario: Scenario) -> list[tuple[Household, ServiceRequest]]:

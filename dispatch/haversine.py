@@ -18,6 +18,7 @@ from dispatch.model import DEFAULT_SPEED_KMH, Scenario
 __all__ = [
     "EARTH_RADIUS_KM",
     "TravelFn",
+    "contract_travel",
     "haversine_km",
     "household_key",
     "scenario_travel",
@@ -53,9 +54,26 @@ def scenario_travel(scenario: Scenario) -> TravelFn:
     """The default travel model of ``scenario`` as a function ``(from_key, to_key, mode)``.
 
     Uses the scenario's ``travel.circuity`` and ``travel.speed_kmh`` (over the contract's
-    default speeds) whatever its provider, as the contract's checks do. The returned function
-    raises ``KeyError`` for an unknown place key and ``ValueError`` for an unknown mode.
+    default speeds). A scenario carrying a resolved travel table (another provider,
+    :mod:`dispatch.travel_tables`) gets that table's minutes instead: the numbers it was
+    planned with. The returned function raises ``KeyError`` for an unknown place key and
+    ``ValueError`` for an unknown mode.
     """
+    table = scenario.travel.table
+    if table is not None:
+        lookup: TravelFn = table.minutes
+        return lookup
+    if scenario.travel.provider != "haversine":
+        raise ValueError(
+            f"travel.provider: {scenario.travel.provider!r}: the scenario's travel times are "
+            "not resolved (dispatch.travel_tables.resolve_travel)"
+        )
+    return contract_travel(scenario)
+
+
+def contract_travel(scenario: Scenario) -> TravelFn:
+    """The contract's straight-line model for ``scenario``'s places, whatever its provider
+    (what a plan made with road times is also reported against)."""
     places: dict[str, tuple[float, float]] = {}
     for s in scenario.stations:
         places[station_key(s.id)] = (s.lat, s.lon)

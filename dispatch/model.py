@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 __all__ = [
     "DAYS",
     "DEFAULT_CIRCUITY",
     "DEFAULT_SPEED_KMH",
     "MODES",
+    "PROVIDERS",
     "After",
     "Break",
     "Caregiver",
@@ -28,6 +30,8 @@ __all__ = [
     "ServiceRequest",
     "Station",
     "Stop",
+    "TableRef",
+    "TravelRecord",
     "TravelSettings",
     "Unassigned",
     "rest_applies",
@@ -45,13 +49,58 @@ def _frozen_map(values: Mapping[str, float] | None = None) -> Mapping[str, float
     return MappingProxyType(dict(DEFAULT_SPEED_KMH if values is None else values))
 
 
+#: Travel providers a scenario may name (``travel.provider``): the contract's straight-line
+#: model, a stored matrix file, an OSRM or Valhalla server, Valhalla embedded (pyvalhalla).
+PROVIDERS: tuple[str, ...] = ("haversine", "matrix", "osrm", "valhalla", "valhalla_local")
+
+
 @dataclass(frozen=True)
 class TravelSettings:
-    """The scenario's ``travel`` object: provider name and haversine model parameters."""
+    """The scenario's ``travel`` object: provider name, haversine model parameters and (an
+    extension) where another provider's travel times come from.
+
+    ``table`` is not part of the file: it holds the travel times resolved for the scenario's
+    places (:func:`dispatch.travel_tables.resolve_travel`), shared by every planner and the
+    checker; ``base_dir`` is the folder of the scenario file, against which a relative
+    ``matrix`` or ``config`` path is read.
+    """
 
     provider: str = "haversine"
     circuity: float = DEFAULT_CIRCUITY
     speed_kmh: Mapping[str, float] = field(default_factory=_frozen_map)
+    #: ``matrix``: the stored matrix file.
+    matrix: str | None = None
+    #: ``osrm`` / ``valhalla``: the server's base URL, or one URL per travel mode.
+    url: str | Mapping[str, str] | None = None
+    #: ``osrm`` profile or Valhalla costing per travel mode (over the provider's defaults).
+    profiles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Largest table one server request may ask for (OSRM coordinates, Valhalla locations).
+    max_table_size: int | None = None
+    #: Seconds a server request may take.
+    timeout: float | None = None
+    #: ``valhalla_local``: the Valhalla configuration file (its tiles are the user's).
+    config: str | None = None
+    #: The road data's name or date: a new one asks the server again instead of the cache.
+    dataset: str | None = None
+    base_dir: str | None = field(default=None, compare=False)
+    table: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A stored travel table a plan was made with: its content fingerprint and its file."""
+
+    fingerprint: str
+    path: str
+
+
+@dataclass(frozen=True)
+class TravelRecord:
+    """(extension) Which travel times a plan was made with, when not the contract's default
+    model: the provider and the tables (one per station group planned on its own)."""
+
+    provider: str
+    tables: tuple[TableRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -276,3 +325,5 @@ class Plan:
     #: (extension) consecutive ISO weeks the plan covers from the scenario's ``week_start``;
     #: routes of a plan of several weeks carry their ``date``.
     weeks: int = 1
+    #: (extension) the travel times the plan was made with; ``None``: the contract's model.
+    travel: TravelRecord | None = None

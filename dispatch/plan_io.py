@@ -15,7 +15,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from dispatch.model import DAYS, Plan, Route, RouteBreak, Stop, Unassigned
+from dispatch.model import (
+    DAYS,
+    Plan,
+    Route,
+    RouteBreak,
+    Stop,
+    TableRef,
+    TravelRecord,
+    Unassigned,
+)
 from dispatch.reasons import Reason
 from dispatch.scenario_io import (
     FORMAT_VERSION,
@@ -47,8 +56,11 @@ PLAN_FIELDS: Mapping[str, bool] = MappingProxyType(
         "routes": True,
         "unassigned": True,
         "kpis": True,
+        "travel": False,
     }
 )
+TRAVEL_FIELDS: Mapping[str, bool] = MappingProxyType({"provider": True, "tables": True})
+TABLE_REF_FIELDS: Mapping[str, bool] = MappingProxyType({"fingerprint": True, "path": False})
 ROUTE_FIELDS: Mapping[str, bool] = MappingProxyType(
     {
         "caregiver": True,
@@ -227,6 +239,30 @@ def _kpis(r: DocumentReader, value: Any, path: str) -> dict[str, float] | None:
     return out
 
 
+def _table_ref(r: DocumentReader, value: Any, path: str) -> TableRef | None:
+    obj = r.read_object(value, path, TABLE_REF_FIELDS)
+    if obj is None:
+        return None
+    fingerprint = r.field(obj, path, "fingerprint", r.read_text)
+    file = r.field(obj, path, "path", r.read_text, default="", allow_empty=True)
+    if fingerprint is not None and not fingerprint.startswith("sha256:"):
+        r.error(f"{path}.fingerprint", f"expected sha256:<hex>, got {fingerprint!r}")
+        return None
+    return None if fingerprint is None else TableRef(fingerprint, file)
+
+
+def _travel(r: DocumentReader, value: Any, path: str) -> TravelRecord | None:
+    obj = r.read_object(value, path, TRAVEL_FIELDS)
+    if obj is None:
+        return None
+    provider = r.field(obj, path, "provider", r.read_text)
+    items = r.field(obj, path, "tables", r.read_list, non_empty=True) or ()
+    tables = [_table_ref(r, v, f"{path}.tables[{i}]") for i, v in enumerate(items)]
+    if provider is None or any(t is None for t in tables):
+        return None
+    return TravelRecord(provider, tuple(t for t in tables if t is not None))
+
+
 def parse_plan(data: Mapping[str, Any]) -> Plan:
     """Validate a decoded plan document (format 1) and convert it to a :class:`Plan`.
 
@@ -265,6 +301,7 @@ def parse_plan(data: Mapping[str, Any]) -> Plan:
     items = r.field(doc, "", "unassigned", r.read_list) or ()
     unassigned = [_unassigned(r, v, f"unassigned[{i}]") for i, v in enumerate(items)]
     kpis = r.field(doc, "", "kpis", lambda v, p: _kpis(r, v, p))
+    travel = r.field(doc, "", "travel", lambda v, p: _travel(r, v, p), default=None)
     if r.errors:
         raise PlanError(r.errors)
     return Plan(
@@ -274,6 +311,7 @@ def parse_plan(data: Mapping[str, Any]) -> Plan:
         kpis=MappingProxyType(kpis),
         format=FORMAT_VERSION,
         weeks=weeks or 1,
+        travel=travel,
     )
 
 
@@ -334,6 +372,11 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "unassigned": [_unassigned_dict(u) for u in plan.unassigned],
         "kpis": dict(plan.kpis),
     }
+    if plan.travel is not None:
+        out["travel"] = {
+            "provider": plan.travel.provider,
+            "tables": [{"fingerprint": t.fingerprint, "path": t.path} for t in plan.travel.tables],
+        }
     return out
 
 

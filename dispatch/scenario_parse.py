@@ -18,7 +18,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -42,6 +42,7 @@ from dispatch.model import (
     DEFAULT_CIRCUITY,
     DEFAULT_SPEED_KMH,
     MODES,
+    PROVIDERS,
     After,
     Break,
     Caregiver,
@@ -85,7 +86,23 @@ SCENARIO_FIELDS: Mapping[str, bool] = MappingProxyType(
     }
 )
 TRAVEL_FIELDS: Mapping[str, bool] = MappingProxyType(
-    {"provider": False, "circuity": False, "speed_kmh": False}
+    {
+        "provider": False,
+        "circuity": False,
+        "speed_kmh": False,
+        # Extensions: where another provider's travel times come from (docs/roads.md).
+        "matrix": False,
+        "url": False,
+        "profiles": False,
+        "max_table_size": False,
+        "timeout": False,
+        "config": False,
+        "dataset": False,
+    }
+)
+#: What each provider other than the contract's model needs in the ``travel`` object.
+_PROVIDER_NEEDS: Mapping[str, str] = MappingProxyType(
+    {"matrix": "matrix", "osrm": "url", "valhalla": "url", "valhalla_local": "config"}
 )
 STATION_FIELDS: Mapping[str, bool] = MappingProxyType(
     {"id": True, "name": False, "address": False, "lat": True, "lon": True, "coord_system": False}
@@ -242,18 +259,62 @@ class _Parser:
         obj = r.read_object(value, path, TRAVEL_FIELDS)
         if obj is None:
             return None
-        provider = r.field(obj, path, "provider", r.read_text, default="haversine")
+        provider = r.field(
+            obj, path, "provider", r.read_choice, default="haversine", choices=PROVIDERS
+        )
         circuity = r.field(
             obj, path, "circuity", r.read_number, default=DEFAULT_CIRCUITY, positive=True
         )
         speeds = r.field(obj, path, "speed_kmh", self.speeds, default={})
+        matrix = r.field(obj, path, "matrix", r.read_text, default=None)
+        url = r.field(obj, path, "url", self.urls, default=None)
+        profiles = r.field(obj, path, "profiles", self.profiles, default={})
+        size = r.field(obj, path, "max_table_size", r.read_int, default=None, minimum=2)
+        timeout = r.field(obj, path, "timeout", r.read_number, default=None, positive=True)
+        config = r.field(obj, path, "config", r.read_text, default=None)
+        dataset = r.field(obj, path, "dataset", r.read_text, default=None)
+        needed = _PROVIDER_NEEDS.get(provider or "")
+        if needed is not None and obj.get(needed) is None:
+            r.error(f"{path}.{needed}", f"missing: provider {provider!r} needs it")
         if len(r.errors) > before:
             return None
         return TravelSettings(
             provider=provider,
             circuity=circuity,
             speed_kmh=MappingProxyType({**DEFAULT_SPEED_KMH, **speeds}),
+            matrix=matrix,
+            url=url,
+            profiles=MappingProxyType(profiles),
+            max_table_size=size,
+            timeout=timeout,
+            config=config,
+            dataset=dataset,
         )
+
+    def urls(self, value: Any, path: str) -> str | Mapping[str, str] | None:
+        """A server's base URL, or one per travel mode."""
+        if isinstance(value, Mapping):
+            obj = self.r.read_object(value, path, dict.fromkeys(MODES, False))
+            if obj is None:
+                return None
+            found = {m: self.url(obj[m], f"{path}.{m}") for m in obj}
+            out = {m: v for m, v in found.items() if v is not None}
+            return None if len(out) < len(found) else MappingProxyType(out)
+        return self.url(value, path)
+
+    def url(self, value: Any, path: str) -> str | None:
+        text = self.r.read_text(value, path)
+        if text is not None and not text.startswith(("http://", "https://")):
+            self.r.error(path, f"expected an http:// or https:// address, got {text!r}")
+            return None
+        return text
+
+    def profiles(self, value: Any, path: str) -> dict[str, str] | None:
+        obj = self.r.read_object(value, path, dict.fromkeys(MODES, False))
+        if obj is None:
+            return None
+        out = {m: self.r.field(obj, path, m, self.r.read_text) for m in obj}
+        return None if any(v is None for v in out.values()) else out
 
     def speeds(self, value: Any, path: str) -> dict[str, float] | None:
         obj = self.r.read_object(value, path, dict.fromkeys(MODES, False))
@@ -668,4 +729,9 @@ def load_scenario(path: str | Path, *, catalogue: Catalogue | None = None) -> Pa
 
     Raises :class:`ScenarioError` (also for bad JSON, with line and column) or ``OSError``.
     """
-    return parse_scenario(load_json(path, error=ScenarioError), catalogue=catalogue)
+    parsed = parse_scenario(load_json(path, error=ScenarioError), catalogue=catalogue)
+    scenario = parsed.scenario
+    # A relative matrix or configuration file is read from the scenario file's folder.
+    base = str(Path(path).resolve().parent)
+    travel = replace(scenario.travel, base_dir=base)
+    return replace(parsed, scenario=replace(scenario, travel=travel))

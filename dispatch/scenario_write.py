@@ -9,10 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.document import FORMAT_VERSION, write_json
-from dispatch.model import DAYS, Caregiver, Household, Scenario, ServiceRequest, Station
+from dispatch.model import (
+    DAYS,
+    Caregiver,
+    Household,
+    Scenario,
+    ServiceRequest,
+    Station,
+    TravelSettings,
+)
 from dispatch.timeutil import format_hhmm
 
-__all__ = ["request_to_dict", "save_scenario", "scenario_to_dict"]
+__all__ = ["request_to_dict", "save_scenario", "scenario_to_dict", "travel_to_dict"]
 
 
 def _interval(start: int, end: int) -> list[str]:
@@ -99,17 +107,36 @@ def _household_dict(h: Household) -> dict[str, Any]:
     return out
 
 
+def travel_to_dict(travel: TravelSettings) -> dict[str, Any]:
+    """The ``travel`` object: the model's parameters, and another provider's settings only
+    when given (a scenario on the contract's model is written as it always was)."""
+    out: dict[str, Any] = {
+        "provider": travel.provider,
+        "circuity": travel.circuity,
+        "speed_kmh": dict(travel.speed_kmh),
+    }
+    for key in ("matrix", "max_table_size", "timeout", "config", "dataset"):
+        if getattr(travel, key) is not None:
+            out[key] = getattr(travel, key)
+    for key in ("matrix", "config"):
+        # A file named relative to the scenario's own file is written whole: the document may
+        # be read elsewhere (a worker process, another folder).
+        if key in out and travel.base_dir and not Path(out[key]).is_absolute():
+            out[key] = str(Path(travel.base_dir) / out[key])
+    if travel.url is not None:
+        out["url"] = travel.url if isinstance(travel.url, str) else dict(travel.url)
+    if travel.profiles:
+        out["profiles"] = dict(travel.profiles)
+    return out
+
+
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The scenario as a format-1 JSON document (coordinates WGS-84, every default explicit)."""
     out: dict[str, Any] = {"format": FORMAT_VERSION, "name": scenario.name}
     if scenario.week_start is not None:
         out["week_start"] = scenario.week_start
     out["days"] = list(scenario.days)
-    out["travel"] = {
-        "provider": scenario.travel.provider,
-        "circuity": scenario.travel.circuity,
-        "speed_kmh": dict(scenario.travel.speed_kmh),
-    }
+    out["travel"] = travel_to_dict(scenario.travel)
     out["stations"] = [_station_dict(s) for s in scenario.stations]
     out["caregivers"] = [_caregiver_dict(c) for c in scenario.caregivers]
     out["households"] = [_household_dict(h) for h in scenario.households]

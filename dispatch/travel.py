@@ -300,9 +300,17 @@ class MatrixProvider:
 
 
 def provider_for(scenario: Scenario) -> TravelProvider:
-    """The provider a scenario's ``travel`` object asks for (only ``haversine`` is built in)."""
+    """The provider a scenario's ``travel`` object asks for: the contract's model, or the
+    travel table resolved for the scenario (:func:`dispatch.travel_tables.resolve_travel`).
+
+    Raises ``ValueError`` for another provider whose table is not resolved yet.
+    """
+    if scenario.travel.table is not None:
+        table: TravelProvider = scenario.travel.table
+        return table
     if scenario.travel.provider != "haversine":
         raise ValueError(
-            f"travel.provider: {scenario.travel.provider!r} needs a provider passed in explicitly"
+            f"travel.provider: {scenario.travel.provider!r}: the scenario's travel times are "
+            "not resolved (dispatch.travel_tables.resolve_travel)"
         )
     return HaversineProvider.from_settings(scenario.travel)

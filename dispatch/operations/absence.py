@@ -45,6 +45,7 @@ from dispatch.operations.versions import minutes_elsewhere, revise_plan
 from dispatch.reasons import Reason
 from dispatch.timeutil import format_hhmm
 from dispatch.travel import Place, TravelProvider, provider_for
+from dispatch.travel_tables import resolve_travel
 
 __all__ = ["AbsenceOutcome", "LostVisit", "Placement", "reroute_absence"]
 
@@ -304,6 +305,7 @@ def reroute_absence(
     caregiver and :class:`dispatch.operations.versions.PlanRejected` when the new version
     would break a rule the old one kept.
     """
+    scenario = resolve_travel(scenario)
     station = scenario.caregiver(caregiver).station
     team = {c.id for c in scenario.caregivers if c.station == station}
     working = {c.id for c in scenario.caregivers if c.station == station and day in c.shifts}

@@ -29,6 +29,7 @@ from dispatch.model import Household, Plan, Route, Scenario, ServiceRequest, Sto
 from dispatch.operations.day import DayOrder
 from dispatch.operations.versions import minutes_elsewhere, revise_plan
 from dispatch.travel import TravelProvider, provider_for
+from dispatch.travel_tables import resolve_travel
 
 __all__ = [
     "Booking",
@@ -141,6 +142,7 @@ def offer_on(
 ) -> Offer:
     """:func:`offer` on the day's routes and orders as :func:`day_routes` gave them (a caller
     that keeps them between calls of an unchanged day)."""
+    scenario = resolve_travel(scenario)
     provider = travel if travel is not None else provider_for(scenario)
     find = find_pair_insertions if staff == 2 else find_insertions
     answer = find(call, routes, now=now, travel=provider, limit=limit)

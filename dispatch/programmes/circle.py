@@ -25,6 +25,7 @@ import numpy as np
 from dispatch.kpis import CIRCLE_MINUTES, station_modes
 from dispatch.model import Scenario, Station
 from dispatch.travel import Place, TravelProvider, provider_for
+from dispatch.travel_tables import resolve_travel
 
 __all__ = [
     "CircleReport",
@@ -96,6 +97,7 @@ def nearest_stations(
     from the station to the home. Raises ``ValueError`` for an unknown mode or a provider the
     scenario cannot build.
     """
+    scenario = resolve_travel(scenario)
     sites = tuple(scenario.stations if stations is None else stations)
     by_mode = station_modes(scenario) if modes is None else modes
     provider = travel if travel is not None else provider_for(scenario)
@@ -143,6 +145,7 @@ def circle_report(
     station at all every household is outside and belongs to no station or street. Raises
     ``ValueError`` for a negative ``limit``.
     """
+    scenario = resolve_travel(scenario)
     if limit < 0:
         raise ValueError(f"limit must be at least 0 minutes, got {limit}")
     nearest = nearest_stations(scenario, travel=travel)

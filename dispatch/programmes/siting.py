@@ -35,6 +35,7 @@ from dispatch.kpis import CIRCLE_MINUTES, station_modes
 from dispatch.model import MODES, Household, Plan, Scenario, Station
 from dispatch.programmes.circle import CircleReport, circle_report
 from dispatch.travel import Place, TravelProvider, haversine_km_matrix, provider_for
+from dispatch.travel_tables import resolve_travel, travel_of_plan
 from dispatch.weekly.planner import plan_week
 from dispatch.whatif import Modifications, apply_modifications
 from solver.covering import solve_covering
@@ -149,6 +150,7 @@ def choose_sites(
     opens them all. Raises ``ValueError`` naming the argument for a negative ``k`` or
     ``limit``, an unknown ``mode`` or a non-finite candidate coordinate.
     """
+    scenario = resolve_travel(scenario)
     if k < 0:
         raise ValueError(f"k must be at least 0, got {k}")
     if limit < 0:
@@ -266,7 +268,9 @@ def _week(
         plan = plan_week(
             scenario, travel=travel, params=SolveParams(time_limit=seconds), deterministic=False
         )
-    checked = check_plan(scenario, plan)
+    checked = check_plan(scenario, plan) if travel is not None else check_plan(
+        travel_of_plan(scenario, plan), plan
+    )
     if not checked.ok:
         first = checked.violations[0]
         raise RuntimeError(f"siting: the {planner} plan breaks a rule: {first}")
@@ -304,6 +308,7 @@ def compare_siting(
     the siting ``mode``. Raises ``ValueError`` for bad arguments and ``RuntimeError`` when a
     plan fails the checker.
     """
+    scenario = resolve_travel(scenario)
     siting = choose_sites(
         scenario,
         k,

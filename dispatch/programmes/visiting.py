@@ -53,6 +53,7 @@ from dispatch.plan_io import load_plan
 from dispatch.reasons import REASON_TEXT, Reason
 from dispatch.scenario_io import load_scenario
 from dispatch.travel import Place, TravelProvider, provider_for
+from dispatch.travel_tables import resolve_travel
 from dispatch.weekly.planner import plan_week
 from dispatch.weekly.weeks import scenario_of_week
 
@@ -449,7 +450,7 @@ def _nearest_stations(
     """Each household's nearest station by travel minutes in that station's mode."""
     if not scenario.stations:
         return {h.id: "-" for h in households}
-    provider = travel if travel is not None else provider_for(scenario)
+    provider = travel if travel is not None else provider_for(resolve_travel(scenario))
     modes = station_modes(scenario)
     places = [Place(f"station:{s.id}", s.lat, s.lon) for s in scenario.stations]
     places += [Place(f"household:{h.id}", h.lat, h.lon) for h in households]

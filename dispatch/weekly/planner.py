@@ -19,6 +19,7 @@ from dispatch.kpis import plan_kpis
 from dispatch.model import DAYS, Household, Plan, Scenario, ServiceRequest, Unassigned
 from dispatch.reasons import Reason
 from dispatch.travel import TravelProvider, provider_for
+from dispatch.travel_tables import resolve_travel, with_record
 from dispatch.weekly.budget import Budget
 from dispatch.weekly.fill import FILL_SECONDS_PER_SHORT, fill_group
 from dispatch.weekly.moves import improve_station
@@ -94,6 +95,7 @@ def plan_week(
     """
     budget = Budget.deterministic(params) if deterministic else Budget.real(params)
     t0 = budget.now()
+    scenario = resolve_travel(scenario)
     provider = travel if travel is not None else provider_for(scenario)
     report = progress or (lambda _p: None)
     report(Progress("prepare", 0.0, "choosing days and caregivers / 选择服务日与护理员"))
@@ -161,6 +163,8 @@ def plan_week(
     kpis = _kpis(scenario, plan)
     kpis["solver_seconds"] = round(budget.now() - t0, 3)
     plan = replace(plan, kpis=MappingProxyType(kpis))
+    if travel is None:
+        plan = with_record(plan, scenario)
     report(Progress("done", 1.0, "plan ready / 计划完成", plan.kpis, plan))
     return plan
 

@@ -34,8 +34,9 @@ from dispatch.calendar import patterns_within
 from dispatch.checker.span import sum_week_kpis
 from dispatch.haversine import scenario_travel
 from dispatch.kpis import plan_kpis
-from dispatch.model import DAYS, Plan, Route, Scenario, Unassigned
+from dispatch.model import DAYS, Plan, Route, Scenario, TravelRecord, Unassigned
 from dispatch.travel import TravelProvider
+from dispatch.travel_tables import merge_records, resolve_travel
 from dispatch.weekly.budget import Budget
 from dispatch.weekly.planner import DEFAULT_PARAMS, Progress, ProgressFn, plan_week
 from solver.problem import SolveParams
@@ -136,9 +137,11 @@ def plan_weeks(
         )
     if scenario.week_start is None:
         raise ValueError("a plan of several weeks needs the scenario's week_start")
+    first = dt.date.fromisoformat(scenario.week_start)
+    scenario = resolve_travel(scenario)
+    records: list[TravelRecord | None] = []
     budget = Budget.deterministic(params) if deterministic else Budget.real(params)
     deadline = budget.now() + max(0.05, params.time_limit)
-    first = dt.date.fromisoformat(scenario.week_start)
     report = progress or (lambda _p: None)
 
     routes: list[Route] = []
@@ -151,7 +154,7 @@ def plan_weeks(
         monday = first + dt.timedelta(days=7 * k)
         # The time left over the weeks left, so that a week that overran costs the others.
         share = max(0.05, (deadline - budget.now()) / (weeks - k))
-        master = scenario if week_scenarios is None else week_scenarios[k]
+        master = scenario if week_scenarios is None else resolve_travel(week_scenarios[k])
         sub = scenario_of_week(master, monday, last_visit)
 
         def relay(p: Progress, k: int = k, monday: dt.date = monday) -> None:
@@ -184,6 +187,7 @@ def plan_weeks(
             before=before,
         )
         budget.solved(share)
+        records.append(plan.travel)
         seconds += plan.kpis.get("solver_seconds", 0.0)
         served: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for route in _dated(plan.routes, monday):
@@ -201,7 +205,11 @@ def plan_weeks(
             week_kpis.append(plan_kpis(own, plan, travel=scenario_travel(own)))
 
     merged = Plan(
-        scenario=scenario.name, routes=tuple(routes), unassigned=tuple(unassigned), weeks=weeks
+        scenario=scenario.name,
+        routes=tuple(routes),
+        unassigned=tuple(unassigned),
+        weeks=weeks,
+        travel=merge_records(records),
     )
     if week_scenarios is None:
         kpis = plan_kpis(scenario, merged, travel=scenario_travel(scenario))
