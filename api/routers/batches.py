@@ -24,8 +24,8 @@ from api.schemas import BatchCreate, BatchPublic, BatchSummary, BatchVariantPubl
 from api.services import batches
 from api.services.batches import BatchOptions, BatchRunner
 from api.services.errors import Conflict
+from api.services.travel import body_scenario
 from dispatch.batch import write_csv, write_xlsx
-from dispatch.scenario_io import parse_scenario
 
 __all__ = ["CSV", "router"]
 
@@ -86,7 +86,7 @@ def start_batch(
     runner: BatchRunner = request.app.state.batches
     row = runner.queue(
         session,
-        parse_scenario(body.scenario).scenario if body.scenario is not None else None,
+        body_scenario(body.scenario) if body.scenario is not None else None,
         document,
         BatchOptions(
             solver=body.solver,

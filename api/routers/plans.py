@@ -30,9 +30,9 @@ from api.schemas import (
 from api.services import locality, plans
 from api.services.errors import Conflict
 from api.services.jobs import JobOptions, JobRunner
+from api.services.travel import body_scenario
 from dispatch.checker import Violation
 from dispatch.model import Station
-from dispatch.scenario_io import parse_scenario
 from dispatch.whatif import (
     AddCaregivers,
     Modifications,
@@ -134,7 +134,7 @@ def store_or_solve(
     runner: JobRunner = request.app.state.jobs
     row = runner.queue(
         session,
-        parse_scenario(body.scenario).scenario if body.scenario is not None else None,
+        body_scenario(body.scenario) if body.scenario is not None else None,
         _modifications(body),
         JobOptions(
             solver=body.solver,

@@ -41,6 +41,13 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class Unavailable(ServiceError):
+    """A service the request needs (a road-routing server) did not answer (HTTP 503)."""
+
+    status = 503
+    code = "unavailable"
+
+
 class InputError(ServiceError):
     """The input is invalid; ``fields`` names every problem (HTTP 422)."""
 

@@ -28,6 +28,7 @@ from api.models import DatedRequestRow, MasterChangeRow, ScenarioSettings, WorkO
 from api.services.errors import Conflict, FieldProblem, InputError, NotFound
 from api.services.kept import Kept
 from api.services.scenario import current_document
+from api.services.travel import with_travel
 from dispatch.calendar import (
     KINDS,
     DatedRequest,
@@ -148,7 +149,7 @@ def week_scenario(session: Session, day: date) -> Scenario:
             monday,
             _dated(session, monday, monday + timedelta(days=6)),
         )
-        return parse_scenario(document).scenario
+        return with_travel(parse_scenario(document).scenario)
 
     return _weeks.get_or_build(key, build)
 
@@ -156,7 +157,7 @@ def week_scenario(session: Session, day: date) -> Scenario:
 def undated_scenario(session: Session) -> Scenario:
     """The master data as imported, for a plan that names no week (its dated changes cannot
     apply). Raises :class:`Conflict` when no scenario is stored."""
-    return parse_scenario(base_document(session)).scenario
+    return with_travel(parse_scenario(base_document(session)).scenario)
 
 
 def span_scenarios(session: Session, first: date, weeks: int) -> list[Scenario]:

@@ -27,6 +27,7 @@ from api.models import (
     StationRow,
     utcnow,
 )
+from api.services.travel import with_travel
 from dispatch.document import DocumentError
 from dispatch.model import DAYS, Scenario
 from dispatch.programmes.entitlements import Tables
@@ -111,7 +112,7 @@ def current_document(session: Session) -> dict[str, Any] | None:
 def current_scenario(session: Session) -> Scenario | None:
     """The stored scenario as model values, or ``None`` when none is stored."""
     doc = current_document(session)
-    return None if doc is None else parse_scenario(doc).scenario
+    return None if doc is None else with_travel(parse_scenario(doc).scenario)
 
 
 def _contacts(session: Session) -> dict[str, Contact]:
