@@ -20,6 +20,7 @@ from pydantic import (
     computed_field,
 )
 
+from dispatch.geocode import FlagCode
 from dispatch.hotline import RANKED_BY_TEXT, RankedBy, Urgency, ranked_by
 
 __all__ = [
@@ -40,9 +41,12 @@ __all__ = [
     "ConfirmPublic",
     "FlaggedOrderPublic",
     "FlagsPublic",
+    "GeocodeFlagPublic",
+    "GeocodedRowPublic",
     "HotlineCreate",
     "HotlineOptionPublic",
     "HotlinePublic",
+    "HouseholdImportPublic",
     "HouseholdPublic",
     "ImportReportPublic",
     "IsoDate",
@@ -69,6 +73,8 @@ __all__ = [
     "ReviewCreate",
     "Role",
     "ScenarioImportPublic",
+    "SheetRefusedBody",
+    "SheetRefusedResponse",
     "TokenCreate",
     "TokenCreated",
     "TokenPublic",
@@ -154,6 +160,60 @@ class ImportReportPublic(BaseModel):
     rows: int
     created: list[str]
     updated: list[str]
+
+
+class GeocodeFlagPublic(BaseModel):
+    """Why a geocoded point needs a person's check."""
+
+    code: FlagCode
+    message: str
+
+
+class GeocodedRowPublic(BaseModel):
+    """A sheet row whose household's point the geocoder found (地址解析结果), in WGS-84.
+
+    ``confidence`` is the service's 0–100 score (``null``: it gives none), ``level`` what the
+    point stands for in the service's words (门址 a door, 区县 a district's centre),
+    ``candidates`` how many distinct places matched; ``flags`` say why to check it.
+    """
+
+    row: int
+    household: str
+    address: str
+    lat: float
+    lon: float
+    confidence: int | None
+    level: str
+    candidates: int
+    flags: list[GeocodeFlagPublic]
+    message: str
+
+
+class HouseholdImportPublic(ImportReportPublic):
+    """A household sheet's import: besides what was stored, the rows whose points were
+    geocoded without doubt (``geocoded``) and the flagged ones that were accepted."""
+
+    geocoded: list[GeocodedRowPublic] = []
+    flagged: list[GeocodedRowPublic] = []
+
+
+class SheetRefusedBody(BaseModel):
+    """The error of a household sheet: the one error shape (``fields`` names each row error and
+    each flagged row not accepted) with the geocoded and flagged rows beside it. ``code``
+    ``geocode_review``: flagged rows are the only reason; sending the sheet again with
+    ``accept_flagged=true`` stores their points."""
+
+    code: str
+    message: str
+    fields: list[dict[str, str]] = []
+    geocoded: list[GeocodedRowPublic] = []
+    flagged: list[GeocodedRowPublic] = []
+
+
+class SheetRefusedResponse(BaseModel):
+    """What ``POST /import/households`` answers (422) for a sheet it does not store."""
+
+    error: SheetRefusedBody
 
 
 class TokenCreate(_In):

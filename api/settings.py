@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -166,6 +167,31 @@ class Settings(BaseModel):
     load_demo: bool = Field(
         default=True, description="Import ``demo_scenario`` at start when the database is empty."
     )
+    geocoder: str | None = Field(
+        default=None,
+        description="Service that geocodes the sheet rows with an address and no lat/lon: "
+        "``baidu`` (百度地图 v3; needs geocoder_key), ``nominatim`` (OpenStreetMap; one request "
+        "a second), ``amap`` (高德; needs geocoder_key) or ``file:PATH`` (a JSON file mapping "
+        "address to {lat, lon, coord_system?, confidence?, level?, candidates?}, for offline "
+        "demos and tests). Unset: no geocoding; such rows are errors. See docs/geocoding.md.",
+    )
+    geocoder_key: SecretStr | None = Field(
+        default=None,
+        min_length=1,
+        description="API key of the geocoder (DISPATCH_GEOCODER_KEY): Baidu's AK or Amap's web "
+        "service key. A secret: never echoed.",
+    )
+    geocode_cache: str = Field(
+        default="var/geocode-cache.sqlite3",
+        min_length=1,
+        description="SQLite file that keeps the geocoder's answers (found, flagged, not found) "
+        "by normalised address, so that an address is sent to the service only once.",
+    )
+    travel_cache: str = Field(
+        default="var/travel-cache",
+        min_length=1,
+        description="Folder where road travel-time matrices are cached by content.",
+    )
 
     @model_validator(mode="after")
     def _stale_after_beats(self) -> Settings:
@@ -177,6 +203,28 @@ class Settings(BaseModel):
                 "(a live job would be marked failed)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _geocoder_has_key(self) -> Settings:
+        if self.geocoder in ("baidu", "amap") and self.geocoder_key is None:
+            raise ValueError(f"DISPATCH_GEOCODER={self.geocoder} needs DISPATCH_GEOCODER_KEY")
+        return self
+
+    @field_validator("geocoder")
+    @classmethod
+    def _known_geocoder(cls, value: str | None) -> str | None:
+        """``baidu``, ``nominatim``, ``amap`` (any case) or ``file:PATH``; blank or ``none``
+        is no geocoder."""
+        text = (value or "").strip()
+        if text.lower() in ("", "none"):
+            return None
+        if text.lower().startswith("file:"):
+            if not text[len("file:") :].strip():
+                raise ValueError("file: needs a path (file:answers.json)")
+            return "file:" + text[len("file:") :]
+        if text.lower() not in ("baidu", "nominatim", "amap"):
+            raise ValueError("expected baidu, nominatim, amap or file:PATH")
+        return text.lower()
 
     @field_validator("timezone")
     @classmethod

@@ -389,6 +389,79 @@ def _visits(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- dispatch geocode ---------------------------------------------------------------------------
+
+
+def _register_geocode(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "geocode",
+        help="fill in the points of a scenario's addresses (地址解析)",
+        description="Geocode the stations and households of SCENARIO that have an address and "
+        "no lat/lon, and write the scenario with their WGS-84 points to --out. Failed and "
+        "flagged addresses (low confidence, only a district or road, several places) are "
+        "printed. Exit 0 when written; 1 when nothing is written (a failure, or flagged points "
+        "without --accept-flagged); 2 on bad input. See docs/geocoding.md.",
+    )
+    p.add_argument("scenario", type=Path, help="scenario JSON file (format 1)")
+    p.add_argument("--out", type=Path, required=True, help="scenario JSON file to write")
+    p.add_argument(
+        "--geocoder", help="baidu, nominatim, amap or file:PATH (default: $DISPATCH_GEOCODER)"
+    )
+    p.add_argument("--key", help="API key of baidu or amap (default: $DISPATCH_GEOCODER_KEY)")
+    p.add_argument(
+        "--cache",
+        help="SQLite file of remembered answers (default: $DISPATCH_GEOCODE_CACHE, else "
+        "var/geocode-cache.sqlite3)",
+    )
+    p.add_argument("--accept-flagged", action="store_true", help="write flagged points too")
+    p.set_defaults(handler=_geocode)
+
+
+def _geocode(args: argparse.Namespace) -> int:
+    import os
+
+    from dispatch.geocode import (
+        GEOCODER_HOWTO,
+        geocoder_from_config,
+        locate_all,
+        places_to_geocode,
+        with_points,
+    )
+
+    document = json.loads(args.scenario.read_text(encoding="utf-8"))
+    places = places_to_geocode(document)
+    lookups = []
+    if places:
+        name = args.geocoder or os.environ.get("DISPATCH_GEOCODER")
+        if not name:
+            raise ValueError(
+                "未配置地址解析服务 / no geocoder: pass --geocoder NAME [--key KEY] or set "
+                + GEOCODER_HOWTO
+            )
+        key = args.key or os.environ.get("DISPATCH_GEOCODER_KEY")
+        cache = args.cache or os.environ.get("DISPATCH_GEOCODE_CACHE", "var/geocode-cache.sqlite3")
+        lookups = locate_all(geocoder_from_config(name, key, cache), [p.address for p in places])
+    failed = sum(lookup.point is None for lookup in lookups)
+    flagged = sum(lookup.flagged for lookup in lookups)
+    for place, lookup in zip(places, lookups, strict=True):
+        if lookup.point is None or lookup.flagged:
+            kind = "失败 / failed" if lookup.point is None else "待确认 / flagged"
+            print(f"{place.path} ({place.id}) {kind}: {lookup.explain()}")
+    summary = (
+        f"{len(places)} 条地址：解析 {len(places) - failed - flagged}，待确认 {flagged}，失败 "
+        f"{failed} / {len(places)} address(es): {len(places) - failed - flagged} geocoded, "
+        f"{flagged} flagged, {failed} failed"
+    )
+    if failed or (flagged and not args.accept_flagged):
+        hint = "" if failed else "; --accept-flagged keeps the flagged points / 加此选项接受"
+        print(f"{summary}; 未写出文件 / nothing written{hint}")
+        return 1
+    filled = with_points(document, places, lookups, accept_flagged=args.accept_flagged)
+    args.out.write_text(json.dumps(filled, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"{summary}; 已写出 / written to {args.out}")
+    return 0
+
+
 # --- engine options (shared by the commands that solve in parallel) ------------------------------
 
 
@@ -648,6 +721,7 @@ COMMANDS: list[Register] = [
     _register_batch,
     _register_generate,
     _register_visits,
+    _register_geocode,
 ]
 
 

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from api.auth import Principal, require_roles
 from api.deps import SessionDep
 from api.models import HouseholdRow
-from api.schemas import HouseholdPublic, ImportReportPublic, ScenarioImportPublic
+from api.schemas import (
+    GeocodedRowPublic,
+    GeocodeFlagPublic,
+    HouseholdImportPublic,
+    HouseholdPublic,
+    ImportReportPublic,
+    ScenarioImportPublic,
+    SheetRefusedBody,
+    SheetRefusedResponse,
+)
 from api.services import locality, master, sheets
 from api.services import scenario as scenario_service
 from api.services.errors import NotFound, TooLarge
 from api.services.privacy import mask_id_number, mask_phone
+from api.settings import Settings
+from dispatch.geocode import Geocoder
 
-__all__ = ["MAX_UPLOAD_BYTES", "router"]
+__all__ = ["MAX_UPLOAD_BYTES", "GeocoderDep", "get_geocoder", "router"]
 
 #: Largest sheet a household or caregiver import accepts, in bytes (413 beyond).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -23,6 +37,35 @@ _CHUNK = 64 * 1024
 
 router = APIRouter(tags=["scenario"])
 Editor = Annotated[Principal, Depends(require_roles("planner", "dispatcher"))]
+_GEOCODER_LOCK = threading.Lock()
+
+
+def get_geocoder(request: Request) -> Geocoder | None:
+    """The running app's geocoder: ``app.state.geocoder`` when set (tests put a fake there),
+    else the one the settings configure (``DISPATCH_GEOCODER``), built on first use with its
+    persistent cache and kept there; ``None`` when none is configured. One that cannot be built
+    (a missing answers file) is not kept: its stand-in fails each lookup saying why, and the
+    next import tries again. Synchronous: building one opens its cache file, which FastAPI
+    does in a worker thread."""
+    state = request.app.state
+    with _GEOCODER_LOCK:
+        if not hasattr(state, "geocoder"):
+            settings: Settings = state.settings
+            key = settings.geocoder_key
+            try:
+                state.geocoder = sheets.configured_geocoder(
+                    settings.geocoder,
+                    None if key is None else key.get_secret_value(),
+                    settings.geocode_cache,
+                )
+            except sheets.GeocoderUnavailable as exc:
+                return sheets.UnusableGeocoder(str(exc))
+    geocoder: Geocoder | None = state.geocoder
+    return geocoder
+
+
+GeocoderDep = Annotated[Geocoder | None, Depends(get_geocoder)]
+"""The geocoder of sheet imports (``None``: none configured)."""
 
 
 @router.post("/scenario", response_model=ScenarioImportPublic)
@@ -79,23 +122,90 @@ def _report(report: sheets.ImportReport) -> ImportReportPublic:
     )
 
 
+def _geocoded(found: sheets.GeocodedRow) -> GeocodedRowPublic:
+    point = found.lookup.point
+    assert point is not None  # only rows with a point are listed
+    return GeocodedRowPublic(
+        row=found.row,
+        household=found.household,
+        address=found.lookup.address,
+        lat=point.lat,
+        lon=point.lon,
+        confidence=point.confidence,
+        level=point.level,
+        candidates=point.candidates,
+        flags=[GeocodeFlagPublic(code=f.code, message=f.message) for f in found.lookup.flags],
+        message=found.message,
+    )
+
+
+def _refused(exc: sheets.SheetRefused) -> JSONResponse:
+    """The one error shape, with the geocoded and flagged rows listed beside the fields."""
+    body = SheetRefusedResponse(
+        error=SheetRefusedBody(
+            code=exc.code,
+            message=exc.message,
+            fields=[{"path": f.path, "message": f.message} for f in exc.fields],
+            geocoded=[_geocoded(f) for f in exc.geocoded],
+            flagged=[_geocoded(f) for f in exc.flagged],
+        )
+    )
+    return JSONResponse(status_code=422, content=jsonable_encoder(body))
+
+
 # The imports are plain functions: FastAPI runs them in its thread pool, so that reading a
 # sheet with pandas never holds up the event loop (and every other request) while it lasts.
 
 
-@router.post("/import/households", response_model=ImportReportPublic)
+@router.post(
+    "/import/households",
+    response_model=HouseholdImportPublic,
+    responses={
+        422: {
+            "model": SheetRefusedResponse,
+            "description": "Invalid input, row errors or flagged geocoded rows (nothing stored)",
+        }
+    },
+)
 def import_households(
-    session: SessionDep, _who: Editor, file: Annotated[UploadFile, File()]
-) -> ImportReportPublic:
+    session: SessionDep,
+    _who: Editor,
+    geocoder: GeocoderDep,
+    file: Annotated[UploadFile, File()],
+    accept_flagged: Annotated[
+        bool,
+        Query(
+            description="Store the points of flagged geocoded rows (low confidence, only a "
+            "district or road, several places) instead of refusing the sheet."
+        ),
+    ] = False,
+) -> Any:
     """Households (one row per request, with phone/ID/notes) from .xlsx or .csv.
 
     Any row error answers 422 listing each as ``第3行 / row 3: lat: ...``; nothing is stored.
-    A file over 5 MB, or an .xlsx that would expand beyond its limit, answers 413. Text cells
-    that a spreadsheet would run as a formula answer 422 (see :mod:`api.services.sheets`).
+    A row with an ``address`` and empty ``lat``/``lon`` is geocoded (``DISPATCH_GEOCODER``,
+    docs/geocoding.md): an address not found is a row error; a doubtful answer is flagged and
+    the sheet answers 422 ``geocode_review`` unless ``accept_flagged=true``. Both answers list
+    the ``geocoded`` and ``flagged`` rows with the point found and why. A file over 5 MB, or an
+    .xlsx that would expand beyond its limit, answers 413. Text cells that a spreadsheet would
+    run as a formula answer 422 (see :mod:`api.services.sheets`).
     """
     tables = locality.current(session).money
-    return _report(
-        sheets.import_households(session, _content(file), file.filename or "", packages=tables)
+    try:
+        report = sheets.import_households(
+            session,
+            _content(file),
+            file.filename or "",
+            packages=tables,
+            geocoder=geocoder,
+            accept_flagged=accept_flagged,
+        )
+    except sheets.SheetRefused as exc:
+        return _refused(exc)
+    return HouseholdImportPublic(
+        **_report(report).model_dump(),
+        geocoded=[_geocoded(f) for f in report.geocoded],
+        flagged=[_geocoded(f) for f in report.flagged],
     )
 
 

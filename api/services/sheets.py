@@ -23,6 +23,15 @@ Lists (``tags``, ``skills``, ``days``, caregivers) are separated by ``,`` ``;`` 
 spaces; a shift or break window is ``08:00-17:00``; ``windows`` is ``08:30-11:00;14:00-16:00``.
 CSV may be UTF-8 (with or without BOM) or GB18030 (what Chinese Excel writes).
 
+Addresses (地址解析): a household row with an ``address`` and empty ``lat`` and ``lon`` is
+geocoded by the configured geocoder (:func:`dispatch.geocode.geocoder_from_config`, cached) and
+stored in WGS-84; the ``lat``/``lon`` columns may then be left out. An address that is not
+found, or a service failure, is a row error. An answer that :func:`dispatch.geocode.flags_of`
+flags (low confidence, only a district or road, several places) is listed for a person to
+check, and the sheet is stored only when the import accepts flagged points. Every answer after
+the rows are read (:class:`ImportReport` or :class:`SheetRefused`) lists the geocoded and the
+flagged rows. See docs/geocoding.md.
+
 Hostile files: an .xlsx (a zip archive) whose members would expand beyond
 :data:`MAX_EXPANDED_BYTES` is refused with 413 from its directory, before anything is
 decompressed. A cell that a spreadsheet program would run as a formula when the data is opened
@@ -36,6 +45,7 @@ from __future__ import annotations
 
 import io
 import re
+import sqlite3
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -46,6 +56,15 @@ from sqlalchemy.orm import Session
 
 from api.services.errors import FieldProblem, InputError, TooLarge
 from api.services.scenario import Contact, current_document, empty_document, store_scenario
+from dispatch.geocode import (
+    GEOCODER_HOWTO,
+    Geocoder,
+    GeocodingError,
+    GeoPoint,
+    Lookup,
+    geocoder_from_config,
+    locate_all,
+)
 from dispatch.model import DAYS
 from dispatch.programmes.entitlements import Tables
 from dispatch.scenario_io import DocumentError
@@ -54,7 +73,12 @@ __all__ = [
     "CAREGIVER_COLUMNS",
     "HOUSEHOLD_COLUMNS",
     "MAX_EXPANDED_BYTES",
+    "GeocodedRow",
+    "GeocoderUnavailable",
     "ImportReport",
+    "SheetRefused",
+    "UnusableGeocoder",
+    "configured_geocoder",
     "import_caregivers",
     "import_households",
     "is_formula",
@@ -103,6 +127,8 @@ CAREGIVER_COLUMNS: tuple[str, ...] = (
     "capacity",
 )
 _HOUSEHOLD_REQUIRED = ("id", "lat", "lon")
+# With an address column, rows may leave lat/lon to the geocoder.
+_HOUSEHOLD_REQUIRED_WITH_ADDRESS = ("id",)
 _CAREGIVER_REQUIRED = ("id", "station")
 # Request fields of the document -> sheet column (only ``id`` differs).
 _REQUEST_COLUMN = {"id": "request_id"}
@@ -117,12 +143,82 @@ _PLAIN_NUMBER = re.compile(r"^[+-][\d\s().-]*\d[\d\s().-]*$")
 
 
 @dataclass(frozen=True)
+class GeocodedRow:
+    """A sheet row whose household's point came from the geocoder (``lookup.point``, WGS-84)."""
+
+    row: int
+    household: str
+    lookup: Lookup
+
+    @property
+    def message(self) -> str:
+        """``第3行 / row 3: address: '…' → lat, lon (WGS-84; confidence …)``, with the reasons
+        to check it when it is flagged."""
+        return f"{_row_label(self.row)}: address: {self.lookup.explain()}"
+
+
+@dataclass(frozen=True)
 class ImportReport:
-    """What a sheet import stored: ids created and replaced, data rows read."""
+    """What a sheet import stored: ids created and replaced, data rows read; the rows whose
+    points were geocoded without doubt and the flagged ones that were accepted."""
 
     rows: int
     created: tuple[str, ...]
     updated: tuple[str, ...]
+    geocoded: tuple[GeocodedRow, ...] = ()
+    flagged: tuple[GeocodedRow, ...] = ()
+
+
+class SheetRefused(InputError):
+    """A sheet that was read and geocoded but not stored (HTTP 422): ``fields`` names the row
+    errors and the flagged rows not accepted; ``geocoded`` and ``flagged`` list the rows the
+    geocoder answered. ``code`` is ``geocode_review`` when flagged rows are the only reason."""
+
+    def __init__(
+        self,
+        message: str,
+        fields: Iterable[FieldProblem],
+        *,
+        geocoded: Iterable[GeocodedRow] = (),
+        flagged: Iterable[GeocodedRow] = (),
+        review_only: bool = False,
+    ) -> None:
+        super().__init__(message, tuple(fields))
+        self.geocoded = tuple(geocoded)
+        self.flagged = tuple(flagged)
+        if review_only:
+            self.code = "geocode_review"
+
+
+class GeocoderUnavailable(RuntimeError):
+    """The configured geocoder cannot be built, e.g. its answers file is missing or wrong; the
+    message (Chinese / English) says why."""
+
+
+class UnusableGeocoder:
+    """Stands in for a configured geocoder that cannot be built: every lookup fails with
+    ``reason``, so the rows that need it are errors saying why, and sheets that give their own
+    points still import."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def geocode(self, address: str) -> GeoPoint | None:
+        """Raises :class:`dispatch.geocode.GeocodingError` with the reason."""
+        raise GeocodingError(self.reason)
+
+
+def configured_geocoder(name: str | None, key: str | None, cache_path: str) -> Geocoder | None:
+    """The geocoder ``name`` (``DISPATCH_GEOCODER``) with its persistent cache, ``None`` when
+    none is configured. Raises :class:`GeocoderUnavailable` saying why it cannot be built."""
+    if name is None:
+        return None
+    try:
+        return geocoder_from_config(name, key, cache_path)
+    except (OSError, ValueError, sqlite3.Error) as exc:
+        raise GeocoderUnavailable(
+            f"地址解析服务无法使用 / the geocoder DISPATCH_GEOCODER={name} cannot be used: {exc}"
+        ) from None
 
 
 def _row_label(row: int) -> str:
@@ -280,14 +376,38 @@ def _put(target: dict[str, Any], key: str, value: Any) -> None:
         target[key] = value
 
 
-def _household_rows(
-    rows: list[dict[str, str]], check: _Rows
-) -> tuple[list[dict[str, Any]], dict[str, Contact], dict[str, int], dict[tuple[str, int], int]]:
-    """Household documents, contacts, first row per household, row per (household, request)."""
+@dataclass
+class _HouseholdSheet:
+    """Household documents, contacts, first row per household, row per (household, request),
+    and the rows (row, household, address) whose point the geocoder is to find."""
+
+    households: list[dict[str, Any]]
+    contacts: dict[str, Contact]
+    first_row: dict[str, int]
+    request_row: dict[tuple[str, int], int]
+    unlocated: list[tuple[int, str, str]]
+
+
+def _household_point(row: int, cells: dict[str, str], doc: dict[str, Any], check: _Rows) -> bool:
+    """Puts the row's ``lat``/``lon`` into ``doc``; ``False`` when both are empty and the row
+    has an address for the geocoder instead."""
+    if not cells.get("lat") and not cells.get("lon") and cells.get("address"):
+        return False
+    for column in ("lat", "lon"):
+        if not cells.get(column):
+            check.error(row, column, "required (or only an address) / 必填（或只填地址）")
+        else:
+            _put(doc, column, check.number(row, column, cells[column], integer=False))
+    return True
+
+
+def _household_rows(rows: list[dict[str, str]], check: _Rows) -> _HouseholdSheet:
+    """The households of the sheet's rows (problems go to ``check``)."""
     households: dict[str, dict[str, Any]] = {}
     contacts: dict[str, Contact] = {}
     first_row: dict[str, int] = {}
     request_row: dict[tuple[str, int], int] = {}
+    unlocated: list[tuple[int, str, str]] = []
     for index, cells in enumerate(rows):
         row = index + 2
         hid = cells.get("id", "")
@@ -296,11 +416,8 @@ def _household_rows(
             continue
         if hid not in households:
             doc: dict[str, Any] = {"id": hid}
-            for column in ("lat", "lon"):
-                if not cells.get(column):
-                    check.error(row, column, "required / 必填")
-                else:
-                    _put(doc, column, check.number(row, column, cells[column], integer=False))
+            if not _household_point(row, cells, doc, check):
+                unlocated.append((row, hid, cells["address"]))
             for column in ("name", "address", "coord_system", "gender_preference"):
                 _put(doc, column, cells.get(column, ""))
             if cells.get("assessment_level"):
@@ -343,7 +460,77 @@ def _household_rows(
                 request["windows"] = windows
         request_row[(hid, len(households[hid]["requests"]))] = row
         households[hid]["requests"].append(request)
-    return list(households.values()), contacts, first_row, request_row
+    return _HouseholdSheet(list(households.values()), contacts, first_row, request_row, unlocated)
+
+
+def _no_geocoder(rows: list[int]) -> FieldProblem:
+    """The one error of rows that need a geocoder when none is configured."""
+    more = "…" if len(rows) > 10 else ""
+    zh, en = "、".join(map(str, rows[:10])), ", ".join(map(str, rows[:10]))
+    return FieldProblem(
+        "geocoder",
+        f"第{zh}{more}行 / rows {en}{more}: 只有地址没有坐标，且未配置地址解析服务 / an address "
+        f"but no lat/lon, and no geocoder is configured: set {GEOCODER_HOWTO}, or enter lat/lon",
+    )
+
+
+def _geocode_rows(
+    unlocated: list[tuple[int, str, str]], geocoder: Geocoder | None, check: _Rows
+) -> list[GeocodedRow]:
+    """The rows whose address the geocoder found; the others become row errors in ``check``
+    (one error for them all when no geocoder is configured)."""
+    if not unlocated:
+        return []
+    if geocoder is None:
+        check.problems.append(_no_geocoder([row for row, _, _ in unlocated]))
+        return []
+    lookups = locate_all(geocoder, [address for _, _, address in unlocated])
+    found = []
+    for (row, hid, _), lookup in zip(unlocated, lookups, strict=True):
+        if lookup.point is None:
+            check.error(row, "address", f"{lookup.explain()}; 请填写 lat/lon / enter lat/lon")
+        else:
+            found.append(GeocodedRow(row, hid, lookup))
+    return found
+
+
+def _place(households: list[dict[str, Any]], rows: list[GeocodedRow]) -> None:
+    """Gives each geocoded row's household its WGS-84 point."""
+    by_id = {doc["id"]: doc for doc in households}
+    for found in rows:
+        point = found.lookup.point
+        assert point is not None
+        by_id[found.household].update(lat=point.lat, lon=point.lon, coord_system="wgs84")
+
+
+def _refusal(
+    errors: list[FieldProblem], found: list[GeocodedRow], *, accept_flagged: bool
+) -> SheetRefused:
+    """Nothing stored: the row errors, and the flagged rows unless they are accepted."""
+    geocoded = [f for f in found if not f.lookup.flagged]
+    flagged = [f for f in found if f.lookup.flagged]
+    review = (
+        []
+        if accept_flagged
+        else [FieldProblem(f"file.rows[{f.row}].address", f.message) for f in flagged]
+    )
+    if errors:
+        message = _fail(errors).message
+        if review:
+            message += f" ({len(review)} 行地址待确认 / {len(review)} flagged address(es))"
+    else:
+        message = (
+            f"表格有 {len(review)} 行地址解析结果需人工确认，未导入任何数据 / {len(review)} "
+            "geocoded address(es) need a person's check; nothing was imported: correct lat/lon "
+            "or the address, or send the sheet again accepting them (accept_flagged=true)"
+        )
+    return SheetRefused(
+        message,
+        [*errors, *review],
+        geocoded=geocoded,
+        flagged=flagged,
+        review_only=not errors,
+    )
 
 
 def _caregiver_rows(
@@ -442,22 +629,42 @@ def _fail(problems: list[FieldProblem]) -> InputError:
 
 
 def import_households(
-    session: Session, content: bytes, filename: str = "", *, packages: Tables | None = None
+    session: Session,
+    content: bytes,
+    filename: str = "",
+    *,
+    packages: Tables | None = None,
+    geocoder: Geocoder | None = None,
+    accept_flagged: bool = False,
 ) -> ImportReport:
     """Import households (with requests and contact data) from a sheet; commits. With
     ``packages`` (the locality's tables) a household with a level and no requests gets its
-    level's default package (:func:`api.services.scenario.store_scenario`).
+    level's default package (:func:`api.services.scenario.store_scenario`). Rows with an
+    address and no lat/lon are located by ``geocoder``; its flagged answers are stored only
+    with ``accept_flagged``.
 
-    Raises :class:`InputError` listing every row problem; then nothing is stored.
+    Raises :class:`InputError` when the file or its columns are wrong, and
+    :class:`SheetRefused` listing every row problem and the flagged rows not accepted; then
+    nothing is stored.
     """
     rows = read_sheet(content, filename)
-    _check_columns(rows, HOUSEHOLD_COLUMNS, _HOUSEHOLD_REQUIRED)
+    has_address = bool(rows) and "address" in rows[0]
+    required = _HOUSEHOLD_REQUIRED_WITH_ADDRESS if has_address else _HOUSEHOLD_REQUIRED
+    _check_columns(rows, HOUSEHOLD_COLUMNS, required)
     check = _Rows()
-    households, contacts, first_row, request_row = _household_rows(rows, check)
-    if check.problems:
-        raise _fail(check.problems)
+    sheet = _household_rows(rows, check)
+    if sheet.unlocated:
+        # A geocoder may take a second per address: hold no database transaction meanwhile
+        # (only reads happened so far).
+        session.rollback()
+    found = _geocode_rows(sheet.unlocated, geocoder, check)
+    flagged = any(f.lookup.flagged for f in found)
+    if check.problems or (flagged and not accept_flagged):
+        raise _refusal(check.problems, found, accept_flagged=accept_flagged)
+    _place(sheet.households, found)
+    first_row, request_row = sheet.first_row, sheet.request_row
     document = current_document(session) or empty_document()
-    merged, created, updated, index_of = _merge(document["households"], households)
+    merged, created, updated, index_of = _merge(document["households"], sheet.households)
     document["households"] = merged
 
     def row_for(hid: str, rest: str) -> tuple[int, str]:
@@ -469,10 +676,19 @@ def import_households(
         return row, _REQUEST_COLUMN.get(field, field)
 
     try:
-        store_scenario(session, document, contacts=contacts, keep_changes=True, packages=packages)
+        store_scenario(
+            session, document, contacts=sheet.contacts, keep_changes=True, packages=packages
+        )
     except DocumentError as exc:
-        raise _fail(_row_problems(exc, "households", index_of, row_for)) from None
-    return ImportReport(rows=len(rows), created=tuple(created), updated=tuple(updated))
+        problems = _row_problems(exc, "households", index_of, row_for)
+        raise _refusal(problems, found, accept_flagged=accept_flagged) from None
+    return ImportReport(
+        rows=len(rows),
+        created=tuple(created),
+        updated=tuple(updated),
+        geocoded=tuple(f for f in found if not f.lookup.flagged),
+        flagged=tuple(f for f in found if f.lookup.flagged),
+    )
 
 
 def import_caregivers(session: Session, content: bytes, filename: str = "") -> ImportReport:

@@ -34,7 +34,13 @@ def test_households_csv_adds_and_replaces_by_id(client: TestClient) -> None:
     )
     result = upload(client, "households", csv.encode("utf-8"))
     assert result["status"] == 200, result
-    assert result["body"] == {"rows": 3, "created": ["H9"], "updated": ["H1"]}
+    assert result["body"] == {
+        "rows": 3,
+        "created": ["H9"],
+        "updated": ["H1"],
+        "geocoded": [],
+        "flagged": [],
+    }
     households = {h["id"]: h for h in stored(client)["households"]}
     assert [r["id"] for r in households["H9"]["requests"]] == ["H9-visit", "H9-meal"]
     assert [r["id"] for r in households["H1"]["requests"]] == ["H1-bath"]
