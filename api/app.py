@@ -63,6 +63,7 @@ from api.services.plans import default_week, in_force, new_plan
 from api.services.privacy import RedactingFilter
 from api.services.scenario import current_document, load_demo
 from api.services.tokens import ensure_admin_token
+from api.services.travel import configure as configure_travel
 from api.settings import Settings
 from dispatch.engines import EngineSettings
 from dispatch.operations.engine import warm_up
@@ -740,6 +741,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.settings = settings
+    configure_travel(settings.travel_cache)
     app.state.database = Database(settings.database_url)
     app.state.metrics = Metrics(app.state.database, VERSION)
     app.state.jobs = JobRunner(app.state.database, on_solved=app.state.metrics.solved)

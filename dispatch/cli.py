@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 if TYPE_CHECKING:
     from dispatch.batch import VariantOutcome
+    from dispatch.checker import CheckReport
     from dispatch.engines import EngineSettings
+    from dispatch.model import Plan
 
 __all__ = [
     "COMMANDS",
@@ -50,6 +52,15 @@ def _register_check(sub: Subparsers) -> None:
     )
     p.add_argument("scenario", type=Path, help="scenario JSON file (format 1)")
     p.add_argument("plan", type=Path, help="plan JSON file (format 1)")
+    p.add_argument(
+        "--travel",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="TABLE",
+        help="a travel table the plan records, where its recorded path does not hold it "
+        "(repeatable); checked against the recorded fingerprint",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=_check)
 
@@ -68,13 +79,29 @@ def _check(args: argparse.Namespace) -> int:
             f"warning: the plan is for scenario {plan.scenario!r}, not {parsed.scenario.name!r}",
             file=sys.stderr,
         )
-    report = check_plan(parsed.scenario, plan)
+    from dispatch.travel_tables import contract_scenario, travel_of_plan
+
+    report = check_plan(travel_of_plan(parsed.scenario, plan, tables=args.travel), plan)
+    # A plan made with road times is also reported against the contract's model.
+    contract = None
+    if plan.travel is not None:
+        contract = check_plan(contract_scenario(parsed.scenario), plan)
     if args.json:
-        doc = {
+        doc: dict[str, Any] = {
             "ok": report.ok,
             "violations": [asdict(v) for v in report.violations],
             "kpis": report.kpis,
         }
+        if plan.travel is not None and contract is not None:
+            doc["travel"] = {
+                "provider": plan.travel.provider,
+                "tables": [asdict(t) for t in plan.travel.tables],
+            }
+            doc["contract_model"] = {
+                "ok": contract.ok,
+                "violations": [asdict(v) for v in contract.violations],
+                "kpis": contract.kpis,
+            }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
         rows = [
@@ -88,7 +115,33 @@ def _check(args: argparse.Namespace) -> int:
             print("OK: no violations (校验通过)")
         print()
         print(_table([("kpi", "value"), *((k, _number(x)) for k, x in report.kpis.items())]))
+        if plan.travel is not None and contract is not None:
+            print()
+            print(_travel_note(plan, report, contract))
     return 0 if report.ok else 1
+
+
+def _travel_note(plan: Plan, report: CheckReport, contract: CheckReport) -> str:
+    """Which travel times judged the plan, and what the contract's model says of it."""
+    assert plan.travel is not None
+    prints = ", ".join(t.fingerprint[:19] for t in plan.travel.tables)
+    counts: dict[str, int] = {}
+    for v in contract.violations:
+        counts[str(v.rule)] = counts.get(str(v.rule), 0) + 1
+    verdict = (
+        "no violations"
+        if contract.ok
+        else f"{len(contract.violations)} violation(s): "
+        + ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items()))
+    )
+    road = report.kpis.get("travel_minutes", 0.0)
+    straight = contract.kpis.get("travel_minutes", 0.0)
+    return (
+        f"travel times: {plan.travel.provider} ({prints}) / 按方案所用路网时间校验\n"
+        f"against the contract's straight-line model (for information / 直线模型参考): "
+        f"{verdict}; travel {_number(road)} min on the roads, {_number(straight)} min by the "
+        "model"
+    )
 
 
 # --- dispatch route -----------------------------------------------------------------------------
@@ -287,7 +340,9 @@ def _plan(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     save_plan(plan, args.out)
-    report = check_plan(scenario, plan)
+    from dispatch.travel_tables import travel_of_plan
+
+    report = check_plan(travel_of_plan(scenario, plan), plan)
     kpis = dict(plan.kpis)
     first = [k for k in SUMMARY_KPIS if k in kpis]
     rows = [(k, _number(kpis[k])) for k in [*first, *(k for k in kpis if k not in first)]]
@@ -711,6 +766,80 @@ def comparison_table(rows: Sequence[Mapping[str, Any]]) -> str:
     return _table(table)
 
 
+# --- dispatch compare-travel ------------------------------------------------------------------
+
+
+def _register_compare_travel(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "compare-travel",
+        help="straight-line minutes against road minutes (直线与路网时间对比)",
+        description="For every pair of SCENARIO's places (a seeded sample of households in a "
+        "large one), compare the contract's straight-line minutes with a road provider's, per "
+        "travel mode: ratios (median, 90th percentile, worst), the circuity the roads imply and "
+        "the pairs that differ most. The provider is the scenario's own unless --provider "
+        "names another. Exit 0, or 2 on bad input or a server that fails.",
+    )
+    p.add_argument("scenario", type=Path, help="scenario JSON file (format 1)")
+    p.add_argument(
+        "--provider",
+        choices=["matrix", "osrm", "valhalla", "valhalla_local"],
+        help="the road provider (default: the scenario's travel.provider)",
+    )
+    p.add_argument("--matrix", help="matrix provider: the table file")
+    p.add_argument("--url", help="osrm/valhalla: the server's base URL")
+    p.add_argument("--config", help="valhalla_local: the Valhalla configuration file")
+    p.add_argument("--max-table-size", type=int, help="largest table one request asks for")
+    p.add_argument("--timeout", type=float, help="seconds a server request may take")
+    p.add_argument(
+        "--households",
+        type=int,
+        default=2000,
+        help="compare at most this many households, a seeded sample (default 2000)",
+    )
+    p.add_argument("--worst", type=int, default=5, help="worst pairs listed per mode (default 5)")
+    p.add_argument("--cache", help="road matrix cache folder (default $DISPATCH_TRAVEL_CACHE)")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.set_defaults(handler=_compare_travel)
+
+
+def _compare_travel(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from dispatch.compare_travel import compare_travel, comparison_dicts, format_comparison
+    from dispatch.scenario_io import load_scenario
+
+    if args.households < 1:
+        raise ValueError(f"--households: must be at least 1, got {args.households}")
+    parsed = load_scenario(args.scenario)
+    scenario = parsed.scenario
+    settings = scenario.travel
+    if args.provider is not None:
+        given = {
+            "matrix": args.matrix,
+            "url": args.url,
+            "config": args.config,
+            "max_table_size": args.max_table_size,
+            "timeout": args.timeout,
+        }
+        needs = {"matrix": "matrix", "osrm": "url", "valhalla": "url", "valhalla_local": "config"}
+        if given[needs[args.provider]] is None:
+            raise ValueError(f"--{needs[args.provider]}: provider {args.provider} needs it")
+        settings = replace(
+            settings,
+            provider=args.provider,
+            base_dir=str(Path.cwd()),
+            **{k: v for k, v in given.items() if v is not None},
+        )
+    rows = compare_travel(
+        scenario, settings, households=args.households, worst=args.worst, cache_dir=args.cache
+    )
+    if args.json:
+        print(json.dumps(comparison_dicts(rows), ensure_ascii=False, indent=2))
+    else:
+        print(format_comparison(rows))
+    return 0
+
+
 # --- the parser ---------------------------------------------------------------------------------
 
 #: Every subcommand's register function, in the order ``--help`` lists them.
@@ -721,6 +850,7 @@ COMMANDS: list[Register] = [
     _register_batch,
     _register_generate,
     _register_visits,
+    _register_compare_travel,
     _register_geocode,
 ]
 

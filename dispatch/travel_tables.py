@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dispatch.model import Plan, Scenario, TableRef, TravelRecord, TravelSettings
-from dispatch.travel import Place
+from dispatch.travel import HaversineProvider, Place, TravelProvider
 
 __all__ = [
     "DEFAULT_CACHE_DIR",
@@ -78,10 +78,26 @@ class TravelTableError(ValueError):
 @dataclass(frozen=True)
 class Block:
     """Minutes between ``keys`` for each mode: ``minutes[mode][i, j]`` from ``keys[i]`` to
-    ``keys[j]``."""
+    ``keys[j]``. ``coords`` (a road server's blocks) are the points the minutes were asked
+    for: a place whose key is here but whose point moved is not served by the block."""
 
     keys: tuple[str, ...]
     minutes: Mapping[str, IntMatrix]
+    coords: tuple[tuple[float, float], ...] | None = None
+
+
+def _same_point(point: tuple[float, float], place: Place) -> bool:
+    return abs(point[0] - place.lat) < 1e-7 and abs(point[1] - place.lon) < 1e-7
+
+
+def _request_limit(provider: Any) -> int | None:
+    """The most places one request of ``provider`` serves well (a road server's table limit);
+    ``None`` for a provider without one (the model: any number at once)."""
+    for name in ("max_table_size", "max_matrix_locations"):
+        value = getattr(provider, name, None)
+        if isinstance(value, int) and value > 1:
+            return value
+    return None
 
 
 def _checked_matrix(raw: Any, n: int, where: str) -> IntMatrix:
@@ -117,6 +133,9 @@ class TravelTable:
         self.provider = provider
         self.blocks = tuple(blocks)
         self.path = path
+        #: Prices the places no block holds (a caller not registered, a household added since):
+        #: the road server, or the contract's model beside a stored matrix. ``None``: refused.
+        self.fallback: TravelProvider | None = None
         #: Where :meth:`stored` writes the table when it has no file yet.
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._fingerprint: str | None = None
@@ -190,18 +209,86 @@ class TravelTable:
                     return int(m[i, j])
         raise KeyError(f"the travel table has no {mode} minutes from {from_key} to {to_key}")
 
-    def matrix(self, places: Sequence[Place], mode: str) -> IntMatrix:
-        """The table as a :class:`dispatch.travel.TravelProvider`: minutes between ``places``
-        (by key). Raises ``ValueError`` when no block holds them all for ``mode``."""
+    def _served(self, places: Sequence[Place], mode: str) -> tuple[Block, list[int]] | None:
         found = self.block_for((p.key for p in places), mode)
         if found is None:
+            return None
+        block, idx = found
+        if block.coords is not None and any(
+            not _same_point(block.coords[i], p) for i, p in zip(idx, places, strict=True)
+        ):
+            return None
+        return found
+
+    def covers(self, places: Sequence[Place], modes: Iterable[str]) -> bool:
+        """Whether one block serves all ``places`` (at their points) in every one of ``modes``."""
+        return all(self._served(places, mode) is not None for mode in modes)
+
+    def matrix(self, places: Sequence[Place], mode: str) -> IntMatrix:
+        """The table as a :class:`dispatch.travel.TravelProvider`: minutes between ``places``
+        (by key). Places no block holds are priced by :attr:`fallback`, the others keep the
+        table's minutes. Raises ``ValueError`` when some are not held and there is no
+        fallback."""
+        found = self._served(places, mode)
+        if found is not None:
+            block, idx = found
+            m = block.minutes.get(mode, block.minutes.get(ANY_MODE))
+            assert m is not None
+            ix = np.asarray(idx, dtype=np.int64)
+            return np.asarray(m[np.ix_(ix, ix)], dtype=np.int64)
+        if self.fallback is None:
             problems = self.missing([p.key for p in places], [mode]) or ["places split"]
             raise TravelTableError(f"travel table ({self.provider}): {'; '.join(problems)}")
-        block, idx = found
-        m = block.minutes.get(mode, block.minutes.get(ANY_MODE))
-        assert m is not None
-        ix = np.asarray(idx, dtype=np.int64)
-        return np.asarray(m[np.ix_(ix, ix)], dtype=np.int64)
+        return self._with_fallback(places, mode, self.fallback)
+
+    def _with_fallback(
+        self, places: Sequence[Place], mode: str, fallback: TravelProvider
+    ) -> IntMatrix:
+        """Minutes between ``places``: the table's between the places its biggest block holds,
+        ``fallback``'s from and to the others (asked in squares of the new places with a slice
+        of the known ones, so a few new places cost a few requests, not the whole table)."""
+        block, known, index = self._best_block(places, mode)
+        m = block.minutes.get(mode, block.minutes.get(ANY_MODE)) if block is not None else None
+        n = len(places)
+        out = np.zeros((n, n), dtype=np.int64)
+        new = [i for i in range(n) if i not in known]
+        if m is not None and known:
+            k = np.asarray(sorted(known), dtype=np.int64)
+            rows = np.asarray([index[i] for i in sorted(known)], dtype=np.int64)
+            out[np.ix_(k, k)] = m[np.ix_(rows, rows)]
+        old = sorted(known)
+        limit = _request_limit(fallback)
+        step = limit - len(new) if limit is not None and len(new) < limit else len(old)
+        step = max(1, step)
+        chunks = [old[i : i + step] for i in range(0, len(old), step)] or [[]]
+        for chunk in chunks if new else ():
+            ask = new + chunk
+            sub = np.asarray(fallback.matrix([places[i] for i in ask], mode), dtype=np.int64)
+            ix = np.asarray(ask, dtype=np.int64)
+            head = len(new)
+            out[np.ix_(ix[:head], ix)] = sub[:head, :]
+            out[np.ix_(ix, ix[:head])] = sub[:, :head]
+        np.fill_diagonal(out, 0)
+        return out
+
+    def _best_block(
+        self, places: Sequence[Place], mode: str
+    ) -> tuple[Block | None, set[int], dict[int, int]]:
+        """The block serving most of ``places`` for ``mode``: the positions it serves and each
+        one's index in the block."""
+        best: tuple[Block | None, set[int], dict[int, int]] = (None, set(), {})
+        for block in self.blocks:
+            if mode not in block.minutes and ANY_MODE not in block.minutes:
+                continue
+            where = {k: i for i, k in enumerate(block.keys)}
+            index = {}
+            for pos, p in enumerate(places):
+                i = where.get(p.key)
+                if i is not None and (block.coords is None or _same_point(block.coords[i], p)):
+                    index[pos] = i
+            if len(index) > len(best[1]):
+                best = (block, set(index), index)
+        return best
 
     def merged(self, other: TravelTable) -> TravelTable:
         """This table's blocks and ``other``'s (a city's groups in one record)."""
@@ -356,11 +443,7 @@ def cached_matrix(
     The cache key is the content of the question, not the place keys: a household that moves
     gets new minutes, a renamed one keeps its own.
     """
-    h = hashlib.sha256(json.dumps(provider.identity(mode), sort_keys=True).encode())
-    h.update(mode.encode() + b"\0")
-    for p in places:
-        h.update(f"{p.lat:.7f},{p.lon:.7f};".encode())
-    path = Path(cache_dir) / "matrices" / f"{h.hexdigest()}.npy"
+    path = _matrix_path(provider, places, mode, cache_dir)
     if path.exists():
         try:
             m = np.load(path, allow_pickle=False)
@@ -369,12 +452,27 @@ def cached_matrix(
         except (OSError, ValueError):
             pass  # a damaged entry is asked again and overwritten
     m = np.asarray(provider.matrix(places, mode), dtype=np.int64)
+    _save_matrix(path, m)
+    return m
+
+
+def _matrix_path(
+    provider: RoadProvider, places: Sequence[Place], mode: str, cache_dir: str | Path
+) -> Path:
+    h = hashlib.sha256(json.dumps(provider.identity(mode), sort_keys=True).encode())
+    h.update(mode.encode() + b"\0")
+    for p in places:
+        h.update(f"{p.lat:.7f},{p.lon:.7f};".encode())
+    return Path(cache_dir) / "matrices" / f"{h.hexdigest()}.npy"
+
+
+def _save_matrix(path: Path, m: IntMatrix) -> None:
+    """Writes ``m`` through a temporary file: a reader never sees half a matrix."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".matrix-", suffix=".npy")
     with os.fdopen(fd, "wb") as f:
         np.save(f, m, allow_pickle=False)
     os.replace(tmp, path)
-    return m
 
 
 def scenario_places(scenario: Scenario) -> list[tuple[str, float, float]]:
@@ -436,9 +534,15 @@ def resolve_travel(
 
     The contract's model needs none (the scenario comes back as it is), and so does a scenario
     whose table already serves all its places (a station group cut from a resolved scenario).
-    A ``matrix`` provider reads its file; a road provider (or ``road``, given) is asked per
-    travel mode for all the scenario's places, through the disk cache, and the table is stored
-    under ``cache_dir/tables`` by its fingerprint for the plans that record it.
+
+    - ``matrix``: the file's minutes; places the file does not hold (a household registered
+      since) are priced by the contract's model from their points, and so are places asked
+      for later that no scenario holds (a caller at the hotline).
+    - a road provider (or ``road``, given): every mode's matrix over the scenario's places,
+      from the disk cache under ``cache_dir`` (default :func:`default_cache_dir`) or the
+      server. When a table of the same server was resolved in this process for mostly the
+      same places, only the pairs of the new or moved places are asked for. Places asked for
+      later are asked of the server.
 
     Raises ``ValueError`` (:class:`TravelTableError`, :class:`dispatch.roads.RoadServerError`)
     naming the field, file or server at fault; nothing is half-resolved.
@@ -446,38 +550,85 @@ def resolve_travel(
     settings = scenario.travel
     if settings.provider == "haversine":
         return scenario
-    places = scenario_places(scenario)
-    keys = [k for k, _, _ in places]
+    places = [Place(k, lat, lon) for k, lat, lon in scenario_places(scenario)]
     modes = _modes(scenario)
     current = settings.table
-    if isinstance(current, TravelTable) and not current.missing(keys, modes):
+    if isinstance(current, TravelTable) and current.covers(places, modes):
         return scenario
     if settings.provider == "matrix":
-        if not settings.matrix:
-            raise TravelTableError("travel.matrix: the stored matrix file is missing")
-        table = _matrix_file(_path(settings, settings.matrix))
-        problems = table.missing(keys, modes)
-        if problems:
-            raise TravelTableError(f"travel.matrix: {table.path}: {'; '.join(problems)}")
+        table = _matrix_table(settings, places, modes)
     else:
         provider = road if road is not None else road_provider(settings)
         folder = Path(cache_dir).resolve() if cache_dir is not None else default_cache_dir()
-        question = hashlib.sha256(
-            json.dumps(
-                [[provider.identity(m) for m in modes], places], sort_keys=True, default=str
-            ).encode()
-        ).hexdigest()
-        known = _remembered(f"road:{folder}:{question}")
-        if known is not None:
-            table = known
-        else:
-            points = [Place(k, lat, lon) for k, lat, lon in places]
-            minutes = {mode: cached_matrix(provider, points, mode, folder) for mode in modes}
-            table = TravelTable(
-                provider.describe(), [Block(tuple(keys), minutes)], cache_dir=folder
-            )
-            _remember(f"road:{folder}:{question}", table)
+        table = _road_table(provider, places, modes, folder)
     return replace(scenario, travel=replace(settings, table=table))
+
+
+def _matrix_table(
+    settings: TravelSettings, places: Sequence[Place], modes: list[str]
+) -> TravelTable:
+    if not settings.matrix:
+        raise TravelTableError("travel.matrix: the stored matrix file is missing")
+    stored = _matrix_file(_path(settings, settings.matrix))
+    model = HaversineProvider.from_settings(settings)
+    if stored.covers(places, modes):
+        table = TravelTable(stored.provider, stored.blocks, stored.path)
+        table._fingerprint = stored._fingerprint
+    else:
+        absent = [p.key for p in places if p.key not in stored._where]
+        if len(absent) == len(places):
+            raise TravelTableError(
+                f"travel.matrix: {stored.path}: holds none of the scenario's places "
+                f"(e.g. {places[0].key if places else '-'}); its places are keyed "
+                "station:<id> and household:<id>"
+            )
+        question = _question(places, [model.circuity, dict(model.speed_kmh)])
+        key = f"extended:{stored.path}:{stored.fingerprint}:{question}"
+        known = _remembered(key)
+        if known is None:
+            minutes = {m: stored._with_fallback(places, m, model) for m in modes}
+            note = f"{stored.provider} ({len(absent)} places by the straight-line model)"
+            known = TravelTable(note, [Block(tuple(p.key for p in places), minutes)])
+            _remember(key, known)
+        table = TravelTable(known.provider, known.blocks, known.path, cache_dir=known.cache_dir)
+        table._fingerprint = known._fingerprint
+    table.fallback = model
+    return table
+
+
+def _question(places: Sequence[Place], identities: Sequence[Any]) -> str:
+    rows = [[p.key, round(p.lat, 7), round(p.lon, 7)] for p in places]
+    return hashlib.sha256(
+        json.dumps([identities, rows], sort_keys=True, default=str).encode()
+    ).hexdigest()
+
+
+def _road_table(
+    provider: RoadProvider, places: Sequence[Place], modes: list[str], folder: Path
+) -> TravelTable:
+    identities = [provider.identity(m) for m in modes]
+    server = f"road:{folder}:{_question([], identities)}"
+    key = f"{server}:{_question(places, identities)}"
+    table = _remembered(key)
+    if table is None:
+        latest = _remembered(f"{server}:latest")
+        keys = tuple(p.key for p in places)
+        coords = tuple((p.lat, p.lon) for p in places)
+        fresh = [p for p in places if latest is None or not latest.covers([p], modes)]
+        if latest is not None and len(fresh) * 4 <= len(places):
+            # Mostly the places asked for before: only the new or moved ones go to the server.
+            minutes = {}
+            for mode in modes:
+                path = _matrix_path(provider, places, mode, folder)
+                minutes[mode] = latest._with_fallback(places, mode, provider)
+                _save_matrix(path, minutes[mode])
+        else:
+            minutes = {mode: cached_matrix(provider, places, mode, folder) for mode in modes}
+        table = TravelTable(provider.describe(), [Block(keys, minutes, coords)], cache_dir=folder)
+        table.fallback = provider
+        _remember(key, table)
+    _remember(f"{server}:latest", table)
+    return table
 
 
 # Tables resolved in this process, newest last: a service resolves the same week's scenario

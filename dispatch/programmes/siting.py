@@ -268,8 +268,10 @@ def _week(
         plan = plan_week(
             scenario, travel=travel, params=SolveParams(time_limit=seconds), deterministic=False
         )
-    checked = check_plan(scenario, plan) if travel is not None else check_plan(
-        travel_of_plan(scenario, plan), plan
+    checked = (
+        check_plan(scenario, plan)
+        if travel is not None
+        else check_plan(travel_of_plan(scenario, plan), plan)
     )
     if not checked.ok:
         first = checked.violations[0]
