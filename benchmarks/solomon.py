@@ -352,6 +352,7 @@ def to_scenario(
         TravelSettings,
     )
     from dispatch.travel import MatrixProvider
+    from dispatch.travel_tables import Block, TravelTable
 
     d = data if data is not None else tenths(instance)
 
@@ -390,17 +391,20 @@ def to_scenario(
         )
         for i in _customer_rows(instance)
     )
+    keys = [f"station:{_STATION}"] + [
+        f"household:{instance.number[i]}" for i in _customer_rows(instance)
+    ]
+    # The instance's own distances are the scenario's travel table: the planners, the KPIs
+    # and the checker all read them.
+    table = TravelTable(f"Solomon {instance.name}", [Block(tuple(keys), {"*": d.matrix})])
     scenario = Scenario(
         name=instance.name,
         days=(DAY,),
         stations=(station,),
         caregivers=caregivers,
         households=households,
-        travel=TravelSettings(provider="matrix"),
+        travel=TravelSettings(provider="matrix", table=table),
     )
-    keys = [f"station:{_STATION}"] + [
-        f"household:{instance.number[i]}" for i in _customer_rows(instance)
-    ]
     return scenario, MatrixProvider(keys, {"*": d.matrix})
 
 

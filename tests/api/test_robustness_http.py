@@ -143,7 +143,13 @@ def test_health_answers_while_a_sheet_import_runs(
     entered, released = threading.Event(), threading.Event()
 
     def slow_import(
-        session: Any, content: bytes, filename: str = "", *, packages: Any = None
+        session: Any,
+        content: bytes,
+        filename: str = "",
+        *,
+        packages: Any = None,
+        geocoder: Any = None,
+        accept_flagged: bool = False,
     ) -> sheets.ImportReport:
         entered.set()
         released.wait(timeout=60)
