@@ -61,7 +61,11 @@ def scenario_travel(scenario: Scenario) -> TravelFn:
     """
     table = scenario.travel.table
     if table is not None:
-        lookup: TravelFn = table.minutes
+        from dispatch.travel import Place
+
+        places = [Place(station_key(s.id), s.lat, s.lon) for s in scenario.stations]
+        places += [Place(household_key(h.id), h.lat, h.lon) for h in scenario.households]
+        lookup: TravelFn = table.travel_fn(places)
         return lookup
     if scenario.travel.provider != "haversine":
         raise ValueError(

@@ -32,7 +32,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -289,6 +289,27 @@ class TravelTable:
             if len(index) > len(best[1]):
                 best = (block, set(index), index)
         return best
+
+    def travel_fn(self, places: Sequence[Place]) -> Callable[[str, str, str], int]:
+        """Minutes ``(from_key, to_key, mode)`` among ``places``: the table's lookup when it
+        holds them all, else each mode's matrix over ``places`` through :attr:`fallback`
+        (a scenario changed after its table was resolved: a what-if's new households)."""
+        keys = [p.key for p in places]
+        if all(k in self._where for k in keys) and all(
+            self.block_for(keys, m) is not None for m in self.modes() - {ANY_MODE}
+        ):
+            return self.minutes
+        index = {k: i for i, k in enumerate(keys)}
+        matrices: dict[str, IntMatrix] = {}
+
+        def minutes(from_key: str, to_key: str, mode: str) -> int:
+            if from_key == to_key:
+                return 0
+            if mode not in matrices:
+                matrices[mode] = self.matrix(places, mode)
+            return int(matrices[mode][index[from_key], index[to_key]])
+
+        return minutes
 
     def merged(self, other: TravelTable) -> TravelTable:
         """This table's blocks and ``other``'s (a city's groups in one record)."""
@@ -555,17 +576,17 @@ def resolve_travel(
     current = settings.table
     if isinstance(current, TravelTable) and current.covers(places, modes):
         return scenario
+    folder = Path(cache_dir).resolve() if cache_dir is not None else default_cache_dir()
     if settings.provider == "matrix":
-        table = _matrix_table(settings, places, modes)
+        table = _matrix_table(settings, places, modes, folder)
     else:
         provider = road if road is not None else road_provider(settings)
-        folder = Path(cache_dir).resolve() if cache_dir is not None else default_cache_dir()
         table = _road_table(provider, places, modes, folder)
     return replace(scenario, travel=replace(settings, table=table))
 
 
 def _matrix_table(
-    settings: TravelSettings, places: Sequence[Place], modes: list[str]
+    settings: TravelSettings, places: Sequence[Place], modes: list[str], folder: Path
 ) -> TravelTable:
     if not settings.matrix:
         raise TravelTableError("travel.matrix: the stored matrix file is missing")
@@ -588,7 +609,9 @@ def _matrix_table(
         if known is None:
             minutes = {m: stored._with_fallback(places, m, model) for m in modes}
             note = f"{stored.provider} ({len(absent)} places by the straight-line model)"
-            known = TravelTable(note, [Block(tuple(p.key for p in places), minutes)])
+            known = TravelTable(
+                note, [Block(tuple(p.key for p in places), minutes)], cache_dir=folder
+            )
             _remember(key, known)
         table = TravelTable(known.provider, known.blocks, known.path, cache_dir=known.cache_dir)
         table._fingerprint = known._fingerprint

@@ -67,3 +67,15 @@ def week_scenario_data() -> dict[str, Any]:
 def week_scenario() -> Scenario:
     """The Monday–Friday scenario of ``tests/fixtures/week_scenario.json``."""
     return load_scenario(fixture_path("week_scenario.json")).scenario
+
+
+@pytest.fixture(autouse=True)
+def _travel_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Road matrices and travel tables a test resolves go to a folder of the test run, never
+    to the checkout's ``var/``; nothing resolved by one test is remembered by the next."""
+    from dispatch.travel_tables import forget_resolved
+
+    monkeypatch.setenv("DISPATCH_TRAVEL_CACHE", str(tmp_path_factory.getbasetemp() / "travel"))
+    forget_resolved()

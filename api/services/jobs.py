@@ -52,6 +52,7 @@ from api.services.plans import (
     publish_plan,
     weeks_scenarios,
 )
+from api.services.travel import with_travel
 from api.services.visits import with_programme
 from dispatch.greedy import plan_greedy
 from dispatch.model import Plan, Scenario, ServiceRequest
@@ -366,7 +367,8 @@ class JobRunner:
                 scenario = replace(scenario, week_start=options.week_start.isoformat())
             scenarios = [scenario] * options.weeks
         try:
-            changed = [apply_modifications(s, modifications) for s in scenarios]
+            # New places (a new station, more households) get their travel times here.
+            changed = [with_travel(apply_modifications(s, modifications)) for s in scenarios]
         except ValueError as exc:
             raise InputError(
                 f"修改无效 / invalid modification: {exc}",

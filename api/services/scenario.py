@@ -280,7 +280,15 @@ def load_demo(session: Session, path: str | Path) -> bool:
     if not file.is_file() or not is_empty(session):
         return False
     try:
-        store_scenario(session, load_json(file))
+        document = load_json(file)
+        travel = document.get("travel") if isinstance(document, dict) else None
+        for key in ("matrix", "config"):
+            # A road matrix or configuration named beside the file is found from any folder.
+            if isinstance(travel, dict) and isinstance(travel.get(key), str):
+                named = Path(travel[key])
+                if not named.is_absolute():
+                    travel[key] = str(file.resolve().parent / named)
+        store_scenario(session, document)
     except ValueError as exc:
         log.error("demo scenario %s not loaded: %s", file, exc)
         return False

@@ -126,3 +126,24 @@ def test_a_road_server_that_does_not_answer_is_a_503_naming_it(road_client: Test
     stored = road_client.get("/api/v1/scenario", headers=ADMIN).json()
     assert stored["travel"]["provider"] == "osrm"
     assert len(stored["households"]) == len(doc["households"])
+
+
+def test_a_what_if_with_new_households_plans_on_the_roads_and_the_model_beside(
+    road_client: TestClient, tmp_path: Path
+) -> None:
+    client = road_client
+    doc = _matrix_scenario(tmp_path)
+    assert client.post("/api/v1/scenario", json=doc, headers=ADMIN).status_code == 200
+    body = {"solver": "greedy", "modifications": {"scale_demand": 2.0}}
+    job = client.post("/api/v1/plans", json=body, headers=ADMIN)
+    assert job.status_code == 202, job.text
+    client.app.state.jobs.wait(job.json()["id"])  # type: ignore[attr-defined]
+    done = client.get(f"/api/v1/plans/{job.json()['id']}", headers=ADMIN).json()
+    assert done["status"] == "done", done["message"]
+    visited = {s["household"] for r in done["document"]["routes"] for s in r["stops"]}
+    assert any("-x" in h for h in visited), visited  # the copies were planned
+    [table] = done["document"]["travel"]["tables"]
+    assert table["fingerprint"] != load_table(tmp_path / "roads.json").fingerprint
+    assert Path(table["path"]).is_relative_to(tmp_path / "cache")  # the service's setting
+    extended = load_table(table["path"])
+    assert "places by the straight-line model" in extended.provider
