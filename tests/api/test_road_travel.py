@@ -42,23 +42,34 @@ def _matrix_scenario(folder: Path) -> dict[str, Any]:
     return doc
 
 
+def _stored(client: TestClient, folder: Path) -> dict[str, Any]:
+    doc = _matrix_scenario(folder)
+    assert client.post("/api/v1/scenario", json=doc, headers=ADMIN).status_code == 200
+    return doc
+
+
+def _finished(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
+    """The plan row of a job of ``body``, waited for."""
+    job = client.post("/api/v1/plans", json=body, headers=ADMIN)
+    assert job.status_code == 202, job.text
+    client.app.state.jobs.wait(job.json()["id"])  # type: ignore[attr-defined]
+    done: dict[str, Any] = client.get(f"/api/v1/plans/{job.json()['id']}", headers=ADMIN).json()
+    assert done["status"] == "done", done["message"]
+    return done
+
+
 def test_plans_checks_and_hotline_answers_use_the_stored_matrix(
     road_client: TestClient, tmp_path: Path
 ) -> None:
     client = road_client
-    doc = _matrix_scenario(tmp_path)
-    assert client.post("/api/v1/scenario", json=doc, headers=ADMIN).status_code == 200
+    doc = _stored(client, tmp_path)
 
     # A hand plan that keeps every rule on the straight-line model is too quick for the roads.
     hand = client.post("/api/v1/plans", json=plan_doc(c1_day="mon", c2_day="tue"), headers=ADMIN)
     assert hand.status_code == 422, hand.text
     assert "travel" in hand.text
 
-    job = client.post("/api/v1/plans", json={"solver": "ours", "time_limit": 1}, headers=ADMIN)
-    assert job.status_code == 202, job.text
-    client.app.state.jobs.wait(job.json()["id"])  # type: ignore[attr-defined]
-    done = client.get(f"/api/v1/plans/{job.json()['id']}", headers=ADMIN).json()
-    assert done["status"] == "done", done
+    done = _finished(client, {"solver": "ours", "time_limit": 1})
     record = done["document"]["travel"]
     assert record["provider"] == "matrix"
     assert record["tables"][0]["fingerprint"] == load_table(tmp_path / "roads.json").fingerprint
@@ -70,7 +81,7 @@ def test_plans_checks_and_hotline_answers_use_the_stored_matrix(
         leave = int(route["leave"][:2]) * 60 + int(route["leave"][3:])
         arrival = int(first["arrival"][:2]) * 60 + int(first["arrival"][3:])
         assert arrival - leave == LEG
-    published = client.post(f"/api/v1/plans/{job.json()['id']}/publish", headers=ADMIN)
+    published = client.post(f"/api/v1/plans/{done['id']}/publish", headers=ADMIN)
     assert published.status_code == 200, published.text
 
     monday = doc["week_start"]
@@ -131,15 +142,8 @@ def test_a_road_server_that_does_not_answer_is_a_503_naming_it(road_client: Test
 def test_a_what_if_with_new_households_plans_on_the_roads_and_the_model_beside(
     road_client: TestClient, tmp_path: Path
 ) -> None:
-    client = road_client
-    doc = _matrix_scenario(tmp_path)
-    assert client.post("/api/v1/scenario", json=doc, headers=ADMIN).status_code == 200
-    body = {"solver": "greedy", "modifications": {"scale_demand": 2.0}}
-    job = client.post("/api/v1/plans", json=body, headers=ADMIN)
-    assert job.status_code == 202, job.text
-    client.app.state.jobs.wait(job.json()["id"])  # type: ignore[attr-defined]
-    done = client.get(f"/api/v1/plans/{job.json()['id']}", headers=ADMIN).json()
-    assert done["status"] == "done", done["message"]
+    _stored(road_client, tmp_path)
+    done = _finished(road_client, {"solver": "greedy", "modifications": {"scale_demand": 2.0}})
     visited = {s["household"] for r in done["document"]["routes"] for s in r["stops"]}
     assert any("-x" in h for h in visited), visited  # the copies were planned
     [table] = done["document"]["travel"]["tables"]
