@@ -442,7 +442,9 @@ def solve_periodic(
     rounds = 3
     for rnd in range(rounds):
         round_end = budget * (0.2 + 0.8 * (rnd + 1) / rounds) * 0.75
-        start_threshold = 0.01
+        # A worsening of about three customers' share of the plan's travel may be accepted at
+        # first: a share of the whole that shrinks as the instance grows.
+        start_threshold = min(0.03, 3.0 / max(1, n))
         round_start = elapsed()
         while n and elapsed() < round_end and (limit is None or iterations < limit):
             iterations += 1
