@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from dispatch.travel_tables import DEFAULT_CACHE_DIR
+
 __all__ = ["ENV_PREFIX", "BatchEngine", "LogFormat", "LogLevel", "Settings", "SettingsError"]
 
 ENV_PREFIX = "DISPATCH_"
@@ -188,7 +190,7 @@ class Settings(BaseModel):
         "by normalised address, so that an address is sent to the service only once.",
     )
     travel_cache: str = Field(
-        default="var/travel-cache",
+        default=DEFAULT_CACHE_DIR,
         min_length=1,
         description="Folder where road travel-time matrices are cached by content.",
     )

@@ -807,6 +807,7 @@ def _compare_travel(args: argparse.Namespace) -> int:
 
     from dispatch.compare_travel import compare_travel, comparison_dicts, format_comparison
     from dispatch.scenario_io import load_scenario
+    from dispatch.scenario_parse import PROVIDER_NEEDS
 
     if args.households < 1:
         raise ValueError(f"--households: must be at least 1, got {args.households}")
@@ -821,9 +822,9 @@ def _compare_travel(args: argparse.Namespace) -> int:
             "max_table_size": args.max_table_size,
             "timeout": args.timeout,
         }
-        needs = {"matrix": "matrix", "osrm": "url", "valhalla": "url", "valhalla_local": "config"}
-        if given[needs[args.provider]] is None:
-            raise ValueError(f"--{needs[args.provider]}: provider {args.provider} needs it")
+        needed = PROVIDER_NEEDS[args.provider]
+        if given[needed] is None:
+            raise ValueError(f"--{needed}: provider {args.provider} needs it")
         settings = replace(
             settings,
             provider=args.provider,

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from dispatch.model import Scenario, TravelSettings
-from dispatch.travel import HaversineProvider, Place, haversine_km_matrix
-from dispatch.travel_tables import resolve_travel, scenario_places
+from dispatch.travel import HaversineProvider, haversine_km_matrix
+from dispatch.travel_tables import resolve_travel, scenario_modes, scenario_places
 
 __all__ = ["MIN_KM", "ModeComparison", "PairGap", "compare_travel", "format_comparison"]
 
@@ -87,16 +87,17 @@ def compare_travel(
         replace(subject, travel=replace(road, table=None)), cache_dir=cache_dir
     )
     model = HaversineProvider.from_settings(scenario.travel)
-    rows = scenario_places(subject)
-    places = [Place(k, lat, lon) for k, lat, lon in rows]
+    places = scenario_places(subject)
+    table = subject.travel.table
+    assert table is not None
     lat = np.array([p.lat for p in places])
     lon = np.array([p.lon for p in places])
     km = haversine_km_matrix(lat, lon, lat, lon)
     off = ~np.eye(len(places), dtype=bool)
     out = []
-    for mode in sorted({c.mode for c in scenario.caregivers}) or ["walk"]:
+    for mode in scenario_modes(scenario):
         straight = model.matrix(places, mode)
-        roads = np.asarray(subject.travel.table.matrix(places, mode))
+        roads = np.asarray(table.matrix(places, mode))
         use = off & (straight > 0)
         ratio = roads[use] / straight[use]
         speed = model.speed_kmh[mode]

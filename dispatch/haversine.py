@@ -61,12 +61,9 @@ def scenario_travel(scenario: Scenario) -> TravelFn:
     """
     table = scenario.travel.table
     if table is not None:
-        from dispatch.travel import Place
+        from dispatch.travel_tables import scenario_modes, scenario_places
 
-        places = [Place(station_key(s.id), s.lat, s.lon) for s in scenario.stations]
-        places += [Place(household_key(h.id), h.lat, h.lon) for h in scenario.households]
-        lookup: TravelFn = table.travel_fn(places)
-        return lookup
+        return table.travel_fn(scenario_places(scenario), scenario_modes(scenario))
     if scenario.travel.provider != "haversine":
         raise ValueError(
             f"travel.provider: {scenario.travel.provider!r}: the scenario's travel times are "

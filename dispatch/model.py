@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dispatch.travel_tables import TravelTable
 
 __all__ = [
     "DAYS",
@@ -83,7 +86,7 @@ class TravelSettings:
     #: The road data's name or date: a new one asks the server again instead of the cache.
     dataset: str | None = None
     base_dir: str | None = field(default=None, compare=False)
-    table: Any = field(default=None, compare=False, repr=False)
+    table: TravelTable | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ __all__ = [
     "BREAK_FIELDS",
     "CAREGIVER_FIELDS",
     "HOUSEHOLD_FIELDS",
+    "PROVIDER_NEEDS",
     "REQUEST_FIELDS",
     "SCENARIO_FIELDS",
     "STATION_FIELDS",
@@ -101,7 +102,7 @@ TRAVEL_FIELDS: Mapping[str, bool] = MappingProxyType(
     }
 )
 #: What each provider other than the contract's model needs in the ``travel`` object.
-_PROVIDER_NEEDS: Mapping[str, str] = MappingProxyType(
+PROVIDER_NEEDS: Mapping[str, str] = MappingProxyType(
     {"matrix": "matrix", "osrm": "url", "valhalla": "url", "valhalla_local": "config"}
 )
 STATION_FIELDS: Mapping[str, bool] = MappingProxyType(
@@ -273,7 +274,7 @@ class _Parser:
         timeout = r.field(obj, path, "timeout", r.read_number, default=None, positive=True)
         config = r.field(obj, path, "config", r.read_text, default=None)
         dataset = r.field(obj, path, "dataset", r.read_text, default=None)
-        needed = _PROVIDER_NEEDS.get(provider or "")
+        needed = PROVIDER_NEEDS.get(provider or "")
         if needed is not None and obj.get(needed) is None:
             r.error(f"{path}.{needed}", f"missing: provider {provider!r} needs it")
         if len(r.errors) > before:

@@ -306,8 +306,7 @@ def provider_for(scenario: Scenario) -> TravelProvider:
     Raises ``ValueError`` for another provider whose table is not resolved yet.
     """
     if scenario.travel.table is not None:
-        table: TravelProvider = scenario.travel.table
-        return table
+        return scenario.travel.table
     if scenario.travel.provider != "haversine":
         raise ValueError(
             f"travel.provider: {scenario.travel.provider!r}: the scenario's travel times are "

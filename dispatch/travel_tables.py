@@ -58,6 +58,7 @@ __all__ = [
     "plan_travel_record",
     "resolve_travel",
     "road_provider",
+    "scenario_modes",
     "scenario_places",
     "table_from_dict",
     "travel_of_plan",
@@ -139,12 +140,24 @@ class TravelTable:
         #: Where :meth:`stored` writes the table when it has no file yet.
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._fingerprint: str | None = None
+        # Each block's place → row, built once: every look-up below is a dictionary read.
+        self._index: list[dict[str, int]] = []
         self._where: dict[str, list[tuple[int, int]]] = {}
         for b, block in enumerate(self.blocks):
-            if len(set(block.keys)) != len(block.keys):
+            index = {key: i for i, key in enumerate(block.keys)}
+            if len(index) != len(block.keys):
                 raise TravelTableError(f"tables[{b}].places: a place is listed twice")
-            for i, key in enumerate(block.keys):
+            self._index.append(index)
+            for key, i in index.items():
                 self._where.setdefault(key, []).append((b, i))
+
+    def with_fallback(self, fallback: TravelProvider) -> TravelTable:
+        """This table (the same blocks, file and fingerprint) pricing the places it lacks with
+        ``fallback``; the table itself is left as it is (it may be shared)."""
+        out = TravelTable(self.provider, self.blocks, self.path, cache_dir=self.cache_dir)
+        out._fingerprint = self._fingerprint
+        out.fallback = fallback
+        return out
 
     @property
     def fingerprint(self) -> str:
@@ -173,7 +186,7 @@ class TravelTable:
             block = self.blocks[b]
             if mode not in block.minutes and ANY_MODE not in block.minutes:
                 continue
-            index = {k: i for i, k in enumerate(block.keys)}
+            index = self._index[b]
             if all(k in index for k in keys):
                 return block, [index[k] for k in keys]
         return None
@@ -277,10 +290,9 @@ class TravelTable:
         """The block serving most of ``places`` for ``mode``: the positions it serves and each
         one's index in the block."""
         best: tuple[Block | None, set[int], dict[int, int]] = (None, set(), {})
-        for block in self.blocks:
+        for block, where in zip(self.blocks, self._index, strict=True):
             if mode not in block.minutes and ANY_MODE not in block.minutes:
                 continue
-            where = {k: i for i, k in enumerate(block.keys)}
             index = {}
             for pos, p in enumerate(places):
                 i = where.get(p.key)
@@ -290,16 +302,15 @@ class TravelTable:
                 best = (block, set(index), index)
         return best
 
-    def travel_fn(self, places: Sequence[Place]) -> Callable[[str, str, str], int]:
+    def travel_fn(
+        self, places: Sequence[Place], modes: Iterable[str]
+    ) -> Callable[[str, str, str], int]:
         """Minutes ``(from_key, to_key, mode)`` among ``places``: the table's lookup when it
-        holds them all, else each mode's matrix over ``places`` through :attr:`fallback`
+        :meth:`covers` them, else each mode's matrix over ``places`` through :attr:`fallback`
         (a scenario changed after its table was resolved: a what-if's new households)."""
-        keys = [p.key for p in places]
-        if all(k in self._where for k in keys) and all(
-            self.block_for(keys, m) is not None for m in self.modes() - {ANY_MODE}
-        ):
+        if self.covers(places, modes):
             return self.minutes
-        index = {k: i for i, k in enumerate(keys)}
+        index = {p.key: i for i, p in enumerate(places)}
         matrices: dict[str, IntMatrix] = {}
 
         def minutes(from_key: str, to_key: str, mode: str) -> int:
@@ -496,14 +507,15 @@ def _save_matrix(path: Path, m: IntMatrix) -> None:
     os.replace(tmp, path)
 
 
-def scenario_places(scenario: Scenario) -> list[tuple[str, float, float]]:
-    """Every place of ``scenario`` as ``(key, lat, lon)``: stations, then households."""
-    out = [(f"station:{s.id}", s.lat, s.lon) for s in scenario.stations]
-    out += [(f"household:{h.id}", h.lat, h.lon) for h in scenario.households]
+def scenario_places(scenario: Scenario) -> list[Place]:
+    """Every place of ``scenario``: stations, then households."""
+    out = [Place(f"station:{s.id}", s.lat, s.lon) for s in scenario.stations]
+    out += [Place(f"household:{h.id}", h.lat, h.lon) for h in scenario.households]
     return out
 
 
-def _modes(scenario: Scenario) -> list[str]:
+def scenario_modes(scenario: Scenario) -> list[str]:
+    """The travel modes of ``scenario``'s caregivers (``walk`` when it has none)."""
     return sorted({c.mode for c in scenario.caregivers}) or ["walk"]
 
 
@@ -571,10 +583,10 @@ def resolve_travel(
     settings = scenario.travel
     if settings.provider == "haversine":
         return scenario
-    places = [Place(k, lat, lon) for k, lat, lon in scenario_places(scenario)]
-    modes = _modes(scenario)
+    places = scenario_places(scenario)
+    modes = scenario_modes(scenario)
     current = settings.table
-    if isinstance(current, TravelTable) and current.covers(places, modes):
+    if current is not None and current.covers(places, modes):
         return scenario
     folder = Path(cache_dir).resolve() if cache_dir is not None else default_cache_dir()
     if settings.provider == "matrix":
@@ -593,30 +605,23 @@ def _matrix_table(
     stored = _matrix_file(_path(settings, settings.matrix))
     model = HaversineProvider.from_settings(settings)
     if stored.covers(places, modes):
-        table = TravelTable(stored.provider, stored.blocks, stored.path)
-        table._fingerprint = stored._fingerprint
-    else:
-        absent = [p.key for p in places if p.key not in stored._where]
-        if len(absent) == len(places):
-            raise TravelTableError(
-                f"travel.matrix: {stored.path}: holds none of the scenario's places "
-                f"(e.g. {places[0].key if places else '-'}); its places are keyed "
-                "station:<id> and household:<id>"
-            )
-        question = _question(places, [model.circuity, dict(model.speed_kmh)])
-        key = f"extended:{stored.path}:{stored.fingerprint}:{question}"
-        known = _remembered(key)
-        if known is None:
-            minutes = {m: stored._with_fallback(places, m, model) for m in modes}
-            note = f"{stored.provider} ({len(absent)} places by the straight-line model)"
-            known = TravelTable(
-                note, [Block(tuple(p.key for p in places), minutes)], cache_dir=folder
-            )
-            _remember(key, known)
-        table = TravelTable(known.provider, known.blocks, known.path, cache_dir=known.cache_dir)
-        table._fingerprint = known._fingerprint
-    table.fallback = model
-    return table
+        return stored.with_fallback(model)
+    absent = [p.key for p in places if p.key not in stored._where]
+    if len(absent) == len(places):
+        raise TravelTableError(
+            f"travel.matrix: {stored.path}: holds none of the scenario's places "
+            f"(e.g. {places[0].key if places else '-'}); its places are keyed "
+            "station:<id> and household:<id>"
+        )
+    question = _question(places, [model.circuity, dict(model.speed_kmh)])
+    key = f"extended:{stored.path}:{stored.fingerprint}:{question}"
+    known = _remembered(key)
+    if known is None:
+        minutes = {m: stored._with_fallback(places, m, model) for m in modes}
+        note = f"{stored.provider} ({len(absent)} places by the straight-line model)"
+        known = TravelTable(note, [Block(tuple(p.key for p in places), minutes)], cache_dir=folder)
+        _remember(key, known)
+    return known.with_fallback(model)
 
 
 def _question(places: Sequence[Place], identities: Sequence[Any]) -> str:
@@ -702,7 +707,7 @@ def plan_travel_record(scenario: Scenario) -> TravelRecord | None:
     """What a plan made for ``scenario`` records of its travel times: ``None`` for the
     contract's model, else the provider and the table's fingerprint and file."""
     table = scenario.travel.table
-    if scenario.travel.provider == "haversine" or not isinstance(table, TravelTable):
+    if scenario.travel.provider == "haversine" or table is None:
         return None
     return TravelRecord(
         provider=scenario.travel.provider,
@@ -732,7 +737,7 @@ def load_recorded(
     record: TravelRecord,
     *,
     known: Iterable[TravelTable] = (),
-    override: Mapping[str, str | Path] | Sequence[str | Path] = (),
+    override: Sequence[str | Path] = (),
 ) -> TravelTable:
     """The travel times a plan records, each table checked against its fingerprint.
 
@@ -742,7 +747,7 @@ def load_recorded(
     is missing or its content is not the recorded one.
     """
     by_print = {t.fingerprint: t for t in known}
-    for p in override.values() if isinstance(override, Mapping) else override:
+    for p in override:
         t = load_table(p)
         by_print.setdefault(t.fingerprint, t)
     if not record.tables:
@@ -781,7 +786,7 @@ def travel_of_plan(
     if plan.travel is None:
         return contract_scenario(scenario)
     own = scenario.travel.table
-    known = [own] if isinstance(own, TravelTable) else []
+    known = [own] if own is not None else []
     table = load_recorded(plan.travel, known=known, override=tables)
     travel = replace(scenario.travel, provider=plan.travel.provider, table=table)
     return replace(scenario, travel=travel)

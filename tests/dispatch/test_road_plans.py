@@ -66,7 +66,7 @@ def test_a_plan_on_server_minutes_is_chunked_cached_recorded_and_checked(
     cache = tmp_path / "cache"
     path = _scenario_file(tmp_path, {"provider": kind, "url": router.url, "max_table_size": 2})
     scenario = resolve_travel(load_scenario(path).scenario, cache_dir=cache)
-    places = [Place(k, lat, lon) for k, lat, lon in scenario_places(scenario)]
+    places = scenario_places(scenario)
     mode = scenario.caregivers[0].mode
     assert mode == "ebike"
     table = scenario.travel.table.matrix(places, mode)
@@ -194,7 +194,7 @@ def test_a_new_household_asks_the_server_for_its_pairs_only(tmp_path: Path) -> N
         asked = len(router.seen) - full
         assert 0 < asked < full / 2
         assert max(s.coords for s in router.seen) <= 4
-        places = [Place(k, lat, lon) for k, lat, lon in scenario_places(second)]
+        places = scenario_places(second)
         got = second.travel.table.matrix(places, "ebike")
         assert (got == _expected(router, "osrm", "bike", places)).all()
         assert first.travel.table.fingerprint != second.travel.table.fingerprint

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ PARAMS = SolveParams(time_limit=30.0, seed=0, iteration_limit=200)
 
 
 def _model_minutes(scenario: Scenario) -> tuple[list[str], dict[str, np.ndarray]]:
-    places = [Place(k, lat, lon) for k, lat, lon in scenario_places(scenario)]
+    places = scenario_places(scenario)
     model = HaversineProvider.from_settings(scenario.travel)
     modes = sorted({c.mode for c in scenario.caregivers})
     return [p.key for p in places], {m: model.matrix(places, m) for m in modes}
@@ -63,7 +62,7 @@ def test_a_stored_matrix_is_the_scenarios_provider_read_beside_its_file(tmp_path
     path = _write_roads(tmp_path, 2.0, extra=3)
     scenario = resolve_travel(load_scenario(path).scenario)
     _keys, model = _model_minutes(scenario)
-    places = [Place(k, lat, lon) for k, lat, lon in scenario_places(scenario)]
+    places = scenario_places(scenario)
     mode = scenario.caregivers[0].mode
     got = provider_for(scenario).matrix(places, mode)
     assert got[0, 1] == max(1, int(np.ceil(model[mode][0, 1] * 2.0)) + 3)
@@ -193,7 +192,7 @@ def test_places_the_matrix_lacks_are_priced_by_the_model_and_recorded(
     (tmp_path / "roads.json").write_text(json.dumps(doc))
     scenario = resolve_travel(load_scenario(path).scenario)
     keys, model = _model_minutes(scenario)
-    places = [Place(k, lat, lon) for k, lat, lon in scenario_places(scenario)]
+    places = scenario_places(scenario)
     mode = scenario.caregivers[0].mode
     got = provider_for(scenario).matrix(places, mode)
     n = len(keys) - 1
@@ -212,7 +211,7 @@ def test_places_the_matrix_lacks_are_priced_by_the_model_and_recorded(
 
 def test_a_caller_no_table_holds_is_priced_by_the_fallback(tmp_path: Path) -> None:
     scenario = resolve_travel(load_scenario(_write_roads(tmp_path, 2.0)).scenario)
-    places = [Place(k, lat, lon) for k, lat, lon in scenario_places(scenario)]
+    places = scenario_places(scenario)
     caller = Place("visit:call-1", places[1].lat + 0.003, places[1].lon - 0.002)
     mode = scenario.caregivers[0].mode
     table = scenario.travel.table
@@ -288,7 +287,7 @@ def test_cli_check_finds_a_moved_table_given_with_travel(
 def test_compare_travel_measures_the_roads_against_the_model(tmp_path: Path) -> None:
     path = _write_roads(tmp_path, 2.0)
     scenario = load_scenario(path).scenario
-    rows = compare_travel(replace(scenario, travel=replace(scenario.travel)), worst=3)
+    rows = compare_travel(scenario, worst=3)
     assert [r.mode for r in rows] == sorted({c.mode for c in scenario.caregivers})
     row = rows[0]
     assert row.pairs == len(scenario_places(scenario)) * (len(scenario_places(scenario)) - 1)
