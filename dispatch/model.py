@@ -11,10 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from dispatch.travel_tables import TravelTable
+from typing import Any
 
 __all__ = [
     "DAYS",
@@ -86,7 +83,8 @@ class TravelSettings:
     #: The road data's name or date: a new one asks the server again instead of the cache.
     dataset: str | None = None
     base_dir: str | None = field(default=None, compare=False)
-    table: TravelTable | None = field(default=None, compare=False, repr=False)
+    # A dispatch.travel_tables.TravelTable (not named here: the model imports nothing).
+    table: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
