@@ -88,8 +88,10 @@ def write_csv(path: Path, rows: Sequence[Mapping[str, object]]) -> None:
 
 
 def warm_up_router() -> None:
-    """Compile the router's string-removal search before any run is timed (numba compiles it
-    on first use, then loads it from its disk cache), so no run pays for compiling."""
-    from solver.sisr import warm_up
+    """Compile the router's and the periodic planner's string-removal searches before any run
+    is timed (numba compiles them on first use, then loads them from its disk cache), so no
+    run pays for compiling."""
+    from solver import periodic_sisr, sisr
 
-    warm_up()
+    sisr.warm_up()
+    periodic_sisr.warm_up()

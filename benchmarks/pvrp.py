@@ -232,11 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def solve_instance(
-    inst: PvrpInstance, *, time_limit: float, seed: int
+    inst: PvrpInstance, *, time_limit: float, seed: int, iteration_limit: int | None = None
 ) -> tuple[list[list[list[int]]], float, list[str], float]:
     """Routes (customer ids per route per day), distance, violations, seconds."""
     problem, routed = build_problem(inst)
-    result = solve_periodic(problem, SolveParams(time_limit=time_limit, seed=seed))
+    params = SolveParams(time_limit=time_limit, seed=seed, iteration_limit=iteration_limit)
+    result = solve_periodic(problem, params)
     days = [[[routed[t].id for t in route] for route in day] for day in result.days]
     distance, problems = evaluate(inst, days)
     return days, distance, problems, float(result.stats.get("seconds", 0.0))

@@ -30,6 +30,7 @@ __all__ = ["CASES", "main"]
 BASELINE = Path(__file__).with_name("regression_baseline.json")
 SOLOMON_DIR = SHARED_BENCHMARKS / "solomon" / "instances"
 MANKOWSKA_DIR = SHARED_BENCHMARKS / "hhc" / "mankowska2014" / "instances"
+PVRP_DIR = SHARED_BENCHMARKS / "pvrp" / "instances"
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo" / "district.json"
 # Far beyond what the iteration budgets below need on this kind of machine: never binding.
 NEVER_BINDING = 3600.0
@@ -84,6 +85,23 @@ def _mankowska(name: str, iterations: int) -> Callable[[Path], Outcome]:
     return run
 
 
+def _pvrp(name: str, iterations: int) -> Callable[[Path], Outcome]:
+    def run(root: Path) -> Outcome:
+        from benchmarks import pvrp
+
+        inst = pvrp.parse_instance(root / "pvrp" / "instances" / name)
+        days, distance, problems, _ = pvrp.solve_instance(
+            inst, time_limit=NEVER_BINDING, seed=SEED, iteration_limit=iterations
+        )
+        return {
+            "objective": round(distance, 6),
+            "violations": len(problems),
+            "digest": _digest(days),
+        }
+
+    return run
+
+
 def _demo_week(iterations: int) -> Callable[[Path], Outcome]:
     def run(root: Path) -> Outcome:
         del root
@@ -126,6 +144,7 @@ CASES: dict[str, tuple[Path, Callable[[Path], Outcome]]] = {
         MANKOWSKA_DIR / "InstanzVNS_HCSRP_100_6.txt",
         _mankowska("InstanzVNS_HCSRP_100_6", 10000),
     ),
+    "p04": (PVRP_DIR / "p04", _pvrp("p04", 100000)),
     "demo-week": (DEMO, _demo_week(20)),
 }
 

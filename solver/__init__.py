@@ -12,7 +12,8 @@ modules import one way, each only from those above it:
 - :mod:`solver.compiled`, :mod:`solver.sisr`, :mod:`solver.syncsearch`: the compiled searches
   and what they share;
 - :mod:`solver.entry`: the table of searches and :func:`solve`;
-- :mod:`solver.periodic`: periodic routing, polishing its days with :func:`solve`.
+- :mod:`solver.periodic`: periodic routing (a day pattern per task, every day routed), searched
+  by the compiled string removals of :mod:`solver.periodic_sisr`.
 """
 
 from solver.entry import solve

@@ -5,10 +5,13 @@ served on exactly the days of one of their candidate patterns, and per day a fle
 vehicles with a capacity and a route duration bound (duration = travel + service). Everything is
 an integer in one unit; nothing here knows about households or files.
 
-The search (:func:`solve_periodic`) builds a first plan by cheapest pattern insertion, then runs
-a large-neighbourhood search: remove related tasks from all their days, re-insert each with its
-cheapest pattern, polish the touched routes with 2-opt, accept by a falling threshold. Between
-rounds every day is polished by :func:`solver.solve` from the current routes.
+The search (:func:`solve_periodic`) builds a first plan by cheapest pattern insertion along a
+nearest-neighbour chain, then improves it with the compiled string-removal search of
+:mod:`solver.periodic_sisr` (pattern and day moves, simulated annealing) for the rest of the
+budget. Where numba is missing, a slower search in plain Python takes its place: remove related
+tasks from all their days, re-insert each with its cheapest pattern, polish the touched routes
+with 2-opt, accept near the best plan; between rounds every day is polished by
+:func:`solver.solve` from the current routes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from solver import periodic_sisr
+from solver.compiled import HAVE_NUMBA
 from solver.entry import solve
 from solver.problem import RoutingProblem, SolveParams, VehicleSpec, VisitSpec
 
@@ -399,6 +404,40 @@ def _polish_day(search: _Search, day: int, seconds: float) -> None:
         search._cache.pop(day, None)
 
 
+def _compiled(
+    problem: PeriodicProblem,
+    params: SolveParams,
+    start: _Search,
+    elapsed: Callable[[], float],
+    progress: ProgressCallback | None,
+) -> PeriodicResult:
+    """Search from the constructed plan ``start`` with the compiled string-removal search of
+    :mod:`solver.periodic_sisr` for the rest of the budget."""
+    budget = max(0.01, params.time_limit)
+
+    def report(best: int) -> None:
+        if progress is not None:
+            progress(min(1.0, elapsed() / budget), best)
+
+    found = periodic_sisr.search(
+        problem.matrix,
+        problem.depot,
+        [(t.location, t.duration, t.demand, t.patterns) for t in problem.tasks],
+        [(f.vehicles, f.capacity, f.max_duration) for f in problem.fleets],
+        time_limit=max(0.0, budget - elapsed()),
+        seed=params.seed,
+        iteration_limit=params.iteration_limit,
+        initial=(start.routes, start.pattern),
+        progress=report,
+    )
+    return PeriodicResult(
+        days=found.days,
+        patterns=found.patterns,
+        cost=found.cost,
+        stats={"seconds": elapsed(), "iterations": float(found.iterations)},
+    )
+
+
 def solve_periodic(
     problem: PeriodicProblem,
     params: SolveParams = SolveParams(),  # noqa: B008 (frozen value)
@@ -430,6 +469,9 @@ def solve_periodic(
     # neighbours are inserted one after the other and end up on the same days and routes.
     order = sorted(_chain_order(search), key=lambda t: len(problem.tasks[t].patterns) > 1)
     search.place_all([t for t in order if problem.tasks[t].patterns])
+
+    if HAVE_NUMBA:
+        return _compiled(problem, params, search, elapsed, progress)
 
     def score() -> tuple[int, int]:
         return (search.unplaced(), search.cost())
