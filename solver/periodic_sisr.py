@@ -44,6 +44,15 @@ __all__ = ["DEFAULT_CONFIG", "Found", "PeriodicSisrConfig", "search", "warm_up"]
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
+#: The search state: routes of each slot, per-slot facts (LENGTH…COST), each task's (slot,
+#: position) per day, each task's pattern (a row of the pattern table, -1: left out).
+_Work = tuple[Ints, Ints, Ints, Ints]
+#: What does not change: travel, the task table (T_*), the day table (D_*) and the depot.
+_Week = tuple[Ints, Ints, Ints, int]
+#: The slots an iteration changed: a flag per slot and their list.
+_Marks = tuple[npt.NDArray[np.uint8], Ints]
+#: The best plan: routes, lengths and patterns.
+_Best = tuple[Ints, Ints, Ints]
 
 # Per-slot facts: number of tasks, load, duration (travel plus service), travel.
 LENGTH, LOAD, DURATION, COST = range(4)
@@ -98,8 +107,9 @@ def _gap_to_blink(log_keep: float) -> int:
 
 
 @jit
-def _refresh(s: int, day: int, routes: Ints, facts: Ints, place: Ints) -> None:
+def _refresh(s: int, day: int, work: _Work) -> None:
     """Record the place of every task of slot ``s`` (on ``day``)."""
+    routes, facts, place = work[0], work[1], work[2]
     for i in range(facts[s, LENGTH]):
         c = routes[s, i]
         place[c, day, 0] = s
@@ -107,8 +117,10 @@ def _refresh(s: int, day: int, routes: Ints, facts: Ints, place: Ints) -> None:
 
 
 @jit
-def _price(s: int, routes: Ints, facts: Ints, travel: Ints, tasks: Ints, depot: int) -> None:
+def _price(s: int, work: _Work, week: _Week) -> None:
     """Recompute the load, duration and travel of slot ``s``."""
+    routes, facts = work[0], work[1]
+    travel, tasks, depot = week[0], week[1], week[3]
     prev = depot
     load = 0
     service = 0
@@ -126,21 +138,20 @@ def _price(s: int, routes: Ints, facts: Ints, travel: Ints, tasks: Ints, depot: 
     facts[s, DURATION] = cost + service
 
 
+@inline
+def _touch(s: int, marks: _Marks, ntouched: int) -> int:
+    """Mark slot ``s`` as changed by this iteration; returns the touched count."""
+    if not marks[0][s]:
+        marks[0][s] = 1
+        marks[1][ntouched] = s
+        ntouched += 1
+    return ntouched
+
+
 @jit
-def _take_out(
-    c: int,
-    day: int,
-    routes: Ints,
-    facts: Ints,
-    place: Ints,
-    travel: Ints,
-    tasks: Ints,
-    depot: int,
-    touched: npt.NDArray[np.uint8],
-    touched_list: Ints,
-    ntouched: int,
-) -> int:
+def _take_out(c: int, day: int, work: _Work, week: _Week, marks: _Marks, ntouched: int) -> int:
     """Remove task ``c`` from its route on ``day`` (if there); returns the touched count."""
+    routes, facts, place = work[0], work[1], work[2]
     s = place[c, day, 0]
     if s < 0:
         return ntouched
@@ -151,61 +162,38 @@ def _take_out(
     facts[s, LENGTH] = n - 1
     place[c, day, 0] = -1
     place[c, day, 1] = -1
-    _refresh(s, day, routes, facts, place)
-    _price(s, routes, facts, travel, tasks, depot)
-    if not touched[s]:
-        touched[s] = 1
-        touched_list[ntouched] = s
-        ntouched += 1
-    return ntouched
+    _refresh(s, day, work)
+    _price(s, work, week)
+    return _touch(s, marks, ntouched)
 
 
 @jit
-def _take_out_everywhere(
-    c: int,
-    routes: Ints,
-    facts: Ints,
-    place: Ints,
-    chosen: Ints,
-    travel: Ints,
-    tasks: Ints,
-    depot: int,
-    touched: npt.NDArray[np.uint8],
-    touched_list: Ints,
-    ntouched: int,
-) -> int:
+def _take_out_everywhere(c: int, work: _Work, week: _Week, marks: _Marks, ntouched: int) -> int:
     """Remove task ``c`` from every day and free its pattern; returns the touched count."""
-    for day in range(place.shape[1]):
-        ntouched = _take_out(
-            c, day, routes, facts, place, travel, tasks, depot, touched, touched_list, ntouched
-        )
-    chosen[c] = -1
+    for day in range(work[2].shape[1]):
+        ntouched = _take_out(c, day, work, week, marks, ntouched)
+    work[3][c] = -1
     return ntouched
 
 
 @jit
 def _ruin(
-    routes: Ints,
-    facts: Ints,
-    place: Ints,
-    chosen: Ints,
-    travel: Ints,
-    tasks: Ints,
-    days: Ints,
-    depot: int,
+    work: _Work,
+    week: _Week,
     neighbours: Ints,
     params: Floats,
     day_mode: bool,
     removed: Ints,
     removed_day: Ints,
-    touched: npt.NDArray[np.uint8],
-    touched_list: Ints,
+    marks: _Marks,
     string: Ints,
 ) -> tuple[int, int]:
     """Remove strings near a random seed task; returns (removed entries, touched slots)."""
-    ntasks = tasks.shape[0]
+    routes, facts, place, chosen = work
+    touched = marks[0]
+    ntasks = week[1].shape[0]
     nslots = facts.shape[0]
-    ndays = days.shape[0]
+    ndays = place.shape[1]
     avg_removed, max_string = params[0], params[1]
     split_rate, split_depth = params[2], params[3]
     assigned = 0
@@ -269,61 +257,26 @@ def _ruin(
         for k in range(nstr):
             t = string[k]
             if day_mode:
-                ntouched = _take_out(
-                    t,
-                    pick,
-                    routes,
-                    facts,
-                    place,
-                    travel,
-                    tasks,
-                    depot,
-                    touched,
-                    touched_list,
-                    ntouched,
-                )
-                removed[nrem] = t
+                ntouched = _take_out(t, pick, work, week, marks, ntouched)
                 removed_day[nrem] = pick
             else:
-                ntouched = _take_out_everywhere(
-                    t,
-                    routes,
-                    facts,
-                    place,
-                    chosen,
-                    travel,
-                    tasks,
-                    depot,
-                    touched,
-                    touched_list,
-                    ntouched,
-                )
-                removed[nrem] = t
+                ntouched = _take_out_everywhere(t, work, week, marks, ntouched)
                 removed_day[nrem] = -1
+            removed[nrem] = t
             nrem += 1
-        if not touched[s]:
-            touched[s] = 1
-            touched_list[ntouched] = s
-            ntouched += 1
+        ntouched = _touch(s, marks, ntouched)
         strings += 1
     return nrem, ntouched
 
 
 @jit
 def _cheapest(
-    c: int,
-    d: int,
-    until_blink: int,
-    log_keep: float,
-    routes: Ints,
-    facts: Ints,
-    travel: Ints,
-    tasks: Ints,
-    days: Ints,
-    depot: int,
+    c: int, d: int, until_blink: int, log_keep: float, work: _Work, week: _Week
 ) -> tuple[int, int, int, int]:
     """The cheapest feasible insertion of task ``c`` on day ``d``: (added travel or ``INF``,
     slot, position, positions to the next blink)."""
+    routes, facts = work[0], work[1]
+    travel, tasks, days, depot = week
     loc = tasks[c, T_LOCATION]
     q = tasks[c, T_DEMAND]
     serve = tasks[c, T_DURATION]
@@ -364,19 +317,12 @@ def _cheapest(
 
 @jit
 def _put(
-    c: int,
-    d: int,
-    s: int,
-    p: int,
-    delta: int,
-    routes: Ints,
-    facts: Ints,
-    place: Ints,
-    tasks: Ints,
-    touched: npt.NDArray[np.uint8],
-    touched_list: Ints,
-    ntouched: int,
+    c: int, d: int, at: tuple[int, int, int], work: _Work, week: _Week, marks: _Marks, ntouched: int
 ) -> int:
+    """Insert task ``c`` on day ``d`` at ``at`` = (added travel, slot, position)."""
+    routes, facts = work[0], work[1]
+    tasks = week[1]
+    delta, s, p = at
     n = facts[s, LENGTH]
     for i in range(n, p, -1):
         routes[s, i] = routes[s, i - 1]
@@ -385,12 +331,8 @@ def _put(
     facts[s, LOAD] += tasks[c, T_DEMAND]
     facts[s, COST] += delta
     facts[s, DURATION] += delta + tasks[c, T_DURATION]
-    _refresh(s, d, routes, facts, place)
-    if not touched[s]:
-        touched[s] = 1
-        touched_list[ntouched] = s
-        ntouched += 1
-    return ntouched
+    _refresh(s, d, work)
+    return _touch(s, marks, ntouched)
 
 
 @jit
@@ -399,30 +341,24 @@ def _recreate(
     ntouched: int,
     until_blink: int,
     log_keep: float,
-    routes: Ints,
-    facts: Ints,
-    place: Ints,
-    chosen: Ints,
-    travel: Ints,
-    tasks: Ints,
+    work: _Work,
+    week: _Week,
     masks: npt.NDArray[np.uint8],
-    days: Ints,
-    depot: int,
     depot_dist: Floats,
     removed: Ints,
     removed_day: Ints,
     keys: Floats,
-    touched: npt.NDArray[np.uint8],
-    touched_list: Ints,
-    day_cost: Ints,
-    day_slot: Ints,
-    day_pos: Ints,
+    marks: _Marks,
+    best_by_day: Ints,
 ) -> tuple[int, int, int]:
     """Insert the removed entries in a random, weekly load, far or close order. A day entry
     goes back on its day (or, when it fits nowhere there, its task is left out); a pattern
     entry takes the pattern whose days' cheapest insertions cost least. Returns the penalty
-    of the tasks left out, the touched count and the positions to the next blink."""
-    ndays = days.shape[0]
+    of the tasks left out, the touched count and the positions to the next blink.
+    ``best_by_day`` is scratch space: per day the cheapest insertion (cost, slot, position)."""
+    place, chosen = work[2], work[3]
+    tasks = week[1]
+    ndays = place.shape[1]
     pick = np.random.random() * 11.0
     for k in range(nrem):
         c = removed[k]
@@ -444,38 +380,11 @@ def _recreate(
         if d >= 0:
             if chosen[c] < 0 or place[c, d, 0] >= 0:
                 continue  # left out meanwhile
-            delta, s, p, until_blink = _cheapest(
-                c, d, until_blink, log_keep, routes, facts, travel, tasks, days, depot
-            )
+            delta, s, p, until_blink = _cheapest(c, d, until_blink, log_keep, work, week)
             if s >= 0:
-                ntouched = _put(
-                    c,
-                    d,
-                    s,
-                    p,
-                    delta,
-                    routes,
-                    facts,
-                    place,
-                    tasks,
-                    touched,
-                    touched_list,
-                    ntouched,
-                )
+                ntouched = _put(c, d, (delta, s, p), work, week, marks, ntouched)
             else:
-                ntouched = _take_out_everywhere(
-                    c,
-                    routes,
-                    facts,
-                    place,
-                    chosen,
-                    travel,
-                    tasks,
-                    depot,
-                    touched,
-                    touched_list,
-                    ntouched,
-                )
+                ntouched = _take_out_everywhere(c, work, week, marks, ntouched)
                 penalty += tasks[c, T_PENALTY]
             continue
         if chosen[c] >= 0:
@@ -483,16 +392,13 @@ def _recreate(
         first = tasks[c, T_FIRST_PATTERN]
         end = tasks[c, T_PATTERNS_END]
         for dd in range(ndays):
-            day_cost[dd] = INF
-            day_slot[dd] = -1
+            best_by_day[dd, 1] = -1
             for pat in range(first, end):
                 if masks[pat, dd]:
-                    delta, s, p, until_blink = _cheapest(
-                        c, dd, until_blink, log_keep, routes, facts, travel, tasks, days, depot
-                    )
-                    day_cost[dd] = delta
-                    day_slot[dd] = s
-                    day_pos[dd] = p
+                    delta, s, p, until_blink = _cheapest(c, dd, until_blink, log_keep, work, week)
+                    best_by_day[dd, 0] = delta
+                    best_by_day[dd, 1] = s
+                    best_by_day[dd, 2] = p
                     break
         best = INF
         best_pat = -1
@@ -500,10 +406,10 @@ def _recreate(
             total = 0
             for dd in range(ndays):
                 if masks[pat, dd]:
-                    if day_slot[dd] < 0:
+                    if best_by_day[dd, 1] < 0:
                         total = INF
                         break
-                    total += day_cost[dd]
+                    total += best_by_day[dd, 0]
             if total < best:
                 best = total
                 best_pat = pat
@@ -512,62 +418,34 @@ def _recreate(
             continue
         for dd in range(ndays):
             if masks[best_pat, dd]:
-                ntouched = _put(
-                    c,
-                    dd,
-                    day_slot[dd],
-                    day_pos[dd],
-                    day_cost[dd],
-                    routes,
-                    facts,
-                    place,
-                    tasks,
-                    touched,
-                    touched_list,
-                    ntouched,
-                )
+                at = (best_by_day[dd, 0], best_by_day[dd, 1], best_by_day[dd, 2])
+                ntouched = _put(c, dd, at, work, week, marks, ntouched)
         chosen[c] = best_pat
     return penalty, ntouched, until_blink
 
 
 @jit
 def _settle(
-    accept: bool,
-    nrem: int,
-    ntouched: int,
-    slot_day: Ints,
-    removed: Ints,
-    touched_list: Ints,
-    routes: Ints,
-    facts: Ints,
-    place: Ints,
-    chosen: Ints,
-    cur_routes: Ints,
-    cur_facts: Ints,
-    cur_place: Ints,
-    cur_chosen: Ints,
+    src: _Work, dst: _Work, nrem: int, ntouched: int, removed: Ints, marks: _Marks, slot_day: Ints
 ) -> None:
-    """Copy the touched slots and removed tasks from the working state into the current one
-    (``accept``) or back."""
-    if accept:
-        src_r, src_f, src_p, src_c = routes, facts, place, chosen
-        dst_r, dst_f, dst_p, dst_c = cur_routes, cur_facts, cur_place, cur_chosen
-    else:
-        src_r, src_f, src_p, src_c = cur_routes, cur_facts, cur_place, cur_chosen
-        dst_r, dst_f, dst_p, dst_c = routes, facts, place, chosen
+    """Copy the touched slots and the removed tasks' places and patterns from ``src`` to
+    ``dst``: the working state into the current one when accepted, back when not."""
+    src_routes, src_facts, src_place, src_chosen = src
+    dst_routes, dst_facts, dst_place, dst_chosen = dst
     for k in range(nrem):
         c = removed[k]
-        dst_c[c] = src_c[c]
-        for d in range(place.shape[1]):
-            dst_p[c, d, 0] = src_p[c, d, 0]
-            dst_p[c, d, 1] = src_p[c, d, 1]
+        dst_chosen[c] = src_chosen[c]
+        for d in range(src_place.shape[1]):
+            dst_place[c, d, 0] = src_place[c, d, 0]
+            dst_place[c, d, 1] = src_place[c, d, 1]
+    touched_list = marks[1]
     for k in range(ntouched):
         s = touched_list[k]
         for j in range(4):
-            dst_f[s, j] = src_f[s, j]
-        for i in range(src_f[s, LENGTH]):
-            dst_r[s, i] = src_r[s, i]
-        _refresh(s, slot_day[s], dst_r, dst_f, dst_p)
+            dst_facts[s, j] = src_facts[s, j]
+        for i in range(src_facts[s, LENGTH]):
+            dst_routes[s, i] = src_routes[s, i]
+        _refresh(s, slot_day[s], dst)
 
 
 @jit
@@ -588,44 +466,32 @@ def _iterate(
     t_start: float,
     t_end: float,
     seed_rng: int,
-    routes: Ints,
-    facts: Ints,
-    place: Ints,
-    chosen: Ints,
-    cur_routes: Ints,
-    cur_facts: Ints,
-    cur_place: Ints,
-    cur_chosen: Ints,
-    best_routes: Ints,
-    best_lengths: Ints,
-    best_chosen: Ints,
+    work: _Work,
+    cur: _Work,
+    best: _Best,
     costs: Ints,
-    travel: Ints,
-    tasks: Ints,
+    week: _Week,
     masks: npt.NDArray[np.uint8],
-    days: Ints,
     slot_day: Ints,
     eligible: npt.NDArray[np.uint8],
-    depot: int,
     neighbours: Ints,
     depot_dist: Floats,
     params: Floats,
 ) -> int:
     """Run ``iters`` iterations cooling from ``t_start`` to ``t_end``. ``costs`` holds [current
-    objective, best objective, tasks left out now]. Returns the accepted iterations."""
+    objective, best objective, tasks left out now, their penalty]. Returns the accepted
+    iterations."""
     np.random.seed(seed_rng)
-    ntasks = tasks.shape[0]
+    facts, chosen = work[1], work[3]
+    ntasks = chosen.shape[0]
     nslots = facts.shape[0]
-    ndays = days.shape[0]
+    ndays = work[2].shape[1]
     removed = np.empty(ntasks * (ndays + 1), dtype=np.int64)
     removed_day = np.empty(ntasks * (ndays + 1), dtype=np.int64)
     keys = np.empty(ntasks * (ndays + 1), dtype=np.float64)
     string = np.empty(ntasks + 1, dtype=np.int64)
-    touched = np.zeros(nslots, dtype=np.uint8)
-    touched_list = np.empty(nslots, dtype=np.int64)
-    day_cost = np.empty(ndays, dtype=np.int64)
-    day_slot = np.empty(ndays, dtype=np.int64)
-    day_pos = np.empty(ndays, dtype=np.int64)
+    marks = (np.zeros(nslots, dtype=np.uint8), np.empty(nslots, dtype=np.int64))
+    best_by_day = np.empty((ndays, 3), dtype=np.int64)
     blink = params[4]
     day_rate = params[5]
     log_keep = math.log(1.0 - blink) if 0.0 < blink < 1.0 else 0.0
@@ -635,22 +501,7 @@ def _iterate(
         temperature = t_start * (t_end / t_start) ** (it / max(iters, 1))
         day_mode = np.random.random() < day_rate
         nrem, ntouched = _ruin(
-            routes,
-            facts,
-            place,
-            chosen,
-            travel,
-            tasks,
-            days,
-            depot,
-            neighbours,
-            params,
-            day_mode,
-            removed,
-            removed_day,
-            touched,
-            touched_list,
-            string,
+            work, week, neighbours, params, day_mode, removed, removed_day, marks, string
         )
         if costs[2] > 0:
             nrem = _add_left_out(nrem, removed, removed_day, chosen, eligible)
@@ -659,48 +510,24 @@ def _iterate(
             ntouched,
             until_blink,
             log_keep,
-            routes,
-            facts,
-            place,
-            chosen,
-            travel,
-            tasks,
+            work,
+            week,
             masks,
-            days,
-            depot,
             depot_dist,
             removed,
             removed_day,
             keys,
-            touched,
-            touched_list,
-            day_cost,
-            day_slot,
-            day_pos,
+            marks,
+            best_by_day,
         )
         new_cost = costs[0] - costs[3] + penalty
+        cur_facts = cur[1]
         for k in range(ntouched):
-            s = touched_list[k]
+            s = marks[1][k]
             new_cost += facts[s, COST] - cur_facts[s, COST]
         threshold = costs[0] - temperature * math.log(np.random.random() + 1e-300)
-        accept = new_cost < threshold
-        _settle(
-            accept,
-            nrem,
-            ntouched,
-            slot_day,
-            removed,
-            touched_list,
-            routes,
-            facts,
-            place,
-            chosen,
-            cur_routes,
-            cur_facts,
-            cur_place,
-            cur_chosen,
-        )
-        if accept:
+        if new_cost < threshold:
+            _settle(work, cur, nrem, ntouched, removed, marks, slot_day)
             accepted += 1
             costs[0] = new_cost
             costs[3] = penalty
@@ -711,14 +538,17 @@ def _iterate(
             costs[2] = left
             if new_cost < costs[1]:
                 costs[1] = new_cost
+                best_routes, best_lengths, best_chosen = best
                 for s in range(nslots):
                     best_lengths[s] = facts[s, LENGTH]
                     for i in range(facts[s, LENGTH]):
-                        best_routes[s, i] = routes[s, i]
+                        best_routes[s, i] = work[0][s, i]
                 for c in range(ntasks):
                     best_chosen[c] = chosen[c]
+        else:
+            _settle(cur, work, nrem, ntouched, removed, marks, slot_day)
         for k in range(ntouched):
-            touched[touched_list[k]] = 0
+            marks[0][marks[1][k]] = 0
     return accepted
 
 
@@ -786,12 +616,12 @@ def search(
     chosen = np.full(ntasks, -1, dtype=np.int64)
     if initial is not None:
         _load(initial, routes, facts, place, chosen, task_table, day_table, travel, depot)
+    work = (routes, facts, place, chosen)
+    week = (travel, task_table, day_table, depot)
     for s in range(nslots):
-        _price(s, routes, facts, travel, task_table, depot)
+        _price(s, work, week)
     cur = (routes.copy(), facts.copy(), place.copy(), chosen.copy())
-    best_routes = routes.copy()
-    best_lengths = facts[:, LENGTH].copy()
-    best_chosen = chosen.copy()
+    best = (routes.copy(), facts[:, LENGTH].copy(), chosen.copy())
     left = int(((chosen < 0) & (eligible > 0)).sum())
     left_pen = int(task_table[(chosen < 0) & (eligible > 0), T_PENALTY].sum())
     start = int(facts[:nslots, COST].sum()) + left_pen
@@ -814,25 +644,14 @@ def search(
             hot,
             cold,
             rng,
-            routes,
-            facts,
-            place,
-            chosen,
-            cur[0],
-            cur[1],
-            cur[2],
-            cur[3],
-            best_routes,
-            best_lengths,
-            best_chosen,
+            work,
+            cur,
+            best,
             costs,
-            travel,
-            task_table,
+            week,
             masks,
-            day_table,
             slot_day,
             eligible,
-            depot,
             neighbours,
             depot_dist,
             params,
@@ -851,6 +670,7 @@ def search(
         first_rate=5e-5,
         min_chunk=10,
     )
+    best_routes, best_lengths, best_chosen = best
     out_days = []
     travel_sum = 0
     for d in range(ndays):
