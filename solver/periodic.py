@@ -408,12 +408,12 @@ def _compiled(
     problem: PeriodicProblem,
     params: SolveParams,
     start: _Search,
+    budget: float,
     elapsed: Callable[[], float],
     progress: ProgressCallback | None,
 ) -> PeriodicResult:
     """Search from the constructed plan ``start`` with the compiled string-removal search of
-    :mod:`solver.periodic_sisr` for the rest of the budget."""
-    budget = max(0.01, params.time_limit)
+    :mod:`solver.periodic_sisr` for the rest of the ``budget`` (seconds)."""
 
     def report(best: int) -> None:
         if progress is not None:
@@ -433,7 +433,7 @@ def _compiled(
     return PeriodicResult(
         days=found.days,
         patterns=found.patterns,
-        cost=found.cost,
+        cost=sum(route_cost(problem, r) for day in found.days for r in day),
         stats={"seconds": elapsed(), "iterations": float(found.iterations)},
     )
 
@@ -471,7 +471,7 @@ def solve_periodic(
     search.place_all([t for t in order if problem.tasks[t].patterns])
 
     if HAVE_NUMBA:
-        return _compiled(problem, params, search, elapsed, progress)
+        return _compiled(problem, params, search, budget, elapsed, progress)
 
     def score() -> tuple[int, int]:
         return (search.unplaced(), search.cost())

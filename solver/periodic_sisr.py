@@ -21,7 +21,6 @@ driver (:func:`solver.compiled.anneal`) cools along the budget.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -88,11 +87,10 @@ DEFAULT_CONFIG = PeriodicSisrConfig()
 @dataclass(frozen=True)
 class Found:
     """The best plan: per day the non-empty routes (task indices), per task its pattern's index
-    among its own patterns (``None``: left out), the travel and the iterations run."""
+    among its own patterns (``None``: left out), and the iterations run."""
 
     days: tuple[tuple[tuple[int, ...], ...], ...]
     patterns: tuple[int | None, ...]
-    cost: int
     iterations: int
 
 
@@ -264,7 +262,6 @@ def _ruin(
                 removed_day[nrem] = -1
             removed[nrem] = t
             nrem += 1
-        ntouched = _touch(s, marks, ntouched)
         strings += 1
     return nrem, ntouched
 
@@ -350,11 +347,11 @@ def _recreate(
     keys: Floats,
     marks: _Marks,
     best_by_day: Ints,
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, int]:
     """Insert the removed entries in a random, weekly load, far or close order. A day entry
     goes back on its day (or, when it fits nowhere there, its task is left out); a pattern
     entry takes the pattern whose days' cheapest insertions cost least. Returns the penalty
-    of the tasks left out, the touched count and the positions to the next blink.
+    and number of the tasks left out, the touched count and the positions to the next blink.
     ``best_by_day`` is scratch space: per day the cheapest insertion (cost, slot, position)."""
     place, chosen = work[2], work[3]
     tasks = week[1]
@@ -373,6 +370,7 @@ def _recreate(
             keys[k] = depot_dist[c] + 1e-3 * np.random.random()
     order = np.argsort(keys[:nrem])
     penalty = 0
+    left_out = 0
     for oq in range(nrem):
         k = order[oq]
         c = removed[k]
@@ -386,6 +384,7 @@ def _recreate(
             else:
                 ntouched = _take_out_everywhere(c, work, week, marks, ntouched)
                 penalty += tasks[c, T_PENALTY]
+                left_out += 1
             continue
         if chosen[c] >= 0:
             continue  # listed twice (left out and removed again)
@@ -415,13 +414,14 @@ def _recreate(
                 best_pat = pat
         if best_pat < 0:
             penalty += tasks[c, T_PENALTY]
+            left_out += 1
             continue
         for dd in range(ndays):
             if masks[best_pat, dd]:
                 at = (best_by_day[dd, 0], best_by_day[dd, 1], best_by_day[dd, 2])
                 ntouched = _put(c, dd, at, work, week, marks, ntouched)
         chosen[c] = best_pat
-    return penalty, ntouched, until_blink
+    return penalty, left_out, ntouched, until_blink
 
 
 @jit
@@ -505,7 +505,7 @@ def _iterate(
         )
         if costs[2] > 0:
             nrem = _add_left_out(nrem, removed, removed_day, chosen, eligible)
-        penalty, ntouched, until_blink = _recreate(
+        penalty, left_out, ntouched, until_blink = _recreate(
             nrem,
             ntouched,
             until_blink,
@@ -531,11 +531,7 @@ def _iterate(
             accepted += 1
             costs[0] = new_cost
             costs[3] = penalty
-            left = 0
-            for c in range(ntasks):
-                if chosen[c] < 0 and eligible[c]:
-                    left += 1
-            costs[2] = left
+            costs[2] = left_out
             if new_cost < costs[1]:
                 costs[1] = new_cost
                 best_routes, best_lengths, best_chosen = best
@@ -614,9 +610,9 @@ def search(
     facts = np.zeros((max(nslots, 1), 4), dtype=np.int64)
     place = np.full((ntasks, ndays, 2), -1, dtype=np.int64)
     chosen = np.full(ntasks, -1, dtype=np.int64)
-    if initial is not None:
-        _load(initial, routes, facts, place, chosen, task_table, day_table, travel, depot)
     work = (routes, facts, place, chosen)
+    if initial is not None:
+        _load(initial, work, task_table, day_table)
     week = (travel, task_table, day_table, depot)
     for s in range(nslots):
         _price(s, work, week)
@@ -672,37 +668,29 @@ def search(
     )
     best_routes, best_lengths, best_chosen = best
     out_days = []
-    travel_sum = 0
     for d in range(ndays):
         first, count = int(day_table[d, D_FIRST_SLOT]), int(day_table[d, D_SLOTS])
-        day_routes = []
-        for s in range(first, first + count):
-            seq = tuple(int(c) for c in best_routes[s, : best_lengths[s]])
-            if seq:
-                day_routes.append(seq)
-                locs = [depot, *(int(task_table[c, T_LOCATION]) for c in seq), depot]
-                travel_sum += sum(int(travel[a, b]) for a, b in itertools.pairwise(locs))
-        out_days.append(tuple(day_routes))
+        seqs = (
+            tuple(int(c) for c in best_routes[s, : best_lengths[s]])
+            for s in range(first, first + count)
+        )
+        out_days.append(tuple(seq for seq in seqs if seq))
     chosen_patterns = tuple(
         None if best_chosen[i] < 0 else int(best_chosen[i] - task_table[i, T_FIRST_PATTERN])
         for i in range(ntasks)
     )
-    return Found(days=tuple(out_days), patterns=chosen_patterns, cost=travel_sum, iterations=done)
+    return Found(days=tuple(out_days), patterns=chosen_patterns, iterations=done)
 
 
 def _load(
     initial: tuple[Sequence[Sequence[Sequence[int]]], Sequence[int | None]],
-    routes: Ints,
-    facts: Ints,
-    place: Ints,
-    chosen: Ints,
+    work: _Work,
     task_table: Ints,
     day_table: Ints,
-    travel: Ints,
-    depot: int,
 ) -> None:
     """Put a start plan into the state: its routes per day and each task's pattern (the
     caller's plan keeps every rule; a task whose pattern is ``None`` starts left out)."""
+    routes, facts, place, chosen = work
     day_routes, patterns = initial
     for i, k in enumerate(patterns):
         if k is not None:
