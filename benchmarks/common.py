@@ -88,10 +88,11 @@ def write_csv(path: Path, rows: Sequence[Mapping[str, object]]) -> None:
 
 
 def warm_up_router() -> None:
-    """Compile the router's and the periodic planner's string-removal searches before any run
-    is timed (numba compiles them on first use, then loads them from its disk cache), so no
-    run pays for compiling."""
-    from solver import periodic_sisr, sisr
+    """Compile the router's, the periodic planner's and the weekly planner's string-removal
+    searches before any run is timed (numba compiles them on first use, then loads them from
+    its disk cache), so no run pays for compiling."""
+    from solver import periodic_sisr, sisr, week_sisr
 
     sisr.warm_up()
     periodic_sisr.warm_up()
+    week_sisr.warm_up()

@@ -7,7 +7,7 @@ compiles the engine's searches (or loads them from numba's cache) once per proce
 
 from __future__ import annotations
 
-from solver import sisr, syncsearch
+from solver import sisr, syncsearch, week_sisr
 from solver.problem import SolveParams
 
 __all__ = ["SolveParams", "warm_up"]
@@ -18,3 +18,4 @@ def warm_up() -> None:
     process does not spend its time limit on it (seconds on a cold numba cache)."""
     sisr.warm_up()
     syncsearch.warm_up()
+    week_sisr.warm_up()

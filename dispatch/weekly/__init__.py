@@ -21,7 +21,14 @@ The way of a weekly plan through the package (:func:`plan_week`, in :mod:`.plann
    caregivers and start the greedy week gave it while the rest of both routes is searched
    again; the search prefers each request's caregivers of the other days
    (:data:`CONTINUITY_MINUTES`). A group of several stations, whose days are too large for the
-   router, re-routes each station's routes of a day among themselves instead;
+   router, re-routes each station's routes of a day among themselves instead. The polish
+   takes a fifth of the routing time when the next step can run;
+3b. :mod:`.repattern`: the days and routes of the group's week are searched together
+   (:mod:`solver.week_sisr`: one routing problem of caregiver-days and request-days, each
+   request kept inside one of its patterns, every rule of each day kept as the router keeps
+   it, the weekly minutes through shifts narrowed around the current routes); each day is
+   then routed again from the search's routes, and the new week is kept only when it serves as
+   much with less travel, or more. Groups with two-person or linked visits skip it;
 4. :mod:`.fill`: requests planned short get visits added on days that keep them inside a
    pattern; one whose days fit no pattern moves to the pattern that keeps most of them, and
    what that pushes out goes to another of its days; in a group of several stations this

@@ -22,7 +22,7 @@ from dispatch.weekly.budget import Budget
 from dispatch.weekly.solving import accepted, retime, search_day
 from dispatch.weekly.state import served_score
 
-__all__ = ["CONTINUITY_MINUTES", "continuity_costs", "solve_day"]
+__all__ = ["CONTINUITY_MINUTES", "continuity_costs", "narrow_to_teams", "solve_day"]
 
 #: Minutes of travel the router gives up to keep a visit with the caregiver who makes the
 #: request's other visits this week (continuity of care, 服务连续性).
@@ -154,7 +154,7 @@ def _route_day(
     compiled = compile_day(
         sub, day, travel=provider, visits=visits, minutes_used=used, fixed_starts=starts
     )
-    compiled = _narrow(compiled, teams)
+    compiled = narrow_to_teams(compiled, teams)
     if anchors:
         held_pairs = {s.request for r in frozen for s in r.stops}
         anchors = {rid: who for rid, who in anchors.items() if rid not in held_pairs}
@@ -310,7 +310,7 @@ def _unrepresentable(
     if not hint or not any(day in c.shifts for c in sub.caregivers):
         return ()
     starts = {s.request: s.start for r in fixed for s in r.stops}
-    compiled = _narrow(
+    compiled = narrow_to_teams(
         compile_day(
             sub, day, travel=provider, visits=visits, minutes_used=used, fixed_starts=starts
         ),
@@ -372,7 +372,9 @@ def _weekly_cap_reasons(compiled: DayProblem, reasons: dict[str, tuple[Reason, s
             )
 
 
-def _narrow(compiled: DayProblem, teams: Mapping[str, tuple[str, ...] | None]) -> DayProblem:
+def narrow_to_teams(
+    compiled: DayProblem, teams: Mapping[str, tuple[str, ...] | None]
+) -> DayProblem:
     """Restrict each visit to its team (those of them working today and qualified)."""
     index = {c.id: i for i, c in enumerate(compiled.caregivers)}
     visits = list(compiled.problem.visits)

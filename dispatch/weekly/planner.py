@@ -32,6 +32,8 @@ from dispatch.weekly.prepare import (
     unassigned_request,
 )
 from dispatch.weekly.relabel import relabel_group
+from dispatch.weekly.repattern import REPATTERN_SHARE, can_repattern, repattern_group
+from dispatch.weekly.solving import warm_up
 from dispatch.weekly.state import Group, Task, WeekState
 from solver.problem import SolveParams
 
@@ -94,6 +96,9 @@ def plan_week(
     for ``deterministic`` without ``params.iteration_limit``.
     """
     budget = Budget.deterministic(params) if deterministic else Budget.real(params)
+    # Compiling the searches on first use (then loading them from numba's cache) is not part
+    # of the plan's time.
+    warm_up()
     t0 = budget.now()
     scenario = resolve_travel(scenario)
     provider = travel if travel is not None else provider_for(scenario)
@@ -171,8 +176,9 @@ def plan_week(
 
 def plan_group(g: Group, seconds: float, deadline: float) -> None:
     """Every improvement of one station group within ``seconds`` (and before ``deadline``, on
-    the budget's clock): re-route each day, add missing visits, move requests between
-    patterns and caregivers, then hand routes over for continuity."""
+    the budget's clock): re-route each day, search the days and routes of the week together,
+    add missing visits, move requests between patterns and caregivers, then hand routes over
+    for continuity."""
     began = g.budget.now()
     seconds = max(0.0, min(seconds, deadline - g.budget.now()))
     # Handing routes over is quick but not free: keep a little for it.
@@ -186,7 +192,12 @@ def plan_group(g: Group, seconds: float, deadline: float) -> None:
         # is: improve each station's routes of a day among themselves, round after round,
         # then add missing visits to the routes of their own station.
         polished = began + max(0.5 * seconds, seconds - reserve) if short else end
-        polish_by_station(g, stations, min(end, polished))
+        routed = min(end, polished)
+        if can_repattern(g):
+            polish_by_station(g, stations, began + (routed - began) * (1 - REPATTERN_SHARE))
+            repattern_group(g, routed - g.budget.now())
+        else:
+            polish_by_station(g, stations, routed)
         left = end - g.budget.now()
         if short and left > 0.05:
             fill_group(g, left, stations=stations)
@@ -197,7 +208,11 @@ def plan_group(g: Group, seconds: float, deadline: float) -> None:
     visits = sum(len(t.days) for t in g.tasks)
     polish = max(0.6 * seconds, min(0.85 * seconds, POLISH_SECONDS_PER_VISIT * visits))
     polish = max(0.5 * seconds, min(polish, seconds - reserve))
-    polish_group(g, began + polish)
+    if can_repattern(g):
+        polish_group(g, began + polish * (1 - REPATTERN_SHARE))
+        repattern_group(g, began + polish - g.budget.now())
+    else:
+        polish_group(g, began + polish)
     now = g.budget.now()
     # Their share of time holds even after an overrun.
     fill = max(began + 0.75 * seconds - now, min(reserve, end - now))

@@ -3,6 +3,9 @@
 - :func:`search_day`: a day's search through :func:`solver.solve`, from the current routes
   when there are any (a warm start, with the continuity costs in the problem), else from
   scratch; under a deterministic budget its iteration budget bounds it, not the clock;
+- :func:`search_week_problem`: a week's days and routes searched together
+  (:func:`solver.week_sisr.search_week`), under the same budget rules; :func:`warm_up`
+  compiles the compiled searches before a plan's clock starts;
 - :func:`accepted`: which routes the router's model takes on their own (:func:`solver.solve`
   with the routes and no time: their verdict, nothing searched);
 - :func:`route_times` and :func:`retime`: route timing, the rest in its best gap
@@ -15,11 +18,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from dispatch.weekly.budget import Budget
-from solver import SolveParams, solve
+from solver import SolveParams, sisr, solve, syncsearch, week_sisr
 from solver.problem import RoutingProblem, SolvedRoute, SolverResult
 from solver.schedule import RouteTimes, schedule_route
+from solver.sisr import SisrResult
+from solver.week_sisr import WeekTask, search_week
 
-__all__ = ["accepted", "linked_visits", "retime", "route_times", "search_day"]
+__all__ = [
+    "accepted",
+    "linked_visits",
+    "retime",
+    "route_times",
+    "search_day",
+    "search_week_problem",
+    "warm_up",
+]
 
 
 def search_day(
@@ -41,6 +54,38 @@ def search_day(
         result = solve(costed, params, initial_routes=start)
     budget.solved(seconds)
     return result
+
+
+def search_week_problem(
+    problem: RoutingProblem,
+    tasks: Sequence[WeekTask],
+    start: Sequence[Sequence[int]],
+    budget: Budget,
+    seconds: float,
+    vehicle_costs: Mapping[int, Sequence[int]],
+) -> SisrResult:
+    """Search a week ``problem`` (caregiver-days, request-days) with its ``tasks`` within
+    ``seconds`` of ``budget`` (or its iteration budget) from the ``start`` routes."""
+    params = budget.solve_params(seconds)
+    result = search_week(
+        problem,
+        tasks,
+        time_limit=params.time_limit,
+        seed=params.seed,
+        iteration_limit=params.iteration_limit,
+        initial=start,
+        vehicle_costs=vehicle_costs,
+    )
+    budget.solved(seconds)
+    return result
+
+
+def warm_up() -> None:
+    """Compile the day's and the week's compiled searches now (or load them from numba's
+    disk cache), so that a plan's time goes to searching."""
+    sisr.warm_up()
+    syncsearch.warm_up()
+    week_sisr.warm_up()
 
 
 def accepted(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -> tuple[bool, ...]:

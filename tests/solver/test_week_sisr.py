@@ -1,0 +1,216 @@
+"""The week's search (days and routes together) against a checker written here: every route
+keeps its vehicle's day, shift and the visits' windows (earliest starts, simulated), every task
+lies inside one of its sets, and the objective is the routes' travel, the vehicle-visit costs
+and the penalties of exactly the visits reported missing."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from solver.problem import RoutingProblem, Sync, VehicleSpec, VisitSpec
+from solver.sisr import SisrResult
+from solver.week_sisr import WeekTask, search_week
+
+
+def week_problem(
+    seed: int, *, days: int = 3, per_day: int = 2, tasks: int = 8, fixed: int = 3
+) -> tuple[RoutingProblem, list[WeekTask], list[int]]:
+    """A random week: a depot at 0 and homes on a 30 x 30 grid, ``per_day`` vehicles a day
+    (shift 0-300), tasks once a week on any day or twice on days two apart, and ``fixed``
+    visits bound to one day. Returns the problem, its tasks and each visit's day."""
+    rng = random.Random(seed)
+    homes = [(rng.randint(0, 30), rng.randint(0, 30)) for _ in range(tasks + fixed)]
+    points = [(15, 15), *homes]
+    matrix = np.array(
+        [[abs(a[0] - b[0]) + abs(a[1] - b[1]) for b in points] for a in points], dtype=np.int64
+    )
+    vehicles = [VehicleSpec(0, 0, 0, 300) for _ in range(days * per_day)]
+    on_day = [frozenset(range(d * per_day, (d + 1) * per_day)) for d in range(days)]
+    visits: list[VisitSpec] = []
+    day_of: list[int] = []
+    week_tasks: list[WeekTask] = []
+
+    def add(location: int, day: int, windows: tuple[tuple[int, int], ...], minutes: int) -> int:
+        visits.append(
+            VisitSpec(location, minutes, windows, allowed_vehicles=on_day[day], penalty=200)
+        )
+        day_of.append(day)
+        return len(visits) - 1
+
+    for t in range(tasks):
+        start = rng.choice([0, 60, 120])
+        windows = ((start, start + rng.choice([60, 150])),)
+        if rng.random() < 0.3:
+            windows = (*windows, (240, 280))
+        minutes = rng.choice([10, 20, 30])
+        node = [add(1 + t, d, windows, minutes) for d in range(days)]
+        if rng.random() < 0.5:
+            sets = tuple((node[d],) for d in range(days))
+        else:
+            sets = tuple((node[d], node[d + 2]) for d in range(days - 2))
+            sets += ((node[0], node[days - 1]),) if days > 3 else ()
+        week_tasks.append(WeekTask(patterns=sets))
+    for f in range(fixed):
+        add(1 + tasks + f, rng.randrange(days), ((0, 300),), 20)
+    problem = RoutingProblem(matrices=(matrix,), visits=tuple(visits), vehicles=tuple(vehicles))
+    return problem, week_tasks, day_of
+
+
+def _start(v: VisitSpec, t: int) -> int | None:
+    for lo, hi in v.windows:
+        if t <= hi:
+            return max(t, lo)
+    return None
+
+
+def violations(
+    problem: RoutingProblem, tasks: Sequence[WeekTask], result: SisrResult
+) -> tuple[list[str], int]:
+    """What breaks a rule in ``result`` and the objective it should report."""
+    bad: list[str] = []
+    m = problem.matrices[0]
+    seen: set[int] = set()
+    cost = 0
+    for k, seq in enumerate(result.routes):
+        veh = problem.vehicles[k]
+        t, at = veh.shift_start, veh.start_location
+        for c in seq:
+            v = problem.visits[c]
+            if c in seen:
+                bad.append(f"visit {c} twice")
+            seen.add(c)
+            if v.allowed_vehicles is not None and k not in v.allowed_vehicles:
+                bad.append(f"visit {c} on vehicle {k} of another day")
+            start = _start(v, t + int(m[at, v.location]))
+            cost += int(m[at, v.location])
+            if problem.vehicle_costs:
+                cost += int(problem.vehicle_costs.get(c, [0] * len(problem.vehicles))[k])
+            if start is None:
+                bad.append(f"visit {c} misses its windows on vehicle {k}")
+                break
+            t, at = start + v.duration, v.location
+        if seq:
+            cost += int(m[at, veh.end_location])
+            if t + int(m[at, veh.end_location]) > veh.shift_end:
+                bad.append(f"vehicle {k} back after its shift")
+    missing: set[int] = set()
+    member = {c for task in tasks for p in task.patterns for c in p}
+    for i, task in enumerate(tasks):
+        placed = {c for p in task.patterns for c in p if c in seen}
+        holding = [p for p in task.patterns if placed <= set(p)]
+        if not holding:
+            bad.append(f"task {i} on {sorted(placed)}, inside none of its sets")
+            continue
+        fewest = min(holding, key=lambda p: len(set(p) - placed))
+        missing |= set(fewest) - placed
+    missing |= {c for c in range(len(problem.visits)) if c not in member and c not in seen}
+    if missing != set(result.dropped):
+        bad.append(f"dropped {sorted(result.dropped)}, missing {sorted(missing)}")
+    cost += sum(problem.visits[c].penalty or 0 for c in missing)
+    return bad, cost
+
+
+QUICK = {"time_limit": 10.0, "iteration_limit": 3000}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_weeks_keep_every_rule_and_report_their_cost(seed: int) -> None:
+    problem, tasks, _ = week_problem(seed, days=3 + seed % 3)
+    result = search_week(problem, tasks, seed=seed, **QUICK)
+    bad, cost = violations(problem, tasks, result)
+    assert bad == []
+    assert result.objective == cost
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_search_improves_on_the_week_it_starts_from(seed: int) -> None:
+    # Start: every task on its first set, each visit at the end of its day's first vehicle
+    # when the times allow it.
+    problem, tasks, day_of = week_problem(seed, days=4, tasks=10)
+    per_day = 2
+    initial: list[list[int]] = [[] for _ in problem.vehicles]
+    for task in tasks:
+        for c in task.patterns[0]:
+            initial[day_of[c] * per_day].append(c)
+    start = SisrResult(
+        routes=tuple(tuple(r) for r in initial),
+        dropped=(),
+        objective=0,
+        feasible=True,
+        iterations=0,
+    )
+    bad, start_cost = violations(problem, tasks, start)
+    result = search_week(problem, tasks, seed=seed, initial=initial, **QUICK)
+    after, cost = violations(problem, tasks, result)
+    assert after == []
+    assert result.objective == cost
+    if not bad:  # a feasible start: the search only keeps better weeks
+        assert cost <= start_cost
+
+
+def test_a_task_moves_to_the_day_its_neighbour_is_visited() -> None:
+    # Depot 0, homes 1 and 2 next to each other, 10 away. Visit 0/1 is task A on day 0 or 1;
+    # visit 2 (home 2) is bound to day 1. A on day 1 costs 21 (0-1-2-0), on day 0 40.
+    matrix = np.array([[0, 10, 10], [10, 0, 1], [10, 1, 0]], dtype=np.int64)
+    d0, d1 = frozenset({0}), frozenset({1})
+    visits = (
+        VisitSpec(1, 5, ((0, 100),), allowed_vehicles=d0, penalty=100),
+        VisitSpec(1, 5, ((0, 100),), allowed_vehicles=d1, penalty=100),
+        VisitSpec(2, 5, ((0, 100),), allowed_vehicles=d1, penalty=100),
+    )
+    problem = RoutingProblem(
+        matrices=(matrix,), visits=visits, vehicles=(VehicleSpec(0, 0, 0, 100),) * 2
+    )
+    tasks = [WeekTask(patterns=((0,), (1,)))]
+    result = search_week(problem, tasks, initial=[[0], [2]], **QUICK)
+    assert result.routes[0] == ()
+    assert sorted(result.routes[1]) == [1, 2]
+    assert result.objective == 21
+    assert result.dropped == ()
+
+
+def test_a_task_that_fits_on_no_day_of_a_set_counts_the_missing_visits() -> None:
+    # Task: both days or neither. Day 1's shift is too short for the home: one visit planned
+    # (day 0), the other one missing with its penalty.
+    matrix = np.array([[0, 10], [10, 0]], dtype=np.int64)
+    visits = (
+        VisitSpec(1, 5, ((0, 100),), allowed_vehicles=frozenset({0}), penalty=50),
+        VisitSpec(1, 5, ((0, 100),), allowed_vehicles=frozenset({1}), penalty=50),
+    )
+    problem = RoutingProblem(
+        matrices=(matrix,),
+        visits=visits,
+        vehicles=(VehicleSpec(0, 0, 0, 100), VehicleSpec(0, 0, 0, 15)),
+    )
+    result = search_week(problem, [WeekTask(patterns=((0, 1),))], **QUICK)
+    assert result.routes == ((0,), ())
+    assert result.dropped == (1,)
+    assert result.objective == 20 + 50
+
+
+def test_same_seed_and_iterations_give_the_same_week() -> None:
+    problem, tasks, _ = week_problem(3, days=5, tasks=12)
+    one = search_week(problem, tasks, seed=7, **QUICK)
+    two = search_week(problem, tasks, seed=7, **QUICK)
+    assert one.routes == two.routes
+    assert one.objective == two.objective
+
+
+def test_malformed_tasks_and_unsupported_problems_are_refused() -> None:
+    problem, tasks, _ = week_problem(1)
+    with pytest.raises(ValueError, match="already in tasks"):
+        search_week(problem, [tasks[0], tasks[0]], **QUICK)
+    with pytest.raises(ValueError, match="not a visit of the problem"):
+        search_week(problem, [WeekTask(patterns=((999,),))], **QUICK)
+    synced = RoutingProblem(
+        matrices=problem.matrices,
+        visits=problem.visits,
+        vehicles=problem.vehicles,
+        syncs=(Sync(0, 1),),
+    )
+    with pytest.raises(ValueError, match="does not keep"):
+        search_week(synced, tasks, **QUICK)
