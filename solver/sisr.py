@@ -478,18 +478,20 @@ def _cheapest_insertion(
     windows: Ints,
     vehicle_facts: Ints,
     vehicle_cost: Ints,
+    first_route: int,
+    end_route: int,
 ) -> tuple[int, int, int, int]:
-    """The cheapest feasible place of visit ``c``: (added cost, route, position, positions to
-    the next blink); route -1 when none (each position skipped with the blink probability)."""
+    """The cheapest feasible place of visit ``c`` on routes ``first_route`` to
+    ``end_route - 1``: (added cost, route, position, positions to the next blink); route -1
+    when none (each position skipped with the blink probability)."""
     routes, route_facts, time_chains, _ = work
-    nveh = vehicle_facts.shape[0]
     loc = visit_facts[c, VISIT_LOCATION]
     cdur = visit_facts[c, VISIT_DURATION]
     clast = windows[visit_facts[c, VISIT_WINDOWS_END] - 1, 1]
     best_delta = INF
     best_r = -1
     best_p = -1
-    for r in range(nveh):
+    for r in range(first_route, end_route):
         if vehicle_cost[r, c] >= INF:
             continue
         n = route_facts[r, ROUTE_LENGTH]
@@ -596,6 +598,8 @@ def _recreate(
             windows,
             vehicle_facts,
             vehicle_cost,
+            0,
+            vehicle_facts.shape[0],
         )
         if r < 0 or best_delta >= visit_facts[c, VISIT_PENALTY]:
             unplanned_pen += visit_facts[c, VISIT_PENALTY]

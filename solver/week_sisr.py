@@ -179,6 +179,24 @@ def _put(
 
 
 @jit
+def _set_short(u: int, now: bool, short_pos: Ints, short_list: Ints, costs: Ints) -> None:
+    """Unit ``u`` is short ``now`` or not: keep the list of short units (``costs[3]`` long)."""
+    at = short_pos[u]
+    if now and at < 0:
+        n = costs[3]
+        short_list[n] = u
+        short_pos[u] = n
+        costs[3] = n + 1
+    elif not now and at >= 0:
+        n = costs[3] - 1
+        last = short_list[n]
+        short_list[at] = last
+        short_pos[last] = at
+        short_pos[u] = -1
+        costs[3] = n
+
+
+@jit
 def _iterate_week(
     iters: int,
     t_start: float,
@@ -199,12 +217,16 @@ def _iterate_week(
     task_patterns: Ints,
     pattern_visits: Ints,
     task_visits: Ints,
-    short: Flags,
+    short_pos: Ints,
+    short_list: Ints,
+    routes_of: Ints,
 ) -> int:
     """Run ``iters`` iterations from the current state, cooling from ``t_start`` to
     ``t_end``. ``costs`` holds [current objective, best objective, current penalties, current
-    number of short units]; ``short[u]`` flags the units (tasks, then visits outside tasks by
-    ``ntasks + visit``) that miss visits now. Returns the accepted iterations."""
+    number of short units]; ``short_list[:costs[3]]`` are the units (tasks, then visits
+    outside tasks by ``ntasks + visit``) that miss visits now, ``short_pos`` their places in it
+    (-1 for the others); ``routes_of[c]`` is the range of routes visit
+    ``c`` may go on (its day's). Returns the accepted iterations."""
     np.random.seed(seed_rng)
     placement = work[3]
     cur_placement = cur[3]
@@ -263,8 +285,9 @@ def _iterate_week(
         if costs[3] > 0:
             # units planned short get another chance: in a pattern iteration every one, in a
             # day iteration the visits outside tasks
-            for u in range(nunits):
-                if short[u] and not in_units[u] and (by_pattern or u >= ntasks):
+            for q in range(costs[3]):
+                u = short_list[q]
+                if not in_units[u] and (by_pattern or u >= ntasks):
                     in_units[u] = 1
                     units[nunit] = u
                     nunit += 1
@@ -342,6 +365,8 @@ def _iterate_week(
                     windows,
                     vehicle_facts,
                     vehicle_cost,
+                    routes_of[c, 0],
+                    routes_of[c, 1],
                 )
                 if r >= 0 and delta < visit_facts[c, VISIT_PENALTY]:
                     ntouched = _put(
@@ -374,6 +399,8 @@ def _iterate_week(
                     windows,
                     vehicle_facts,
                     vehicle_cost,
+                    routes_of[c, 0],
+                    routes_of[c, 1],
                 )
                 if r < 0 or delta >= visit_facts[c, VISIT_PENALTY]:
                     cand_delta[c] = INF
@@ -475,12 +502,10 @@ def _iterate_week(
                             )
                             > 0
                         )
-                        costs[3] += int(now) - int(short[t])
-                        short[t] = now
+                        _set_short(t, now, short_pos, short_list, costs)
                         continue
                     now = placement[c, 0] < 0
-                costs[3] += int(now) - int(short[u])
-                short[u] = now
+                _set_short(u, now, short_pos, short_list, costs)
         for q in range(nunit):
             u = units[q]
             in_units[u] = 0
@@ -561,7 +586,7 @@ def search_week(
     if initial is not None:
         _load(t, work, initial)
     ntasks = len(tasks)
-    short = np.zeros(ntasks + nvis, dtype=np.uint8)
+    short = np.zeros(ntasks + nvis, dtype=np.bool_)
     penalty = 0
     for k in range(ntasks):
         pen = int(
@@ -578,6 +603,11 @@ def search_week(
     best = (routes.copy(), route_facts[:, ROUTE_LENGTH].copy(), placement[:, 0].copy())
     start_cost = int(route_facts[:, ROUTE_COST].sum()) + penalty
     costs = np.array([start_cost, start_cost, penalty, int(short.sum())], dtype=np.int64)
+    short_list = np.zeros(ntasks + nvis, dtype=np.int64)
+    short_list[: costs[3]] = np.flatnonzero(short)
+    short_pos = np.full(ntasks + nvis, -1, dtype=np.int64)
+    short_pos[short_list[: costs[3]]] = np.arange(costs[3])
+    routes_of = _routes_of(t.vehicle_cost)
     s = config.strings
     params = np.array(
         [s.avg_removed, s.max_string, s.split_rate, s.split_depth, s.blink, config.pattern_rate],
@@ -605,7 +635,9 @@ def search_week(
             task_patterns,
             pattern_visits,
             task_visits,
-            short,
+            short_pos,
+            short_list,
+            routes_of,
         )
 
     done = anneal(
@@ -630,6 +662,18 @@ def search_week(
         feasible=not any(problem.visits[i].penalty is None for i in dropped),
         iterations=done,
     )
+
+
+def _routes_of(vehicle_cost: Ints) -> Ints:
+    """Per visit, the first route it may go on and one past the last (a day's vehicles are
+    consecutive): insertions look at those routes only."""
+    allowed = vehicle_cost < INF
+    out = np.zeros((vehicle_cost.shape[1], 2), dtype=np.int64)
+    for c in range(vehicle_cost.shape[1]):
+        ks = np.flatnonzero(allowed[:, c])
+        if len(ks):
+            out[c] = (ks[0], ks[-1] + 1)
+    return out
 
 
 def _wanted(route_of: Ints, task_of: Ints, task_patterns: Ints, pattern_visits: Ints) -> Ints:

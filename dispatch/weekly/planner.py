@@ -209,6 +209,7 @@ def plan_group(g: Group, seconds: float, deadline: float) -> None:
     polish = max(0.6 * seconds, min(0.85 * seconds, POLISH_SECONDS_PER_VISIT * visits))
     polish = max(0.5 * seconds, min(polish, seconds - reserve))
     if can_repattern(g):
+        polish = max(0.5 * seconds, min(0.95 * seconds, seconds - reserve))
         polish_group(g, began + polish * (1 - REPATTERN_SHARE))
         repattern_group(g, began + polish - g.budget.now())
     else:

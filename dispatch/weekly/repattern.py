@@ -132,7 +132,12 @@ def _merge(
     if not kept:
         return None
     kept_ids = {t.request.id for t in kept}
+    # The days each request may be on: its own days, or those of its patterns left.
     stay = {t.request.id: set(t.days) for t in g.tasks if t.request.id not in kept_ids}
+    for t in kept:
+        stay[t.request.id] = {
+            d for p in t.patterns if all((t.request.id, x) in present for x in p) for d in p
+        }
     spans = _weekly_spans(g, days)
     places: list[Place] = []
     index: dict[str, int] = {}
@@ -171,8 +176,8 @@ def _merge(
         extra = continuity_costs(dp, g.affinity(day))
         for i, spec in enumerate(dp.problem.visits):
             rid = dp.visits[i].request
-            if rid in stay and day not in stay[rid]:
-                continue  # a request whose days stay: only its own days
+            if day not in stay.get(rid, ()):
+                continue  # a day none of the request's patterns left has
             allowed = (
                 mine
                 if spec.allowed_vehicles is None
@@ -280,6 +285,11 @@ def repattern_group(g: Group, seconds: float) -> bool:
         timed = retime(dp.problem, SolverResult(tuple(solved), (), 0, 0, True))
         hints[dp.day] = list(decode_day(g.sub, dp, timed)[0])
     moving = {t.request.id for t in week.movable}
+    for t in g.tasks:
+        got = set(placed.get(t.request.id, ()))
+        inside = [set(p) for p in t.patterns] if t.request.id in moving else [set(t.days)]
+        if not any(got <= p for p in inside):
+            return False  # never a visit off the request's pattern (the search keeps them)
     for t in week.movable:
         got = tuple(d for d in DAYS if d in placed.get(t.request.id, ()))
         if got:

@@ -141,3 +141,40 @@ def test_a_shift_without_shifts_is_left_alone() -> None:
     )
     g, _ = one_group(sc, SolveParams(time_limit=1.0))
     assert not can_repattern(g)
+
+
+def test_a_day_only_ruled_out_patterns_hold_gets_no_visit() -> None:
+    # Three visits a week, two days apart: (mon, wed, fri), (mon, wed, sat), (mon, thu, sat),
+    # (tue, thu, sat). On Wednesday only a man works and the household wants a woman, so the
+    # day's compiled problem leaves the request out: Friday then belongs only to patterns that
+    # are ruled out, and the request must not be visited on Friday as well (the patterns are
+    # given whole here, as a request may carry them).
+    days = ("mon", "tue", "wed", "thu", "fri", "sat")
+    thrice = request("THRICE", visits_per_week=3, min_gap_days=2)
+    sc = week(
+        (
+            caregiver("C1", days=("mon", "tue", "thu", "fri", "sat")),
+            caregiver("C2", days=days, gender="M"),
+        ),
+        household("H1", thrice, gender_preference="F"),
+        household("H2", request("FREE"), north=0.006),
+        days=days,
+    )
+    g, unassigned = one_group(sc, SolveParams(time_limit=5.0, iteration_limit=20000))
+    (task,) = [t for t in g.tasks if t.request.id == "THRICE"]
+    task.patterns = (
+        ("mon", "wed", "fri"),
+        ("mon", "wed", "sat"),
+        ("mon", "thu", "sat"),
+        ("tue", "thu", "sat"),
+    )
+    w = build_week(g)
+    assert w is not None
+    compiled = {(dp.day, v.request) for dp in w.days for v in dp.visits}
+    assert ("fri", "THRICE") in compiled and ("wed", "THRICE") not in compiled
+    in_week = {(w.days[k].day, w.days[k].visits[i].request) for k, i in w.owner}
+    assert ("fri", "THRICE") not in in_week
+    repattern_group(g, 2.0)
+    plan = group_plan(sc, g, unassigned)
+    assert check_plan(sc, plan).violations == ()
+    assert len(planned_days(plan, "THRICE")) == 3
