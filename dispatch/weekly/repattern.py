@@ -286,9 +286,9 @@ def repattern_group(g: Group, seconds: float) -> bool:
         hints[dp.day] = list(decode_day(g.sub, dp, timed)[0])
     moving = {t.request.id for t in week.movable}
     for t in g.tasks:
-        got = set(placed.get(t.request.id, ()))
+        on = set(placed.get(t.request.id, ()))
         inside = [set(p) for p in t.patterns] if t.request.id in moving else [set(t.days)]
-        if not any(got <= p for p in inside):
+        if not any(on <= p for p in inside):
             return False  # never a visit off the request's pattern (the search keeps them)
     for t in week.movable:
         got = tuple(d for d in DAYS if d in placed.get(t.request.id, ()))
