@@ -49,7 +49,8 @@ class WeekProblem:
     start at ``vehicle_offset[k]``); ``owner[i]`` is the (day, visit of that day) of week visit
     ``i``; ``movable`` the tasks whose days may move, with their
     :class:`~solver.week_sisr.WeekTask`; ``initial`` the current routes as visit indices per
-    vehicle; ``vehicle_costs`` the continuity costs per visit and vehicle."""
+    vehicle; ``vehicle_costs`` the continuity costs per visit and vehicle; ``narrowed[k]`` day
+    ``k``'s own problem with the narrowed shifts (its routes are timed in them)."""
 
     problem: RoutingProblem
     days: tuple[DayProblem, ...]
@@ -57,6 +58,7 @@ class WeekProblem:
     owner: tuple[tuple[int, int], ...]
     movable: tuple[Task, ...]
     week_tasks: tuple[WeekTask, ...]
+    narrowed: tuple[RoutingProblem, ...]
     initial: tuple[tuple[int, ...], ...]
     vehicle_costs: dict[int, list[int]]
 
@@ -139,6 +141,7 @@ def _merge(
             d for p in t.patterns if all((t.request.id, x) in present for x in p) for d in p
         }
     spans = _weekly_spans(g, days)
+    narrowed: list[RoutingProblem] = []
     places: list[Place] = []
     index: dict[str, int] = {}
     for dp in compiled:
@@ -159,16 +162,19 @@ def _merge(
         loc = [index[p.key] for p in dp.places]
         voff = len(vehicles)
         vehicle_offset.append(voff)
-        for c, vspec in zip(dp.caregivers, dp.problem.vehicles, strict=True):
-            lo, hi = spans.get((c.id, day), (vspec.shift_start, vspec.shift_end))
+        narrow = [
+            replace(v, shift_start=lo, shift_end=hi)
+            for c, v in zip(dp.caregivers, dp.problem.vehicles, strict=True)
+            for lo, hi in [spans.get((c.id, day), (v.shift_start, v.shift_end))]
+        ]
+        narrowed.append(replace(dp.problem, vehicles=tuple(narrow)))
+        for vspec in narrow:
             vehicles.append(
                 replace(
                     vspec,
                     start_location=loc[vspec.start_location],
                     end_location=loc[vspec.end_location],
                     profile=modes.index(dp.modes[vspec.profile]),
-                    shift_start=lo,
-                    shift_end=hi,
                     max_duration=None,  # the weekly minutes: in the narrowed shifts
                 )
             )
@@ -216,6 +222,7 @@ def _merge(
         owner=tuple(owner),
         movable=tuple(kept),
         week_tasks=week_tasks,
+        narrowed=tuple(narrowed),
         initial=tuple(initial),
         vehicle_costs=costs,
     )
@@ -245,6 +252,19 @@ def _weekly_spans(g: Group, days: Sequence[str]) -> dict[tuple[str, str], tuple[
             lo = max(start, route[d].leave - (allowed - used[d]) // 2) if d in route else start
             spans[(c.id, d)] = (lo, min(end, lo + allowed))
     return spans
+
+
+def _within_weekly_minutes(g: Group) -> bool:
+    """Whether every caregiver's routes of the group's week keep their weekly maximum (as the
+    checker counts it: back minus leave, summed)."""
+    worked: dict[str, int] = {}
+    for d in g.sub.days:
+        for r in g.routes(d):
+            worked[r.caregiver] = worked.get(r.caregiver, 0) + r.back - r.leave
+    return all(
+        c.max_minutes_per_week is None or worked.get(c.id, 0) <= c.max_minutes_per_week
+        for c in g.sub.caregivers
+    )
 
 
 def repattern_group(g: Group, seconds: float) -> bool:
@@ -282,7 +302,10 @@ def repattern_group(g: Group, seconds: float) -> bool:
                 placed.setdefault(dp.visits[i].request, []).append(dp.day)
             if seq:
                 solved.append(SolvedRoute(j, seq, (0,) * len(seq), (0,) * len(seq), 0, 0))
-        timed = retime(dp.problem, SolverResult(tuple(solved), (), 0, 0, True))
+        # timed in the narrowed shifts, where the weekly minutes hold
+        timed = retime(week.narrowed[k], SolverResult(tuple(solved), (), 0, 0, True))
+        if len(timed.routes) != len(solved):
+            return False  # a route the search made that its day's timing cannot hold
         hints[dp.day] = list(decode_day(g.sub, dp, timed)[0])
     moving = {t.request.id for t in week.movable}
     for t in g.tasks:
@@ -328,7 +351,7 @@ def repattern_group(g: Group, seconds: float) -> bool:
     after = [day_value(g.sub, g.routes(d)) for d in days]
     served_gain = sum(v[0] for v in after) - sum(v[0] for v in before)
     travel_gain = sum(v[1] for v in after) - sum(v[1] for v in before)
-    if served_gain > 0 or (served_gain == 0 and travel_gain > 0):
+    if _within_weekly_minutes(g) and (served_gain > 0 or (served_gain == 0 and travel_gain > 0)):
         for day in days:
             served = {s.request for r in g.routes(day) for s in r.stops}
             for t in g.tasks:
