@@ -285,6 +285,7 @@ def repattern_group(g: Group, seconds: float) -> bool:
         g.budget,
         search_seconds,
         week.vehicle_costs,
+        len(week.days),
     )
     days = [dp.day for dp in week.days]
     old_routes = {d: (g.routes(d), g.dropped(d)) for d in days}

@@ -63,16 +63,19 @@ def search_week_problem(
     budget: Budget,
     seconds: float,
     vehicle_costs: Mapping[int, Sequence[int]],
+    days: int,
 ) -> SisrResult:
-    """Search a week ``problem`` (caregiver-days, request-days) with its ``tasks`` within
-    ``seconds`` of ``budget`` (or its iteration budget) from the ``start`` routes."""
+    """Search a week ``problem`` (caregiver-days, request-days) of ``days`` days with its
+    ``tasks`` within ``seconds`` of ``budget`` from the ``start`` routes; under an iteration
+    budget, a sub-solve's iterations for each day."""
     params = budget.solve_params(seconds)
+    limit = params.iteration_limit
     result = search_week(
         problem,
         tasks,
         time_limit=params.time_limit,
         seed=params.seed,
-        iteration_limit=params.iteration_limit,
+        iteration_limit=None if limit is None else limit * max(1, days),
         initial=start,
         vehicle_costs=vehicle_costs,
     )
