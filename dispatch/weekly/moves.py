@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 
 from dispatch.daily import DayVisit
 from dispatch.diagnose import qualified
-from dispatch.model import DAYS
+from dispatch.model import DAYS, Route
 from dispatch.weekly.day import solve_day
-from dispatch.weekly.state import Group, Task, day_value, first_choice
+from dispatch.weekly.state import DayDrops, Group, Task, day_value, first_choice
 
-__all__ = ["improve_station"]
+__all__ = ["improve_station", "route_tasks"]
 
 
 def improve_station(g: Group, seconds: float, rng: random.Random) -> None:
@@ -91,23 +91,31 @@ def _reroute_days(g: Group, days: Sequence[str], seconds: float) -> None:
     """Route each of ``days`` again from its current routes with the tasks of that day, each
     within ``seconds``, keeping the new routes whatever they are worth."""
     for day in days:
-        todo = [t for t in g.tasks if day in t.days]
-        visits = [DayVisit(t.request.id, t.household.id) for t in todo]
-        teams = {t.request.id: first_choice(g.sub, t, day) for t in todo}
-        routes, dropped, _ = solve_day(
-            g.sub,
-            day,
-            visits,
-            teams,
-            provider=g.provider,
-            used=g.minutes_used(day),
-            budget=g.budget,
-            seconds=seconds,
-            hint=g.routes(day),
-            locked=g.locked_on(day),
-            affinity=g.affinity(day),
-        )
-        g.set_day(day, routes, dropped)
+        g.set_day(day, *route_tasks(g, day, seconds, g.routes(day)))
+
+
+def route_tasks(
+    g: Group, day: str, seconds: float, hint: Sequence[Route]
+) -> tuple[tuple[Route, ...], DayDrops]:
+    """The routes of ``day`` for the group's tasks of that day, searched within ``seconds``
+    from the ``hint`` routes (each task's team as its first choice), and the visits left out."""
+    todo = [t for t in g.tasks if day in t.days]
+    visits = [DayVisit(t.request.id, t.household.id) for t in todo]
+    teams = {t.request.id: first_choice(g.sub, t, day) for t in todo}
+    routes, dropped, _ = solve_day(
+        g.sub,
+        day,
+        visits,
+        teams,
+        provider=g.provider,
+        used=g.minutes_used(day),
+        budget=g.budget,
+        seconds=seconds,
+        hint=hint,
+        locked=g.locked_on(day),
+        affinity=g.affinity(day),
+    )
+    return routes, dropped
 
 
 def _pattern_move(group: Sequence[Task], rng: random.Random) -> list[str] | None:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from dispatch.daily import DayProblem, DayVisit, compile_day, decode_day
 from dispatch.model import DAYS, Route
 from dispatch.travel import Place
-from dispatch.weekly.day import continuity_costs, narrow_to_teams, solve_day
+from dispatch.weekly.day import continuity_costs, narrow_to_teams
+from dispatch.weekly.moves import route_tasks
 from dispatch.weekly.solving import retime, search_week_problem
 from dispatch.weekly.state import Group, Task, day_value, first_choice
 from solver.problem import RoutingProblem, SolvedRoute, SolverResult, VehicleSpec, VisitSpec
@@ -325,22 +326,7 @@ def repattern_group(g: Group, seconds: float) -> bool:
     left = max(0.0, began + seconds - g.budget.now())
     each = left / max(1, len(days))
     for day in days:
-        todo = [t for t in g.tasks if day in t.days]
-        visits = [DayVisit(t.request.id, t.household.id) for t in todo]
-        teams = {t.request.id: first_choice(g.sub, t, day) for t in todo}
-        routes_d, dropped, _ = solve_day(
-            g.sub,
-            day,
-            visits,
-            teams,
-            provider=g.provider,
-            used=g.minutes_used(day),
-            budget=g.budget,
-            seconds=each,
-            hint=hints[day],
-            locked=g.locked_on(day),
-            affinity=g.affinity(day),
-        )
+        routes_d, dropped = route_tasks(g, day, each, hints[day])
         hinted = tuple(hints[day])
         if day_value(g.sub, routes_d)[:2] < day_value(g.sub, hinted)[:2]:
             # the router lost visits or travel the search's routes keep (they hold every rule
