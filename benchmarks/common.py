@@ -91,8 +91,7 @@ def warm_up_router() -> None:
     """Compile the router's, the periodic planner's and the weekly planner's string-removal
     searches before any run is timed (numba compiles them on first use, then loads them from
     its disk cache), so no run pays for compiling."""
-    from solver import periodic_sisr, sisr, week_sisr
+    from solver import periodic_sisr, warm_up
 
-    sisr.warm_up()
+    warm_up()
     periodic_sisr.warm_up()
-    week_sisr.warm_up()

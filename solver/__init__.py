@@ -11,12 +11,14 @@ modules import one way, each only from those above it:
   reading its solutions back, and searching it;
 - :mod:`solver.compiled`, :mod:`solver.sisr`, :mod:`solver.syncsearch`: the compiled searches
   and what they share;
-- :mod:`solver.entry`: the table of searches and :func:`solve`;
+- :mod:`solver.week_sisr`: a week of days searched together (caregiver-days, request-days,
+  each task inside one of its sets of visits) with the compiled steps of :mod:`solver.sisr`;
+- :mod:`solver.entry`: the table of searches, :func:`solve` and :func:`warm_up`;
 - :mod:`solver.periodic`: periodic routing (a day pattern per task, every day routed), searched
   by the compiled string removals of :mod:`solver.periodic_sisr`.
 """
 
-from solver.entry import solve
+from solver.entry import solve, warm_up
 from solver.problem import (
     BreakSpec,
     RoutingProblem,
@@ -38,4 +40,5 @@ __all__ = [
     "VehicleSpec",
     "VisitSpec",
     "solve",
+    "warm_up",
 ]

@@ -29,13 +29,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from solver import ortools_search, sisr, syncsearch
+from solver import ortools_search, sisr, syncsearch, week_sisr
 from solver.decode import timed_result
 from solver.model import build_model
 from solver.problem import RoutingProblem, SearchConfig, SolveParams, SolverResult
 from solver.schedule import schedule_route
 
-__all__ = ["SEARCHES", "Search", "cut_shifts", "improve", "search", "solve"]
+__all__ = ["SEARCHES", "Search", "cut_shifts", "improve", "search", "solve", "warm_up"]
 
 Routes = Sequence[Sequence[int]]
 
@@ -320,3 +320,12 @@ def solve(
             result = replace(result, stats={**result.stats, "warm_start": 0.0})
     stats = {**result.stats, "seconds": time.perf_counter() - t0}
     return replace(result, stats=stats)
+
+
+def warm_up() -> None:
+    """Compile the compiled searches :func:`solve` and the weekly planner use (the day's, the
+    synchronised and the week's), or load them from numba's disk cache, so that the first solve
+    of a process spends its time limit searching."""
+    sisr.warm_up()
+    syncsearch.warm_up()
+    week_sisr.warm_up()

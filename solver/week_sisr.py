@@ -85,16 +85,17 @@ DEFAULT_WEEK_CONFIG = WeekConfig()
 
 
 @jit
-def _task_penalty(
+def _chosen_set(
     t: int,
     placement: Ints,
     visit_facts: Ints,
     task_patterns: Ints,
     pattern_visits: Ints,
     task_visits: Ints,
-) -> int:
-    """What task ``t`` loses in ``placement``: the penalties of the missing visits of the
-    cheapest of its sets that holds every visit it has (none holds them: every visit's)."""
+) -> tuple[int, int]:
+    """The set task ``t`` is on in ``placement`` and what it loses there: of its sets holding
+    every visit it has, the one whose missing visits' penalties are least (-1 and every visit's
+    penalty when none holds them)."""
     placed = 0
     everything = 0
     for k in range(task_visits.shape[1]):
@@ -105,6 +106,7 @@ def _task_penalty(
         if placement[c, 0] >= 0:
             placed += 1
     best = everything
+    chosen = -1
     for p in range(task_patterns[t, 0], task_patterns[t, 1]):
         miss = 0
         inside = 0
@@ -116,9 +118,23 @@ def _task_penalty(
                 miss += visit_facts[c, VISIT_PENALTY]
             else:
                 inside += 1
-        if inside == placed and miss < best:
+        if inside == placed and (chosen < 0 or miss < best):
             best = miss
-    return best
+            chosen = p
+    return chosen, best
+
+
+@jit
+def _task_penalty(
+    t: int,
+    placement: Ints,
+    visit_facts: Ints,
+    task_patterns: Ints,
+    pattern_visits: Ints,
+    task_visits: Ints,
+) -> int:
+    """What task ``t`` loses in ``placement`` (see :func:`_chosen_set`)."""
+    return _chosen_set(t, placement, visit_facts, task_patterns, pattern_visits, task_visits)[1]
 
 
 @jit
@@ -133,12 +149,13 @@ def _take_out(
     touched: Flags,
     touched_list: Ints,
     ntouched: int,
+    scratch: Ints,
 ) -> int:
-    """Take visit ``c`` out of its route (it must be on one); returns the touched count."""
+    """Take visit ``c`` out of its route (it must be on one); returns the touched count
+    (``scratch``: one slot for the removed visit)."""
     routes, route_facts, placement = work[0], work[1], work[3]
     r = placement[c, 0]
     pos = placement[c, 1]
-    scratch = np.empty(1, dtype=np.int64)
     _remove_range(r, pos, pos + 1, routes, route_facts, placement, scratch, 0)
     _time_route(r, work, travel, visit_facts, windows, vehicle_facts, vehicle_cost)
     if not touched[r]:
@@ -244,6 +261,7 @@ def _iterate_week(
     keys = np.empty(nunits, dtype=np.float64)
     touched = np.zeros(nveh, dtype=np.uint8)
     touched_list = np.empty(nveh, dtype=np.int64)
+    scratch = np.empty(1, dtype=np.int64)
     # per candidate visit of one task: (delta, route, position), INF delta when it fits nowhere
     cand_delta = np.empty(nvis, dtype=np.int64)
     cand_route = np.empty(nvis, dtype=np.int64)
@@ -341,6 +359,7 @@ def _iterate_week(
                         touched,
                         touched_list,
                         ntouched,
+                        scratch,
                     )
         # Recreate, the units in a random order.
         for q in range(nunit):
@@ -653,7 +672,9 @@ def search_week(
     )
     best_routes, best_lengths, best_route_of = best
     out = tuple(tuple(int(c) for c in best_routes[r, : best_lengths[r]]) for r in range(nveh))
-    wanted = _wanted(best_route_of, task_of, task_patterns, pattern_visits)
+    wanted = _wanted(
+        best_route_of, t.visit_facts, task_of, task_patterns, pattern_visits, task_visits
+    )
     dropped = tuple(i for i in range(nvis) if best_route_of[i] < 0 and wanted[i])
     return SisrResult(
         routes=out,
@@ -676,20 +697,23 @@ def _routes_of(vehicle_cost: Ints) -> Ints:
     return out
 
 
-def _wanted(route_of: Ints, task_of: Ints, task_patterns: Ints, pattern_visits: Ints) -> Ints:
+def _wanted(
+    route_of: Ints,
+    visit_facts: Ints,
+    task_of: Ints,
+    task_patterns: Ints,
+    pattern_visits: Ints,
+    task_visits: Ints,
+) -> npt.NDArray[np.bool_]:
     """Per visit, whether the plan in ``route_of`` wants it: ordinary visits always, a task's
-    visits when they belong to the set holding its placed visits that misses fewest."""
+    visits when they belong to the set it is on (:func:`_chosen_set`, the search's own rule)."""
     wanted = task_of < 0
+    placement = np.stack([route_of, np.zeros_like(route_of)], axis=1)
     for k in range(task_patterns.shape[0]):
-        best: list[int] | None = None
-        placed = {int(c) for c in np.flatnonzero(task_of == k) if route_of[c] >= 0}
-        for p in range(int(task_patterns[k, 0]), int(task_patterns[k, 1])):
-            members = [int(c) for c in pattern_visits[p] if c >= 0]
-            if placed <= set(members) and (best is None or len(members) - len(placed) < len(best)):
-                best = members
-        for c in best or ():
-            wanted[c] = True
-    return wanted.astype(np.int64)
+        p, _ = _chosen_set(k, placement, visit_facts, task_patterns, pattern_visits, task_visits)
+        if p >= 0:
+            wanted[pattern_visits[p][pattern_visits[p] >= 0]] = True
+    return wanted
 
 
 def warm_up() -> None:

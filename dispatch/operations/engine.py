@@ -7,7 +7,7 @@ compiles the engine's searches (or loads them from numba's cache) once per proce
 
 from __future__ import annotations
 
-from solver import sisr, syncsearch, week_sisr
+from solver import warm_up as warm_up_solver
 from solver.problem import SolveParams
 
 __all__ = ["SolveParams", "warm_up"]
@@ -16,6 +16,4 @@ __all__ = ["SolveParams", "warm_up"]
 def warm_up() -> None:
     """Compile the routing engine's compiled searches now, so that the first solve of the
     process does not spend its time limit on it (seconds on a cold numba cache)."""
-    sisr.warm_up()
-    syncsearch.warm_up()
-    week_sisr.warm_up()
+    warm_up_solver()

@@ -64,7 +64,7 @@ class WeekProblem:
     vehicle_costs: dict[int, list[int]]
 
 
-def _movable(g: Group, task: Task) -> bool:
+def _movable(task: Task) -> bool:
     """A request whose days may move: more than one pattern, one caregiver, no link to another
     visit, not riding on a kept route, and its days inside one of its patterns."""
     r = task.request
@@ -91,7 +91,7 @@ def can_repattern(g: Group) -> bool:
         bool(days)
         and not any(g.locked_on(d) for d in days)
         and not any(t.request.staff > 1 or t.request.after is not None for t in g.tasks)
-        and any(_movable(g, t) for t in g.tasks)
+        and any(_movable(t) for t in g.tasks)
     )
 
 
@@ -101,7 +101,7 @@ def build_week(g: Group) -> WeekProblem | None:
     if not can_repattern(g):
         return None
     days = _working_days(g)
-    movable = [t for t in g.tasks if _movable(g, t)]
+    movable = [t for t in g.tasks if _movable(t)]
     moving = {t.request.id for t in movable}
     compiled: list[DayProblem] = []
     for day in days:

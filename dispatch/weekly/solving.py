@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from dispatch.weekly.budget import Budget
-from solver import SolveParams, sisr, solve, syncsearch, week_sisr
+from solver import SolveParams, solve
+from solver import warm_up as warm_up_solver
 from solver.problem import RoutingProblem, SolvedRoute, SolverResult
 from solver.schedule import RouteTimes, schedule_route
 from solver.sisr import SisrResult
@@ -84,11 +85,9 @@ def search_week_problem(
 
 
 def warm_up() -> None:
-    """Compile the day's and the week's compiled searches now (or load them from numba's
-    disk cache), so that a plan's time goes to searching."""
-    sisr.warm_up()
-    syncsearch.warm_up()
-    week_sisr.warm_up()
+    """Compile the compiled searches now (:func:`solver.warm_up`), so that a plan's time goes
+    to searching."""
+    warm_up_solver()
 
 
 def accepted(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -> tuple[bool, ...]:
