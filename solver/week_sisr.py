@@ -53,7 +53,14 @@ from solver.sisr import (
     supports,
 )
 
-__all__ = ["DEFAULT_WEEK_CONFIG", "WeekConfig", "WeekTask", "search_week", "warm_up"]
+__all__ = [
+    "DEFAULT_WEEK_CONFIG",
+    "WeekConfig",
+    "WeekContinuity",
+    "WeekTask",
+    "search_week",
+    "warm_up",
+]
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -67,6 +74,20 @@ class WeekTask:
     one set. The task is planned on one set, or on part of one (the rest left out)."""
 
     patterns: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class WeekContinuity:
+    """Continuity of care counted on the week: ``caregiver_of[k]`` is the caregiver of vehicle
+    ``k`` (one number for a caregiver on every day), ``groups`` the visits of each request (a
+    visit in one group at most) and ``prices[g][c]`` what caregiver ``c`` costs among group
+    ``g``'s caregivers. A group costs the prices of its distinct caregivers, so that a request
+    moved whole to another caregiver costs what it did, and a request split between two costs
+    the second one's price."""
+
+    caregiver_of: tuple[int, ...]
+    groups: tuple[tuple[int, ...], ...]
+    prices: tuple[tuple[int, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -135,6 +156,77 @@ def _task_penalty(
 ) -> int:
     """What task ``t`` loses in ``placement`` (see :func:`_chosen_set`)."""
     return _chosen_set(t, placement, visit_facts, task_patterns, pattern_visits, task_visits)[1]
+
+
+@jit
+def _group_cost(gi: int, placement: Ints, group_visits: Ints, vcg: Ints, price: Ints) -> int:
+    """What group ``gi`` costs in ``placement``: the prices of its distinct caregivers."""
+    total = 0
+    for a in range(group_visits.shape[1]):
+        c = group_visits[gi, a]
+        if c < 0:
+            break
+        r = placement[c, 0]
+        if r < 0:
+            continue
+        g = vcg[r]
+        new = True
+        for b in range(a):
+            rb = placement[group_visits[gi, b], 0]
+            if rb >= 0 and vcg[rb] == g:
+                new = False
+                break
+        if new:
+            total += price[gi, g]
+    return total
+
+
+@jit
+def _serves(gi: int, g: int, placement: Ints, group_visits: Ints, vcg: Ints) -> bool:
+    """Whether caregiver ``g`` makes a visit of group ``gi`` placed in ``placement``."""
+    for b in range(group_visits.shape[1]):
+        o = group_visits[gi, b]
+        if o < 0:
+            break
+        ro = placement[o, 0]
+        if ro >= 0 and vcg[ro] == g:
+            return True
+    return False
+
+
+@jit
+def _price(
+    c: int,
+    sign: int,
+    placement: Ints,
+    vehicle_cost: Ints,
+    first_route: int,
+    end_route: int,
+    group_of: Ints,
+    group_visits: Ints,
+    vcg: Ints,
+    price: Ints,
+) -> None:
+    """Add (``sign`` 1) or take back (-1) to ``vehicle_cost[r, c]`` on routes ``first_route``
+    to ``end_route - 1`` what route ``r``'s caregiver adds to the cost of ``c``'s group, whose
+    visits are placed as in ``placement``: an insertion then weighs continuity with travel.
+    Between the two calls, ``placement`` must not change and no route be timed."""
+    gi = group_of[c]
+    if gi < 0:
+        return
+    for r in range(first_route, end_route):
+        if vehicle_cost[r, c] < INF and not _serves(gi, vcg[r], placement, group_visits, vcg):
+            vehicle_cost[r, c] += sign * price[gi, vcg[r]]
+
+
+@jit
+def _shares_caregiver(
+    c: int, r: int, placement: Ints, group_of: Ints, group_visits: Ints, vcg: Ints
+) -> bool:
+    """Whether route ``r``'s caregiver already makes a placed visit of ``c``'s group (or
+    ``c`` has no group)."""
+    gi = group_of[c]
+    return gi < 0 or _serves(gi, vcg[r], placement, group_visits, vcg)
 
 
 @jit
@@ -237,13 +329,19 @@ def _iterate_week(
     short_pos: Ints,
     short_list: Ints,
     routes_of: Ints,
+    group_of: Ints,
+    group_visits: Ints,
+    vcg: Ints,
+    price: Ints,
 ) -> int:
     """Run ``iters`` iterations from the current state, cooling from ``t_start`` to
     ``t_end``. ``costs`` holds [current objective, best objective, current penalties, current
     number of short units]; ``short_list[:costs[3]]`` are the units (tasks, then visits
     outside tasks by ``ntasks + visit``) that miss visits now, ``short_pos`` their places in it
     (-1 for the others); ``routes_of[c]`` is the range of routes visit
-    ``c`` may go on (its day's). Returns the accepted iterations."""
+    ``c`` may go on (its day's); ``group_of``, ``group_visits``, ``vcg`` (caregiver of each
+    vehicle) and ``price`` the continuity of :class:`WeekContinuity`, counted in ``costs[2]``
+    with the penalties. Returns the accepted iterations."""
     np.random.seed(seed_rng)
     placement = work[3]
     cur_placement = cur[3]
@@ -266,6 +364,8 @@ def _iterate_week(
     cand_delta = np.empty(nvis, dtype=np.int64)
     cand_route = np.empty(nvis, dtype=np.int64)
     cand_pos = np.empty(nvis, dtype=np.int64)
+    in_group = np.zeros(group_visits.shape[0], dtype=np.uint8)
+    groups = np.empty(group_visits.shape[0], dtype=np.int64)
     log_keep = math.log(1.0 - blink) if 0.0 < blink < 1.0 else 0.0
     until_blink = _gap_to_blink(log_keep)
     accepted = 0
@@ -374,6 +474,8 @@ def _iterate_week(
                 t = task_of[c]
                 if t >= 0 and in_units[t] == 1:
                     continue  # the task comes back whole
+                lo, hi = routes_of[c, 0], routes_of[c, 1]
+                _price(c, 1, placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price)
                 delta, r, pos, until_blink = _cheapest_insertion(
                     c,
                     until_blink,
@@ -384,9 +486,10 @@ def _iterate_week(
                     windows,
                     vehicle_facts,
                     vehicle_cost,
-                    routes_of[c, 0],
-                    routes_of[c, 1],
+                    lo,
+                    hi,
                 )
+                _price(c, -1, placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price)
                 if r >= 0 and delta < visit_facts[c, VISIT_PENALTY]:
                     ntouched = _put(
                         c,
@@ -403,11 +506,16 @@ def _iterate_week(
                         ntouched,
                     )
                 continue
-            # A whole task: each candidate visit's cheapest place, then the cheapest set.
+            # A whole task: each candidate visit's cheapest place (continuity priced against
+            # the caregivers the task had), then the cheapest set.
             for k in range(task_visits.shape[1]):
                 c = task_visits[u, k]
                 if c < 0:
                     break
+                lo, hi = routes_of[c, 0], routes_of[c, 1]
+                _price(
+                    c, 1, cur_placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price
+                )
                 delta, r, pos, until_blink = _cheapest_insertion(
                     c,
                     until_blink,
@@ -418,8 +526,11 @@ def _iterate_week(
                     windows,
                     vehicle_facts,
                     vehicle_cost,
-                    routes_of[c, 0],
-                    routes_of[c, 1],
+                    lo,
+                    hi,
+                )
+                _price(
+                    c, -1, cur_placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price
                 )
                 if r < 0 or delta >= visit_facts[c, VISIT_PENALTY]:
                     cand_delta[c] = INF
@@ -446,21 +557,48 @@ def _iterate_week(
                 c = pattern_visits[best_p, k]
                 if c < 0:
                     break
-                if cand_delta[c] < INF:
-                    ntouched = _put(
+                if cand_delta[c] >= INF:
+                    continue
+                if not _shares_caregiver(c, cand_route[c], placement, group_of, group_visits, vcg):
+                    # a caregiver new to the task's visits placed so far: look again, pricing
+                    # continuity against them (the other days' routes are as they were)
+                    lo, hi = routes_of[c, 0], routes_of[c, 1]
+                    _price(
+                        c, 1, placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price
+                    )
+                    delta, r, pos, until_blink = _cheapest_insertion(
                         c,
-                        cand_route[c],
-                        cand_pos[c],
+                        until_blink,
+                        log_keep,
                         work,
                         travel,
                         visit_facts,
                         windows,
                         vehicle_facts,
                         vehicle_cost,
-                        touched,
-                        touched_list,
-                        ntouched,
+                        lo,
+                        hi,
                     )
+                    _price(
+                        c, -1, placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price
+                    )
+                    if r >= 0:
+                        cand_route[c] = r
+                        cand_pos[c] = pos
+                ntouched = _put(
+                    c,
+                    cand_route[c],
+                    cand_pos[c],
+                    work,
+                    travel,
+                    visit_facts,
+                    windows,
+                    vehicle_facts,
+                    vehicle_cost,
+                    touched,
+                    touched_list,
+                    ntouched,
+                )
         # New penalties of the same units.
         new_pen = 0
         for q in range(nunit):
@@ -480,6 +618,19 @@ def _iterate_week(
                         )
                 elif placement[c, 0] < 0:
                     new_pen += visit_facts[c, VISIT_PENALTY]
+        # Continuity of every group a moved visit belongs to, before and after.
+        ngroups = 0
+        for q in range(nrem):
+            gi = group_of[removed[q]]
+            if gi >= 0 and not in_group[gi]:
+                in_group[gi] = 1
+                groups[ngroups] = gi
+                ngroups += 1
+        for q in range(ngroups):
+            gi = groups[q]
+            in_group[gi] = 0
+            new_pen += _group_cost(gi, placement, group_visits, vcg, price)
+            old_pen += _group_cost(gi, cur_placement, group_visits, vcg, price)
         total_pen = costs[2] - old_pen + new_pen
         if _accept(
             temperature,
@@ -579,6 +730,7 @@ def search_week(
     iteration_limit: int | None = None,
     initial: Sequence[Sequence[int]] | None = None,
     vehicle_costs: Mapping[int, Sequence[int]] | None = None,
+    continuity: WeekContinuity | None = None,
     config: WeekConfig = DEFAULT_WEEK_CONFIG,
 ) -> SisrResult:
     """Search the week ``problem`` (which :func:`solver.sisr.supports` must accept; its visits
@@ -587,9 +739,10 @@ def search_week(
 
     ``initial[k]`` lists visits of vehicle ``k`` to start from (a route that breaks a rule
     starts empty; a task's start visits should lie inside one of its sets);
-    ``vehicle_costs[i][k]`` is added when vehicle ``k`` serves visit ``i``. The result's
-    ``dropped`` lists only the visits missing from each task's set (and ordinary visits left
-    out); its objective counts travel, vehicle-visit costs and those penalties. With
+    ``vehicle_costs[i][k]`` is added when vehicle ``k`` serves visit ``i``; ``continuity``
+    prices each request's distinct caregivers. The result's ``dropped`` lists only the visits
+    missing from each task's set (and ordinary visits left out); its objective counts travel,
+    vehicle-visit costs, those penalties and continuity. With
     ``iteration_limit`` the same seed gives the same routes. Raises ``ValueError`` for a
     problem the compiled search does not keep or for malformed tasks.
     """
@@ -597,6 +750,7 @@ def search_week(
         raise ValueError("problem has rules the string-removal search does not keep")
     nvis, nveh = len(problem.visits), len(problem.vehicles)
     task_of, task_patterns, pattern_visits, task_visits = _task_tables(nvis, tasks)
+    group_of, group_visits, vcg, price = _continuity_tables(nvis, nveh, continuity)
     t = _tables(problem, config.strings, vehicle_costs)
     work, cur = _state(nveh, nvis), _state(nveh, nvis)
     routes, route_facts, placement = work[0], work[1], work[3]
@@ -617,6 +771,8 @@ def search_week(
         if task_of[c] < 0 and placement[c, 0] < 0:
             penalty += int(t.visit_facts[c, VISIT_PENALTY])
             short[ntasks + c] = 1
+    for gi in range(group_visits.shape[0]):
+        penalty += int(_group_cost(gi, placement, group_visits, vcg, price))
     for w, w_cur in zip(work, cur, strict=True):
         w_cur[...] = w
     best = (routes.copy(), route_facts[:, ROUTE_LENGTH].copy(), placement[:, 0].copy())
@@ -657,6 +813,10 @@ def search_week(
             short_pos,
             short_list,
             routes_of,
+            group_of,
+            group_visits,
+            vcg,
+            price,
         )
 
     done = anneal(
@@ -683,6 +843,51 @@ def search_week(
         feasible=not any(problem.visits[i].penalty is None for i in dropped),
         iterations=done,
     )
+
+
+def _continuity_tables(
+    nvis: int, nveh: int, continuity: WeekContinuity | None
+) -> tuple[Ints, Ints, Ints, Ints]:
+    """``group_of[visit]`` (-1 outside groups), the groups' visits (rows padded with -1), the
+    caregiver of each vehicle and the prices per group and caregiver. Raises ``ValueError``
+    for a visit in two groups or out of range, or tables of the wrong sizes."""
+    group_of = np.full(nvis, -1, dtype=np.int64)
+    if continuity is None or not continuity.groups:
+        return (
+            group_of,
+            np.full((1, 1), -1, np.int64),
+            np.zeros(nveh, np.int64),
+            np.zeros((1, 1), np.int64),
+        )
+    if len(continuity.caregiver_of) != nveh:
+        raise ValueError(
+            f"continuity.caregiver_of: {len(continuity.caregiver_of)} vehicles, problem has {nveh}"
+        )
+    if len(continuity.prices) != len(continuity.groups):
+        raise ValueError("continuity.prices: one row per group")
+    vcg = np.array(continuity.caregiver_of, dtype=np.int64)
+    ncg = int(vcg.max()) + 1 if nveh else 1
+    if vcg.min(initial=0) < 0:
+        raise ValueError("continuity.caregiver_of: a negative caregiver")
+    width = max(1, max(len(g) for g in continuity.groups))
+    group_visits = np.full((len(continuity.groups), width), -1, dtype=np.int64)
+    price = np.zeros((len(continuity.groups), ncg), dtype=np.int64)
+    for gi, (members, row) in enumerate(zip(continuity.groups, continuity.prices, strict=True)):
+        if len(row) < ncg:
+            raise ValueError(f"continuity.prices[{gi}]: {len(row)} prices, {ncg} caregivers")
+        price[gi] = row[:ncg]
+        for a, c in enumerate(members):
+            if not 0 <= c < nvis:
+                raise ValueError(
+                    f"continuity.groups[{gi}]: visit {c} is not a visit of the problem"
+                )
+            if group_of[c] >= 0:
+                raise ValueError(
+                    f"continuity.groups[{gi}]: visit {c} is already in group {group_of[c]}"
+                )
+            group_of[c] = gi
+            group_visits[gi, a] = c
+    return group_of, group_visits, vcg, price
 
 
 def _routes_of(vehicle_cost: Ints) -> Ints:

@@ -12,18 +12,18 @@ week is kept only when it serves as much (by priority) with less travel, or more
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from dispatch.daily import DayProblem, DayVisit, compile_day, decode_day
 from dispatch.model import DAYS, Route
 from dispatch.travel import Place
-from dispatch.weekly.day import continuity_costs, narrow_to_teams
+from dispatch.weekly.day import CONTINUITY_MINUTES, narrow_to_teams
 from dispatch.weekly.moves import route_tasks
 from dispatch.weekly.solving import retime, search_week_problem
 from dispatch.weekly.state import Group, Task, day_value, first_choice
 from solver.problem import RoutingProblem, SolvedRoute, SolverResult, VehicleSpec, VisitSpec
-from solver.week_sisr import WeekTask
+from solver.week_sisr import WeekContinuity, WeekTask
 
 __all__ = [
     "REPATTERN_SHARE",
@@ -61,7 +61,7 @@ class WeekProblem:
     week_tasks: tuple[WeekTask, ...]
     narrowed: tuple[RoutingProblem, ...]
     initial: tuple[tuple[int, ...], ...]
-    vehicle_costs: dict[int, list[int]]
+    continuity: WeekContinuity
 
 
 def _movable(task: Task) -> bool:
@@ -157,7 +157,8 @@ def _merge(
     vehicle_offset: list[int] = []
     owner: list[tuple[int, int]] = []  # (day index, visit of that day) of each week visit
     node: dict[tuple[str, str], int] = {}
-    costs: dict[int, list[int]] = {}
+    who: dict[str, int] = {}  # caregiver id -> its number on every day
+    caregiver_of: list[int] = []
     initial: list[tuple[int, ...]] = []
     for k, (day, dp) in enumerate(zip(days, compiled, strict=True)):
         loc = [index[p.key] for p in dp.places]
@@ -180,7 +181,7 @@ def _merge(
                 )
             )
         mine = frozenset(range(voff, voff + len(dp.problem.vehicles)))
-        extra = continuity_costs(dp, g.affinity(day))
+        caregiver_of.extend(who.setdefault(c.id, len(who)) for c in dp.caregivers)
         for i, spec in enumerate(dp.problem.visits):
             rid = dp.visits[i].request
             if day not in stay.get(rid, ()):
@@ -192,8 +193,6 @@ def _merge(
             )
             node[(rid, day)] = len(visits)
             owner.append((k, i))
-            if i in extra:
-                costs[len(visits)] = [0] * voff + list(extra[i])
             visits.append(replace(spec, location=loc[spec.location], allowed_vehicles=allowed))
         vehicle = {c.id: v for v, c in enumerate(dp.caregivers)}
         seqs: list[list[int]] = [[] for _ in dp.caregivers]
@@ -202,9 +201,6 @@ def _merge(
             if v is not None:
                 seqs[v] = [node[(s.request, day)] for s in route.stops if (s.request, day) in node]
         initial.extend(tuple(s) for s in seqs)
-    nveh = len(vehicles)
-    for row in costs.values():
-        row.extend([0] * (nveh - len(row)))
     week_tasks = tuple(
         WeekTask(
             patterns=tuple(
@@ -225,8 +221,40 @@ def _merge(
         week_tasks=week_tasks,
         narrowed=tuple(narrowed),
         initial=tuple(initial),
-        vehicle_costs=costs,
+        continuity=_continuity(g, node, who, tuple(caregiver_of)),
     )
+
+
+def _continuity(
+    g: Group,
+    node: Mapping[tuple[str, str], int],
+    who: Mapping[str, int],
+    caregiver_of: tuple[int, ...],
+) -> WeekContinuity:
+    """Each request's week visits as one group; a caregiver costs
+    :data:`~dispatch.weekly.day.CONTINUITY_MINUTES` among a request's caregivers, less the
+    share of the request's visits of the week before that caregiver made; a preferred
+    caregiver of the household costs nothing."""
+    visits: dict[str, list[int]] = {}
+    for (rid, _day), i in sorted(node.items(), key=lambda kv: kv[1]):
+        visits.setdefault(rid, []).append(i)
+    preferred = {t.request.id: t.household.preferred_caregivers for t in g.tasks}
+    groups: list[tuple[int, ...]] = []
+    prices: list[tuple[int, ...]] = []
+    for rid, members in visits.items():
+        before = g.week.before.get(rid, {})
+        total = sum(before.values())
+        row = [CONTINUITY_MINUTES] * len(who)
+        if total > 0:
+            for cid, n in before.items():
+                if cid in who:
+                    row[who[cid]] = CONTINUITY_MINUTES * (total - n) // total
+        for cid in preferred.get(rid, ()):
+            if cid in who:
+                row[who[cid]] = 0
+        groups.append(tuple(members))
+        prices.append(tuple(row))
+    return WeekContinuity(caregiver_of=caregiver_of, groups=tuple(groups), prices=tuple(prices))
 
 
 def _weekly_spans(g: Group, days: Sequence[str]) -> dict[tuple[str, str], tuple[int, int]]:
@@ -285,7 +313,7 @@ def repattern_group(g: Group, seconds: float) -> bool:
         week.initial,
         g.budget,
         search_seconds,
-        week.vehicle_costs,
+        week.continuity,
         len(week.days),
     )
     days = [dp.day for dp in week.days]

@@ -23,7 +23,7 @@ from solver import warm_up as warm_up_solver
 from solver.problem import RoutingProblem, SolvedRoute, SolverResult
 from solver.schedule import RouteTimes, schedule_route
 from solver.sisr import SisrResult
-from solver.week_sisr import WeekTask, search_week
+from solver.week_sisr import WeekContinuity, WeekTask, search_week
 
 __all__ = [
     "accepted",
@@ -63,12 +63,12 @@ def search_week_problem(
     start: Sequence[Sequence[int]],
     budget: Budget,
     seconds: float,
-    vehicle_costs: Mapping[int, Sequence[int]],
+    continuity: WeekContinuity,
     days: int,
 ) -> SisrResult:
     """Search a week ``problem`` (caregiver-days, request-days) of ``days`` days with its
-    ``tasks`` within ``seconds`` of ``budget`` from the ``start`` routes; under an iteration
-    budget, a sub-solve's iterations for each day."""
+    ``tasks`` and ``continuity`` within ``seconds`` of ``budget`` from the ``start`` routes;
+    under an iteration budget, a sub-solve's iterations for each day."""
     params = budget.solve_params(seconds)
     limit = params.iteration_limit
     result = search_week(
@@ -78,7 +78,7 @@ def search_week_problem(
         seed=params.seed,
         iteration_limit=None if limit is None else limit * max(1, days),
         initial=start,
-        vehicle_costs=vehicle_costs,
+        continuity=continuity,
     )
     budget.solved(seconds)
     return result

@@ -17,6 +17,7 @@ from dispatch.model import Plan, Scenario, Unassigned
 from dispatch.travel import provider_for
 from dispatch.weekly import plan_week
 from dispatch.weekly.budget import Budget
+from dispatch.weekly.day import CONTINUITY_MINUTES
 from dispatch.weekly.planner import assemble
 from dispatch.weekly.prepare import prepare_tasks, seed_from, station_scenario
 from dispatch.weekly.repattern import build_week, can_repattern, repattern_group
@@ -82,6 +83,38 @@ def test_the_week_problem_starts_from_every_current_visit() -> None:
     # FREE may go on any of the five days, BOUND only on Wednesday.
     assert len(w.problem.visits) == 6
     assert [len(t.patterns) for t in w.week_tasks] == [5]
+
+
+def test_the_week_prices_each_request_s_caregivers_by_the_week_before() -> None:
+    # Three caregivers; FREE was served three times by C1 and once by C2 the week before: among
+    # FREE's caregivers C1 costs a quarter of the price, C2 three quarters, C3 the whole price.
+    # BOUND's household prefers C3: C3 costs it nothing, the others the whole price.
+    bound, free = request("BOUND", days=("wed",)), request("FREE")
+    sc = week(
+        (caregiver("C1"), caregiver("C2"), caregiver("C3")),
+        household("H1", bound, north=0.02, preferred_caregivers=("C3",)),
+        household("H2", free, north=0.0201),
+    )
+    g, _ = one_group(sc, SolveParams(time_limit=1.0))
+    g.week.before = {"FREE": {"C1": 3, "C2": 1}}
+    w = build_week(g)
+    assert w is not None
+    cont = w.continuity
+    names = [cg.id for dp in w.days for cg in dp.caregivers]
+    number = dict(zip(names, cont.caregiver_of, strict=True))  # one number for all days
+    assert len(set(number.values())) == 3
+    assert all(number[n] == k for n, k in zip(names, cont.caregiver_of, strict=True))
+    request_of = lambda c: w.days[w.owner[c][0]].visits[w.owner[c][1]].request  # noqa: E731
+    prices = {}
+    for members, row in zip(cont.groups, cont.prices, strict=True):
+        (rid,) = {request_of(c) for c in members}
+        prices[rid] = {n: row[number[n]] for n in ("C1", "C2", "C3")}
+        assert len(members) == (1 if rid == "BOUND" else 5)  # every day FREE may be on
+    price = CONTINUITY_MINUTES
+    assert prices == {
+        "BOUND": {"C1": price, "C2": price, "C3": 0},
+        "FREE": {"C1": price // 4, "C2": price * 3 // 4, "C3": price},
+    }
 
 
 def test_two_person_visits_keep_the_phase_out() -> None:

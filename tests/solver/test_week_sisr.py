@@ -1,7 +1,8 @@
 """The week's search (days and routes together) against a checker written here: every route
 keeps its vehicle's day, shift and the visits' windows (earliest starts, simulated), every task
-lies inside one of its sets, and the objective is the routes' travel, the vehicle-visit costs
-and the penalties of exactly the visits reported missing."""
+lies inside one of its sets, and the objective is the routes' travel, the vehicle-visit costs,
+the penalties of exactly the visits reported missing and the prices of each request's distinct
+caregivers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from solver.problem import RoutingProblem, Sync, VehicleSpec, VisitSpec
 from solver.sisr import SisrResult
-from solver.week_sisr import WeekTask, search_week
+from solver.week_sisr import WeekConfig, WeekContinuity, WeekTask, search_week
 
 
 def week_problem(
@@ -68,7 +69,10 @@ def _start(v: VisitSpec, t: int) -> int | None:
 
 
 def violations(
-    problem: RoutingProblem, tasks: Sequence[WeekTask], result: SisrResult
+    problem: RoutingProblem,
+    tasks: Sequence[WeekTask],
+    result: SisrResult,
+    continuity: WeekContinuity | None = None,
 ) -> tuple[list[str], int]:
     """What breaks a rule in ``result`` and the objective it should report."""
     bad: list[str] = []
@@ -111,7 +115,29 @@ def violations(
     if missing != set(result.dropped):
         bad.append(f"dropped {sorted(result.dropped)}, missing {sorted(missing)}")
     cost += sum(problem.visits[c].penalty or 0 for c in missing)
+    if continuity is not None:
+        vehicle_of = {c: k for k, seq in enumerate(result.routes) for c in seq}
+        for members, prices in zip(continuity.groups, continuity.prices, strict=True):
+            who = {continuity.caregiver_of[vehicle_of[c]] for c in members if c in vehicle_of}
+            cost += sum(prices[w] for w in who)
     return bad, cost
+
+
+def random_continuity(
+    problem: RoutingProblem, tasks: Sequence[WeekTask], seed: int, per_day: int = 2
+) -> WeekContinuity:
+    """Vehicle ``k`` is caregiver ``k % per_day``; each task's visits a group, each other
+    visit a group of its own; prices 0 to 40."""
+    rng = random.Random(seed)
+    member = [sorted({c for p in t.patterns for c in p}) for t in tasks]
+    inside = {c for m in member for c in m}
+    groups = [tuple(m) for m in member]
+    groups += [(c,) for c in range(len(problem.visits)) if c not in inside]
+    return WeekContinuity(
+        caregiver_of=tuple(k % per_day for k in range(len(problem.vehicles))),
+        groups=tuple(groups),
+        prices=tuple(tuple(rng.randint(0, 40) for _ in range(per_day)) for _ in groups),
+    )
 
 
 QUICK = {"time_limit": 10.0, "iteration_limit": 3000}
@@ -124,6 +150,149 @@ def test_random_weeks_keep_every_rule_and_report_their_cost(seed: int) -> None:
     bad, cost = violations(problem, tasks, result)
     assert bad == []
     assert result.objective == cost
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_weeks_with_continuity_report_their_caregivers_prices(seed: int) -> None:
+    problem, tasks, _ = week_problem(seed, days=3 + seed % 3, tasks=10)
+    continuity = random_continuity(problem, tasks, seed)
+    result = search_week(problem, tasks, seed=seed, continuity=continuity, **QUICK)
+    bad, cost = violations(problem, tasks, result, continuity)
+    assert bad == []
+    assert result.objective == cost
+
+
+def two_day_request(price: int) -> tuple[RoutingProblem, WeekContinuity]:
+    """One request visited on both of two days (visits 0 and 1 at home 1). Caregivers 0 and
+    1 each have a vehicle a day; caregiver 0 starts next to the home on day 0 (1 away) and
+    far on day 1 (20 away), caregiver 1 the other way round."""
+    # locations: 0 the home's neighbour, 1 the home, 2 far away
+    matrix = np.array([[0, 1, 20], [1, 0, 20], [20, 20, 0]], dtype=np.int64)
+    d0, d1 = frozenset({0, 1}), frozenset({2, 3})
+    visits = (
+        VisitSpec(1, 5, ((0, 200),), allowed_vehicles=d0, penalty=1000),
+        VisitSpec(1, 5, ((0, 200),), allowed_vehicles=d1, penalty=1000),
+    )
+    vehicles = (
+        VehicleSpec(0, 0, 0, 200),  # day 0, caregiver 0: near
+        VehicleSpec(2, 2, 0, 200),  # day 0, caregiver 1: far
+        VehicleSpec(2, 2, 0, 200),  # day 1, caregiver 0: far
+        VehicleSpec(0, 0, 0, 200),  # day 1, caregiver 1: near
+    )
+    problem = RoutingProblem(matrices=(matrix,), visits=visits, vehicles=vehicles)
+    continuity = WeekContinuity(
+        caregiver_of=(0, 1, 0, 1), groups=((0, 1),), prices=((price, price),)
+    )
+    return problem, continuity
+
+
+def test_a_dear_second_caregiver_keeps_a_request_with_one() -> None:
+    # Split (each day's near caregiver): travel 2 + 2, two caregivers. One caregiver: travel
+    # 2 + 40. At a price of 50 one caregiver costs 42 + 50 = 92 against 4 + 100 = 104.
+    problem, continuity = two_day_request(50)
+    tasks = [WeekTask(patterns=((0, 1),))]
+    result = search_week(problem, tasks, continuity=continuity, initial=[[0], [], [], [1]], **QUICK)
+    on = {k for k, seq in enumerate(result.routes) if seq}
+    assert on in ({0, 2}, {1, 3})
+    assert result.objective == 92
+    # At a price of 10 the split is cheaper: 4 + 20 = 24 against 42 + 10 = 52.
+    problem, continuity = two_day_request(10)
+    result = search_week(problem, tasks, continuity=continuity, initial=[[0], [], [2], []], **QUICK)
+    assert {k for k, seq in enumerate(result.routes) if seq} == {0, 3}
+    assert result.objective == 24
+
+
+def test_a_task_put_back_whole_looks_again_for_the_caregiver_it_already_has() -> None:
+    # One pattern iteration from nothing: the cheapest places alone are each day's near
+    # caregiver (two caregivers); the second visit, looked at again with the first one
+    # placed, goes to the same caregiver (42 + 50 = 92 against 4 + 100 = 104).
+    problem, continuity = two_day_request(50)
+    result = search_week(
+        problem,
+        [WeekTask(patterns=((0, 1),))],
+        continuity=continuity,
+        config=WeekConfig(pattern_rate=1.0),
+        time_limit=10.0,
+        iteration_limit=1,
+    )
+    assert result.iterations == 1
+    assert result.objective == 92
+
+
+def spread_caregivers(seed: int) -> tuple[RoutingProblem, list[WeekTask], WeekContinuity]:
+    """Three caregivers whose bases (where each day's route starts and ends) rotate with the
+    day, so that the nearest caregiver of a home changes from day to day; twelve requests
+    visited on two days two apart of four, a caregiver costing 25 among a request's."""
+    rng = random.Random(seed)
+    cgs, days = 3, 4
+    points = [(rng.randint(0, 30), rng.randint(0, 30)) for _ in range(cgs + 12)]
+    matrix = np.array(
+        [[abs(a[0] - b[0]) + abs(a[1] - b[1]) for b in points] for a in points], dtype=np.int64
+    )
+    vehicles = [
+        VehicleSpec((j + d) % cgs, (j + d) % cgs, 0, 400) for d in range(days) for j in range(cgs)
+    ]
+    visits: list[VisitSpec] = []
+    tasks: list[WeekTask] = []
+    groups: list[tuple[int, ...]] = []
+    for t in range(12):
+        node = []
+        for d in range(days):
+            on_day = frozenset(range(d * cgs, (d + 1) * cgs))
+            visits.append(
+                VisitSpec(cgs + t, 15, ((0, 400),), allowed_vehicles=on_day, penalty=1000)
+            )
+            node.append(len(visits) - 1)
+        tasks.append(WeekTask(patterns=tuple((node[d], node[d + 2]) for d in range(days - 2))))
+        groups.append(tuple(node))
+    problem = RoutingProblem(matrices=(matrix,), visits=tuple(visits), vehicles=tuple(vehicles))
+    continuity = WeekContinuity(
+        caregiver_of=tuple(k % cgs for k in range(len(vehicles))),
+        groups=tuple(groups),
+        prices=tuple((25,) * cgs for _ in groups),
+    )
+    return problem, tasks, continuity
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_insertions_weigh_continuity_so_requests_keep_one_caregiver_early(seed: int) -> None:
+    # A few hundred iterations from nothing: insertions that weighed travel alone would split
+    # requests between the day's nearest caregivers and leave the annealing to mend them.
+    problem, tasks, continuity = spread_caregivers(seed)
+    result = search_week(
+        problem, tasks, seed=seed, continuity=continuity, time_limit=10.0, iteration_limit=300
+    )
+    bad, cost = violations(problem, tasks, result, continuity)
+    assert bad == []
+    assert result.objective == cost
+    vehicle_of = {c: k for k, seq in enumerate(result.routes) for c in seq}
+    for members in continuity.groups:
+        assert (
+            len({continuity.caregiver_of[vehicle_of[c]] for c in members if c in vehicle_of}) == 1
+        )
+
+
+def test_a_request_moves_whole_to_a_nearer_caregiver_at_no_price() -> None:
+    # Caregiver 1 starts next to the home on both days, caregiver 0 far on both: the request
+    # starts with caregiver 0 and moves to caregiver 1, one caregiver either way.
+    matrix = np.array([[0, 1, 20], [1, 0, 20], [20, 20, 0]], dtype=np.int64)
+    d0, d1 = frozenset({0, 1}), frozenset({2, 3})
+    visits = (
+        VisitSpec(1, 5, ((0, 200),), allowed_vehicles=d0, penalty=1000),
+        VisitSpec(1, 5, ((0, 200),), allowed_vehicles=d1, penalty=1000),
+    )
+    far, near = VehicleSpec(2, 2, 0, 200), VehicleSpec(0, 0, 0, 200)
+    problem = RoutingProblem(matrices=(matrix,), visits=visits, vehicles=(far, near, far, near))
+    continuity = WeekContinuity(caregiver_of=(0, 1, 0, 1), groups=((0, 1),), prices=((30, 30),))
+    result = search_week(
+        problem,
+        [WeekTask(patterns=((0, 1),))],
+        continuity=continuity,
+        initial=[[0], [], [1], []],
+        **QUICK,
+    )
+    assert result.routes == ((), (0,), (), (1,))
+    assert result.objective == 2 + 2 + 30
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -214,3 +383,14 @@ def test_malformed_tasks_and_unsupported_problems_are_refused() -> None:
     )
     with pytest.raises(ValueError, match="does not keep"):
         search_week(synced, tasks, **QUICK)
+    good = random_continuity(problem, tasks, 0)
+    for bad, match in [
+        ({"caregiver_of": (0,)}, "caregiver_of"),
+        ({"groups": (*good.groups, (0,))}, "prices"),
+        ({"groups": ((0,), (0,)), "prices": ((1, 1), (1, 1))}, "already in group"),
+        ({"groups": ((999,),), "prices": ((1, 1),)}, "not a visit of the problem"),
+        ({"prices": ((1,),) * len(good.groups)}, "caregivers"),
+    ]:
+        broken = WeekContinuity(**{**good.__dict__, **bad})
+        with pytest.raises(ValueError, match=match):
+            search_week(problem, tasks, continuity=broken, **QUICK)
