@@ -26,8 +26,9 @@ The way of a weekly plan through the package (:func:`plan_week`, in :mod:`.plann
 3b. :mod:`.repattern`: the days and routes of the group's week are searched together
    (:mod:`solver.week_sisr`: one routing problem of caregiver-days and request-days, each
    request kept inside one of its patterns, every rule of each day kept as the router keeps
-   it, the weekly minutes through shifts narrowed around the current routes); each day is
-   then routed again from the search's routes, and the new week is kept only when it serves as
+   it, the weekly minutes through shifts narrowed around the current routes, each request's
+   distinct caregivers priced, a household's preferred ones and last week's free or cheaper);
+   each day is then routed again from the search's routes, and the new week is kept only when it serves as
    much with less travel, or more. Groups with two-person or linked visits skip it;
 4. :mod:`.fill`: requests planned short get visits added on days that keep them inside a
    pattern; one whose days fit no pattern moves to the pattern that keeps most of them, and
