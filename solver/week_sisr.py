@@ -220,6 +220,45 @@ def _price(
 
 
 @jit
+def _priced_insertion(
+    c: int,
+    pricing: Ints,
+    until_blink: int,
+    log_keep: float,
+    work: _Work,
+    travel: Ints,
+    visit_facts: Ints,
+    windows: Ints,
+    vehicle_facts: Ints,
+    vehicle_cost: Ints,
+    routes_of: Ints,
+    group_of: Ints,
+    group_visits: Ints,
+    vcg: Ints,
+    price: Ints,
+) -> tuple[int, int, int, int]:
+    """The router's cheapest insertion of ``c`` on its day's routes, each route's caregiver
+    priced against ``c``'s group as placed in ``pricing`` (:func:`_price`)."""
+    lo, hi = routes_of[c, 0], routes_of[c, 1]
+    _price(c, 1, pricing, vehicle_cost, lo, hi, group_of, group_visits, vcg, price)
+    found = _cheapest_insertion(
+        c,
+        until_blink,
+        log_keep,
+        work,
+        travel,
+        visit_facts,
+        windows,
+        vehicle_facts,
+        vehicle_cost,
+        lo,
+        hi,
+    )
+    _price(c, -1, pricing, vehicle_cost, lo, hi, group_of, group_visits, vcg, price)
+    return found
+
+
+@jit
 def _shares_caregiver(
     c: int, r: int, placement: Ints, group_of: Ints, group_visits: Ints, vcg: Ints
 ) -> bool:
@@ -474,10 +513,9 @@ def _iterate_week(
                 t = task_of[c]
                 if t >= 0 and in_units[t] == 1:
                     continue  # the task comes back whole
-                lo, hi = routes_of[c, 0], routes_of[c, 1]
-                _price(c, 1, placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price)
-                delta, r, pos, until_blink = _cheapest_insertion(
+                delta, r, pos, until_blink = _priced_insertion(
                     c,
+                    placement,
                     until_blink,
                     log_keep,
                     work,
@@ -486,10 +524,12 @@ def _iterate_week(
                     windows,
                     vehicle_facts,
                     vehicle_cost,
-                    lo,
-                    hi,
+                    routes_of,
+                    group_of,
+                    group_visits,
+                    vcg,
+                    price,
                 )
-                _price(c, -1, placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price)
                 if r >= 0 and delta < visit_facts[c, VISIT_PENALTY]:
                     ntouched = _put(
                         c,
@@ -512,12 +552,9 @@ def _iterate_week(
                 c = task_visits[u, k]
                 if c < 0:
                     break
-                lo, hi = routes_of[c, 0], routes_of[c, 1]
-                _price(
-                    c, 1, cur_placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price
-                )
-                delta, r, pos, until_blink = _cheapest_insertion(
+                delta, r, pos, until_blink = _priced_insertion(
                     c,
+                    cur_placement,
                     until_blink,
                     log_keep,
                     work,
@@ -526,11 +563,11 @@ def _iterate_week(
                     windows,
                     vehicle_facts,
                     vehicle_cost,
-                    lo,
-                    hi,
-                )
-                _price(
-                    c, -1, cur_placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price
+                    routes_of,
+                    group_of,
+                    group_visits,
+                    vcg,
+                    price,
                 )
                 if r < 0 or delta >= visit_facts[c, VISIT_PENALTY]:
                     cand_delta[c] = INF
@@ -562,12 +599,9 @@ def _iterate_week(
                 if not _shares_caregiver(c, cand_route[c], placement, group_of, group_visits, vcg):
                     # a caregiver new to the task's visits placed so far: look again, pricing
                     # continuity against them (the other days' routes are as they were)
-                    lo, hi = routes_of[c, 0], routes_of[c, 1]
-                    _price(
-                        c, 1, placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price
-                    )
-                    delta, r, pos, until_blink = _cheapest_insertion(
+                    delta, r, pos, until_blink = _priced_insertion(
                         c,
+                        placement,
                         until_blink,
                         log_keep,
                         work,
@@ -576,11 +610,11 @@ def _iterate_week(
                         windows,
                         vehicle_facts,
                         vehicle_cost,
-                        lo,
-                        hi,
-                    )
-                    _price(
-                        c, -1, placement, vehicle_cost, lo, hi, group_of, group_visits, vcg, price
+                        routes_of,
+                        group_of,
+                        group_visits,
+                        vcg,
+                        price,
                     )
                     if r >= 0:
                         cand_route[c] = r
