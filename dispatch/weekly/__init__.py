@@ -28,8 +28,9 @@ The way of a weekly plan through the package (:func:`plan_week`, in :mod:`.plann
    request kept inside one of its patterns, every rule of each day kept as the router keeps
    it, the weekly minutes through shifts narrowed around the current routes, each request's
    distinct caregivers priced, a household's preferred ones and last week's free or cheaper);
-   each day is then routed again from the search's routes, and the new week is kept only when it serves as
-   much with less travel, or more. Groups with two-person or linked visits skip it;
+   each day is then routed again from the search's routes, and the new week is kept only
+   when it serves as much with less travel, or more. Groups with two-person or linked visits
+   skip it;
 4. :mod:`.fill`: requests planned short get visits added on days that keep them inside a
    pattern; one whose days fit no pattern moves to the pattern that keeps most of them, and
    what that pushes out goes to another of its days; in a group of several stations this
