@@ -82,8 +82,8 @@ class WeekContinuity:
     ``k`` (one number for a caregiver on every day), ``groups`` the visits of each request (a
     visit in one group at most) and ``prices[g][c]`` what caregiver ``c`` costs among group
     ``g``'s caregivers. A group costs the prices of its distinct caregivers, so that a request
-    moved whole to another caregiver costs what it did, and a request split between two costs
-    the second one's price."""
+    moved whole to another caregiver pays that caregiver's price instead of the old one's
+    (once, not per visit), and a request split between two pays both."""
 
     caregiver_of: tuple[int, ...]
     groups: tuple[tuple[int, ...], ...]

@@ -274,7 +274,8 @@ def test_insertions_weigh_continuity_so_requests_keep_one_caregiver_early(seed: 
 
 def test_a_request_moves_whole_to_a_nearer_caregiver_at_no_price() -> None:
     # Caregiver 1 starts next to the home on both days, caregiver 0 far on both: the request
-    # starts with caregiver 0 and moves to caregiver 1, one caregiver either way.
+    # starts with caregiver 0 and moves to caregiver 1, one caregiver either way (travel 80 ->
+    # 4). A price per visit moved (2 x 50 = 100 > 76 saved) would have kept it where it was.
     matrix = np.array([[0, 1, 20], [1, 0, 20], [20, 20, 0]], dtype=np.int64)
     d0, d1 = frozenset({0, 1}), frozenset({2, 3})
     visits = (
@@ -283,7 +284,7 @@ def test_a_request_moves_whole_to_a_nearer_caregiver_at_no_price() -> None:
     )
     far, near = VehicleSpec(2, 2, 0, 200), VehicleSpec(0, 0, 0, 200)
     problem = RoutingProblem(matrices=(matrix,), visits=visits, vehicles=(far, near, far, near))
-    continuity = WeekContinuity(caregiver_of=(0, 1, 0, 1), groups=((0, 1),), prices=((30, 30),))
+    continuity = WeekContinuity(caregiver_of=(0, 1, 0, 1), groups=((0, 1),), prices=((50, 50),))
     result = search_week(
         problem,
         [WeekTask(patterns=((0, 1),))],
@@ -292,7 +293,7 @@ def test_a_request_moves_whole_to_a_nearer_caregiver_at_no_price() -> None:
         **QUICK,
     )
     assert result.routes == ((), (0,), (), (1,))
-    assert result.objective == 2 + 2 + 30
+    assert result.objective == 2 + 2 + 50
 
 
 @pytest.mark.parametrize("seed", range(6))
